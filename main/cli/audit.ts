@@ -1,0 +1,221 @@
+import { stringify } from 'csv-stringify';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import fs from 'node:fs';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AuditReader, type AuditRecord } from '../core/audit/audit-reader.ts';
+import { describeError, WardenError } from '../core/errors.ts';
+import { resolvePaths } from '../core/paths.ts';
+
+/** How often `audit tail --follow` looks for new rows, ms. */
+export const FOLLOW_POLL_MS = 500;
+
+/** In-flight calls `tail --follow` keeps watching for their outcome, at most. */
+const MAX_WATCHED = 1000;
+
+/** CSV columns of `audit export --format csv`: the database's column names, in its order. */
+export const CSV_COLUMNS: ReadonlyArray<{ key: keyof AuditRecord; header: string }> = [
+  { key: 'id', header: 'id' },
+  { key: 'ts', header: 'ts' },
+  { key: 'sessionId', header: 'session_id' },
+  { key: 'clientName', header: 'client_name' },
+  { key: 'clientVersion', header: 'client_version' },
+  { key: 'server', header: 'server' },
+  { key: 'tool', header: 'tool' },
+  { key: 'requestId', header: 'request_id' },
+  { key: 'arguments', header: 'arguments' },
+  { key: 'decision', header: 'decision' },
+  { key: 'reason', header: 'reason' },
+  { key: 'outcome', header: 'outcome' },
+  { key: 'error', header: 'error' },
+  { key: 'durationMs', header: 'duration_ms' },
+];
+
+interface TailOptions {
+  lines: number;
+  follow?: boolean;
+  json?: boolean;
+}
+
+interface ExportOptions {
+  format: 'jsonl' | 'csv';
+  output?: string;
+  since?: number;
+}
+
+/**
+ * `mcp-warden audit tail|export`: reads the audit log (read-only, so it works while the daemon
+ * runs). The file is `--db <file>` when given, else the OS data dir's audit.db. stdout carries
+ * only records; errors are WardenErrors, printed by index.ts.
+ */
+export function registerAuditCommands(program: Command): void {
+  const audit = program
+    .command('audit')
+    .description('read the audit log: every tools/call Warden received, allowed or refused')
+    .option('--db <file>', 'audit database file (default: audit.db in the OS data dir)');
+  const dbFile = (): string =>
+    audit.opts<{ db?: string }>().db ?? resolvePaths(program.opts<{ config?: string }>().config).auditDb;
+
+  audit
+    .command('tail')
+    .description('print the latest calls, one line each: #id, time (UTC), client, server/tool, decision, outcome, duration, error or reason')
+    .addOption(new Option('-n, --lines <n>', 'how many calls').argParser(parseCount).default(10))
+    .option('-f, --follow', `keep printing calls as they are recorded and end (checks every ${FOLLOW_POLL_MS} ms; Ctrl-C stops)`)
+    .option('--json', 'print JSON lines, one record each, instead of text')
+    .action(async (options: TailOptions) => {
+      const reader = AuditReader.open(dbFile());
+      try {
+        await tail(reader, options);
+      } finally {
+        reader.close();
+      }
+    });
+
+  audit
+    .command('export')
+    .description(
+      'write every recorded call as JSON lines or CSV (in CSV, cells starting with = + - @ are\n' +
+        "prefixed with ' so spreadsheets do not run them; JSON lines are exact)",
+    )
+    .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).makeOptionMandatory())
+    .option('-o, --output <file>', 'write to this file (created with mode 0600) instead of stdout')
+    .addOption(
+      new Option('--since <time>', 'only calls received at or after this ISO 8601 time, e.g. 2025-06-01T08:00:00Z').argParser(
+        parseSince,
+      ),
+    )
+    .action(async (options: ExportOptions) => {
+      const reader = AuditReader.open(dbFile());
+      try {
+        await exportRecords(reader, options);
+      } finally {
+        reader.close();
+      }
+    });
+}
+
+async function tail(reader: AuditReader, options: TailOptions): Promise<void> {
+  const print = (record: AuditRecord): void => {
+    process.stdout.write((options.json ? JSON.stringify(record) : formatRecord(record)) + '\n');
+  };
+  const initial = reader.latest(options.lines);
+  initial.forEach(print);
+  if (!options.follow) return;
+
+  let lastId = initial.at(-1)?.id ?? reader.latest(1).at(-1)?.id ?? 0;
+  // Calls printed while in flight: printed again when they end.
+  const watched = new Set(initial.filter((r) => r.outcome === null).map((r) => r.id));
+  const poll = (): void => {
+    const ended = reader.byIds([...watched]).filter((r) => r.outcome !== null);
+    for (const record of ended) {
+      watched.delete(record.id);
+      print(record);
+    }
+    for (const record of reader.after(lastId)) {
+      lastId = record.id;
+      if (record.outcome === null && watched.size < MAX_WATCHED) watched.add(record.id);
+      print(record);
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const stop = (error?: unknown): void => {
+      clearInterval(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.stdout.off('error', onStdoutError);
+      if (error === undefined) resolve();
+      else reject(error instanceof Error ? error : new Error(describeError(error)));
+    };
+    const onSignal = (): void => stop();
+    // The reader of our stdout went away (e.g. `| head`): stop quietly.
+    const onStdoutError = (error: NodeJS.ErrnoException): void => stop(error.code === 'EPIPE' ? undefined : error);
+    const timer = setInterval(() => {
+      try {
+        poll();
+      } catch (error) {
+        stop(error);
+      }
+    }, FOLLOW_POLL_MS);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.stdout.on('error', onStdoutError);
+  });
+}
+
+async function exportRecords(reader: AuditReader, options: ExportOptions): Promise<void> {
+  const records = reader.iterate(options.since === undefined ? {} : { since: options.since });
+  const source =
+    options.format === 'csv'
+      ? Readable.from(csvRows(records)).pipe(
+          stringify({ header: true, columns: CSV_COLUMNS.map((c) => ({ key: c.key, header: c.header })), escape_formulas: true }),
+        )
+      : Readable.from(jsonLines(records));
+  let destination: Writable = process.stdout;
+  if (options.output !== undefined) {
+    try {
+      const fd = fs.openSync(options.output, 'w', 0o600);
+      destination = fs.createWriteStream('', { fd });
+    } catch (error) {
+      throw new WardenError('USAGE', `cannot write ${options.output}: ${describeError(error)}`, { cause: error });
+    }
+  }
+  try {
+    await pipeline(source, destination, { end: destination !== process.stdout });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
+    if (error instanceof WardenError) throw error;
+    throw new WardenError('AUDIT_FAILED', `export failed: ${describeError(error)}`, { cause: error });
+  }
+}
+
+function* jsonLines(records: Iterable<AuditRecord>): Generator<string> {
+  for (const record of records) yield JSON.stringify(record) + '\n';
+}
+
+/** Records with `arguments` as JSON text, as the CSV shows them. */
+function* csvRows(records: Iterable<AuditRecord>): Generator<Record<string, unknown>> {
+  for (const record of records) {
+    yield { ...record, arguments: record.arguments === null ? null : JSON.stringify(record.arguments) };
+  }
+}
+
+/**
+ * One line of `audit tail`, e.g.
+ * `#12  2025-06-01T12:00:00.000Z  claude-code  everything/echo  allow  ok  3.2 ms  config`.
+ * Text from clients and upstreams is put on one line with control characters replaced, so it
+ * cannot move the cursor or recolour the terminal.
+ */
+export function formatRecord(record: AuditRecord): string {
+  const duration = record.durationMs === null ? '-' : `${Number(record.durationMs.toFixed(1))} ms`;
+  const detail = record.decision === 'deny' ? (record.reason ?? record.error) : (record.error ?? record.reason);
+  const fields = [
+    `#${record.id}`,
+    record.ts,
+    oneLine(record.clientName ?? '-', 40),
+    oneLine(`${record.server}/${record.tool}`, 120),
+    record.decision,
+    record.outcome ?? 'running',
+    duration,
+  ];
+  if (detail) fields.push(oneLine(detail, 200));
+  return fields.join('  ');
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ').trim();
+  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+}
+
+function parseCount(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number, e.g. 20');
+  return Number(value);
+}
+
+function parseSince(value: string): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new InvalidArgumentError('expected an ISO 8601 time, e.g. 2025-06-01 (UTC midnight) or 2025-06-01T08:00:00Z');
+  }
+  return ms;
+}

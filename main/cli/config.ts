@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../core/config/load.ts';
+import { formatCommandLine } from '../core/bridge/upstream-link.ts';
+import { resolvePaths } from '../core/paths.ts';
+
+export function registerConfigCommands(program: Command): void {
+  const config = program.command('config').description('show and check the config file');
+  config
+    .command('path')
+    .description('print the config file path in use')
+    .action(() => {
+      process.stdout.write(resolvePaths(program.opts<{ config?: string }>().config).configFile + '\n');
+    });
+  config
+    .command('check')
+    .description('validate the config file and list the servers it guards (creates the default config if none exists)')
+    .action(() => {
+      const paths = resolvePaths(program.opts<{ config?: string }>().config);
+      const loaded = loadConfig(paths, { createDefault: true });
+      const lines = [`${loaded.file} is valid: ${loaded.servers.size} server(s)`];
+      for (const server of loaded.servers.values()) {
+        const target = server.kind === 'stdio' ? formatCommandLine(server) : server.url;
+        const lists = [
+          server.tools.allow ? `allow ${server.tools.allow.join(', ')}` : '',
+          server.tools.deny.length ? `deny ${server.tools.deny.join(', ')}` : '',
+        ].filter(Boolean);
+        lines.push(`  ${server.name} (${server.kind}): ${target}${lists.length ? `  [${lists.join('; ')}]` : ''}`);
+      }
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { resolvePaths } from '../core/paths.ts';
+import { runConnect } from '../shim/connect.ts';
+
+export function registerConnectCommand(program: Command): void {
+  program
+    .command('connect')
+    .description(
+      'bridge stdio to the daemon for one server (what MCP client configs launch); starts the daemon if needed',
+    )
+    .argument('<server>', 'server name from the config\'s "mcpServers"')
+    .action(async (server: string) => {
+      const configOverride = program.opts<{ config?: string }>().config;
+      const code = await runConnect({
+        server,
+        paths: resolvePaths(configOverride),
+        cliEntry: process.argv[1]!,
+        ...(configOverride ? { configOverride } : {}),
+      });
+      process.exit(code);
+    });
+}

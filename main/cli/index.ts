@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { isWardenError } from '../core/errors.ts';
+import { registerAuditCommands } from './audit.ts';
+import { registerConnectCommand } from './connect.ts';
+import { registerServeCommand } from './serve.ts';
+import { registerConfigCommands } from './config.ts';
+import { WARDEN_VERSION } from '../core/version.ts';
+
+/**
+ * The `mcp-warden` command line. Each command lives in its own module and reuses the core.
+ * Exit codes: 0 success, 1 a failure explained on stderr, 2 a usage error.
+ */
+export function buildProgram(): Command {
+  const program = new Command('mcp-warden')
+    .description(
+      'A guard between AI clients and MCP servers: clients connect to Warden, Warden runs only the\n' +
+        'servers in your config, hides and blocks the tools you deny, and records every tools/call.',
+    )
+    .version(WARDEN_VERSION)
+    .option('-c, --config <file>', 'config file (default: the OS config dir, or $MCP_WARDEN_CONFIG)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nQuick start:\n' +
+        '  mcp-warden serve                  start the daemon with your config (a default one on first run)\n' +
+        '  mcp-warden connect everything     what an MCP client launches: stdio <-> the daemon\n' +
+        '  mcp-warden audit tail             the latest recorded tool calls\n',
+    );
+  registerServeCommand(program);
+  registerConnectCommand(program);
+  registerAuditCommands(program);
+  registerConfigCommands(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (isWardenError(error)) {
+      process.stderr.write(`mcp-warden: ${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+}
+
+await main();

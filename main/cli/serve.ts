@@ -1,0 +1,55 @@
+import { Option, type Command } from 'commander';
+import { loadConfig } from '../core/config/load.ts';
+import { startDaemon } from '../core/daemon/daemon.ts';
+import { WardenError } from '../core/errors.ts';
+import { createLogger } from '../core/log.ts';
+import { resolvePaths } from '../core/paths.ts';
+
+/** Environment variable that overrides the daemon's port. */
+export const PORT_ENV_VAR = 'MCP_WARDEN_PORT';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the Warden daemon in the foreground (one per user; Ctrl-C stops it)')
+    .addOption(new Option('-p, --port <port>', 'loopback port (default: "daemon.port" in the config, or 47113)').env(PORT_ENV_VAR))
+    .option('--log-level <level>', 'diagnostic log level: fatal, error, warn, info, debug, trace', 'info')
+    .option('--headless', 'started by a shim: no banner')
+    .action(async (options: { port?: string; logLevel: string; headless?: boolean }) => {
+      const paths = resolvePaths(program.opts<{ config?: string }>().config);
+      const config = loadConfig(paths, { createDefault: true });
+      const port = options.port === undefined ? undefined : parsePort(options.port);
+      const logger = createLogger({ level: options.logLevel });
+      const daemon = await startDaemon({ config, paths, logger, ...(port !== undefined ? { port } : {}) });
+      if (!options.headless) {
+        const lines = [
+          `MCP Warden is guarding ${config.servers.size} server(s) at ${daemon.url}`,
+          `  config:    ${config.file}`,
+          `  audit log: ${paths.auditDb}`,
+          `  state:     ${paths.daemonStateFile} (port and token, readable by you alone)`,
+          '',
+          'Point a stdio client (Claude Desktop, Cursor, ...) at a server with:',
+          ...[...config.servers.keys()].map((name) => `  "${name}": { "command": "mcp-warden", "args": ["connect", "${name}"] }`),
+          'HTTP clients use http://127.0.0.1:' + daemon.port + '/mcp/<server> with the bearer token from the state file.',
+          'Press Ctrl-C to stop.',
+        ];
+        process.stdout.write(lines.join('\n') + '\n');
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals): void => {
+          logger.info({ signal }, 'shutting down');
+          void daemon.close().then(resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new WardenError('USAGE', `--port must be a port number (0-65535), got "${text}"`);
+  }
+  return port;
+}

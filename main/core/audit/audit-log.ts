@@ -1,0 +1,236 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describeError, WardenError } from '../errors.ts';
+import { applyMigrations } from './migrations.ts';
+import { redactSecrets } from './redact.ts';
+
+/** Whether the guard chain let a call through. */
+export type AuditDecision = 'allow' | 'deny';
+
+/**
+ * How a call ended: `ok` a result; `tool_error` a result with `isError: true`; `error` a
+ * JSON-RPC error or a lost upstream; `refused` denied by Warden, never forwarded;
+ * `cancelled` the client cancelled it.
+ */
+export type AuditOutcome = 'ok' | 'tool_error' | 'error' | 'refused' | 'cancelled';
+
+/** A `tools/call` as Warden decided on it, before it is forwarded. */
+export interface AuditCallStart {
+  /** When the call was received, ms since the epoch (Date.now()). */
+  startedAt: number;
+  /** The downstream session id. */
+  sessionId: string;
+  /** `clientInfo.name` / `clientInfo.version` from the client's initialize request. */
+  clientName?: string;
+  clientVersion?: string;
+  /** The upstream server's name in the config. */
+  server: string;
+  tool: string;
+  /** The JSON-RPC request id (stored as text). */
+  requestId?: string | number;
+  /** The call's `arguments`; stored as JSON after {@link redactSecrets}. */
+  arguments?: unknown;
+  decision: AuditDecision;
+  /** Why: the deny reason, or which rule allowed it. */
+  reason?: string;
+}
+
+/** How a recorded call ended. */
+export interface AuditCallEnd {
+  outcome: AuditOutcome;
+  /** The error message or the tool's error text, when the outcome is not `ok`. */
+  error?: string;
+  /** From receipt to the answer, ms (fractional). */
+  durationMs: number;
+}
+
+/** Options of {@link AuditLog.open}. */
+export interface AuditLogOptions {
+  /**
+   * SQLite `PRAGMA synchronous` in WAL mode. `normal` (default): a row is committed when the
+   * call returns and survives a crash or kill -9 of Warden, but the latest rows may be lost in a
+   * power loss or OS crash. `full`: each commit is fsynced, so rows also survive a power loss
+   * (slower: one fsync per call).
+   */
+  synchronous?: 'normal' | 'full';
+  /** How long a write waits for another connection's lock, ms (SQLite busy_timeout). Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+const INSERT_SQL = `
+  INSERT INTO tool_calls (
+    ts, ts_ms, session_id, client_name, client_version, server, tool, request_id, arguments,
+    decision, reason, outcome, error, duration_ms
+  ) VALUES (
+    @ts, @tsMs, @sessionId, @clientName, @clientVersion, @server, @tool, @requestId, @arguments,
+    @decision, @reason, @outcome, @error, @durationMs
+  )`;
+
+const UPDATE_SQL = `UPDATE tool_calls SET outcome = @outcome, error = @error, duration_ms = @durationMs WHERE id = @id`;
+
+interface InsertParams {
+  ts: string;
+  tsMs: number;
+  sessionId: string;
+  clientName: string | null;
+  clientVersion: string | null;
+  server: string;
+  tool: string;
+  requestId: string | null;
+  arguments: string | null;
+  decision: AuditDecision;
+  reason: string | null;
+  outcome: AuditOutcome | null;
+  error: string | null;
+  durationMs: number | null;
+}
+
+interface UpdateParams {
+  id: number;
+  outcome: AuditOutcome;
+  error: string | null;
+  durationMs: number;
+}
+
+/**
+ * The audit log's writer: one row per `tools/call` in the SQLite table `tool_calls`
+ * (see migrations.ts), on the per-call hot path of the proxy.
+ *
+ * Each method is a single auto-committed statement on a prepared statement: when it returns,
+ * the row is committed and visible to other connections, so a call is recorded durably before
+ * it is forwarded. The database runs in WAL mode; see {@link AuditLogOptions.synchronous} for
+ * what survives a crash. One writer per file: the daemon (readers use AuditReader).
+ *
+ * Errors are WardenErrors with code AUDIT_FAILED naming the file (disk full, file removed,
+ * log closed, ...): the caller fails closed and does not forward a call it could not record.
+ */
+export class AuditLog {
+  /** The database file. */
+  readonly file: string;
+  readonly #db: Database.Database;
+  readonly #insert: Database.Statement<[InsertParams]>;
+  readonly #update: Database.Statement<[UpdateParams]>;
+
+  private constructor(file: string, db: Database.Database) {
+    this.file = file;
+    this.#db = db;
+    this.#insert = db.prepare<[InsertParams]>(INSERT_SQL);
+    this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
+  }
+
+  /**
+   * Opens the audit log, creating its directory (mode 0700) and file (mode 0600) if needed,
+   * switches it to WAL mode and applies pending migrations.
+   * @param file path of the database file, e.g. `resolvePaths().auditDb`.
+   * @throws WardenError AUDIT_FAILED naming the file when it cannot be created, opened or
+   *   migrated (directory not writable, disk full, not an SQLite file, newer schema).
+   */
+  static open(file: string, options: AuditLogOptions = {}): AuditLog {
+    const resolved = path.resolve(file);
+    let db: Database.Database | undefined;
+    try {
+      fs.mkdirSync(path.dirname(resolved), { recursive: true, mode: 0o700 });
+      // Create the file ourselves so it, and the -wal/-shm files SQLite derives from it, are private.
+      fs.closeSync(fs.openSync(resolved, 'a', 0o600));
+      db = new Database(resolved, { fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 });
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      applyMigrations(db);
+      return new AuditLog(resolved, db);
+    } catch (error) {
+      db?.close();
+      throw new WardenError('AUDIT_FAILED', `cannot open the audit log at ${resolved}: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Records a call that is about to be forwarded (outcome NULL until {@link recordOutcome}).
+   * @returns the row id, for recordOutcome.
+   * @throws WardenError AUDIT_FAILED when the row could not be committed.
+   */
+  recordCall(start: AuditCallStart): number {
+    return this.#insertRow(start, null, null, null);
+  }
+
+  /**
+   * Records how a call recorded by {@link recordCall} ended.
+   * @throws WardenError AUDIT_FAILED when the update fails or no row has that id.
+   */
+  recordOutcome(id: number, end: AuditCallEnd): void {
+    let changes: number;
+    try {
+      changes = this.#update.run({ id, outcome: end.outcome, error: end.error ?? null, durationMs: end.durationMs })
+        .changes;
+    } catch (error) {
+      throw this.#failed(`cannot record the outcome of call #${id}`, error);
+    }
+    if (changes === 0) {
+      throw new WardenError('AUDIT_FAILED', `the audit log at ${this.file} has no call #${id} to record an outcome for`);
+    }
+  }
+
+  /**
+   * Records a call that Warden refused and did not forward, in one statement: decision `deny`,
+   * outcome `refused`, duration 0.
+   * @param error the message the client was answered with.
+   * @returns the row id.
+   * @throws WardenError AUDIT_FAILED when the row could not be committed.
+   */
+  recordRefusal(start: AuditCallStart, error: string): number {
+    return this.#insertRow({ ...start, decision: 'deny' }, 'refused', error, 0);
+  }
+
+  /** Closes the database (checkpointing the WAL). Further records throw. Idempotent. */
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  #insertRow(
+    start: AuditCallStart,
+    outcome: AuditOutcome | null,
+    error: string | null,
+    durationMs: number | null,
+  ): number {
+    try {
+      const params: InsertParams = {
+        ts: new Date(start.startedAt).toISOString(),
+        tsMs: Math.trunc(start.startedAt),
+        sessionId: start.sessionId,
+        clientName: start.clientName ?? null,
+        clientVersion: start.clientVersion ?? null,
+        server: start.server,
+        tool: start.tool,
+        requestId: start.requestId === undefined ? null : String(start.requestId),
+        arguments: serializeArguments(start.arguments),
+        decision: start.decision,
+        reason: start.reason ?? null,
+        outcome,
+        error,
+        durationMs,
+      };
+      return Number(this.#insert.run(params).lastInsertRowid);
+    } catch (cause) {
+      throw this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause);
+    }
+  }
+
+  #failed(what: string, cause: unknown): WardenError {
+    return new WardenError('AUDIT_FAILED', `${what} in the audit log at ${this.file}: ${describeError(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** Arguments as stored: redacted JSON text, or NULL when the call had none. */
+function serializeArguments(value: unknown): string | null {
+  if (value === undefined) return null;
+  try {
+    return JSON.stringify(redactSecrets(value)) ?? null;
+  } catch (error) {
+    // Arguments come from JSON, so this is a bug elsewhere; still record the call.
+    return JSON.stringify(`[arguments not serializable: ${describeError(error)}]`);
+  }
+}

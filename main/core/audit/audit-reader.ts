@@ -1,0 +1,188 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describeError, WardenError } from '../errors.ts';
+import type { AuditDecision, AuditOutcome } from './audit-log.ts';
+import { schemaVersion } from './migrations.ts';
+
+/**
+ * One recorded `tools/call`, as read back from the audit log. Absent values are `null`, so
+ * every record has the same keys (JSON lines, CSV columns).
+ */
+export interface AuditRecord {
+  /** Row id: increases with every call recorded, never reused. */
+  id: number;
+  /** When the call was received, ISO 8601 UTC with ms (e.g. "2025-06-01T12:00:00.000Z"). */
+  ts: string;
+  sessionId: string;
+  clientName: string | null;
+  clientVersion: string | null;
+  server: string;
+  tool: string;
+  /** The JSON-RPC request id, as text. */
+  requestId: string | null;
+  /** The call's arguments with secrets redacted (parsed JSON); null when it had none. */
+  arguments: unknown;
+  decision: AuditDecision;
+  reason: string | null;
+  /** null while the call is in flight (or when Warden stopped before it ended). */
+  outcome: AuditOutcome | null;
+  error: string | null;
+  /** From receipt to the answer, ms; null while in flight. */
+  durationMs: number | null;
+}
+
+/** A row of `tool_calls` as SQLite returns it. */
+interface AuditRow {
+  id: number;
+  ts: string;
+  session_id: string;
+  client_name: string | null;
+  client_version: string | null;
+  server: string;
+  tool: string;
+  request_id: string | null;
+  arguments: string | null;
+  decision: AuditDecision;
+  reason: string | null;
+  outcome: AuditOutcome | null;
+  error: string | null;
+  duration_ms: number | null;
+}
+
+const COLUMNS =
+  'id, ts, session_id, client_name, client_version, server, tool, request_id, arguments, decision, reason, outcome, error, duration_ms';
+
+/**
+ * Read-only access to the audit log, for the CLI and tests. Opens its own read-only connection,
+ * so it can read while the daemon writes (WAL mode): each query sees every row committed
+ * before it started.
+ */
+export class AuditReader {
+  /** The database file. */
+  readonly file: string;
+  readonly #db: Database.Database;
+  readonly #latest: Database.Statement<[number], AuditRow>;
+  readonly #after: Database.Statement<[number], AuditRow>;
+  readonly #since: Database.Statement<[number], AuditRow>;
+  readonly #byIds: Database.Statement<[string], AuditRow>;
+
+  private constructor(file: string, db: Database.Database) {
+    this.file = file;
+    this.#db = db;
+    this.#latest = db.prepare<[number], AuditRow>(
+      `SELECT * FROM (SELECT ${COLUMNS} FROM tool_calls ORDER BY id DESC LIMIT ?) ORDER BY id`,
+    );
+    this.#after = db.prepare<[number], AuditRow>(`SELECT ${COLUMNS} FROM tool_calls WHERE id > ? ORDER BY id`);
+    this.#since = db.prepare<[number], AuditRow>(`SELECT ${COLUMNS} FROM tool_calls WHERE ts_ms >= ? ORDER BY id`);
+    this.#byIds = db.prepare<[string], AuditRow>(
+      `SELECT ${COLUMNS} FROM tool_calls WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`,
+    );
+  }
+
+  /**
+   * Opens an existing audit log read-only.
+   * @throws WardenError AUDIT_FAILED when the file does not exist or holds no audit log yet
+   *   ("no audit log at <file> yet: ..."), or cannot be read.
+   */
+  static open(file: string): AuditReader {
+    const resolved = path.resolve(file);
+    const notYet = new WardenError(
+      'AUDIT_FAILED',
+      `no audit log at ${resolved} yet: start \`mcp-warden serve\` and make a call`,
+    );
+    if (!fs.existsSync(resolved)) throw notYet;
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(resolved, { readonly: true, fileMustExist: true });
+      if (schemaVersion(db) === 0) {
+        db.close();
+        throw notYet;
+      }
+      return new AuditReader(resolved, db);
+    } catch (error) {
+      if (error === notYet) throw error;
+      db?.close();
+      throw new WardenError('AUDIT_FAILED', `cannot read the audit log at ${resolved}: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** The last `n` records, oldest first. */
+  latest(n: number): AuditRecord[] {
+    return this.#read(() => this.#latest.all(Math.max(0, Math.trunc(n))).map(toRecord));
+  }
+
+  /** Records with an id greater than `id`, oldest first (for following the log). */
+  after(id: number): AuditRecord[] {
+    return this.#read(() => this.#after.all(id).map(toRecord));
+  }
+
+  /** The records with these ids that exist, oldest first (to see in-flight calls end). */
+  byIds(ids: readonly number[]): AuditRecord[] {
+    if (ids.length === 0) return [];
+    return this.#read(() => this.#byIds.all(JSON.stringify(ids)).map(toRecord));
+  }
+
+  /**
+   * Every record, oldest first, one at a time (for export). While the generator is not
+   * finished, this reader runs no other query.
+   * @param options.since only calls received at or after this instant, ms since the epoch.
+   */
+  *iterate(options: { since?: number } = {}): Generator<AuditRecord, void, undefined> {
+    const rows = this.#read(() => this.#since.iterate(options.since ?? Number.MIN_SAFE_INTEGER));
+    try {
+      for (;;) {
+        const next = this.#read(() => rows.next());
+        if (next.done) return;
+        yield toRecord(next.value);
+      }
+    } finally {
+      // A consumer that stops early must not leave the statement (and the connection) busy.
+      rows.return?.();
+    }
+  }
+
+  /** Closes the connection. Idempotent. */
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  #read<T>(query: () => T): T {
+    try {
+      return query();
+    } catch (error) {
+      throw new WardenError('AUDIT_FAILED', `cannot read the audit log at ${this.file}: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+function toRecord(row: AuditRow): AuditRecord {
+  return {
+    id: row.id,
+    ts: row.ts,
+    sessionId: row.session_id,
+    clientName: row.client_name,
+    clientVersion: row.client_version,
+    server: row.server,
+    tool: row.tool,
+    requestId: row.request_id,
+    arguments: row.arguments === null ? null : parseArguments(row.arguments),
+    decision: row.decision,
+    reason: row.reason,
+    outcome: row.outcome,
+    error: row.error,
+    durationMs: row.duration_ms,
+  };
+}
+
+function parseArguments(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,253 @@
+import {
+  isJSONRPCErrorResponse,
+  isJSONRPCResultResponse,
+  type InitializeRequest,
+  type JSONRPCMessage,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { ServerConfig } from '../config/schema.ts';
+import { WardenError, describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { backoffDelay, type CircuitBreaker } from './circuit-breaker.ts';
+import { createUpstreamLink, type UpstreamLink } from './upstream-link.ts';
+
+/** How long a restarted server gets to answer Warden's initialize, ms. */
+export const REINITIALIZE_TIMEOUT_MS = 30_000;
+
+/** Prefix of JSON-RPC ids Warden itself sends upstream (client ids are passed through as they are). */
+export const WARDEN_ID_PREFIX = 'mcp-warden/';
+
+export interface SupervisorOptions {
+  server: ServerConfig;
+  /** The server's breaker, shared by all its sessions. */
+  breaker: CircuitBreaker;
+  logger: Logger;
+  /** Every message from the upstream except the answers to Warden's own requests. */
+  onMessage: (message: JSONRPCMessage) => void;
+  /**
+   * The connection was lost: requests in flight will get no answer. `restarting` tells
+   * whether the supervisor will bring the server back for this session.
+   */
+  onLost: (reason: string, restarting: boolean) => void;
+  /** Factory for links (tests substitute one). */
+  createLink?: (server: ServerConfig, logger: Logger) => UpstreamLink;
+  /** Backoff before restart attempt n (0-based), ms. */
+  backoff?: (attempt: number) => number;
+}
+
+type State = 'idle' | 'starting' | 'ready' | 'restarting' | 'closed';
+
+/**
+ * Owns the upstream connection of one downstream session and keeps it alive.
+ *
+ * The first start happens on the client's initialize, which is forwarded as it is. When the
+ * connection is lost afterwards, the supervisor tells the session (so requests in flight get an
+ * error), then restarts the server with exponential backoff, replays the client's initialize
+ * under a Warden id, sends `notifications/initialized`, and delivers what was queued meanwhile.
+ * While the server's circuit breaker is open, `send` throws CIRCUIT_OPEN at once.
+ */
+export class UpstreamSupervisor {
+  readonly #opts: SupervisorOptions;
+  readonly #log: Logger;
+  readonly #createLink: (server: ServerConfig, logger: Logger) => UpstreamLink;
+  readonly #backoff: (attempt: number) => number;
+  #state: State = 'idle';
+  #link: UpstreamLink | undefined;
+  #initializeParams: InitializeRequest['params'] | undefined;
+  #protocolVersion: string | undefined;
+  #queue: JSONRPCMessage[] = [];
+  #attempt = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #ownRequests = new Map<string, (message: JSONRPCMessage) => void>();
+  #nextOwnId = 1;
+  #startPromise: Promise<void> | undefined;
+
+  constructor(options: SupervisorOptions) {
+    this.#opts = options;
+    this.#log = options.logger;
+    this.#createLink = options.createLink ?? createUpstreamLink;
+    this.#backoff = options.backoff ?? ((attempt) => backoffDelay(attempt));
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /**
+   * Sends a message upstream, starting the server on first use.
+   * @throws WardenError CIRCUIT_OPEN while the breaker is open, UPSTREAM_UNAVAILABLE when the
+   *   server cannot be started or the session is closed.
+   */
+  async send(message: JSONRPCMessage): Promise<void> {
+    switch (this.#state) {
+      case 'ready':
+        return this.#link!.send(message);
+      case 'idle':
+        this.#assertBreakerAllows();
+        this.#startPromise ??= this.#firstStart();
+        await this.#startPromise;
+        return this.#link!.send(message);
+      case 'starting':
+        await this.#startPromise;
+        return this.#link!.send(message);
+      case 'restarting':
+        this.#assertBreakerAllows();
+        this.#queue.push(message);
+        return;
+      case 'closed':
+        throw new WardenError('UPSTREAM_UNAVAILABLE', `the session with server "${this.#opts.server.name}" is closed`);
+    }
+  }
+
+  /** Records the client's initialize so a restart can replay it, and the negotiated version. */
+  noteInitialized(params: InitializeRequest['params'], protocolVersion: string | undefined): void {
+    this.#initializeParams = params;
+    if (protocolVersion) {
+      this.#protocolVersion = protocolVersion;
+      this.#link?.setProtocolVersion(protocolVersion);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#state = 'closed';
+    clearTimeout(this.#restartTimer);
+    this.#queue = [];
+    const link = this.#link;
+    this.#link = undefined;
+    await link?.close();
+  }
+
+  #assertBreakerAllows(): void {
+    const breaker = this.#opts.breaker;
+    if (breaker.state === 'open') {
+      const retry = new Date(breaker.retryAt ?? Date.now()).toISOString();
+      throw new WardenError(
+        'CIRCUIT_OPEN',
+        `server "${this.#opts.server.name}" failed ${breaker.recentFailures} times in a row; ` +
+          `Warden stopped restarting it until ${retry}. Check the server (see the daemon log) and try again then.`,
+      );
+    }
+  }
+
+  async #firstStart(): Promise<void> {
+    this.#state = 'starting';
+    try {
+      this.#link = await this.#connect();
+      this.#state = 'ready';
+    } catch (error) {
+      this.#opts.breaker.recordFailure();
+      this.#state = 'idle';
+      this.#startPromise = undefined;
+      throw new WardenError('UPSTREAM_UNAVAILABLE', `server "${this.#opts.server.name}": ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async #connect(): Promise<UpstreamLink> {
+    const link = this.#createLink(this.#opts.server, this.#log);
+    link.onmessage = (message) => this.#onLinkMessage(message);
+    link.onclose = (reason) => this.#onLinkClosed(link, reason);
+    await link.start();
+    if (this.#protocolVersion) link.setProtocolVersion(this.#protocolVersion);
+    return link;
+  }
+
+  #onLinkMessage(message: JSONRPCMessage): void {
+    if (
+      (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) &&
+      typeof message.id === 'string' &&
+      message.id.startsWith(WARDEN_ID_PREFIX)
+    ) {
+      const resolve = this.#ownRequests.get(message.id);
+      this.#ownRequests.delete(message.id);
+      resolve?.(message);
+      return;
+    }
+    this.#opts.onMessage(message);
+  }
+
+  #onLinkClosed(link: UpstreamLink, reason: string): void {
+    if (link !== this.#link || this.#state === 'closed') return;
+    this.#link = undefined;
+    this.#opts.breaker.recordFailure();
+    for (const resolve of this.#ownRequests.values()) resolve({ jsonrpc: '2.0', id: 0, error: { code: -32000, message: reason } });
+    this.#ownRequests.clear();
+    if (!this.#initializeParams) {
+      // The server died before the client finished initialize: nothing to restore.
+      this.#state = 'idle';
+      this.#startPromise = undefined;
+      this.#opts.onLost(reason, false);
+      return;
+    }
+    this.#state = 'restarting';
+    this.#opts.onLost(reason, true);
+    this.#scheduleRestart();
+  }
+
+  #scheduleRestart(): void {
+    const breaker = this.#opts.breaker;
+    let delay = this.#backoff(this.#attempt++);
+    if (breaker.state === 'open') {
+      delay = Math.max(delay, (breaker.retryAt ?? Date.now()) - Date.now());
+      this.#failQueued();
+    }
+    this.#log.info({ delayMs: delay, attempt: this.#attempt }, 'restarting upstream after backoff');
+    this.#restartTimer = setTimeout(() => void this.#restart(), delay);
+    this.#restartTimer.unref();
+  }
+
+  async #restart(): Promise<void> {
+    if (this.#state !== 'restarting') return;
+    try {
+      const link = await this.#connect();
+      if (this.#state !== 'restarting') {
+        await link.close();
+        return;
+      }
+      this.#link = link;
+      await this.#reinitialize(link);
+      if (this.#state !== 'restarting') return;
+      this.#state = 'ready';
+      this.#attempt = 0;
+      this.#opts.breaker.recordSuccess();
+      this.#log.info('upstream restarted and re-initialized');
+      const queued = this.#queue;
+      this.#queue = [];
+      for (const message of queued) await link.send(message);
+    } catch (error) {
+      if (this.#state !== 'restarting') return;
+      this.#log.warn({ err: describeError(error) }, 'upstream restart failed');
+      const link = this.#link;
+      this.#link = undefined;
+      await link?.close();
+      this.#opts.breaker.recordFailure();
+      this.#scheduleRestart();
+    }
+  }
+
+  async #reinitialize(link: UpstreamLink): Promise<void> {
+    const id = `${WARDEN_ID_PREFIX}initialize/${this.#nextOwnId++}`;
+    const answer = new Promise<JSONRPCMessage>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no answer to initialize within ${REINITIALIZE_TIMEOUT_MS} ms`)),
+        REINITIALIZE_TIMEOUT_MS,
+      );
+      timer.unref();
+      this.#ownRequests.set(id, (message) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+    });
+    await link.send({ jsonrpc: '2.0', id, method: 'initialize', params: this.#initializeParams! });
+    const response = await answer;
+    if (isJSONRPCErrorResponse(response)) throw new Error(`initialize failed: ${response.error.message}`);
+    await link.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  }
+
+  /** Requests waiting for a restart get an error once the breaker opens. */
+  #failQueued(): void {
+    if (!this.#queue.length) return;
+    this.#queue = [];
+    this.#opts.onLost(`server "${this.#opts.server.name}" keeps failing and its circuit breaker is open`, true);
+  }
+}

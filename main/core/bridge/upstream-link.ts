@@ -1,0 +1,225 @@
+import type { ChildProcess } from 'node:child_process';
+import spawn from 'cross-spawn';
+import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/schema.ts';
+import { describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+/** Largest message Warden accepts from an upstream server, bytes (16 MiB). */
+export const MAX_UPSTREAM_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** How long a stdio child gets to exit after its stdin is closed, then after SIGTERM, ms. */
+const CHILD_EXIT_GRACE_MS = 2000;
+
+/**
+ * One live connection to an upstream server, carrying JSON-RPC messages as they are.
+ * `onclose` fires once, with a sentence saying why, when the connection ends for any reason
+ * other than `close()`.
+ */
+export interface UpstreamLink {
+  start(): Promise<void>;
+  send(message: JSONRPCMessage): Promise<void>;
+  close(): Promise<void>;
+  /** Tells an HTTP link the negotiated protocol version (sent as MCP-Protocol-Version). */
+  setProtocolVersion(version: string): void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  onclose?: (reason: string) => void;
+}
+
+/** Creates the link for a configured server (stdio child or Streamable HTTP). */
+export function createUpstreamLink(server: ServerConfig, logger: Logger): UpstreamLink {
+  return server.kind === 'stdio' ? new StdioLink(server, logger) : new HttpLink(server, logger);
+}
+
+/**
+ * The environment of a stdio child: the MCP SDK's safe defaults (HOME, LOGNAME, PATH, SHELL,
+ * TERM, USER on POSIX; the Windows equivalents) plus the server's own `env`. Nothing else of
+ * Warden's environment is inherited.
+ */
+export function upstreamEnvironment(server: StdioServerConfig): Record<string, string> {
+  return { ...getDefaultEnvironment(), ...server.env };
+}
+
+/** Quotes one argv element for a log line so the exact command line can be read back. */
+function quoteArg(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command line as it is spawned, shell-quoted, for logs and messages. */
+export function formatCommandLine(server: StdioServerConfig): string {
+  return [server.command, ...server.args].map(quoteArg).join(' ');
+}
+
+/**
+ * A stdio child process speaking newline-delimited JSON-RPC (MCP 2025-11-25, transports: stdio).
+ * Lines that are not JSON-RPC are logged and skipped; a message over
+ * MAX_UPSTREAM_MESSAGE_BYTES ends the link. stderr is copied to the diagnostic log.
+ */
+class StdioLink implements UpstreamLink {
+  onmessage?: (message: JSONRPCMessage) => void;
+  onclose?: (reason: string) => void;
+  readonly #server: StdioServerConfig;
+  readonly #log: Logger;
+  readonly #buffer = new ReadBuffer({ maxBufferSize: MAX_UPSTREAM_MESSAGE_BYTES });
+  #child: ChildProcess | undefined;
+  #closing = false;
+
+  constructor(server: StdioServerConfig, logger: Logger) {
+    this.#server = server;
+    this.#log = logger;
+  }
+
+  start(): Promise<void> {
+    const server = this.#server;
+    this.#log.info(
+      { command: server.command, args: server.args, cwd: server.cwd, envKeys: Object.keys(server.env) },
+      `spawning upstream: ${formatCommandLine(server)}`,
+    );
+    return new Promise((resolve, reject) => {
+      const child = spawn(server.command, server.args, {
+        env: upstreamEnvironment(server),
+        cwd: server.cwd,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        shell: false,
+        windowsHide: true,
+      });
+      this.#child = child;
+      let spawned = false;
+      child.once('spawn', () => {
+        spawned = true;
+        this.#log.info({ childPid: child.pid }, 'upstream started');
+        resolve();
+      });
+      child.once('error', (error) => {
+        if (!spawned) {
+          const hint = (error as NodeJS.ErrnoException).code === 'ENOENT' ? ' (command not found on PATH)' : '';
+          reject(new Error(`cannot start "${formatCommandLine(server)}": ${error.message}${hint}`));
+        } else {
+          this.#log.warn({ err: error }, 'upstream process error');
+        }
+      });
+      child.once('close', (code, signal) => {
+        this.#child = undefined;
+        if (this.#closing) return;
+        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+        this.#log.warn({ code, signal }, `upstream ${how}`);
+        if (spawned) this.onclose?.(`the server process ${how}`);
+      });
+      child.stdin?.on('error', (error) => this.#log.debug({ err: error }, 'upstream stdin error'));
+      child.stdout?.on('data', (chunk: Buffer) => this.#onData(chunk));
+      let stderrTail = '';
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (text: string) => {
+        const lines = (stderrTail + text).split('\n');
+        stderrTail = lines.pop() ?? '';
+        if (stderrTail.length > 4096) stderrTail = stderrTail.slice(0, 4096);
+        for (const line of lines) if (line.trim()) this.#log.info({ stderr: line.slice(0, 2000) }, 'upstream stderr');
+      });
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    try {
+      this.#buffer.append(chunk);
+    } catch {
+      this.#log.error(`upstream sent a message over ${MAX_UPSTREAM_MESSAGE_BYTES} bytes; ending the connection`);
+      this.#kill(`the server sent a message over the ${MAX_UPSTREAM_MESSAGE_BYTES}-byte limit`);
+      return;
+    }
+    for (;;) {
+      let message: JSONRPCMessage | null;
+      try {
+        message = this.#buffer.readMessage();
+      } catch (error) {
+        this.#log.warn({ err: describeError(error).slice(0, 300) }, 'upstream wrote a line that is not JSON-RPC; skipped');
+        continue;
+      }
+      if (message === null) return;
+      this.onmessage?.(message);
+    }
+  }
+
+  #kill(reason: string): void {
+    const child = this.#child;
+    if (!child) return;
+    this.#closing = true;
+    this.#buffer.clear();
+    child.kill('SIGKILL');
+    this.onclose?.(reason);
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stdin = this.#child?.stdin;
+      if (!stdin || stdin.destroyed) {
+        reject(new Error('the server process is not running'));
+        return;
+      }
+      if (stdin.write(serializeMessage(message))) resolve();
+      else stdin.once('drain', resolve);
+    });
+  }
+
+  async close(): Promise<void> {
+    const child = this.#child;
+    this.#closing = true;
+    this.#buffer.clear();
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const waitFor = (ms: number) =>
+      Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+    child.stdin?.end();
+    if (await waitFor(CHILD_EXIT_GRACE_MS)) return;
+    child.kill('SIGTERM');
+    if (await waitFor(CHILD_EXIT_GRACE_MS)) return;
+    child.kill('SIGKILL');
+    await waitFor(CHILD_EXIT_GRACE_MS);
+  }
+
+  setProtocolVersion(): void {}
+}
+
+/** A remote Streamable HTTP server (MCP 2025-11-25, transports), headers from config. */
+class HttpLink implements UpstreamLink {
+  onmessage?: (message: JSONRPCMessage) => void;
+  onclose?: (reason: string) => void;
+  readonly #transport: StreamableHTTPClientTransport;
+  #closing = false;
+
+  constructor(server: HttpServerConfig, logger: Logger) {
+    this.#transport = new StreamableHTTPClientTransport(new URL(server.url), {
+      requestInit: { headers: server.headers },
+    });
+    this.#transport.onmessage = (message) => this.onmessage?.(message);
+    this.#transport.onerror = (error) => logger.warn({ err: describeError(error) }, 'upstream HTTP error');
+    this.#transport.onclose = () => {
+      if (!this.#closing) this.onclose?.('the HTTP connection to the server was closed');
+    };
+    logger.info({ url: server.url, headerKeys: Object.keys(server.headers) }, 'connecting to upstream over HTTP');
+  }
+
+  start(): Promise<void> {
+    return this.#transport.start();
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return this.#transport.send(message);
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    try {
+      await this.#transport.terminateSession();
+    } catch {
+      // the server may not support DELETE (405) or may be gone
+    }
+    await this.#transport.close();
+  }
+
+  setProtocolVersion(version: string): void {
+    this.#transport.setProtocolVersion(version);
+  }
+}

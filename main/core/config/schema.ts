@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+/** Server names appear in endpoint paths (`/mcp/<name>`) and in client configs. */
+export const SERVER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The default loopback port of the daemon; `daemon.port`, `--port` or `$MCP_WARDEN_PORT` change it. */
+export const DEFAULT_PORT = 47113;
+
+const toolListsSchema = z.strictObject({
+  allow: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('Tool name globs that are visible and callable; when set, every other tool is hidden.'),
+  deny: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('Tool name globs that are hidden and refused; deny wins over allow.'),
+});
+
+/**
+ * One entry of `mcpServers`, in the shape Claude Desktop and Cursor already use:
+ * `command`/`args`/`env` (+ optional `cwd`) for a stdio server, or `url`/`headers` for a remote
+ * Streamable HTTP server. `tools` is Warden's own addition (allow and deny lists).
+ */
+export const serverConfigSchema = z
+  .strictObject({
+    type: z
+      .enum(['stdio', 'http', 'streamable-http', 'streamableHttp'])
+      .optional()
+      .describe('Transport; inferred from `command` or `url` when absent.'),
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().min(1).optional(),
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    disabled: z.boolean().optional(),
+    tools: toolListsSchema.optional(),
+  })
+  .superRefine((server, ctx) => {
+    const hasCommand = server.command !== undefined;
+    const hasUrl = server.url !== undefined;
+    if (hasCommand === hasUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        message: hasCommand
+          ? 'has both "command" and "url"; a server is either a local command (stdio) or a remote URL (Streamable HTTP)'
+          : 'needs either "command" (a local stdio server) or "url" (a remote Streamable HTTP server)',
+      });
+      return;
+    }
+    if (hasCommand && (server.type === 'http' || server.type === 'streamable-http' || server.type === 'streamableHttp')) {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: `"${server.type}" needs "url", not "command"` });
+    }
+    if (hasUrl && server.type === 'stdio') {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: '"stdio" needs "command", not "url"' });
+    }
+    if (hasCommand && server.headers !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['headers'], message: '"headers" applies to "url" servers only' });
+    }
+    if (hasUrl && (server.args !== undefined || server.env !== undefined || server.cwd !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: '"args", "env" and "cwd" apply to "command" servers only' });
+    }
+  });
+
+export const wardenConfigSchema = z.strictObject({
+  $schema: z.string().optional(),
+  daemon: z
+    .strictObject({
+      port: z.int().min(1024).max(65535).optional().describe(`Loopback port (default ${DEFAULT_PORT}).`),
+    })
+    .optional(),
+  audit: z
+    .strictObject({
+      synchronous: z
+        .enum(['normal', 'full'])
+        .optional()
+        .describe(
+          'SQLite synchronous mode for the audit log: "normal" survives a crash of Warden, "full" also a power loss (slower).',
+        ),
+    })
+    .optional(),
+  mcpServers: z.record(
+    z.string().regex(SERVER_NAME_PATTERN, 'server names use letters, digits, ".", "_" and "-" (at most 64)'),
+    serverConfigSchema,
+  ),
+});
+
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;
+export type WardenConfigInput = z.input<typeof wardenConfigSchema>;
+
+/** A stdio upstream: Warden spawns `command args` with an explicit environment. */
+export interface StdioServerConfig {
+  kind: 'stdio';
+  name: string;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  tools: ToolLists;
+}
+
+/** A remote Streamable HTTP upstream. */
+export interface HttpServerConfig {
+  kind: 'http';
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  tools: ToolLists;
+}
+
+export interface ToolLists {
+  allow?: string[];
+  deny: string[];
+}
+
+export type ServerConfig = StdioServerConfig | HttpServerConfig;
+
+/** The validated, normalized configuration the daemon runs with. */
+export interface WardenConfig {
+  /** Absolute path of the file it was read from. */
+  file: string;
+  port: number;
+  auditSynchronous: 'normal' | 'full';
+  /** Enabled servers by name (entries with `"disabled": true` are left out). */
+  servers: Map<string, ServerConfig>;
+}

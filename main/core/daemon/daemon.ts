@@ -1,0 +1,115 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AuditLog } from '../audit/audit-log.ts';
+import type { WardenConfig } from '../config/schema.ts';
+import { WardenError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { WardenPaths } from '../paths.ts';
+import { WARDEN_VERSION } from '../version.ts';
+import { Gateway, type GatewayOptions } from './gateway.ts';
+import { loadOrCreateToken, probeDaemon, readDaemonState, writeDaemonState } from './state-file.ts';
+
+/** The daemon only ever listens here (never on a routable address). */
+export const LOOPBACK = '127.0.0.1';
+
+export interface DaemonOptions {
+  config: WardenConfig;
+  paths: WardenPaths;
+  logger: Logger;
+  /** Overrides the config's port; 0 picks a free one (tests). */
+  port?: number;
+  /** Gateway overrides (tests). */
+  gateway?: Pick<GatewayOptions, 'session' | 'idleMs'>;
+}
+
+export interface RunningDaemon {
+  url: string;
+  port: number;
+  token: string;
+  gateway: Gateway;
+  /** Stops accepting requests, ends every session and upstream child, closes the audit log. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the daemon: one per user. Opens the audit log, listens on 127.0.0.1, and records the
+ * port, token and pid in the state file for shims.
+ * @throws WardenError DAEMON_ALREADY_RUNNING when a daemon already answers (saying where),
+ *   DAEMON_PORT_IN_USE when something else holds the port, AUDIT_FAILED when the audit log
+ *   cannot be opened.
+ */
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const { config, paths, logger } = options;
+  const existing = readDaemonState(paths.daemonStateFile);
+  const running = await probeDaemon(existing);
+  if (running) throw alreadyRunning(existing?.url, running.pid, running.config);
+
+  const token = loadOrCreateToken(paths.daemonStateFile);
+  const audit = AuditLog.open(paths.auditDb, { synchronous: config.auditSynchronous });
+  let gateway: Gateway | undefined;
+  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => gateway!.handle(req, res));
+  try {
+    await listen(server, options.port ?? config.port);
+  } catch (error) {
+    audit.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      // Another daemon may be starting at this very moment: give it a moment to say so.
+      for (let i = 0; i < 20; i++) {
+        const state = readDaemonState(paths.daemonStateFile);
+        const health = await probeDaemon(state, 500);
+        if (health) throw alreadyRunning(state?.url, health.pid, health.config);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new WardenError(
+        'DAEMON_PORT_IN_USE',
+        `port ${options.port ?? config.port} on ${LOOPBACK} is used by another program; ` +
+          'set another one with --port, $MCP_WARDEN_PORT or "daemon.port" in the config',
+      );
+    }
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${LOOPBACK}:${port}`;
+  gateway = new Gateway({ config, port, token, audit, logger, ...options.gateway });
+  writeDaemonState(paths.daemonStateFile, {
+    token,
+    port,
+    pid: process.pid,
+    url,
+    configFile: config.file,
+    version: WARDEN_VERSION,
+    startedAt: new Date().toISOString(),
+  });
+  logger.info({ url, config: config.file, servers: [...config.servers.keys()], audit: paths.auditDb }, 'daemon listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      server.close();
+      server.closeAllConnections();
+      await gateway.close();
+      audit.close();
+      const state = readDaemonState(paths.daemonStateFile);
+      if (state?.pid === process.pid) writeDaemonState(paths.daemonStateFile, { token: state.token });
+      logger.info('daemon stopped');
+    })());
+  return { url, port, token, gateway, close };
+}
+
+function alreadyRunning(url: string | undefined, pid: number, config: string): WardenError {
+  return new WardenError(
+    'DAEMON_ALREADY_RUNNING',
+    `MCP Warden is already running (pid ${pid}) at ${url ?? 'an unknown address'} with config ${config}; ` +
+      'stop it first, or connect to it with `mcp-warden connect <server>`',
+  );
+}
+
+function listen(server: http.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOOPBACK, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

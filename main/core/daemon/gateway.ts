@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { WardenConfig } from '../config/schema.ts';
+import { CircuitBreaker } from '../bridge/circuit-breaker.ts';
+import { JsonRpcCode } from '../bridge/jsonrpc.ts';
+import { BridgeSession, type BridgeSessionOptions, type CallRecorder } from '../bridge/session.ts';
+import { GuardChain } from '../guard/chain.ts';
+import { ToolLists, ToolListsStep } from '../guard/tool-lists.ts';
+import type { Logger } from '../log.ts';
+import { WARDEN_VERSION } from '../version.ts';
+import { HttpGate } from './http-gate.ts';
+import { MAX_REQUEST_BYTES, readJsonRpcBody } from './request-body.ts';
+
+/** A session with no open stream and no request for this long is closed, ms (10 min). */
+export const SESSION_IDLE_MS = 10 * 60_000;
+
+export interface GatewayOptions {
+  config: WardenConfig;
+  port: number;
+  token: string;
+  audit: CallRecorder;
+  logger: Logger;
+  /** Session overrides (tests). */
+  session?: Pick<BridgeSessionOptions, 'supervisor'>;
+  idleMs?: number;
+}
+
+interface SessionEntry {
+  transport: StreamableHTTPServerTransport;
+  session: BridgeSession;
+  lastActivity: number;
+  openRequests: number;
+}
+
+/**
+ * The daemon's HTTP front: `/mcp/<server>` is a Streamable HTTP endpoint per configured server
+ * (MCP 2025-11-25, basic/transports), `/healthz` tells a shim which daemon answers.
+ * Each downstream session gets its own upstream session (see BridgeSession).
+ *
+ * Answers: 403 for a foreign Host or Origin, 401 without the bearer token, 404 for an unknown
+ * server or session, 400 for an unsupported MCP-Protocol-Version or a malformed body, 413 for a
+ * body over MAX_REQUEST_BYTES.
+ */
+export class Gateway {
+  readonly #opts: GatewayOptions;
+  readonly #gate: HttpGate;
+  readonly #log: Logger;
+  readonly #sessions = new Map<string, SessionEntry>();
+  readonly #breakers = new Map<string, CircuitBreaker>();
+  readonly #toolLists = new Map<string, ToolLists>();
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(options: GatewayOptions) {
+    this.#opts = options;
+    this.#gate = new HttpGate(options.port, options.token);
+    this.#log = options.logger;
+    for (const server of options.config.servers.values()) {
+      this.#breakers.set(server.name, new CircuitBreaker());
+      this.#toolLists.set(server.name, new ToolLists(server, options.config.file));
+    }
+    const idleMs = options.idleMs ?? SESSION_IDLE_MS;
+    this.#sweep = setInterval(() => this.#closeIdle(idleMs), Math.min(idleMs, 60_000));
+    this.#sweep.unref();
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** The node:http request listener. */
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.#route(req, res).catch((error: unknown) => {
+      this.#log.error({ err: error }, 'request handler failed');
+      if (!res.headersSent) sendJsonRpcError(res, 500, JsonRpcCode.InternalError, 'Internal error in MCP Warden');
+      else res.end();
+    });
+  };
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const verdict = this.#gate.check(req);
+    if (verdict) {
+      this.#log.warn({ host: req.headers.host, origin: req.headers.origin, status: verdict.status }, 'request refused');
+      sendJsonRpcError(res, verdict.status, JsonRpcCode.ConnectionClosed, verdict.message);
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/healthz' && req.method === 'GET') {
+      sendJson(res, 200, {
+        name: 'mcp-warden',
+        version: WARDEN_VERSION,
+        pid: process.pid,
+        config: this.#opts.config.file,
+        servers: [...this.#opts.config.servers.keys()],
+        sessions: this.#sessions.size,
+      });
+      return;
+    }
+    const match = /^\/mcp\/([^/]+)\/?$/.exec(url.pathname);
+    if (!match?.[1]) {
+      sendJsonRpcError(res, 404, JsonRpcCode.InvalidRequest, `Not found: ${url.pathname} (MCP endpoints are /mcp/<server>)`);
+      return;
+    }
+    const name = decodeURIComponent(match[1]);
+    const server = this.#opts.config.servers.get(name);
+    if (!server) {
+      sendJsonRpcError(
+        res,
+        404,
+        JsonRpcCode.InvalidRequest,
+        `Unknown server "${name}": it is not in ${this.#opts.config.file} (configured: ${[...this.#opts.config.servers.keys()].join(', ') || 'none'})`,
+      );
+      return;
+    }
+    let body: JSONRPCMessage | JSONRPCMessage[] | undefined;
+    if (req.method === 'POST') {
+      const read = await readJsonRpcBody(req, MAX_REQUEST_BYTES);
+      if (!read.ok) {
+        this.#log.warn({ server: name, status: read.status }, read.message);
+        sendJsonRpcError(res, read.status, read.code, read.message);
+        return;
+      }
+      body = read.body;
+    }
+    const sessionId = req.headers['mcp-session-id'];
+    let entry: SessionEntry | undefined;
+    if (typeof sessionId === 'string') {
+      entry = this.#sessions.get(sessionId);
+      if (!entry || entry.session.server.name !== name) {
+        sendJsonRpcError(res, 404, -32001, 'Session not found: it ended or belongs to another server; initialize again');
+        return;
+      }
+    } else if (req.method === 'POST' && body !== undefined && !Array.isArray(body) && isInitializeRequest(body)) {
+      entry = this.#createSession(name);
+    } else {
+      sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
+      return;
+    }
+    entry.lastActivity = Date.now();
+    entry.openRequests++;
+    res.once('close', () => {
+      entry.openRequests--;
+      entry.lastActivity = Date.now();
+    });
+    await entry.transport.handleRequest(req, res, body);
+  }
+
+  #createSession(name: string): SessionEntry {
+    const server = this.#opts.config.servers.get(name)!;
+    const toolLists = this.#toolLists.get(name)!;
+    const logger = this.#log.child({ server: name });
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      maxRequestBodySize: MAX_REQUEST_BYTES,
+      onsessioninitialized: (id) => {
+        logger.setBindings({ session: id });
+        this.#sessions.set(id, entry);
+        logger.info('session started');
+      },
+    });
+    const session = new BridgeSession({
+      server,
+      downstream: {
+        send: (message, options) => transport.send(message, options),
+        closeRequestStream: (id) => transport.closeSSEStream(id),
+      },
+      sessionId: () => transport.sessionId ?? '',
+      guard: new GuardChain([new ToolListsStep(toolLists)]),
+      toolLists,
+      audit: this.#opts.audit,
+      breaker: this.#breakers.get(name)!,
+      logger,
+      ...this.#opts.session,
+    });
+    const entry: SessionEntry = { transport, session, lastActivity: Date.now(), openRequests: 0 };
+    transport.onmessage = (message) => void session.fromDownstream(message);
+    transport.onerror = (error) => logger.debug({ err: error.message }, 'transport error');
+    transport.onclose = () => {
+      const id = transport.sessionId;
+      if (id) this.#sessions.delete(id);
+      logger.info('session ended');
+      void session.close();
+    };
+    void transport.start();
+    return entry;
+  }
+
+  #closeIdle(idleMs: number): void {
+    const now = Date.now();
+    for (const entry of this.#sessions.values()) {
+      if (entry.openRequests === 0 && now - entry.lastActivity > idleMs) void entry.transport.close();
+    }
+  }
+
+  /** Ends every session and its upstream (children are stopped). */
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    const entries = [...this.#sessions.values()];
+    this.#sessions.clear();
+    await Promise.all(entries.map(async (e) => {
+      await e.session.close();
+      await e.transport.close();
+    }));
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+  sendJson(res, status, { jsonrpc: '2.0', id: null, error: { code, message } });
+}

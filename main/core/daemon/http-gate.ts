@@ -1,0 +1,57 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+/**
+ * Checks of every request to the daemon, before anything else runs
+ * (MCP 2025-11-25, basic/transports, "Security Warning": validate Origin, bind to localhost,
+ * authenticate): a Host that is not the daemon's own loopback address, or an Origin other than
+ * the daemon's own, is refused with 403 (DNS rebinding, cross-site requests); a missing or wrong
+ * bearer token with 401.
+ */
+export interface GateVerdict {
+  status: 403 | 401;
+  message: string;
+}
+
+/** The Host header values the daemon answers to. */
+export function allowedHosts(port: number): Set<string> {
+  return new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+}
+
+/** The Origin header values the daemon accepts (its own pages); requests without Origin pass. */
+export function allowedOrigins(port: number): Set<string> {
+  return new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+}
+
+export class HttpGate {
+  readonly #hosts: Set<string>;
+  readonly #origins: Set<string>;
+  readonly #token: Buffer;
+
+  constructor(port: number, token: string) {
+    this.#hosts = allowedHosts(port);
+    this.#origins = allowedOrigins(port);
+    this.#token = Buffer.from(`Bearer ${token}`);
+  }
+
+  /** Returns why the request is refused, or undefined when it may proceed. */
+  check(req: IncomingMessage): GateVerdict | undefined {
+    const host = req.headers.host?.toLowerCase();
+    if (!host || !this.#hosts.has(host)) {
+      return { status: 403, message: `Forbidden: Host "${host ?? ''}" is not this daemon's loopback address` };
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.#origins.has(origin.toLowerCase())) {
+      return { status: 403, message: `Forbidden: requests from Origin "${origin}" are not allowed` };
+    }
+    const auth = req.headers.authorization;
+    if (auth === undefined) {
+      return { status: 401, message: 'Unauthorized: a bearer token is required (see the daemon state file)' };
+    }
+    const given = Buffer.from(auth);
+    if (given.length !== this.#token.length || !timingSafeEqual(given, this.#token)) {
+      return { status: 401, message: 'Unauthorized: the bearer token is not valid' };
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,86 @@
+import type { IncomingMessage } from 'node:http';
+import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { JsonRpcCode } from '../bridge/jsonrpc.ts';
+
+/** Largest request body the daemon accepts from a client, bytes (4 MiB). */
+export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+/** Largest JSON-RPC batch accepted in one POST (the MCP SDK's limit). */
+export const MAX_BATCH = 100;
+
+export type BodyResult =
+  | { ok: true; body: JSONRPCMessage | JSONRPCMessage[] }
+  | { ok: false; status: number; code: number; message: string };
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads and checks a POST body: at most MAX_REQUEST_BYTES, valid UTF-8, JSON, and JSON-RPC 2.0
+ * messages (single or batch), validated with the MCP SDK's JSONRPCMessageSchema.
+ * Never throws; a bad body yields the HTTP status and JSON-RPC error to answer with.
+ */
+export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_BYTES): Promise<BodyResult> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) {
+    req.resume();
+    return tooLarge(limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      return tooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  let text: string;
+  try {
+    text = decoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  } catch {
+    return { ok: false, status: 400, code: JsonRpcCode.ParseError, message: 'Parse error: the body is not valid UTF-8' };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return {
+      ok: false,
+      status: 400,
+      code: JsonRpcCode.ParseError,
+      message: `Parse error: the body is not JSON (${error instanceof Error ? error.message : String(error)})`,
+    };
+  }
+  const items = Array.isArray(raw) ? raw : [raw];
+  if (Array.isArray(raw) && (raw.length === 0 || raw.length > MAX_BATCH)) {
+    return {
+      ok: false,
+      status: 400,
+      code: JsonRpcCode.InvalidRequest,
+      message: `Invalid Request: a batch must hold 1 to ${MAX_BATCH} messages`,
+    };
+  }
+  for (const [index, item] of items.entries()) {
+    const parsed = JSONRPCMessageSchema.safeParse(item);
+    if (!parsed.success) {
+      const where = Array.isArray(raw) ? ` (batch item ${index})` : '';
+      return {
+        ok: false,
+        status: 400,
+        code: JsonRpcCode.InvalidRequest,
+        message: `Invalid Request: not a JSON-RPC 2.0 request, notification or response${where}`,
+      };
+    }
+  }
+  return { ok: true, body: raw as JSONRPCMessage | JSONRPCMessage[] };
+}
+
+function tooLarge(limit: number): BodyResult {
+  return {
+    ok: false,
+    status: 413,
+    code: JsonRpcCode.InvalidRequest,
+    message: `Request too large: the limit is ${limit} bytes per message`,
+  };
+}

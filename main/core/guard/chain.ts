@@ -1,0 +1,60 @@
+/**
+ * The guard's per-call chain: an ordered list of steps that each may decide a `tools/call`.
+ * The first step that returns a decision ends the chain; when no step decides, the call is
+ * allowed. Steps may be async (an approval prompt will be); the fast path stays synchronous.
+ */
+
+/** What the guard knows about one `tools/call` (MCP 2025-11-25, server/tools). */
+export interface ToolCallContext {
+  /** Downstream session id (Mcp-Session-Id). */
+  sessionId: string;
+  /** `clientInfo` from the client's initialize request. */
+  client: { name?: string; version?: string };
+  /** Server name as configured in `mcpServers`. */
+  server: string;
+  tool: string;
+  /** The `arguments` object of the request, as sent (not yet redacted). */
+  arguments: Record<string, unknown> | undefined;
+  /** JSON-RPC id of the downstream request. */
+  requestId: string | number;
+}
+
+/** A step's verdict. `by` names the rule and its source, for the audit log and the refusal message. */
+export type GuardDecision = { action: 'allow'; by: string } | { action: 'deny'; by: string; reason: string };
+
+export interface GuardStep {
+  /** A short stable name, e.g. "tool-lists". */
+  readonly name: string;
+  /** Returns a decision to end the chain, or undefined to pass to the next step. */
+  decide(call: ToolCallContext): GuardDecision | undefined | Promise<GuardDecision | undefined>;
+}
+
+/** The decision when no step decides. */
+export const DEFAULT_ALLOW: GuardDecision = { action: 'allow', by: 'default' };
+
+/** Runs steps in order; see the module doc. Never throws: a throwing step denies (fail closed). */
+export class GuardChain {
+  readonly #steps: GuardStep[];
+
+  constructor(steps: GuardStep[]) {
+    this.#steps = steps;
+  }
+
+  async decide(call: ToolCallContext): Promise<GuardDecision> {
+    for (const step of this.#steps) {
+      let decision: GuardDecision | undefined;
+      try {
+        const result = step.decide(call);
+        decision = result instanceof Promise ? await result : result;
+      } catch (error) {
+        return {
+          action: 'deny',
+          by: step.name,
+          reason: `the guard step "${step.name}" failed (${error instanceof Error ? error.message : String(error)}), so the call was refused`,
+        };
+      }
+      if (decision) return decision;
+    }
+    return DEFAULT_ALLOW;
+  }
+}

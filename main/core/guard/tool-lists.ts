@@ -1,0 +1,51 @@
+import picomatch from 'picomatch';
+import type { ServerConfig } from '../config/schema.ts';
+import type { GuardDecision, GuardStep, ToolCallContext } from './chain.ts';
+
+/**
+ * Per-server tool allow and deny lists from the config (`mcpServers.<name>.tools`).
+ * A tool is visible when no deny glob matches it and, if an allow list is set, an allow glob does.
+ */
+export class ToolLists {
+  readonly #isDenied: (tool: string) => boolean;
+  readonly #isAllowed: ((tool: string) => boolean) | undefined;
+  readonly #server: string;
+  readonly #source: string;
+
+  constructor(server: ServerConfig, source: string) {
+    this.#server = server.name;
+    this.#source = source;
+    this.#isDenied = server.tools.deny.length ? picomatch(server.tools.deny) : () => false;
+    this.#isAllowed = server.tools.allow ? picomatch(server.tools.allow) : undefined;
+  }
+
+  /** Why `tool` is hidden and blocked, or undefined when it is visible. */
+  blockReason(tool: string): string | undefined {
+    if (this.#isDenied(tool)) {
+      return `tool "${tool}" of server "${this.#server}" is on the deny list in ${this.#source}`;
+    }
+    if (this.#isAllowed && !this.#isAllowed(tool)) {
+      return `tool "${tool}" of server "${this.#server}" is not on the allow list in ${this.#source}`;
+    }
+    return undefined;
+  }
+
+  isVisible(tool: string): boolean {
+    return this.blockReason(tool) === undefined;
+  }
+}
+
+/** Guard step: denies calls to tools the lists hide (a hidden tool is never callable). */
+export class ToolListsStep implements GuardStep {
+  readonly name = 'tool-lists';
+  readonly #lists: ToolLists;
+
+  constructor(lists: ToolLists) {
+    this.#lists = lists;
+  }
+
+  decide(call: ToolCallContext): GuardDecision | undefined {
+    const reason = this.#lists.blockReason(call.tool);
+    return reason ? { action: 'deny', by: 'config tool lists', reason } : undefined;
+  }
+}

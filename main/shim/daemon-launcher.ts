@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WardenError } from '../core/errors.ts';
+import type { WardenPaths } from '../core/paths.ts';
+import { probeDaemon, readDaemonState, type DaemonHealth, type DaemonState } from '../core/daemon/state-file.ts';
+
+/** How long a shim waits for a daemon it started to answer, ms. */
+export const DAEMON_START_TIMEOUT_MS = 20_000;
+
+export interface DaemonEndpoint {
+  state: DaemonState & { port: number };
+  health: DaemonHealth;
+  /** True when this call started the daemon. */
+  started: boolean;
+}
+
+/**
+ * Finds the running daemon, or starts one headless (detached, logging to daemon.log) and waits
+ * for it. Many shims may do this at once: every daemon but one exits at once (the port and the
+ * state file decide), and all shims end up with the one that answers.
+ * @param cliEntry the script that implements `mcp-warden` (this process's argv[1]).
+ * @throws WardenError DAEMON_START_FAILED with the tail of the daemon log when no daemon answers
+ *   within DAEMON_START_TIMEOUT_MS.
+ */
+export async function ensureDaemon(paths: WardenPaths, cliEntry: string, configOverride?: string): Promise<DaemonEndpoint> {
+  const found = await findDaemon(paths);
+  if (found) return { ...found, started: false };
+
+  fs.mkdirSync(path.dirname(paths.daemonLogFile), { recursive: true, mode: 0o700 });
+  const log = fs.openSync(paths.daemonLogFile, 'a', 0o600);
+  const args = [...process.execArgv, cliEntry, ...(configOverride ? ['--config', configOverride] : []), 'serve', '--headless'];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
+  fs.closeSync(log);
+  let exitCode: number | null = null;
+  child.once('exit', (code) => (exitCode = code ?? 1));
+  child.unref();
+
+  const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const up = await findDaemon(paths);
+    if (up) return { ...up, started: true };
+    // A non-zero exit may just mean another shim's daemon won the race: keep waiting a little.
+    if (exitCode !== null && exitCode !== 0 && Date.now() > deadline - DAEMON_START_TIMEOUT_MS + 3000) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new WardenError(
+    'DAEMON_START_FAILED',
+    `could not start the MCP Warden daemon (${exitCode === null ? 'no answer in time' : `it exited with code ${exitCode}`}). ` +
+      `Last lines of ${paths.daemonLogFile}:\n${tail(paths.daemonLogFile, 8)}`,
+  );
+}
+
+async function findDaemon(paths: WardenPaths): Promise<Omit<DaemonEndpoint, 'started'> | undefined> {
+  const state = readDaemonState(paths.daemonStateFile);
+  const health = await probeDaemon(state, 1000);
+  return health && state?.port ? { state: { ...state, port: state.port }, health } : undefined;
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
