@@ -58,9 +58,14 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('tail')
-    .description('print the latest calls, one line each: #id, time (UTC), client, server/tool, decision, outcome, duration, error or reason')
+    .description(
+      'print the latest calls, one line each: #id, time (UTC), client, server/tool, decision, outcome, duration, error or reason',
+    )
     .addOption(new Option('-n, --lines <n>', 'how many calls').argParser(parseCount).default(10))
-    .option('-f, --follow', `keep printing calls as they are recorded and end (checks every ${FOLLOW_POLL_MS} ms; Ctrl-C stops)`)
+    .option(
+      '-f, --follow',
+      `keep printing calls as they are recorded and end (checks every ${FOLLOW_POLL_MS} ms; Ctrl-C stops)`,
+    )
     .option('--json', 'print JSON lines, one record each, instead of text')
     .action(async (options: TailOptions) => {
       const reader = AuditReader.open(dbFile());
@@ -77,12 +82,15 @@ export function registerAuditCommands(program: Command): void {
       'write every recorded call as JSON lines or CSV (in CSV, cells starting with = + - @ are\n' +
         "prefixed with ' so spreadsheets do not run them; JSON lines are exact)",
     )
-    .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).makeOptionMandatory())
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).makeOptionMandatory(),
+    )
     .option('-o, --output <file>', 'write to this file (created with mode 0600) instead of stdout')
     .addOption(
-      new Option('--since <time>', 'only calls received at or after this ISO 8601 time, e.g. 2025-06-01T08:00:00Z').argParser(
-        parseSince,
-      ),
+      new Option(
+        '--since <time>',
+        'only calls received at or after this ISO 8601 time, e.g. 2025-06-01T08:00:00Z',
+      ).argParser(parseSince),
     )
     .action(async (options: ExportOptions) => {
       const reader = AuditReader.open(dbFile());
@@ -129,7 +137,8 @@ async function tail(reader: AuditReader, options: TailOptions): Promise<void> {
     };
     const onSignal = (): void => stop();
     // The reader of our stdout went away (e.g. `| head`): stop quietly.
-    const onStdoutError = (error: NodeJS.ErrnoException): void => stop(error.code === 'EPIPE' ? undefined : error);
+    const onStdoutError = (error: NodeJS.ErrnoException): void =>
+      stop(error.code === 'EPIPE' ? undefined : error);
     const timer = setInterval(() => {
       try {
         poll();
@@ -148,7 +157,11 @@ async function exportRecords(reader: AuditReader, options: ExportOptions): Promi
   const source =
     options.format === 'csv'
       ? Readable.from(csvRows(records)).pipe(
-          stringify({ header: true, columns: CSV_COLUMNS.map((c) => ({ key: c.key, header: c.header })), escape_formulas: true }),
+          stringify({
+            header: true,
+            columns: CSV_COLUMNS.map((c) => ({ key: c.key, header: c.header })),
+            escape_formulas: true,
+          }),
         )
       : Readable.from(jsonLines(records));
   let destination: Writable = process.stdout;
@@ -157,7 +170,9 @@ async function exportRecords(reader: AuditReader, options: ExportOptions): Promi
       const fd = fs.openSync(options.output, 'w', 0o600);
       destination = fs.createWriteStream('', { fd });
     } catch (error) {
-      throw new WardenError('USAGE', `cannot write ${options.output}: ${describeError(error)}`, { cause: error });
+      throw new WardenError('USAGE', `cannot write ${options.output}: ${describeError(error)}`, {
+        cause: error,
+      });
     }
   }
   try {
@@ -188,7 +203,8 @@ function* csvRows(records: Iterable<AuditRecord>): Generator<Record<string, unkn
  */
 export function formatRecord(record: AuditRecord): string {
   const duration = record.durationMs === null ? '-' : `${Number(record.durationMs.toFixed(1))} ms`;
-  const detail = record.decision === 'deny' ? (record.reason ?? record.error) : (record.error ?? record.reason);
+  const detail =
+    record.decision === 'deny' ? (record.reason ?? record.error) : (record.error ?? record.reason);
   const fields = [
     `#${record.id}`,
     record.ts,
@@ -215,7 +231,9 @@ function parseCount(value: string): number {
 function parseSince(value: string): number {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) {
-    throw new InvalidArgumentError('expected an ISO 8601 time, e.g. 2025-06-01 (UTC midnight) or 2025-06-01T08:00:00Z');
+    throw new InvalidArgumentError(
+      'expected an ISO 8601 time, e.g. 2025-06-01 (UTC midnight) or 2025-06-01T08:00:00Z',
+    );
   }
   return ms;
 }

@@ -37,6 +37,11 @@ function request(port: number, options: { method?: string; path?: string; header
   });
 }
 
+/** The JSON-RPC error message of an error answer. */
+function errorMessage(answer: Answer): string {
+  return (JSON.parse(answer.body) as { error: { message: string } }).error.message;
+}
+
 const INIT = JSON.stringify({
   jsonrpc: '2.0',
   id: 1,
@@ -73,13 +78,13 @@ describe('daemon HTTP edge', () => {
   test('Host evil.example gets 403 (DNS rebinding), even with the token', async () => {
     const answer = await request(daemon.port, { headers: { ...good, host: 'evil.example' }, body: INIT });
     assert.equal(answer.status, 403);
-    assert.match(answer.body, /Host "evil.example"/);
+    assert.match(errorMessage(answer), /Host "evil.example"/);
   });
 
   test('Origin http://evil.example gets 403, even with the token', async () => {
     const answer = await request(daemon.port, { headers: { ...good, origin: 'http://evil.example' }, body: INIT });
     assert.equal(answer.status, 403);
-    assert.match(answer.body, /Origin "http:\/\/evil.example"/);
+    assert.match(errorMessage(answer), /Origin "http:\/\/evil.example"/);
   });
 
   test('a request without the token gets 401, with a wrong one too', async () => {
@@ -91,7 +96,7 @@ describe('daemon HTTP edge', () => {
   test('an unknown server gets 404 naming the configured ones', async () => {
     const answer = await request(daemon.port, { path: '/mcp/nosuch', headers: good, body: INIT });
     assert.equal(answer.status, 404);
-    assert.match(answer.body, /Unknown server "nosuch".*configured: everything/);
+    assert.match(errorMessage(answer), /Unknown server "nosuch".*configured: everything/);
   });
 
   test('an unknown session gets 404', async () => {
@@ -111,7 +116,7 @@ describe('daemon HTTP edge', () => {
       body: ping,
     });
     assert.equal(answer.status, 400);
-    assert.match(answer.body, /Unsupported protocol version: 1999-01-01/);
+    assert.match(errorMessage(answer), /Unsupported protocol version: 1999-01-01/);
     await request(daemon.port, { method: 'DELETE', headers: { ...good, 'mcp-session-id': session } });
   });
 

@@ -140,9 +140,13 @@ export class AuditLog {
       return new AuditLog(resolved, db);
     } catch (error) {
       db?.close();
-      throw new WardenError('AUDIT_FAILED', `cannot open the audit log at ${resolved}: ${describeError(error)}`, {
-        cause: error,
-      });
+      throw new WardenError(
+        'AUDIT_FAILED',
+        `cannot open the audit log at ${resolved}: ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -162,13 +166,20 @@ export class AuditLog {
   recordOutcome(id: number, end: AuditCallEnd): void {
     let changes: number;
     try {
-      changes = this.#update.run({ id, outcome: end.outcome, error: end.error ?? null, durationMs: end.durationMs })
-        .changes;
+      changes = this.#update.run({
+        id,
+        outcome: end.outcome,
+        error: end.error ?? null,
+        durationMs: end.durationMs,
+      }).changes;
     } catch (error) {
       throw this.#failed(`cannot record the outcome of call #${id}`, error);
     }
     if (changes === 0) {
-      throw new WardenError('AUDIT_FAILED', `the audit log at ${this.file} has no call #${id} to record an outcome for`);
+      throw new WardenError(
+        'AUDIT_FAILED',
+        `the audit log at ${this.file} has no call #${id} to record an outcome for`,
+      );
     }
   }
 
@@ -218,9 +229,13 @@ export class AuditLog {
   }
 
   #failed(what: string, cause: unknown): WardenError {
-    return new WardenError('AUDIT_FAILED', `${what} in the audit log at ${this.file}: ${describeError(cause)}`, {
-      cause,
-    });
+    return new WardenError(
+      'AUDIT_FAILED',
+      `${what} in the audit log at ${this.file}: ${describeError(cause)}`,
+      {
+        cause,
+      },
+    );
   }
 }
 

@@ -73,8 +73,12 @@ export class AuditReader {
     this.#latest = db.prepare<[number], AuditRow>(
       `SELECT * FROM (SELECT ${COLUMNS} FROM tool_calls ORDER BY id DESC LIMIT ?) ORDER BY id`,
     );
-    this.#after = db.prepare<[number], AuditRow>(`SELECT ${COLUMNS} FROM tool_calls WHERE id > ? ORDER BY id`);
-    this.#since = db.prepare<[number], AuditRow>(`SELECT ${COLUMNS} FROM tool_calls WHERE ts_ms >= ? ORDER BY id`);
+    this.#after = db.prepare<[number], AuditRow>(
+      `SELECT ${COLUMNS} FROM tool_calls WHERE id > ? ORDER BY id`,
+    );
+    this.#since = db.prepare<[number], AuditRow>(
+      `SELECT ${COLUMNS} FROM tool_calls WHERE ts_ms >= ? ORDER BY id`,
+    );
     this.#byIds = db.prepare<[string], AuditRow>(
       `SELECT ${COLUMNS} FROM tool_calls WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`,
     );
@@ -103,9 +107,13 @@ export class AuditReader {
     } catch (error) {
       if (error === notYet) throw error;
       db?.close();
-      throw new WardenError('AUDIT_FAILED', `cannot read the audit log at ${resolved}: ${describeError(error)}`, {
-        cause: error,
-      });
+      throw new WardenError(
+        'AUDIT_FAILED',
+        `cannot read the audit log at ${resolved}: ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -153,9 +161,13 @@ export class AuditReader {
     try {
       return query();
     } catch (error) {
-      throw new WardenError('AUDIT_FAILED', `cannot read the audit log at ${this.file}: ${describeError(error)}`, {
-        cause: error,
-      });
+      throw new WardenError(
+        'AUDIT_FAILED',
+        `cannot read the audit log at ${this.file}: ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }
