@@ -1,0 +1,62 @@
+/**
+ * The main job out of the box: no config at all -> `serve` writes the default config, which
+ * guards server-everything and server-filesystem (on a sandbox it creates, writes denied),
+ * both launched through npx with pinned versions exactly as a user's config would.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DEFAULT_SERVER_VERSIONS } from '../../main/core/config/load.ts';
+import { callTool, resultText, shimClient } from '../helpers/sdk-client.ts';
+import { makeWardenEnv, startDaemonProcess, type DaemonProcess, type WardenEnv } from '../helpers/warden-env.ts';
+
+describe('default configuration', () => {
+  let w: WardenEnv;
+  let daemon: DaemonProcess;
+
+  before(async () => {
+    w = makeWardenEnv();
+    assert.equal(fs.existsSync(w.paths.configFile), false);
+    daemon = await startDaemonProcess(w);
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    w?.cleanup();
+  });
+
+  test('is written on first start, readable by the user alone, with a sandbox directory', () => {
+    const config = JSON.parse(fs.readFileSync(w.paths.configFile, 'utf8')) as { mcpServers: Record<string, { args: string[] }> };
+    assert.deepEqual(Object.keys(config.mcpServers), ['everything', 'filesystem']);
+    assert.ok(config.mcpServers.everything!.args.includes(`@modelcontextprotocol/server-everything@${DEFAULT_SERVER_VERSIONS.everything}`));
+    assert.equal(config.mcpServers.filesystem!.args.at(-1), w.paths.sandboxDir);
+    assert.equal(fs.statSync(w.paths.configFile).mode & 0o777, 0o600);
+    assert.ok(fs.statSync(w.paths.sandboxDir).isDirectory());
+    assert.match(daemon.output(), /MCP Warden is guarding 2 server\(s\) at http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  test('everything answers echo through the shim', async () => {
+    const { client } = await shimClient(w.env, 'everything');
+    try {
+      assert.equal(resultText(await callTool(client, 'echo', { message: 'out of the box' }, 60_000)), 'Echo: out of the box');
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('filesystem reads its sandbox and refuses writes', async () => {
+    const { client } = await shimClient(w.env, 'filesystem');
+    try {
+      const readme = path.join(w.paths.sandboxDir, 'README.txt');
+      assert.match(resultText(await callTool(client, 'read_text_file', { path: readme }, 60_000)), /sandbox/);
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      assert.ok(!names.includes('write_file'));
+      const write = await callTool(client, 'write_file', { path: path.join(w.paths.sandboxDir, 'x.txt'), content: 'x' });
+      assert.equal(write.isError, true);
+      assert.equal(fs.existsSync(path.join(w.paths.sandboxDir, 'x.txt')), false);
+    } finally {
+      await client.close();
+    }
+  });
+});
