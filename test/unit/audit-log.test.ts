@@ -56,7 +56,9 @@ test('open creates the directory and file, enables WAL and applies the migration
   t.after(() => db.close());
   assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-  const columns = (db.prepare('PRAGMA table_info(tool_calls)').all() as { name: string }[]).map((c) => c.name);
+  const columns = (db.prepare('PRAGMA table_info(tool_calls)').all() as { name: string }[]).map(
+    (c) => c.name,
+  );
   for (const column of [
     'id',
     'ts',
@@ -105,7 +107,8 @@ test('a database from a newer Warden is refused with AUDIT_FAILED', (t) => {
   db.close();
   assert.throws(
     () => AuditLog.open(file),
-    (error) => isWardenError(error, 'AUDIT_FAILED') && error.message.includes(file) && /newer/.test(error.message),
+    (error) =>
+      isWardenError(error, 'AUDIT_FAILED') && error.message.includes(file) && /newer/.test(error.message),
   );
 });
 
@@ -199,8 +202,9 @@ test('secrets in arguments are redacted before they reach the file', (t) => {
   log.close();
 
   const db = raw(file);
-  const stored = (db.prepare('SELECT arguments FROM tool_calls WHERE id = ?').get(id) as { arguments: string })
-    .arguments;
+  const stored = (
+    db.prepare('SELECT arguments FROM tool_calls WHERE id = ?').get(id) as { arguments: string }
+  ).arguments;
   db.close();
   assert.deepEqual(JSON.parse(stored), {
     url: 'https://example.com',
@@ -251,13 +255,17 @@ test('every call recorded before a kill -9 is in the log afterwards', async (t) 
     };
     next();
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const calls = new Map<number, number>();
   const done = new Set<number>();
   let buffered = '';
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.on('exit', (_code, signal) => resolve(signal)),
+  );
   child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
     const lines = buffered.split('\n');
@@ -336,7 +344,9 @@ test('the reader lists the latest rows oldest first, rows after an id, and rows 
   const log = AuditLog.open(file);
   t.after(() => log.close());
   const base = Date.parse('2025-06-01T00:00:00Z');
-  const ids = [0, 1, 2, 3, 4].map((i) => log.recordCall(call({ startedAt: base + i * 60_000, tool: `t${i}` })));
+  const ids = [0, 1, 2, 3, 4].map((i) =>
+    log.recordCall(call({ startedAt: base + i * 60_000, tool: `t${i}` })),
+  );
   const reader = AuditReader.open(file);
   t.after(() => reader.close());
 
