@@ -29,7 +29,9 @@ import {
   waitFor,
 } from '../test/helpers/warden-env.ts';
 
-const { values } = parseArgs({ options: { calls: { type: 'string', default: '2000' }, warmup: { type: 'string', default: '200' } } });
+const { values } = parseArgs({
+  options: { calls: { type: 'string', default: '2000' }, warmup: { type: 'string', default: '200' } },
+});
 const CALLS = Number(values.calls);
 const WARMUP = Number(values.warmup);
 
@@ -42,11 +44,18 @@ interface Figures {
   rssMiB?: number;
 }
 
-async function measure(name: string, transport: Transport, rssOf?: () => number | undefined): Promise<Figures> {
+async function measure(
+  name: string,
+  transport: Transport,
+  rssOf?: () => number | undefined,
+): Promise<Figures> {
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(transport);
   const call = (i: number) =>
-    client.request({ method: 'tools/call', params: { name: 'echo', arguments: { message: `m${i}` } } }, CallToolResultSchema);
+    client.request(
+      { method: 'tools/call', params: { name: 'echo', arguments: { message: `m${i}` } } },
+      CallToolResultSchema,
+    );
   for (let i = 0; i < WARMUP; i++) await call(i);
   const samples = new Float64Array(CALLS);
   const start = performance.now();
@@ -85,25 +94,51 @@ async function main(): Promise<void> {
   process.stderr.write(`${CALLS} sequential echo calls after ${WARMUP} warm-up calls, per setup\n`);
 
   process.stderr.write('1/4 direct stdio...\n');
-  results.push(await measure('direct stdio', new StdioClientTransport({ command: NODE, args: [EVERYTHING_JS, 'stdio'], stderr: 'ignore' })));
+  results.push(
+    await measure(
+      'direct stdio',
+      new StdioClientTransport({ command: NODE, args: [EVERYTHING_JS, 'stdio'], stderr: 'ignore' }),
+    ),
+  );
 
   process.stderr.write('2/4 supergateway...\n');
   const sgPort = await freePort();
   const sg: ChildProcess = spawn(
     NODE,
-    [path.join(ROOT, 'node_modules/supergateway/dist/index.js'), '--stdio', `${NODE} ${EVERYTHING_JS} stdio`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(sgPort), '--logLevel', 'none'],
+    [
+      path.join(ROOT, 'node_modules/supergateway/dist/index.js'),
+      '--stdio',
+      `${NODE} ${EVERYTHING_JS} stdio`,
+      '--outputTransport',
+      'streamableHttp',
+      '--stateful',
+      '--port',
+      String(sgPort),
+      '--logLevel',
+      'none',
+    ],
     { stdio: 'ignore' },
   );
   try {
-    await waitFor(async () => {
-      try {
-        await fetch(`http://127.0.0.1:${sgPort}/mcp`, { method: 'GET' });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 20_000, 'supergateway');
-    results.push(await measure('supergateway (HTTP)', new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${sgPort}/mcp`)), () => rssMiB(sg.pid)));
+    await waitFor(
+      async () => {
+        try {
+          await fetch(`http://127.0.0.1:${sgPort}/mcp`, { method: 'GET' });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      'supergateway',
+    );
+    results.push(
+      await measure(
+        'supergateway (HTTP)',
+        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${sgPort}/mcp`)),
+        () => rssMiB(sg.pid),
+      ),
+    );
   } finally {
     sg.kill();
   }
@@ -117,14 +152,23 @@ async function main(): Promise<void> {
     results.push(
       await measure(
         'Warden HTTP endpoint',
-        new StreamableHTTPClientTransport(new URL('/mcp/everything', daemon.url), { requestInit: { headers: { authorization: `Bearer ${daemon.token}` } } }),
+        new StreamableHTTPClientTransport(new URL('/mcp/everything', daemon.url), {
+          requestInit: { headers: { authorization: `Bearer ${daemon.token}` } },
+        }),
         () => rssMiB(daemon.child.pid),
       ),
     );
     process.stderr.write('4/4 Warden via the connect shim...\n');
     results.push(
-      await measure('Warden via shim (stdio)', new StdioClientTransport({ command: CLI, args: ['connect', 'everything'], env: w.env as Record<string, string>, stderr: 'ignore' }), () =>
-        rssMiB(daemon.child.pid),
+      await measure(
+        'Warden via shim (stdio)',
+        new StdioClientTransport({
+          command: CLI,
+          args: ['connect', 'everything'],
+          env: w.env as Record<string, string>,
+          stderr: 'ignore',
+        }),
+        () => rssMiB(daemon.child.pid),
       ),
     );
   } finally {
@@ -148,8 +192,13 @@ async function main(): Promise<void> {
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows) process.stdout.write(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ') + '\n');
-  process.stdout.write(`(${CALLS} calls each, Node ${process.versions.node}; guard and audit on for Warden; audit file in a temp dir)\n`);
+  for (const row of rows)
+    process.stdout.write(
+      row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ') + '\n',
+    );
+  process.stdout.write(
+    `(${CALLS} calls each, Node ${process.versions.node}; guard and audit on for Warden; audit file in a temp dir)\n`,
+  );
 }
 
 await main();

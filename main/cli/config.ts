@@ -13,7 +13,9 @@ export function registerConfigCommands(program: Command): void {
     });
   config
     .command('check')
-    .description('validate the config file and list the servers it guards (creates the default config if none exists)')
+    .description(
+      'validate the config file and list the servers it guards (creates the default config if none exists)',
+    )
     .action(() => {
       const paths = resolvePaths(program.opts<{ config?: string }>().config);
       const loaded = loadConfig(paths, { createDefault: true });
@@ -24,7 +26,9 @@ export function registerConfigCommands(program: Command): void {
           server.tools.allow ? `allow ${server.tools.allow.join(', ')}` : '',
           server.tools.deny.length ? `deny ${server.tools.deny.join(', ')}` : '',
         ].filter(Boolean);
-        lines.push(`  ${server.name} (${server.kind}): ${target}${lists.length ? `  [${lists.join('; ')}]` : ''}`);
+        lines.push(
+          `  ${server.name} (${server.kind}): ${target}${lists.length ? `  [${lists.join('; ')}]` : ''}`,
+        );
       }
       process.stdout.write(lines.join('\n') + '\n');
     });

@@ -12,7 +12,11 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('run the Warden daemon in the foreground (one per user; Ctrl-C stops it)')
-    .addOption(new Option('-p, --port <port>', 'loopback port (default: "daemon.port" in the config, or 47113)').env(PORT_ENV_VAR))
+    .addOption(
+      new Option('-p, --port <port>', 'loopback port (default: "daemon.port" in the config, or 47113)').env(
+        PORT_ENV_VAR,
+      ),
+    )
     .option('--log-level <level>', 'diagnostic log level: fatal, error, warn, info, debug, trace', 'info')
     .option('--headless', 'started by a shim: no banner')
     .action(async (options: { port?: string; logLevel: string; headless?: boolean }) => {
@@ -29,8 +33,12 @@ export function registerServeCommand(program: Command): void {
           `  state:     ${paths.daemonStateFile} (port and token, readable by you alone)`,
           '',
           'Point a stdio client (Claude Desktop, Cursor, ...) at a server with:',
-          ...[...config.servers.keys()].map((name) => `  "${name}": { "command": "mcp-warden", "args": ["connect", "${name}"] }`),
-          'HTTP clients use http://127.0.0.1:' + daemon.port + '/mcp/<server> with the bearer token from the state file.',
+          ...[...config.servers.keys()].map(
+            (name) => `  "${name}": { "command": "mcp-warden", "args": ["connect", "${name}"] }`,
+          ),
+          'HTTP clients use http://127.0.0.1:' +
+            daemon.port +
+            '/mcp/<server> with the bearer token from the state file.',
           'Press Ctrl-C to stop.',
         ];
         process.stdout.write(lines.join('\n') + '\n');

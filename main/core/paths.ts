@@ -29,7 +29,9 @@ export const CONFIG_ENV_VAR = 'MCP_WARDEN_CONFIG';
  */
 export function resolvePaths(configOverride?: string, env: NodeJS.ProcessEnv = process.env): WardenPaths {
   const p = envPaths('mcp-warden', { suffix: '' });
-  const configFile = path.resolve(configOverride ?? env[CONFIG_ENV_VAR] ?? path.join(p.config, 'config.json'));
+  const configFile = path.resolve(
+    configOverride ?? env[CONFIG_ENV_VAR] ?? path.join(p.config, 'config.json'),
+  );
   return {
     configDir: p.config,
     configFile,

@@ -1,4 +1,7 @@
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   isJSONRPCRequest,
   isJSONRPCResultResponse,
@@ -40,7 +43,9 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
   const daemon = await ensureDaemon(options.paths, options.cliEntry, options.configOverride);
   if (daemon.started) say(`started the Warden daemon (pid ${daemon.health.pid}) at ${daemon.state.url}`);
   if (!daemon.health.servers.includes(options.server)) {
-    say(`server "${options.server}" is not configured in ${daemon.health.config} (configured: ${daemon.health.servers.join(', ') || 'none'})`);
+    say(
+      `server "${options.server}" is not configured in ${daemon.health.config} (configured: ${daemon.health.servers.join(', ') || 'none'})`,
+    );
   }
 
   const transport = new StreamableHTTPClientTransport(
@@ -67,7 +72,8 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
     } catch (error) {
       const text = daemonErrorText(error);
       say(text);
-      if (isJSONRPCRequest(message)) write(errorResponse(message.id, JsonRpcCode.ConnectionClosed, `MCP Warden: ${text}`));
+      if (isJSONRPCRequest(message))
+        write(errorResponse(message.id, JsonRpcCode.ConnectionClosed, `MCP Warden: ${text}`));
     }
   };
 
@@ -91,27 +97,38 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
 }
 
 type Parsed =
-  | { message: JSONRPCMessage }
-  | { id: RequestId | null; error: { code: number; message: string } };
+  { message: JSONRPCMessage } | { id: RequestId | null; error: { code: number; message: string } };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Decodes and validates one stdin line (a Buffer without its newline). */
 export function parseLine(line: Buffer | { tooLong: number }): Parsed {
   if (!Buffer.isBuffer(line)) {
-    return { id: null, error: { code: JsonRpcCode.InvalidRequest, message: `message over the ${line.tooLong}-byte limit skipped` } };
+    return {
+      id: null,
+      error: {
+        code: JsonRpcCode.InvalidRequest,
+        message: `message over the ${line.tooLong}-byte limit skipped`,
+      },
+    };
   }
   let text: string;
   try {
     text = utf8.decode(line);
   } catch {
-    return { id: null, error: { code: JsonRpcCode.ParseError, message: 'Parse error: the message is not valid UTF-8' } };
+    return {
+      id: null,
+      error: { code: JsonRpcCode.ParseError, message: 'Parse error: the message is not valid UTF-8' },
+    };
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return { id: null, error: { code: JsonRpcCode.ParseError, message: `Parse error: ${describeError(error)}` } };
+    return {
+      id: null,
+      error: { code: JsonRpcCode.ParseError, message: `Parse error: ${describeError(error)}` },
+    };
   }
   const parsed = JSONRPCMessageSchema.safeParse(raw);
   if (!parsed.success) {

@@ -3,7 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WardenError } from '../core/errors.ts';
 import type { WardenPaths } from '../core/paths.ts';
-import { probeDaemon, readDaemonState, type DaemonHealth, type DaemonState } from '../core/daemon/state-file.ts';
+import {
+  probeDaemon,
+  readDaemonState,
+  type DaemonHealth,
+  type DaemonState,
+} from '../core/daemon/state-file.ts';
 
 /** How long a shim waits for a daemon it started to answer, ms. */
 export const DAEMON_START_TIMEOUT_MS = 20_000;
@@ -23,17 +28,31 @@ export interface DaemonEndpoint {
  * @throws WardenError DAEMON_START_FAILED with the tail of the daemon log when no daemon answers
  *   within DAEMON_START_TIMEOUT_MS.
  */
-export async function ensureDaemon(paths: WardenPaths, cliEntry: string, configOverride?: string): Promise<DaemonEndpoint> {
+export async function ensureDaemon(
+  paths: WardenPaths,
+  cliEntry: string,
+  configOverride?: string,
+): Promise<DaemonEndpoint> {
   const found = await findDaemon(paths);
   if (found) return { ...found, started: false };
 
   fs.mkdirSync(path.dirname(paths.daemonLogFile), { recursive: true, mode: 0o700 });
   const log = fs.openSync(paths.daemonLogFile, 'a', 0o600);
-  const args = [...process.execArgv, cliEntry, ...(configOverride ? ['--config', configOverride] : []), 'serve', '--headless'];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
+  const args = [
+    ...process.execArgv,
+    cliEntry,
+    ...(configOverride ? ['--config', configOverride] : []),
+    'serve',
+    '--headless',
+  ];
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: process.env,
+  });
   fs.closeSync(log);
-  let exitCode: number | null = null;
-  child.once('exit', (code) => (exitCode = code ?? 1));
+  const exit: { code: number | null } = { code: null };
+  child.once('exit', (code) => (exit.code = code ?? 1));
   child.unref();
 
   const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
@@ -41,12 +60,13 @@ export async function ensureDaemon(paths: WardenPaths, cliEntry: string, configO
     const up = await findDaemon(paths);
     if (up) return { ...up, started: true };
     // A non-zero exit may just mean another shim's daemon won the race: keep waiting a little.
-    if (exitCode !== null && exitCode !== 0 && Date.now() > deadline - DAEMON_START_TIMEOUT_MS + 3000) break;
+    if (exit.code !== null && exit.code !== 0 && Date.now() > deadline - DAEMON_START_TIMEOUT_MS + 3000)
+      break;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new WardenError(
     'DAEMON_START_FAILED',
-    `could not start the MCP Warden daemon (${exitCode === null ? 'no answer in time' : `it exited with code ${exitCode}`}). ` +
+    `could not start the MCP Warden daemon (${exit.code === null ? 'no answer in time' : `it exited with code ${exit.code}`}). ` +
       `Last lines of ${paths.daemonLogFile}:\n${tail(paths.daemonLogFile, 8)}`,
   );
 }

@@ -5,7 +5,12 @@ import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol
 import { CLI } from './warden-env.ts';
 
 /** An SDK Client connected straight to the daemon's Streamable HTTP endpoint for `server`. */
-export async function httpClient(url: string, token: string, server: string, name = 'test-http-client'): Promise<Client> {
+export async function httpClient(
+  url: string,
+  token: string,
+  server: string,
+  name = 'test-http-client',
+): Promise<Client> {
   const client = new Client({ name, version: '1.2.3' });
   const transport = new StreamableHTTPClientTransport(new URL(`/mcp/${server}`, url), {
     requestInit: { headers: { authorization: `Bearer ${token}` } },
@@ -15,9 +20,18 @@ export async function httpClient(url: string, token: string, server: string, nam
 }
 
 /** An SDK Client that spawns `mcp-warden connect <server>` as a stdio client would. */
-export async function shimClient(env: NodeJS.ProcessEnv, server: string, name = 'test-stdio-client'): Promise<{ client: Client; stderr: () => string }> {
+export async function shimClient(
+  env: NodeJS.ProcessEnv,
+  server: string,
+  name = 'test-stdio-client',
+): Promise<{ client: Client; stderr: () => string }> {
   const client = new Client({ name, version: '4.5.6' });
-  const transport = new StdioClientTransport({ command: CLI, args: ['connect', server], env: env as Record<string, string>, stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: CLI,
+    args: ['connect', server],
+    env: env as Record<string, string>,
+    stderr: 'pipe',
+  });
   let stderr = '';
   transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   await client.connect(transport);
@@ -25,8 +39,17 @@ export async function shimClient(env: NodeJS.ProcessEnv, server: string, name = 
 }
 
 /** tools/call through a Client without re-validating structuredContent against outputSchema. */
-export async function callTool(client: Client, name: string, args: Record<string, unknown>, timeout?: number): Promise<CallToolResult> {
-  return client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, timeout ? { timeout } : undefined);
+export async function callTool(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+  timeout?: number,
+): Promise<CallToolResult> {
+  return client.request(
+    { method: 'tools/call', params: { name, arguments: args } },
+    CallToolResultSchema,
+    timeout ? { timeout } : undefined,
+  );
 }
 
 /** The concatenated text content of a tool result. */

@@ -17,9 +17,18 @@ export const CLI = path.join(ROOT, 'bin', 'mcp-warden');
 export const NODE = process.execPath;
 
 /** Entry scripts of the reference servers installed as devDependencies. */
-export const EVERYTHING_JS = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
-export const FILESYSTEM_JS = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
-export const INSPECTOR_CLI = path.join(ROOT, 'node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js');
+export const EVERYTHING_JS = path.join(
+  ROOT,
+  'node_modules/@modelcontextprotocol/server-everything/dist/index.js',
+);
+export const FILESYSTEM_JS = path.join(
+  ROOT,
+  'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js',
+);
+export const INSPECTOR_CLI = path.join(
+  ROOT,
+  'node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js',
+);
 
 export interface WardenEnv {
   home: string;
@@ -112,8 +121,8 @@ export async function startDaemonProcess(w: WardenEnv, port?: number): Promise<D
   const p = port ?? (await freePort());
   const child = spawn(CLI, ['serve', '--port', String(p)], { env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -141,7 +150,11 @@ export async function startDaemonProcess(w: WardenEnv, port?: number): Promise<D
 }
 
 /** Waits until `predicate` holds, polling every 25 ms; throws after `timeoutMs`. */
-export async function waitFor<T>(predicate: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  predicate: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await predicate();

@@ -17,11 +17,18 @@ after(() => w.cleanup());
 test('kill -9 of the daemon during a stream of calls loses no record of a forwarded call', async () => {
   const calls = path.join(w.home, 'calls.txt');
   w.writeConfig({
-    mcpServers: { crashy: { command: NODE, args: [path.join(ROOT, 'test/fixtures/crashy-server.ts')], env: { CRASHY_CALLS_FILE: calls } } },
+    mcpServers: {
+      crashy: {
+        command: NODE,
+        args: [path.join(ROOT, 'test/fixtures/crashy-server.ts')],
+        env: { CRASHY_CALLS_FILE: calls },
+      },
+    },
   });
   const daemon = await startDaemonProcess(w);
   const client = await httpClient(daemon.url, daemon.token, 'crashy');
-  const lines = () => (fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean) : []);
+  const lines = () =>
+    fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean) : [];
 
   // Four concurrent streams of calls, so the kill lands while calls are in every stage.
   let stop = false;
@@ -53,7 +60,11 @@ test('kill -9 of the daemon during a stream of calls loses no record of a forwar
     const rows = reader.latest(1_000_000).filter((r) => r.tool === 'echo');
     const byMessage = new Map(rows.map((r) => [(r.arguments as { message: string }).message, r]));
     const missing = reached.filter((m) => !byMessage.has(m));
-    assert.deepEqual(missing, [], `${missing.length} of ${reached.length} forwarded calls have no audit record`);
+    assert.deepEqual(
+      missing,
+      [],
+      `${missing.length} of ${reached.length} forwarded calls have no audit record`,
+    );
     assert.ok(reached.length >= 200);
     // A result the client received had its outcome recorded before it was delivered.
     const withoutOutcome = answered.filter((m) => byMessage.get(m)?.outcome !== 'ok');

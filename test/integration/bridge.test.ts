@@ -66,12 +66,28 @@ describe('bridge: client -> Warden -> server', () => {
     const inspectorHome = path.join(w.home, 'inspector-home');
     fs.mkdirSync(inspectorHome);
     const env = { ...w.env, HOME: inspectorHome };
-    const list = await run(NODE, [INSPECTOR_CLI, '--cli', CLI, 'connect', 'everything', '--method', 'tools/list'], { env });
+    const list = await run(
+      NODE,
+      [INSPECTOR_CLI, '--cli', CLI, 'connect', 'everything', '--method', 'tools/list'],
+      { env },
+    );
     const names = (JSON.parse(list.stdout) as { tools: { name: string }[] }).tools.map((t) => t.name);
     assert.ok(names.includes('echo'), `tools: ${names.join(', ')}`);
     const call = await run(
       NODE,
-      [INSPECTOR_CLI, '--cli', CLI, 'connect', 'everything', '--method', 'tools/call', '--tool-name', 'echo', '--tool-arg', 'message=through the shim'],
+      [
+        INSPECTOR_CLI,
+        '--cli',
+        CLI,
+        'connect',
+        'everything',
+        '--method',
+        'tools/call',
+        '--tool-name',
+        'echo',
+        '--tool-arg',
+        'message=through the shim',
+      ],
       { env },
     );
     const result = JSON.parse(call.stdout) as { content: { text: string }[] };
@@ -83,7 +99,8 @@ describe('bridge: client -> Warden -> server', () => {
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
       assert.ok(names.includes('read_text_file'), names.join(', '));
-      for (const denied of ['write_file', 'edit_file', 'move_file']) assert.ok(!names.includes(denied), `${denied} is listed`);
+      for (const denied of ['write_file', 'edit_file', 'move_file'])
+        assert.ok(!names.includes(denied), `${denied} is listed`);
       const read = await callTool(client, 'read_text_file', { path: path.join(root, 'hello.txt') });
       assert.equal(read.isError ?? false, false);
       assert.match(resultText(read), /hello from the sandbox/);
@@ -91,7 +108,10 @@ describe('bridge: client -> Warden -> server', () => {
       const target = path.join(root, 'written.txt');
       const write = await callTool(client, 'write_file', { path: target, content: 'should never land' });
       assert.equal(write.isError, true);
-      assert.match(resultText(write), /MCP Warden refused this call: tool "write_file" of server "filesystem" is on the deny list/);
+      assert.match(
+        resultText(write),
+        /MCP Warden refused this call: tool "write_file" of server "filesystem" is on the deny list/,
+      );
       assert.equal(fs.existsSync(target), false, 'a denied write reached the disk');
     } finally {
       await client.close();
@@ -121,7 +141,10 @@ describe('bridge: client -> Warden -> server', () => {
       assert.ok(typeof echo!.durationMs === 'number' && echo!.durationMs >= 0);
       assert.equal(sum!.tool, 'get-sum');
       assert.equal(sum!.outcome, 'ok');
-      assert.ok(!fs.readFileSync(w.paths.auditDb).includes('sk-live-do-not-store'), 'a secret reached the audit file');
+      assert.ok(
+        !fs.readFileSync(w.paths.auditDb).includes('sk-live-do-not-store'),
+        'a secret reached the audit file',
+      );
 
       const refused = reader.latest(100).find((r) => r.tool === 'write_file');
       assert.equal(refused?.decision, 'deny');

@@ -8,7 +8,15 @@ import fs from 'node:fs';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { callTool, resultText, shimClient } from '../helpers/sdk-client.ts';
-import { CLI, everythingServer, freePort, makeWardenEnv, startDaemonProcess, waitFor, type WardenEnv } from '../helpers/warden-env.ts';
+import {
+  CLI,
+  everythingServer,
+  freePort,
+  makeWardenEnv,
+  startDaemonProcess,
+  waitFor,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
 import { isProcessAlive } from '../../main/core/daemon/state-file.ts';
 
 const run = promisify(execFile);
@@ -43,7 +51,10 @@ describe('daemon lifecycle and the connect shim', () => {
         (error: { code: number; stderr: string }) => error,
       );
       assert.equal(second.code, 1);
-      assert.match(second.stderr, new RegExp(`already running \\(pid ${first.child.pid}\\) at http://127\\.0\\.0\\.1:${first.port}`));
+      assert.match(
+        second.stderr,
+        new RegExp(`already running \\(pid ${first.child.pid}\\) at http://127\\.0\\.0\\.1:${first.port}`),
+      );
     } finally {
       assert.equal(await first.stop(), 0);
     }
@@ -53,7 +64,9 @@ describe('daemon lifecycle and the connect shim', () => {
     const daemon = await startDaemonProcess(w);
     const { client } = await shimClient(w.env, 'everything');
     await callTool(client, 'echo', { message: 'x' });
-    const health = (await (await fetch(`${daemon.url}/healthz`, { headers: { authorization: `Bearer ${daemon.token}` } })).json()) as { sessions: number };
+    const health = (await (
+      await fetch(`${daemon.url}/healthz`, { headers: { authorization: `Bearer ${daemon.token}` } })
+    ).json()) as { sessions: number };
     assert.equal(health.sessions, 1);
     const children = fs
       .readFileSync(`/proc/${daemon.child.pid}/task/${daemon.child.pid}/children`, 'utf8')
@@ -63,7 +76,8 @@ describe('daemon lifecycle and the connect shim', () => {
       .map(Number);
     assert.ok(children.length >= 1, 'the upstream server should be a child of the daemon');
     assert.equal(await daemon.stop(), 0);
-    for (const child of children) assert.equal(isProcessAlive(child), false, `upstream child ${child} outlived the daemon`);
+    for (const child of children)
+      assert.equal(isProcessAlive(child), false, `upstream child ${child} outlived the daemon`);
     assert.equal(w.state()?.pid, undefined);
     assert.ok(w.state()?.token, 'the install token is kept');
     await client.close().catch(() => {});
@@ -72,7 +86,10 @@ describe('daemon lifecycle and the connect shim', () => {
   test('a shim starts the daemon when none runs; stdout carries only MCP messages', async () => {
     const { client, stderr } = await shimClient(w.env, 'everything');
     try {
-      assert.equal(resultText(await callTool(client, 'echo', { message: 'autostarted' })), 'Echo: autostarted');
+      assert.equal(
+        resultText(await callTool(client, 'echo', { message: 'autostarted' })),
+        'Echo: autostarted',
+      );
       assert.match(stderr(), /started the Warden daemon \(pid \d+\)/);
       assert.ok(isProcessAlive(w.state()?.pid));
     } finally {
@@ -83,16 +100,27 @@ describe('daemon lifecycle and the connect shim', () => {
   test('five shims starting at the same moment end up with exactly one daemon', async () => {
     const shims = await Promise.all(Array.from({ length: 5 }, () => shimClient(w.env, 'everything')));
     try {
-      const answers = await Promise.all(shims.map(({ client }, i) => callTool(client, 'echo', { message: `shim ${i}` })));
+      const answers = await Promise.all(
+        shims.map(({ client }, i) => callTool(client, 'echo', { message: `shim ${i}` })),
+      );
       answers.forEach((a, i) => assert.equal(resultText(a), `Echo: shim ${i}`));
       const pid = w.state()!.pid!;
-      const daemons = (await run('pgrep', ['-f', `${CLI}.*serve --headless|main/cli/index.ts.*serve --headless`])).stdout
+      const daemons = (
+        await run('pgrep', ['-f', `${CLI}.*serve --headless|main/cli/index.ts.*serve --headless`])
+      ).stdout
         .trim()
         .split('\n')
         .map(Number)
-        .filter((p) => fs.existsSync(`/proc/${p}`) && fs.readFileSync(`/proc/${p}/environ`, 'utf8').includes(w.home));
+        .filter(
+          (p) =>
+            fs.existsSync(`/proc/${p}`) && fs.readFileSync(`/proc/${p}/environ`, 'utf8').includes(w.home),
+        );
       assert.deepEqual(daemons, [pid], 'exactly one daemon for this user');
-      const health = (await (await fetch(`http://127.0.0.1:${w.state()!.port}/healthz`, { headers: { authorization: `Bearer ${w.state()!.token}` } })).json()) as { sessions: number };
+      const health = (await (
+        await fetch(`http://127.0.0.1:${w.state()!.port}/healthz`, {
+          headers: { authorization: `Bearer ${w.state()!.token}` },
+        })
+      ).json()) as { sessions: number };
       assert.equal(health.sessions, 5);
     } finally {
       await Promise.all(shims.map(({ client }) => client.close()));
@@ -104,18 +132,45 @@ describe('daemon lifecycle and the connect shim', () => {
     const shim = spawn(CLI, ['connect', 'everything'], { env: w.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     shim.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id?: unknown; error?: { code: number; message: string }; result?: unknown });
+    const lines = () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map(
+          (l) =>
+            JSON.parse(l) as { id?: unknown; error?: { code: number; message: string }; result?: unknown },
+        );
     shim.stdin.write('this is not json\n');
     shim.stdin.write('{"hello": "world", "id": 9}\n');
-    shim.stdin.write(Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"method":"ping","x":"'), Buffer.from([0xff]), Buffer.from('"}\n')]));
-    shim.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw-stdio', version: '0' } } }) + '\n');
+    shim.stdin.write(
+      Buffer.concat([
+        Buffer.from('{"jsonrpc":"2.0","id":1,"method":"ping","x":"'),
+        Buffer.from([0xff]),
+        Buffer.from('"}\n'),
+      ]),
+    );
+    shim.stdin.write(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'init',
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'raw-stdio', version: '0' },
+        },
+      }) + '\n',
+    );
     await waitFor(() => lines().length >= 4, 15_000, 'four answers');
     const [notJson, notRpc, badUtf8, init] = lines();
     assert.equal(notJson!.error!.code, -32700);
     assert.equal(notRpc!.error!.code, -32600);
     assert.equal(notRpc!.id, 9);
     assert.match(badUtf8!.error!.message, /not valid UTF-8/);
-    assert.equal((init!.result as { serverInfo: { name: string } }).serverInfo.name, 'mcp-servers/everything');
+    assert.equal(
+      (init!.result as { serverInfo: { name: string } }).serverInfo.name,
+      'mcp-servers/everything',
+    );
     const exited = new Promise<number | null>((r) => shim.once('exit', r));
     shim.stdin.end();
     assert.equal(await exited, 0);

@@ -9,7 +9,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_SERVER_VERSIONS } from '../../main/core/config/load.ts';
 import { callTool, resultText, shimClient } from '../helpers/sdk-client.ts';
-import { makeWardenEnv, startDaemonProcess, type DaemonProcess, type WardenEnv } from '../helpers/warden-env.ts';
+import {
+  makeWardenEnv,
+  startDaemonProcess,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
 
 describe('default configuration', () => {
   let w: WardenEnv;
@@ -27,9 +32,15 @@ describe('default configuration', () => {
   });
 
   test('is written on first start, readable by the user alone, with a sandbox directory', () => {
-    const config = JSON.parse(fs.readFileSync(w.paths.configFile, 'utf8')) as { mcpServers: Record<string, { args: string[] }> };
+    const config = JSON.parse(fs.readFileSync(w.paths.configFile, 'utf8')) as {
+      mcpServers: Record<string, { args: string[] }>;
+    };
     assert.deepEqual(Object.keys(config.mcpServers), ['everything', 'filesystem']);
-    assert.ok(config.mcpServers.everything!.args.includes(`@modelcontextprotocol/server-everything@${DEFAULT_SERVER_VERSIONS.everything}`));
+    assert.ok(
+      config.mcpServers.everything!.args.includes(
+        `@modelcontextprotocol/server-everything@${DEFAULT_SERVER_VERSIONS.everything}`,
+      ),
+    );
     assert.equal(config.mcpServers.filesystem!.args.at(-1), w.paths.sandboxDir);
     assert.equal(fs.statSync(w.paths.configFile).mode & 0o777, 0o600);
     assert.ok(fs.statSync(w.paths.sandboxDir).isDirectory());
@@ -39,7 +50,10 @@ describe('default configuration', () => {
   test('everything answers echo through the shim', async () => {
     const { client } = await shimClient(w.env, 'everything');
     try {
-      assert.equal(resultText(await callTool(client, 'echo', { message: 'out of the box' }, 60_000)), 'Echo: out of the box');
+      assert.equal(
+        resultText(await callTool(client, 'echo', { message: 'out of the box' }, 60_000)),
+        'Echo: out of the box',
+      );
     } finally {
       await client.close();
     }
@@ -52,7 +66,10 @@ describe('default configuration', () => {
       assert.match(resultText(await callTool(client, 'read_text_file', { path: readme }, 60_000)), /sandbox/);
       const names = (await client.listTools()).tools.map((t) => t.name);
       assert.ok(!names.includes('write_file'));
-      const write = await callTool(client, 'write_file', { path: path.join(w.paths.sandboxDir, 'x.txt'), content: 'x' });
+      const write = await callTool(client, 'write_file', {
+        path: path.join(w.paths.sandboxDir, 'x.txt'),
+        content: 'x',
+      });
       assert.equal(write.isError, true);
       assert.equal(fs.existsSync(path.join(w.paths.sandboxDir, 'x.txt')), false);
     } finally {

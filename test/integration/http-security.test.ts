@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { everythingServer, makeWardenEnv, startDaemonProcess, type DaemonProcess, type WardenEnv } from '../helpers/warden-env.ts';
+import {
+  everythingServer,
+  makeWardenEnv,
+  startDaemonProcess,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
 
 interface Answer {
   status: number;
@@ -13,10 +19,19 @@ interface Answer {
   body: string;
 }
 
-function request(port: number, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<Answer> {
+function request(
+  port: number,
+  options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method: options.method ?? 'POST', path: options.path ?? '/mcp/everything', headers: options.headers },
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method ?? 'POST',
+        path: options.path ?? '/mcp/everything',
+        headers: options.headers,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -82,7 +97,10 @@ describe('daemon HTTP edge', () => {
   });
 
   test('Origin http://evil.example gets 403, even with the token', async () => {
-    const answer = await request(daemon.port, { headers: { ...good, origin: 'http://evil.example' }, body: INIT });
+    const answer = await request(daemon.port, {
+      headers: { ...good, origin: 'http://evil.example' },
+      body: INIT,
+    });
     assert.equal(answer.status, 403);
     assert.match(errorMessage(answer), /Origin "http:\/\/evil.example"/);
   });
@@ -90,7 +108,10 @@ describe('daemon HTTP edge', () => {
   test('a request without the token gets 401, with a wrong one too', async () => {
     const { authorization: _, ...noToken } = good;
     assert.equal((await request(daemon.port, { headers: noToken, body: INIT })).status, 401);
-    assert.equal((await request(daemon.port, { headers: { ...good, authorization: 'Bearer nope' }, body: INIT })).status, 401);
+    assert.equal(
+      (await request(daemon.port, { headers: { ...good, authorization: 'Bearer nope' }, body: INIT })).status,
+      401,
+    );
   });
 
   test('an unknown server gets 404 naming the configured ones', async () => {
@@ -101,7 +122,10 @@ describe('daemon HTTP edge', () => {
 
   test('an unknown session gets 404', async () => {
     const ping = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' });
-    const answer = await request(daemon.port, { headers: { ...good, 'mcp-session-id': 'no-such-session' }, body: ping });
+    const answer = await request(daemon.port, {
+      headers: { ...good, 'mcp-session-id': 'no-such-session' },
+      body: ping,
+    });
     assert.equal(answer.status, 404);
   });
 

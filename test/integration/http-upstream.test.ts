@@ -7,7 +7,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { callTool, resultText, shimClient } from '../helpers/sdk-client.ts';
-import { NODE, ROOT, makeWardenEnv, startDaemonProcess, type DaemonProcess, type WardenEnv } from '../helpers/warden-env.ts';
+import {
+  NODE,
+  ROOT,
+  makeWardenEnv,
+  startDaemonProcess,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
 
 describe('remote Streamable HTTP upstream', () => {
   let w: WardenEnv;
@@ -15,7 +22,9 @@ describe('remote Streamable HTTP upstream', () => {
   let daemon: DaemonProcess;
 
   before(async () => {
-    upstream = spawn(NODE, [path.join(ROOT, 'test/fixtures/http-upstream.ts'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    upstream = spawn(NODE, [path.join(ROOT, 'test/fixtures/http-upstream.ts'), '0'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const port = await new Promise<number>((resolve, reject) => {
       upstream.stdout!.on('data', (d: Buffer) => {
         const m = /listening (\d+)/.exec(d.toString());
@@ -26,7 +35,11 @@ describe('remote Streamable HTTP upstream', () => {
     w = makeWardenEnv();
     w.writeConfig({
       mcpServers: {
-        remote: { url: `http://127.0.0.1:${port}/mcp`, headers: { 'X-Team': 'platform' }, tools: { deny: ['nothing-*'] } },
+        remote: {
+          url: `http://127.0.0.1:${port}/mcp`,
+          headers: { 'X-Team': 'platform' },
+          tools: { deny: ['nothing-*'] },
+        },
       },
     });
     daemon = await startDaemonProcess(w);
@@ -43,8 +56,14 @@ describe('remote Streamable HTTP upstream', () => {
     try {
       assert.equal(client.getServerVersion()?.name, 'http-upstream');
       assert.equal(client.getInstructions(), 'remote fixture');
-      assert.equal(resultText(await callTool(client, 'echo', { message: 'far away' })), 'remote echo: far away');
-      const headers = JSON.parse(resultText(await callTool(client, 'request-headers', {}))) as Record<string, string>;
+      assert.equal(
+        resultText(await callTool(client, 'echo', { message: 'far away' })),
+        'remote echo: far away',
+      );
+      const headers = JSON.parse(resultText(await callTool(client, 'request-headers', {}))) as Record<
+        string,
+        string
+      >;
       assert.equal(headers['x-team'], 'platform');
       assert.equal(headers['authorization'], undefined, "Warden's own token must not leak upstream");
     } finally {

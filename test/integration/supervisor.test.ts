@@ -8,7 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
-import { NODE, ROOT, makeWardenEnv, startDaemonProcess, waitFor, type DaemonProcess, type WardenEnv } from '../helpers/warden-env.ts';
+import {
+  NODE,
+  ROOT,
+  makeWardenEnv,
+  startDaemonProcess,
+  waitFor,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
 
 const CRASHY = path.join(ROOT, 'test/fixtures/crashy-server.ts');
 
@@ -35,7 +43,8 @@ describe('supervisor', () => {
     w?.cleanup();
   });
 
-  const startCount = (): number => (fs.existsSync(starts) ? fs.readFileSync(starts, 'utf8').trim().split('\n').length : 0);
+  const startCount = (): number =>
+    fs.existsSync(starts) ? fs.readFileSync(starts, 'utf8').trim().split('\n').length : 0;
 
   test('an upstream that dies mid-call: the call fails fast with a clear error, a later call succeeds after the restart', async () => {
     const client = await httpClient(daemon.url, daemon.token, 'crashy');
@@ -44,7 +53,10 @@ describe('supervisor', () => {
       const before = startCount();
       const t0 = performance.now();
       await assert.rejects(callTool(client, 'crash', {}, 15_000), (error: Error) => {
-        assert.match(error.message, /server "crashy" did not answer tools\/call: the server process exited with code 3/);
+        assert.match(
+          error.message,
+          /server "crashy" did not answer tools\/call: the server process exited with code 3/,
+        );
         return true;
       });
       assert.ok(performance.now() - t0 < 10_000, 'the in-flight call was not failed promptly');
@@ -93,7 +105,10 @@ describe('supervisor', () => {
     }
     const t0 = performance.now();
     await assert.rejects(httpClient(daemon.url, daemon.token, 'broken'), (error: Error) => {
-      assert.match(error.message, /server "broken" failed \d+ times in a row; Warden stopped restarting it until/);
+      assert.match(
+        error.message,
+        /server "broken" failed \d+ times in a row; Warden stopped restarting it until/,
+      );
       return true;
     });
     assert.ok(performance.now() - t0 < 2000, 'an open breaker must answer at once');

@@ -44,9 +44,24 @@ test('a success does not close an open circuit before its cooldown', () => {
 });
 
 test('backoff doubles from the base up to the cap, with ±20 % jitter', () => {
-  assert.equal(backoffDelay(0, 250, 10_000, () => 0.5), 250);
-  assert.equal(backoffDelay(3, 250, 10_000, () => 0.5), 2000);
-  assert.equal(backoffDelay(10, 250, 10_000, () => 0.5), 10_000);
-  assert.equal(backoffDelay(0, 250, 10_000, () => 0), 200);
-  assert.equal(backoffDelay(0, 250, 10_000, () => 1), 300);
+  assert.equal(
+    backoffDelay(0, 250, 10_000, () => 0.5),
+    250,
+  );
+  assert.equal(
+    backoffDelay(3, 250, 10_000, () => 0.5),
+    2000,
+  );
+  assert.equal(
+    backoffDelay(10, 250, 10_000, () => 0.5),
+    10_000,
+  );
+  assert.equal(
+    backoffDelay(0, 250, 10_000, () => 0),
+    200,
+  );
+  assert.equal(
+    backoffDelay(0, 250, 10_000, () => 1),
+    300,
+  );
 });

@@ -24,7 +24,11 @@ test('accepts the mcpServers shape of Claude Desktop and Cursor, stdio and HTTP'
   const config = parseConfig(
     JSON.stringify({
       mcpServers: {
-        github: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-github'], env: { GITHUB_TOKEN: 'x' } },
+        github: {
+          command: 'npx',
+          args: ['-y', '@modelcontextprotocol/server-github'],
+          env: { GITHUB_TOKEN: 'x' },
+        },
         remote: { url: 'https://mcp.example.com/mcp', headers: { 'X-Team': 'a' } },
         typed: { type: 'http', url: 'http://127.0.0.1:9000/mcp' },
         off: { command: 'nope', disabled: true },
@@ -73,7 +77,10 @@ test('an invalid file names the file, each field, and what was expected', () => 
     }),
   );
   assert.equal(code, 'CONFIG_INVALID');
-  assert.match(message, /^\/home\/me\/\.config\/mcp-warden\/config\.json is not a valid MCP Warden config; nothing was started/);
+  assert.match(
+    message,
+    /^\/home\/me\/\.config\/mcp-warden\/config\.json is not a valid MCP Warden config; nothing was started/,
+  );
   assert.match(message, /has both "command" and "url"[^\n]*\n\s*→ at mcpServers\.both/);
   assert.match(message, /needs either "command"[^\n]*\n\s*→ at mcpServers\.neither/);
   assert.match(message, /Unrecognized key: "arg"\n\s*→ at mcpServers\.typo/);
@@ -101,7 +108,10 @@ test('loadConfig writes the default config only at the default location', () => 
   try {
     const base = resolvePaths(path.join(dir, 'config.json'));
     const paths = { ...base, sandboxDir: path.join(dir, 'sandbox') };
-    assert.throws(() => loadConfig(paths, { createDefault: false }), /cannot read config file .*config\.json: it does not exist/);
+    assert.throws(
+      () => loadConfig(paths, { createDefault: false }),
+      /cannot read config file .*config\.json: it does not exist/,
+    );
     const config = loadConfig(paths, { createDefault: true });
     assert.deepEqual([...config.servers.keys()], ['everything', 'filesystem']);
     assert.ok(fs.existsSync(path.join(dir, 'sandbox', 'README.txt')));

@@ -14,7 +14,10 @@ async function linesOf(chunks: Buffer[], limit: number): Promise<(string | { too
 }
 
 test('splits on LF across chunk boundaries, drops CR and empty lines, keeps a last line without LF', async () => {
-  const lines = await linesOf([Buffer.from('{"a":'), Buffer.from('1}\r\n\n{"b":2}\n{"c"'), Buffer.from(':3}')], 100);
+  const lines = await linesOf(
+    [Buffer.from('{"a":'), Buffer.from('1}\r\n\n{"b":2}\n{"c"'), Buffer.from(':3}')],
+    100,
+  );
   assert.deepEqual(lines, ['{"a":1}', '{"b":2}', '{"c":3}']);
 });
 

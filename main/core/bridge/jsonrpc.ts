@@ -21,7 +21,12 @@ const CODE_FOR: Partial<Record<WardenErrorCode, number>> = {
 };
 
 /** A JSON-RPC error response; `data.reason` carries Warden's error code when there is one. */
-export function errorResponse(id: RequestId | null, code: number, message: string, reason?: string): JSONRPCMessage {
+export function errorResponse(
+  id: RequestId | null,
+  code: number,
+  message: string,
+  reason?: string,
+): JSONRPCMessage {
   return {
     jsonrpc: '2.0',
     id,
@@ -32,7 +37,12 @@ export function errorResponse(id: RequestId | null, code: number, message: strin
 /** Maps any thrown value to the JSON-RPC error answering request `id` (the one edge mapping). */
 export function errorResponseFor(id: RequestId, error: unknown): JSONRPCMessage {
   if (isWardenError(error)) {
-    return errorResponse(id, CODE_FOR[error.code] ?? JsonRpcCode.InternalError, `MCP Warden: ${error.message}`, error.code);
+    return errorResponse(
+      id,
+      CODE_FOR[error.code] ?? JsonRpcCode.InternalError,
+      `MCP Warden: ${error.message}`,
+      error.code,
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
   return errorResponse(id, JsonRpcCode.InternalError, `MCP Warden: ${message}`);

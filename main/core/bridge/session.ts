@@ -117,7 +117,10 @@ export class BridgeSession {
     try {
       await this.#upstream.send(message);
     } catch (error) {
-      this.#log.warn({ err: describeError(error), method: 'method' in message ? message.method : 'response' }, 'could not forward to upstream');
+      this.#log.warn(
+        { err: describeError(error), method: 'method' in message ? message.method : 'response' },
+        'could not forward to upstream',
+      );
     }
   }
 
@@ -132,7 +135,10 @@ export class BridgeSession {
     const params = request.params as InitializeRequest['params'] | undefined;
     this.#initializeParams = params;
     const info = params?.clientInfo;
-    this.#client = { ...(info?.name ? { name: info.name } : {}), ...(info?.version ? { version: info.version } : {}) };
+    this.#client = {
+      ...(info?.name ? { name: info.name } : {}),
+      ...(info?.version ? { version: info.version } : {}),
+    };
   }
 
   #noteCancelled(requestId: RequestId | undefined): void {
@@ -222,7 +228,10 @@ export class BridgeSession {
   #fromUpstream(message: JSONRPCMessage): void {
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
       if (message.id === undefined) {
-        this.#log.warn({ error: 'error' in message ? message.error : undefined }, 'upstream sent an error without an id');
+        this.#log.warn(
+          { error: 'error' in message ? message.error : undefined },
+          'upstream sent an error without an id',
+        );
         return;
       }
       const pending = this.#pending.get(idKey(message.id));
@@ -276,7 +285,7 @@ export class BridgeSession {
     if (!Array.isArray(result.tools)) return message;
     const tools = result.tools.filter((tool) => this.#opts.toolLists.isVisible(tool.name));
     if (tools.length === result.tools.length) return message;
-    return { ...message, result: { ...result, tools } } as JSONRPCMessage;
+    return { ...message, result: { ...result, tools } };
   }
 
   #finishAudit(pending: Pending, end: Omit<AuditCallEnd, 'durationMs'>): void {
@@ -285,7 +294,10 @@ export class BridgeSession {
     try {
       this.#opts.audit.recordOutcome(pending.auditId, { ...end, durationMs });
     } catch (error) {
-      this.#log.error({ err: describeError(error), auditId: pending.auditId }, 'audit log failed to record an outcome');
+      this.#log.error(
+        { err: describeError(error), auditId: pending.auditId },
+        'audit log failed to record an outcome',
+      );
     }
     pending.auditId = undefined;
   }
@@ -311,7 +323,10 @@ export class BridgeSession {
 
   async #toDownstream(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
     try {
-      await this.#opts.downstream.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
+      await this.#opts.downstream.send(
+        message,
+        relatedRequestId === undefined ? undefined : { relatedRequestId },
+      );
     } catch (error) {
       this.#log.debug({ err: describeError(error) }, 'could not deliver a message to the client');
     }

@@ -94,7 +94,10 @@ export class UpstreamSupervisor {
         this.#queue.push(message);
         return;
       case 'closed':
-        throw new WardenError('UPSTREAM_UNAVAILABLE', `the session with server "${this.#opts.server.name}" is closed`);
+        throw new WardenError(
+          'UPSTREAM_UNAVAILABLE',
+          `the session with server "${this.#opts.server.name}" is closed`,
+        );
     }
   }
 
@@ -137,9 +140,13 @@ export class UpstreamSupervisor {
       this.#opts.breaker.recordFailure();
       this.#state = 'idle';
       this.#startPromise = undefined;
-      throw new WardenError('UPSTREAM_UNAVAILABLE', `server "${this.#opts.server.name}": ${describeError(error)}`, {
-        cause: error,
-      });
+      throw new WardenError(
+        'UPSTREAM_UNAVAILABLE',
+        `server "${this.#opts.server.name}": ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -170,7 +177,8 @@ export class UpstreamSupervisor {
     if (link !== this.#link || this.#state === 'closed') return;
     this.#link = undefined;
     this.#opts.breaker.recordFailure();
-    for (const resolve of this.#ownRequests.values()) resolve({ jsonrpc: '2.0', id: 0, error: { code: -32000, message: reason } });
+    for (const resolve of this.#ownRequests.values())
+      resolve({ jsonrpc: '2.0', id: 0, error: { code: -32000, message: reason } });
     this.#ownRequests.clear();
     if (!this.#initializeParams) {
       // The server died before the client finished initialize: nothing to restore.
@@ -248,6 +256,9 @@ export class UpstreamSupervisor {
   #failQueued(): void {
     if (!this.#queue.length) return;
     this.#queue = [];
-    this.#opts.onLost(`server "${this.#opts.server.name}" keeps failing and its circuit breaker is open`, true);
+    this.#opts.onLost(
+      `server "${this.#opts.server.name}" keeps failing and its circuit breaker is open`,
+      true,
+    );
   }
 }

@@ -95,7 +95,8 @@ class StdioLink implements UpstreamLink {
       });
       child.once('error', (error) => {
         if (!spawned) {
-          const hint = (error as NodeJS.ErrnoException).code === 'ENOENT' ? ' (command not found on PATH)' : '';
+          const hint =
+            (error as NodeJS.ErrnoException).code === 'ENOENT' ? ' (command not found on PATH)' : '';
           reject(new Error(`cannot start "${formatCommandLine(server)}": ${error.message}${hint}`));
         } else {
           this.#log.warn({ err: error }, 'upstream process error');
@@ -116,7 +117,8 @@ class StdioLink implements UpstreamLink {
         const lines = (stderrTail + text).split('\n');
         stderrTail = lines.pop() ?? '';
         if (stderrTail.length > 4096) stderrTail = stderrTail.slice(0, 4096);
-        for (const line of lines) if (line.trim()) this.#log.info({ stderr: line.slice(0, 2000) }, 'upstream stderr');
+        for (const line of lines)
+          if (line.trim()) this.#log.info({ stderr: line.slice(0, 2000) }, 'upstream stderr');
       });
     });
   }
@@ -125,7 +127,9 @@ class StdioLink implements UpstreamLink {
     try {
       this.#buffer.append(chunk);
     } catch {
-      this.#log.error(`upstream sent a message over ${MAX_UPSTREAM_MESSAGE_BYTES} bytes; ending the connection`);
+      this.#log.error(
+        `upstream sent a message over ${MAX_UPSTREAM_MESSAGE_BYTES} bytes; ending the connection`,
+      );
       this.#kill(`the server sent a message over the ${MAX_UPSTREAM_MESSAGE_BYTES}-byte limit`);
       return;
     }
@@ -134,7 +138,10 @@ class StdioLink implements UpstreamLink {
       try {
         message = this.#buffer.readMessage();
       } catch (error) {
-        this.#log.warn({ err: describeError(error).slice(0, 300) }, 'upstream wrote a line that is not JSON-RPC; skipped');
+        this.#log.warn(
+          { err: describeError(error).slice(0, 300) },
+          'upstream wrote a line that is not JSON-RPC; skipped',
+        );
         continue;
       }
       if (message === null) return;
@@ -170,7 +177,10 @@ class StdioLink implements UpstreamLink {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     const waitFor = (ms: number) =>
-      Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+      Promise.race([
+        exited.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref()),
+      ]);
     child.stdin?.end();
     if (await waitFor(CHILD_EXIT_GRACE_MS)) return;
     child.kill('SIGTERM');
@@ -198,7 +208,10 @@ class HttpLink implements UpstreamLink {
     this.#transport.onclose = () => {
       if (!this.#closing) this.onclose?.('the HTTP connection to the server was closed');
     };
-    logger.info({ url: server.url, headerKeys: Object.keys(server.headers) }, 'connecting to upstream over HTTP');
+    logger.info(
+      { url: server.url, headerKeys: Object.keys(server.headers) },
+      'connecting to upstream over HTTP',
+    );
   }
 
   start(): Promise<void> {

@@ -34,7 +34,11 @@ export function defaultConfig(sandboxDir: string): WardenConfigInput {
       },
       filesystem: {
         command: 'npx',
-        args: ['-y', `@modelcontextprotocol/server-filesystem@${DEFAULT_SERVER_VERSIONS.filesystem}`, sandboxDir],
+        args: [
+          '-y',
+          `@modelcontextprotocol/server-filesystem@${DEFAULT_SERVER_VERSIONS.filesystem}`,
+          sandboxDir,
+        ],
         tools: { deny: FILESYSTEM_WRITE_TOOLS },
       },
     },
@@ -64,7 +68,10 @@ export function parseConfig(text: string, file: string): WardenConfig {
   const servers = new Map<string, ServerConfig>();
   for (const [name, entry] of Object.entries(parsed.data.mcpServers)) {
     if (entry.disabled) continue;
-    const tools = { ...(entry.tools?.allow ? { allow: entry.tools.allow } : {}), deny: entry.tools?.deny ?? [] };
+    const tools = {
+      ...(entry.tools?.allow ? { allow: entry.tools.allow } : {}),
+      deny: entry.tools?.deny ?? [],
+    };
     if (entry.command !== undefined) {
       servers.set(name, {
         kind: 'stdio',

@@ -49,8 +49,15 @@ export const serverConfigSchema = z
       });
       return;
     }
-    if (hasCommand && (server.type === 'http' || server.type === 'streamable-http' || server.type === 'streamableHttp')) {
-      ctx.addIssue({ code: 'custom', path: ['type'], message: `"${server.type}" needs "url", not "command"` });
+    if (
+      hasCommand &&
+      (server.type === 'http' || server.type === 'streamable-http' || server.type === 'streamableHttp')
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['type'],
+        message: `"${server.type}" needs "url", not "command"`,
+      });
     }
     if (hasUrl && server.type === 'stdio') {
       ctx.addIssue({ code: 'custom', path: ['type'], message: '"stdio" needs "command", not "url"' });

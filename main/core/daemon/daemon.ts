@@ -46,8 +46,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   const token = loadOrCreateToken(paths.daemonStateFile);
   const audit = AuditLog.open(paths.auditDb, { synchronous: config.auditSynchronous });
-  let gateway: Gateway | undefined;
-  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => gateway!.handle(req, res));
+  const server = http.createServer({ keepAliveTimeout: 60_000 });
   try {
     await listen(server, options.port ?? config.port);
   } catch (error) {
@@ -70,7 +69,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${LOOPBACK}:${port}`;
-  gateway = new Gateway({ config, port, token, audit, logger, ...options.gateway });
+  // Attached in the same tick as `listen` resolves, before any connection is processed.
+  const gateway = new Gateway({ config, port, token, audit, logger, ...options.gateway });
+  server.on('request', gateway.handle);
   writeDaemonState(paths.daemonStateFile, {
     token,
     port,
@@ -80,7 +81,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     version: WARDEN_VERSION,
     startedAt: new Date().toISOString(),
   });
-  logger.info({ url, config: config.file, servers: [...config.servers.keys()], audit: paths.auditDb }, 'daemon listening');
+  logger.info(
+    { url, config: config.file, servers: [...config.servers.keys()], audit: paths.auditDb },
+    'daemon listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>

@@ -73,7 +73,8 @@ export class Gateway {
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.#route(req, res).catch((error: unknown) => {
       this.#log.error({ err: error }, 'request handler failed');
-      if (!res.headersSent) sendJsonRpcError(res, 500, JsonRpcCode.InternalError, 'Internal error in MCP Warden');
+      if (!res.headersSent)
+        sendJsonRpcError(res, 500, JsonRpcCode.InternalError, 'Internal error in MCP Warden');
       else res.end();
     });
   };
@@ -81,7 +82,10 @@ export class Gateway {
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const verdict = this.#gate.check(req);
     if (verdict) {
-      this.#log.warn({ host: req.headers.host, origin: req.headers.origin, status: verdict.status }, 'request refused');
+      this.#log.warn(
+        { host: req.headers.host, origin: req.headers.origin, status: verdict.status },
+        'request refused',
+      );
       sendJsonRpcError(res, verdict.status, JsonRpcCode.ConnectionClosed, verdict.message);
       return;
     }
@@ -99,7 +103,12 @@ export class Gateway {
     }
     const match = /^\/mcp\/([^/]+)\/?$/.exec(url.pathname);
     if (!match?.[1]) {
-      sendJsonRpcError(res, 404, JsonRpcCode.InvalidRequest, `Not found: ${url.pathname} (MCP endpoints are /mcp/<server>)`);
+      sendJsonRpcError(
+        res,
+        404,
+        JsonRpcCode.InvalidRequest,
+        `Not found: ${url.pathname} (MCP endpoints are /mcp/<server>)`,
+      );
       return;
     }
     const name = decodeURIComponent(match[1]);
@@ -128,13 +137,28 @@ export class Gateway {
     if (typeof sessionId === 'string') {
       entry = this.#sessions.get(sessionId);
       if (!entry || entry.session.server.name !== name) {
-        sendJsonRpcError(res, 404, -32001, 'Session not found: it ended or belongs to another server; initialize again');
+        sendJsonRpcError(
+          res,
+          404,
+          -32001,
+          'Session not found: it ended or belongs to another server; initialize again',
+        );
         return;
       }
-    } else if (req.method === 'POST' && body !== undefined && !Array.isArray(body) && isInitializeRequest(body)) {
+    } else if (
+      req.method === 'POST' &&
+      body !== undefined &&
+      !Array.isArray(body) &&
+      isInitializeRequest(body)
+    ) {
       entry = this.#createSession(name);
     } else {
-      sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
+      sendJsonRpcError(
+        res,
+        400,
+        JsonRpcCode.InvalidRequest,
+        'Bad Request: Mcp-Session-Id header is required (send initialize first)',
+      );
       return;
     }
     entry.lastActivity = Date.now();
@@ -198,10 +222,12 @@ export class Gateway {
     clearInterval(this.#sweep);
     const entries = [...this.#sessions.values()];
     this.#sessions.clear();
-    await Promise.all(entries.map(async (e) => {
-      await e.session.close();
-      await e.transport.close();
-    }));
+    await Promise.all(
+      entries.map(async (e) => {
+        await e.session.close();
+        await e.transport.close();
+      }),
+    );
   }
 }
 

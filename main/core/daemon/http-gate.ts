@@ -38,7 +38,10 @@ export class HttpGate {
   check(req: IncomingMessage): GateVerdict | undefined {
     const host = req.headers.host?.toLowerCase();
     if (!host || !this.#hosts.has(host)) {
-      return { status: 403, message: `Forbidden: Host "${host ?? ''}" is not this daemon's loopback address` };
+      return {
+        status: 403,
+        message: `Forbidden: Host "${host ?? ''}" is not this daemon's loopback address`,
+      };
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !this.#origins.has(origin.toLowerCase())) {

@@ -39,7 +39,12 @@ export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_
   try {
     text = decoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
   } catch {
-    return { ok: false, status: 400, code: JsonRpcCode.ParseError, message: 'Parse error: the body is not valid UTF-8' };
+    return {
+      ok: false,
+      status: 400,
+      code: JsonRpcCode.ParseError,
+      message: 'Parse error: the body is not valid UTF-8',
+    };
   }
   let raw: unknown;
   try {

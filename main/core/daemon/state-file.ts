@@ -73,7 +73,10 @@ export interface DaemonHealth {
  * Asks the daemon described by `state` whether it is up.
  * @returns its health, or undefined when nothing (or something else) answers within `timeoutMs`.
  */
-export async function probeDaemon(state: DaemonState | undefined, timeoutMs = 1000): Promise<DaemonHealth | undefined> {
+export async function probeDaemon(
+  state: DaemonState | undefined,
+  timeoutMs = 1000,
+): Promise<DaemonHealth | undefined> {
   if (!state?.port) return undefined;
   try {
     const response = await fetch(`http://127.0.0.1:${state.port}/healthz`, {
