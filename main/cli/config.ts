@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
+import { configJsonSchema } from '../core/config/json-schema.ts';
 import { formatCommandLine } from '../core/bridge/upstream-link.ts';
 import { resolvePaths } from '../core/paths.ts';
 
@@ -10,6 +11,12 @@ export function registerConfigCommands(program: Command): void {
     .description('print the config file path in use')
     .action(() => {
       process.stdout.write(resolvePaths(program.opts<{ config?: string }>().config).configFile + '\n');
+    });
+  config
+    .command('schema')
+    .description('print the JSON Schema of the config file (also in resources/config.schema.json)')
+    .action(() => {
+      process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
     });
   config
     .command('check')

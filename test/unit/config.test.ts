@@ -125,3 +125,11 @@ test('the config path follows --config, then $MCP_WARDEN_CONFIG, then the OS def
   assert.equal(resolvePaths(undefined, { MCP_WARDEN_CONFIG: '/y/b.json' }).configFile, '/y/b.json');
   assert.match(resolvePaths(undefined, {}).configFile, /mcp-warden[/\\]config\.json$/);
 });
+
+test('resources/config.schema.json is the schema Warden validates with (regenerate: mcp-warden config schema)', async () => {
+  const { configJsonSchema } = await import('../../main/core/config/json-schema.ts');
+  const shipped = JSON.parse(
+    fs.readFileSync(new URL('../../resources/config.schema.json', import.meta.url), 'utf8'),
+  ) as unknown;
+  assert.deepEqual(shipped, configJsonSchema());
+});
