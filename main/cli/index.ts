@@ -14,7 +14,7 @@ import { WARDEN_VERSION } from '../core/version.ts';
 export function buildProgram(): Command {
   const program = new Command('mcp-warden')
     .description(
-      'A guard between AI clients and MCP servers: clients connect to Warden, Warden runs only the\n' +
+      'A guard between AI clients and MCP servers: clients connect to Warden, Warden runs only the ' +
         'servers in your config, hides and blocks the tools you deny, and records every tools/call.',
     )
     .version(WARDEN_VERSION)
@@ -27,6 +27,8 @@ export function buildProgram(): Command {
         '  mcp-warden connect everything     what an MCP client launches: stdio <-> the daemon\n' +
         '  mcp-warden audit tail             the latest recorded tool calls\n',
     );
+  // Before the commands are added, so they inherit it: usage errors reach main() and exit 2.
+  program.exitOverride();
   registerServeCommand(program);
   registerConnectCommand(program);
   registerAuditCommands(program);
@@ -35,8 +37,12 @@ export function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  // A reader that goes away (`mcp-warden audit export | head`) is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(process.argv);
   } catch (error) {
