@@ -1,62 +1,12 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { isWardenError } from '../core/errors.ts';
-import { registerAuditCommands } from './audit.ts';
-import { registerConnectCommand } from './connect.ts';
-import { registerServeCommand } from './serve.ts';
-import { registerConfigCommands } from './config.ts';
-import { WARDEN_VERSION } from '../core/version.ts';
-
-/**
- * The `mcp-warden` command line. Each command lives in its own module and reuses the core.
- * Exit codes: 0 success, 1 a failure explained on stderr, 2 a usage error.
- */
-export function buildProgram(): Command {
-  const program = new Command('mcp-warden')
-    .description(
-      'A guard between AI clients and MCP servers: clients connect to Warden, Warden runs only the ' +
-        'servers in your config, hides and blocks the tools you deny, and records every tools/call.',
-    )
-    .version(WARDEN_VERSION)
-    .option('-c, --config <file>', 'config file (default: the OS config dir, or $MCP_WARDEN_CONFIG)')
-    .showHelpAfterError('(run with --help for usage)')
-    .addHelpText(
-      'after',
-      '\nQuick start:\n' +
-        '  mcp-warden serve                  start the daemon with your config (a default one on first run)\n' +
-        '  mcp-warden connect everything     what an MCP client launches: stdio <-> the daemon\n' +
-        '  mcp-warden audit tail             the latest recorded tool calls\n',
-    );
-  // Before the commands are added, so they inherit it: usage errors reach main() and exit 2.
-  program.exitOverride();
-  registerServeCommand(program);
-  registerConnectCommand(program);
-  registerAuditCommands(program);
-  registerConfigCommands(program);
-  return program;
+// Entry point of `mcp-warden`. Checks the Node.js version before loading anything that needs a
+// recent one (better-sqlite3 13 crashes on Node 20), then runs the command line.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  process.stderr.write(
+    `mcp-warden: Node.js ${process.versions.node} is too old; MCP Warden needs Node 22.12 or later (24 LTS recommended).\n`,
+  );
+  process.exit(1);
 }
-
-async function main(): Promise<void> {
-  // A reader that goes away (`mcp-warden audit export | head`) is not an error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
-  const program = buildProgram();
-  try {
-    await program.parseAsync(process.argv);
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    if (isWardenError(error)) {
-      process.stderr.write(`mcp-warden: ${error.message}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    throw error;
-  }
-}
-
+const { main } = await import('./program.ts');
 await main();

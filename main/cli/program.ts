@@ -1,0 +1,60 @@
+import { Command, CommanderError } from 'commander';
+import { isWardenError } from '../core/errors.ts';
+import { registerAuditCommands } from './audit.ts';
+import { registerConnectCommand } from './connect.ts';
+import { registerServeCommand } from './serve.ts';
+import { registerConfigCommands } from './config.ts';
+import { WARDEN_VERSION } from '../core/version.ts';
+
+/**
+ * The `mcp-warden` command line. Each command lives in its own module and reuses the core.
+ * Exit codes: 0 success, 1 a failure explained on stderr, 2 a usage error.
+ */
+export function buildProgram(): Command {
+  const program = new Command('mcp-warden')
+    .description(
+      'A guard between AI clients and MCP servers: clients connect to Warden, Warden runs only the ' +
+        'servers in your config, hides and blocks the tools you deny, and records every tools/call.',
+    )
+    .version(WARDEN_VERSION)
+    .option('-c, --config <file>', 'config file (default: the OS config dir, or $MCP_WARDEN_CONFIG)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nQuick start:\n' +
+        '  mcp-warden serve                  start the daemon with your config (a default one on first run)\n' +
+        '  mcp-warden connect everything     what an MCP client launches: stdio <-> the daemon\n' +
+        '  mcp-warden audit tail             the latest recorded tool calls\n',
+    );
+  // Before the commands are added, so they inherit it: usage errors reach main() and exit 2.
+  program.exitOverride();
+  registerServeCommand(program);
+  registerConnectCommand(program);
+  registerAuditCommands(program);
+  registerConfigCommands(program);
+  return program;
+}
+
+/** Runs the command line with process.argv; sets process.exitCode. */
+export async function main(): Promise<void> {
+  // A reader that goes away (`mcp-warden audit export | head`) is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (isWardenError(error)) {
+      process.stderr.write(`mcp-warden: ${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+}
