@@ -65,33 +65,40 @@ describe('bridge: client -> Warden -> server', () => {
   test('the MCP Inspector CLI, spawning the connect shim, lists tools and calls echo', async () => {
     const inspectorHome = path.join(w.home, 'inspector-home');
     fs.mkdirSync(inspectorHome);
-    const env = { ...w.env, HOME: inspectorHome };
-    const list = await run(
-      NODE,
-      [INSPECTOR_CLI, '--cli', CLI, 'connect', 'everything', '--method', 'tools/list'],
-      { env },
-    );
+    // The Inspector gives the server it spawns only a minimal environment (like Claude Desktop
+    // does); -e passes this test user's directories so the shim finds this test's daemon.
+    const shimEnv = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME'].flatMap((k) => [
+      '-e',
+      `${k}=${w.env[k]}`,
+    ]);
+    const inspect = (...args: string[]) =>
+      run(NODE, [INSPECTOR_CLI, '--cli', ...shimEnv, CLI, 'connect', 'everything', ...args], {
+        env: { ...w.env, HOME: inspectorHome },
+      });
+    const list = await inspect('--method', 'tools/list');
     const names = (JSON.parse(list.stdout) as { tools: { name: string }[] }).tools.map((t) => t.name);
     assert.ok(names.includes('echo'), `tools: ${names.join(', ')}`);
-    const call = await run(
-      NODE,
-      [
-        INSPECTOR_CLI,
-        '--cli',
-        CLI,
-        'connect',
-        'everything',
-        '--method',
-        'tools/call',
-        '--tool-name',
-        'echo',
-        '--tool-arg',
-        'message=through the shim',
-      ],
-      { env },
+    const call = await inspect(
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'echo',
+      '--tool-arg',
+      'message=through the shim',
     );
     const result = JSON.parse(call.stdout) as { content: { text: string }[] };
     assert.equal(result.content[0]?.text, 'Echo: through the shim');
+    // It went through this test's daemon: the call is in its audit log.
+    const reader = AuditReader.open(w.paths.auditDb);
+    try {
+      const row = reader
+        .latest(100)
+        .find((r) => (r.arguments as { message?: string } | null)?.message === 'through the shim');
+      assert.equal(row?.outcome, 'ok');
+      assert.ok(row?.clientName, 'the Inspector client name is recorded');
+    } finally {
+      reader.close();
+    }
   });
 
   test('server-filesystem: reading inside its root works; a denied tool is neither listed nor callable', async () => {
