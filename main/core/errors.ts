@@ -16,6 +16,11 @@ export type WardenErrorCode =
   | 'UPSTREAM_CRASHED'
   | 'CIRCUIT_OPEN'
   | 'AUDIT_FAILED'
+  | 'STORE_FAILED'
+  | 'POLICY_INVALID'
+  | 'SERVER_NOT_ALLOWED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
   | 'USAGE';
 
 /** An error with a stable code and a message that says what went wrong and what to do. */

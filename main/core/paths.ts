@@ -14,6 +14,8 @@ export interface WardenPaths {
   configFile: string;
   dataDir: string;
   auditDb: string;
+  /** Approvals, pins, remembered decisions, quotas (state.db). */
+  stateDb: string;
   sandboxDir: string;
   stateDir: string;
   daemonStateFile: string;
@@ -37,6 +39,7 @@ export function resolvePaths(configOverride?: string, env: NodeJS.ProcessEnv = p
     configFile,
     dataDir: p.data,
     auditDb: path.join(p.data, 'audit.db'),
+    stateDb: path.join(p.data, 'state.db'),
     sandboxDir: path.join(p.data, 'sandbox'),
     stateDir: p.log,
     daemonStateFile: path.join(p.log, 'daemon.json'),

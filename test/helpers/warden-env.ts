@@ -64,6 +64,7 @@ export function makeWardenEnv(): WardenEnv {
     configFile: path.join(base.configDir, 'config.json'),
     dataDir: base.dataDir,
     auditDb: path.join(base.dataDir, 'audit.db'),
+    stateDb: path.join(base.dataDir, 'state.db'),
     sandboxDir: path.join(base.dataDir, 'sandbox'),
     stateDir: base.stateDir,
     daemonStateFile: path.join(base.stateDir, 'daemon.json'),

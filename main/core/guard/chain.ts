@@ -22,11 +22,32 @@ export interface ToolCallContext {
 /** A step's verdict. `by` names the rule and its source, for the audit log and the refusal message. */
 export type GuardDecision = { action: 'allow'; by: string } | { action: 'deny'; by: string; reason: string };
 
+/**
+ * The life of one call as the guard sees it: steps that hold something for the call (a
+ * concurrency slot) register how to give it back; the session runs those callbacks once, when
+ * the call ends (answered, failed, cancelled or refused by a later step).
+ */
+export class CallScope {
+  #onSettled: (() => void)[] = [];
+  #settled = false;
+
+  onSettled(release: () => void): void {
+    if (this.#settled) release();
+    else this.#onSettled.push(release);
+  }
+
+  settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    for (const release of this.#onSettled.splice(0)) release();
+  }
+}
+
 export interface GuardStep {
   /** A short stable name, e.g. "tool-lists". */
   readonly name: string;
   /** Returns a decision to end the chain, or undefined to pass to the next step. */
-  decide(call: ToolCallContext): GuardDecision | undefined | Promise<GuardDecision | undefined>;
+  decide(call: ToolCallContext, scope: CallScope): GuardDecision | undefined | Promise<GuardDecision | undefined>;
 }
 
 /** The decision when no step decides. */
@@ -40,11 +61,18 @@ export class GuardChain {
     this.#steps = steps;
   }
 
-  async decide(call: ToolCallContext): Promise<GuardDecision> {
+  /** Runs the steps; on a deny the scope is settled at once (nothing stays held). */
+  async decide(call: ToolCallContext, scope: CallScope = new CallScope()): Promise<GuardDecision> {
+    const decision = await this.#run(call, scope);
+    if (decision.action === 'deny') scope.settle();
+    return decision;
+  }
+
+  async #run(call: ToolCallContext, scope: CallScope): Promise<GuardDecision> {
     for (const step of this.#steps) {
       let decision: GuardDecision | undefined;
       try {
-        const result = step.decide(call);
+        const result = step.decide(call, scope);
         decision = result instanceof Promise ? await result : result;
       } catch (error) {
         return {

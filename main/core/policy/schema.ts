@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/**
+ * The policy document: the same shape in every source (machine-managed file, org policy, the
+ * `policy` key of the user's config). Sources rank managed > org > user > built-in defaults.
+ * See policy/engine.ts for how they combine.
+ */
+
+/** A condition on one argument of a `tools/call`: a JSON pointer (RFC 6901) and a glob or regex. */
+export const argumentConditionSchema = z
+  .strictObject({
+    pointer: z.string().regex(/^(\/.*)?$/, 'a JSON pointer such as "/path" (RFC 6901)'),
+    glob: z.string().min(1).optional().describe('picomatch glob the value must match, e.g. "/home/me/sandbox/**"'),
+    regex: z.string().min(1).optional().describe('JavaScript regular expression the value must match'),
+  })
+  .refine((c) => (c.glob === undefined) !== (c.regex === undefined), { message: 'set exactly one of "glob" or "regex"' });
+
+export const remembranceSchema = z.enum(['never', 'session', 'always']);
+
+/** allow / ask / deny for tools of servers matching globs, optionally only for some arguments. */
+export const toolRuleSchema = z.strictObject({
+  server: z.string().min(1).default('*').describe('server name glob'),
+  tool: z.string().min(1).default('*').describe('tool name glob'),
+  action: z.enum(['allow', 'ask', 'deny']),
+  when: z.array(argumentConditionSchema).optional().describe('every condition must hold for the rule to match'),
+  remember: remembranceSchema
+    .optional()
+    .describe('for "ask": how long a person\'s approval may be remembered (default "always")'),
+  reason: z.string().optional().describe('shown to the user and the client when this rule decides'),
+});
+
+/** Which servers may run, by identity (a name alone never grants anything). */
+export const serverRuleSchema = z
+  .strictObject({
+    action: z.enum(['allow', 'deny']).default('allow'),
+    command: z.string().min(1).optional().describe('exact command, or a glob'),
+    args: z.array(z.string()).optional().describe('exact argv after the command; elements may be globs'),
+    package: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('package@version run by npx / uvx / pipx, e.g. "@modelcontextprotocol/server-filesystem@2026.8.31"; globs allowed'),
+    url: z.string().min(1).optional().describe('URL glob of a remote server'),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional()
+      .describe('hex SHA-256 the command binary must have'),
+    trusted: z.boolean().optional().describe("trust the server's tool annotations (readOnlyHint may then allow)"),
+  })
+  .refine((r) => r.command !== undefined || r.package !== undefined || r.url !== undefined, {
+    message: 'a server rule needs "command", "package" or "url" (a name alone never grants anything)',
+  });
+
+/** Rate, concurrency and daily limits for tools of servers matching globs. */
+export const limitRuleSchema = z.strictObject({
+  server: z.string().min(1).default('*'),
+  tool: z.string().min(1).default('*'),
+  ratePerMinute: z.number().positive().optional().describe('sustained calls per minute (token bucket refill)'),
+  burst: z.int().positive().optional().describe('calls allowed at once before the rate applies (bucket size; default: ratePerMinute)'),
+  concurrency: z.int().positive().optional().describe('calls in flight at the same time'),
+  dailyQuota: z.int().positive().optional().describe('calls per calendar day (UTC), across restarts'),
+});
+
+export const policyDocumentSchema = z.strictObject({
+  servers: z.array(serverRuleSchema).optional(),
+  rules: z.array(toolRuleSchema).optional(),
+  limits: z.array(limitRuleSchema).optional(),
+  approvalTimeoutSeconds: z.int().min(5).max(3600).optional().describe('how long a call waits for a person (default 120)'),
+});
+
+export type ArgumentCondition = z.output<typeof argumentConditionSchema>;
+export type ToolRule = z.output<typeof toolRuleSchema>;
+export type ServerRule = z.output<typeof serverRuleSchema>;
+export type LimitRule = z.output<typeof limitRuleSchema>;
+export type PolicyDocument = z.output<typeof policyDocumentSchema>;
+export type Remembrance = z.output<typeof remembranceSchema>;
+
+/** Policy sources, highest rank first. */
+export type PolicySourceKind = 'managed' | 'org' | 'user' | 'defaults';
+export const SOURCE_RANK: Record<PolicySourceKind, number> = { managed: 0, org: 1, user: 2, defaults: 3 };
+
+/** One loaded source: where it came from and its document. */
+export interface PolicySource {
+  kind: PolicySourceKind;
+  /** A file path or URL, for messages ("managed policy /etc/mcp-warden/managed-policy.json"). */
+  origin: string;
+  document: PolicyDocument;
+}

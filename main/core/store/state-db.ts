@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { applyMigrations, type Migration } from '../audit/migrations.ts';
+import { describeError, WardenError } from '../errors.ts';
+
+/**
+ * Warden's own durable state (`state.db` in the data dir, SQLite, WAL): server identities a
+ * person approved, pinned tool definitions and their pending reviews, remembered approval
+ * decisions, and daily quota counters. Separate from the audit log so the audit file holds
+ * records only. Migrations are numbered and never edited.
+ */
+export const STATE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'approvals, pins, remembered rules, quotas',
+    sql: `
+      CREATE TABLE server_approvals (
+        server        TEXT NOT NULL,
+        identity_hash TEXT NOT NULL,   -- sha256 of the canonical identity JSON
+        identity      TEXT NOT NULL,   -- the identity JSON (command, args, package, url)
+        approved_at   TEXT NOT NULL,   -- ISO 8601 UTC
+        approved_by   TEXT NOT NULL,   -- 'first use', 'cli', 'control-api', ...
+        PRIMARY KEY (server, identity_hash)
+      );
+      CREATE TABLE remembered_rules (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        server      TEXT NOT NULL,
+        tool        TEXT NOT NULL,
+        conditions  TEXT,              -- JSON array of argument conditions, NULL = any arguments
+        created_at  TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        approval_id TEXT               -- the approval request it came from
+      );
+      CREATE TABLE tool_pins (
+        server     TEXT NOT NULL,
+        kind       TEXT NOT NULL CHECK (kind IN ('tool', 'prompt', 'resourceTemplate')),
+        name       TEXT NOT NULL,
+        hash       TEXT NOT NULL,      -- sha256 of the canonical definition
+        definition TEXT NOT NULL,      -- the pinned definition JSON (for diffs)
+        pinned_at  TEXT NOT NULL,
+        PRIMARY KEY (server, kind, name)
+      );
+      CREATE TABLE pin_reviews (
+        server      TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('new', 'changed', 'removed')),
+        hash        TEXT,
+        definition  TEXT,              -- the definition now offered (NULL when removed)
+        diff        TEXT,              -- unified diff pinned -> offered
+        detected_at TEXT NOT NULL,
+        PRIMARY KEY (server, kind, name)
+      );
+      CREATE TABLE quota_usage (
+        day   TEXT NOT NULL,           -- UTC calendar day, YYYY-MM-DD
+        scope TEXT NOT NULL,           -- 'server/tool' glob pair of the limit rule
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, scope)
+      );
+    `,
+  },
+];
+
+/**
+ * Opens (creating if needed, mode 0600) the state database and applies its migrations.
+ * @throws WardenError STORE_FAILED naming the file.
+ */
+export function openStateDb(file: string): Database.Database {
+  const resolved = path.resolve(file);
+  let db: Database.Database | undefined;
+  try {
+    fs.mkdirSync(path.dirname(resolved), { recursive: true, mode: 0o700 });
+    fs.closeSync(fs.openSync(resolved, 'a', 0o600));
+    db = new Database(resolved, { fileMustExist: true, timeout: 5000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    applyMigrations(db, STATE_MIGRATIONS);
+    return db;
+  } catch (error) {
+    db?.close();
+    throw new WardenError('STORE_FAILED', `cannot open Warden's state database at ${resolved}: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+}
