@@ -34,7 +34,12 @@ export interface WardenEnv {
   home: string;
   env: NodeJS.ProcessEnv;
   paths: WardenPaths;
-  writeConfig(config: unknown): void;
+  /**
+   * Writes the user's config. Unless `allowServers` is false, a `policy.servers` rule allowing
+   * (and trusting) each configured stdio server's exact command and argv, and each URL, is added:
+   * tests state which servers they run, as a user's policy would.
+   */
+  writeConfig(config: Record<string, unknown>, options?: { allowServers?: boolean }): void;
   state(): DaemonState | undefined;
   cleanup(): void;
 }
@@ -74,15 +79,33 @@ export function makeWardenEnv(): WardenEnv {
     home,
     env,
     paths: isolated,
-    writeConfig(config) {
+    writeConfig(config, options = {}) {
       fs.mkdirSync(isolated.configDir, { recursive: true });
-      fs.writeFileSync(isolated.configFile, JSON.stringify(config, null, 2));
+      const written = options.allowServers === false ? config : withServerAllowRules(config);
+      fs.writeFileSync(isolated.configFile, JSON.stringify(written, null, 2));
     },
     state: () => readDaemonState(isolated.daemonStateFile),
     cleanup() {
       fs.rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/** Adds a trusted allow rule for the exact identity of every server in `mcpServers`. */
+export function withServerAllowRules(config: Record<string, unknown>): Record<string, unknown> {
+  const servers = (config.mcpServers ?? {}) as Record<string, { command?: string; args?: string[]; url?: string }>;
+  const policy = { ...((config.policy ?? {}) as Record<string, unknown>) };
+  const rules = [...((policy.servers as unknown[] | undefined) ?? [])];
+  for (const entry of Object.values(servers)) {
+    if (entry.url) rules.push({ url: entry.url, trusted: true });
+    else if (entry.command) rules.push({ command: entry.command, args: (entry.args ?? []).map(escapeGlob), trusted: true });
+  }
+  return { ...config, policy: { ...policy, servers: rules } };
+}
+
+/** Escapes glob characters so a rule matches the exact string. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]{}()!+@]/g, '\\$&');
 }
 
 /** A loopback port that was free a moment ago. */

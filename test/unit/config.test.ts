@@ -95,12 +95,17 @@ test('server names must be usable in an endpoint path', () => {
   assert.match(message, /mcpServers\["has space"\]/);
 });
 
-test('the default config is valid and denies the file-system write tools', () => {
+test('the default config is valid and allows its two reference servers by package@version', () => {
   const config = parseConfig(JSON.stringify(defaultConfig('/tmp/sandbox')), FILE);
   const fsServer = config.servers.get('filesystem');
-  assert.equal(fsServer?.kind, 'stdio');
-  assert.ok(fsServer.kind === 'stdio' && fsServer.args.at(-1) === '/tmp/sandbox');
-  assert.deepEqual(fsServer.tools.deny, ['write_file', 'edit_file', 'move_file', 'create_directory']);
+  assert.ok(fsServer?.kind === 'stdio' && fsServer.args.at(-1) === '/tmp/sandbox');
+  assert.deepEqual(
+    config.policy.servers?.map((r) => [r.package, r.trusted]),
+    [
+      ['@modelcontextprotocol/server-everything@2026.8.31', true],
+      ['@modelcontextprotocol/server-filesystem@2026.8.31', true],
+    ],
+  );
 });
 
 test('loadConfig writes the default config only at the default location', () => {

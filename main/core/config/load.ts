@@ -17,16 +17,20 @@ export const DEFAULT_SERVER_VERSIONS = {
   filesystem: '2026.8.31',
 } as const;
 
-/** File-system tools of server-filesystem that change files; the default config denies them. */
-export const FILESYSTEM_WRITE_TOOLS = ['write_file', 'edit_file', 'move_file', 'create_directory'];
-
 /**
  * The config written on first start: server-everything, and server-filesystem confined to a
- * sandbox directory, with its write tools denied.
+ * sandbox directory, both pinned to exact versions and trusted by the user's policy, so their
+ * read-only tools run silently and every other tool asks for approval (built-in defaults).
  */
 export function defaultConfig(sandboxDir: string): WardenConfigInput {
   return {
     daemon: { port: DEFAULT_PORT },
+    policy: {
+      servers: [
+        { package: `@modelcontextprotocol/server-everything@${DEFAULT_SERVER_VERSIONS.everything}`, trusted: true },
+        { package: `@modelcontextprotocol/server-filesystem@${DEFAULT_SERVER_VERSIONS.filesystem}`, trusted: true },
+      ],
+    },
     mcpServers: {
       everything: {
         command: 'npx',
@@ -39,7 +43,6 @@ export function defaultConfig(sandboxDir: string): WardenConfigInput {
           `@modelcontextprotocol/server-filesystem@${DEFAULT_SERVER_VERSIONS.filesystem}`,
           sandboxDir,
         ],
-        tools: { deny: FILESYSTEM_WRITE_TOOLS },
       },
     },
   };
@@ -91,6 +94,7 @@ export function parseConfig(text: string, file: string): WardenConfig {
     port: parsed.data.daemon?.port ?? DEFAULT_PORT,
     auditSynchronous: parsed.data.audit?.synchronous ?? 'normal',
     servers,
+    policy: parsed.data.policy ?? {},
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policyDocumentSchema, type PolicyDocument } from '../policy/schema.ts';
 
 /** Server names appear in endpoint paths (`/mcp/<name>`) and in client configs. */
 export const SERVER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -87,6 +88,9 @@ export const wardenConfigSchema = z.strictObject({
         ),
     })
     .optional(),
+  policy: policyDocumentSchema
+    .optional()
+    .describe("the user's own policy: server rules, tool rules, limits (managed and org policy outrank it)"),
   mcpServers: z.record(
     z.string().regex(SERVER_NAME_PATTERN, 'server names use letters, digits, ".", "_" and "-" (at most 64)'),
     serverConfigSchema,
@@ -131,4 +135,6 @@ export interface WardenConfig {
   auditSynchronous: 'normal' | 'full';
   /** Enabled servers by name (entries with `"disabled": true` are left out). */
   servers: Map<string, ServerConfig>;
+  /** The `policy` key (empty when absent). */
+  policy: PolicyDocument;
 }

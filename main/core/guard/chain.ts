@@ -1,3 +1,5 @@
+import type { ToolVerdict } from '../policy/engine.ts';
+
 /**
  * The guard's per-call chain: an ordered list of steps that each may decide a `tools/call`.
  * The first step that returns a decision ends the chain; when no step decides, the call is
@@ -17,6 +19,14 @@ export interface ToolCallContext {
   arguments: Record<string, unknown> | undefined;
   /** JSON-RPC id of the downstream request. */
   requestId: string | number;
+  /** The tool's annotations from the server's (pin-checked) tools/list, if known. */
+  annotations?: Record<string, unknown> | undefined;
+  /** Aborted when the client cancels the call or goes away while it is held. */
+  signal?: AbortSignal;
+  /** Called about every few seconds while the call waits for a person (elapsed and total, ms). */
+  onWaiting?: (elapsedMs: number, timeoutMs: number) => void;
+  /** Set by the policy step for the steps after it. */
+  verdict?: ToolVerdict;
 }
 
 /** A step's verdict. `by` names the rule and its source, for the audit log and the refusal message. */
