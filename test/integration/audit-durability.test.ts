@@ -17,6 +17,7 @@ after(() => w.cleanup());
 test('kill -9 of the daemon during a stream of calls loses no record of a forwarded call', async () => {
   const calls = path.join(w.home, 'calls.txt');
   w.writeConfig({
+    policy: { rules: [{ tool: 'echo', action: 'allow' }] },
     mcpServers: {
       crashy: {
         command: NODE,

@@ -34,6 +34,7 @@ describe('remote Streamable HTTP upstream', () => {
     });
     w = makeWardenEnv();
     w.writeConfig({
+      policy: { rules: [{ server: 'remote', tool: '*', action: 'allow' }] },
       mcpServers: {
         remote: {
           url: `http://127.0.0.1:${port}/mcp`,

@@ -29,6 +29,8 @@ describe('supervisor', () => {
     w = makeWardenEnv();
     starts = path.join(w.home, 'starts.txt');
     w.writeConfig({
+      // The fixture's tools carry no annotations: allow them, this test is about failures.
+      policy: { rules: [{ tool: '*', action: 'allow' }] },
       mcpServers: {
         crashy: { command: NODE, args: [CRASHY], env: { CRASHY_STARTS_FILE: starts } },
         broken: { command: NODE, args: [CRASHY], env: { CRASHY_FAIL_AT_START: '1' } },

@@ -12,10 +12,14 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditCallEnd, AuditCallStart } from '../audit/audit-log.ts';
 import type { ServerConfig } from '../config/schema.ts';
+import type { WardenCore } from '../daemon/warden-core.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { GuardChain, ToolCallContext } from '../guard/chain.ts';
-import type { ToolLists } from '../guard/tool-lists.ts';
+import { CallScope, GuardChain, type GuardStep, type ToolCallContext } from '../guard/chain.ts';
+import { ApprovalStep, PinsStep, PolicyStep } from '../guard/policy-steps.ts';
+import { ToolListsStep, type ToolLists } from '../guard/tool-lists.ts';
+import type { PinKind } from '../pins/definition-hash.ts';
+import type { RememberedGrant } from '../policy/engine.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { errorResponse, errorResponseFor, idKey, JsonRpcCode } from './jsonrpc.ts';
 import { UpstreamSupervisor, type SupervisorOptions } from './supervisor.ts';
@@ -40,9 +44,12 @@ export interface BridgeSessionOptions {
   downstream: DownstreamPort;
   /** The downstream session id (known once initialize has been received). */
   sessionId: () => string;
-  guard: GuardChain;
+  core: WardenCore;
+  /** Whether server policy trusts this server's annotations. */
+  trusted: boolean;
   toolLists: ToolLists;
-  audit: CallRecorder;
+  /** The daemon-wide limits step (its counters are shared by all sessions). */
+  limits: GuardStep;
   breaker: CircuitBreaker;
   logger: Logger;
   /** Overrides for the supervisor (tests). */
@@ -56,9 +63,18 @@ interface Pending {
   method: string;
   startedAt: number;
   auditId?: number;
-  /** For the audit outcome of a cancelled call. */
-  cancelled?: boolean;
+  /** Held by the guard for this call (released when the call ends). */
+  scope?: CallScope;
+  /** The request's params, for list results that depend on them (pagination). */
+  params?: Record<string, unknown> | undefined;
 }
+
+/** Results of list methods whose entries are pinned, and the kind of pin. */
+const PINNED_LISTS: Record<string, { kind: PinKind; key: string }> = {
+  'tools/list': { kind: 'tool', key: 'tools' },
+  'prompts/list': { kind: 'prompt', key: 'prompts' },
+  'resources/templates/list': { kind: 'resourceTemplate', key: 'resourceTemplates' },
+};
 
 /**
  * One downstream session bridged to one upstream session.
@@ -80,6 +96,16 @@ export class BridgeSession {
   readonly #pending = new Map<string, Pending>();
   readonly #progress = new Map<string | number, RequestId>();
   readonly #now: () => number;
+  readonly #audit: CallRecorder;
+  readonly #guard: GuardChain;
+  readonly #sessionGrants: RememberedGrant[] = [];
+  /** Calls held by the guard (waiting for approval), by request id key. */
+  readonly #held = new Map<string, AbortController>();
+  /** Verified tools (pins approved), by name; undefined until the first tools/list. */
+  #tools: Map<string, Tool> | undefined;
+  /** Tools hidden because their definition awaits review, with the reason. */
+  #pinHidden = new Map<string, string>();
+  #listing: Promise<void> | undefined;
   #client: { name?: string; version?: string } = {};
   #initializeParams: InitializeRequest['params'] | undefined;
   #closed = false;
@@ -89,6 +115,21 @@ export class BridgeSession {
     this.#opts = options;
     this.#log = options.logger;
     this.#now = options.now ?? (() => performance.now());
+    this.#audit = options.core.audit;
+    const core = options.core;
+    this.#guard = new GuardChain([
+      new ToolListsStep(options.toolLists),
+      new PinsStep((tool) => this.#pinBlockReason(tool)),
+      new PolicyStep(core.engine, options.trusted, () => [...core.remembered.grants(), ...this.#sessionGrants]),
+      options.limits,
+      new ApprovalStep({
+        broker: core.broker,
+        timeoutMs: core.engine.approvalTimeoutMs,
+        remembered: core.remembered,
+        sessionGrants: this.#sessionGrants,
+        logger: options.logger,
+      }),
+    ]);
     this.#upstream = new UpstreamSupervisor({
       server: options.server,
       breaker: options.breaker,
@@ -127,6 +168,7 @@ export class BridgeSession {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const held of this.#held.values()) held.abort('the client session ended');
     this.#failPending('the session was closed');
     await this.#upstream.close();
   }
@@ -143,21 +185,33 @@ export class BridgeSession {
 
   #noteCancelled(requestId: RequestId | undefined): void {
     if (requestId === undefined) return;
+    this.#held.get(idKey(requestId))?.abort('the client cancelled the call');
     const pending = this.#pending.get(idKey(requestId));
     if (!pending) return;
     this.#pending.delete(idKey(requestId));
-    pending.cancelled = true;
+    pending.scope?.settle();
     this.#finishAudit(pending, { outcome: 'cancelled', error: 'cancelled by the client' });
     this.#opts.downstream.closeRequestStream(requestId);
   }
 
   async #toolCall(request: JSONRPCRequest): Promise<void> {
-    const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
+    const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown; _meta?: { progressToken?: unknown } };
     const tool = typeof params.name === 'string' ? params.name : '';
     const args =
       params.arguments && typeof params.arguments === 'object' && !Array.isArray(params.arguments)
         ? (params.arguments as Record<string, unknown>)
         : undefined;
+    const progressToken = params._meta?.progressToken;
+    const key = idKey(request.id);
+    const held = new AbortController();
+    this.#held.set(key, held);
+    const scope = new CallScope();
+    const started = this.#now();
+    try {
+      await this.#ensureTools();
+    } catch (error) {
+      this.#log.warn({ err: describeError(error) }, 'could not list the tools to verify their pins');
+    }
     const call: ToolCallContext = {
       sessionId: this.#opts.sessionId(),
       client: this.#client,
@@ -165,8 +219,14 @@ export class BridgeSession {
       tool,
       arguments: args,
       requestId: request.id,
+      annotations: this.#tools?.get(tool)?.annotations as Record<string, unknown> | undefined,
+      signal: held.signal,
+      ...(typeof progressToken === 'string' || typeof progressToken === 'number'
+        ? { onWaiting: (elapsedMs: number, timeoutMs: number) => this.#notifyWaiting(request.id, progressToken, elapsedMs, timeoutMs) }
+        : {}),
     };
-    const decision = await this.#opts.guard.decide(call);
+    const decision = await this.#guard.decide(call, scope);
+    this.#held.delete(key);
     const start: AuditCallStart = {
       startedAt: Date.now(),
       sessionId: call.sessionId,
@@ -177,12 +237,22 @@ export class BridgeSession {
       requestId: request.id,
       arguments: params.arguments,
       decision: decision.action,
-      reason: decision.action === 'deny' ? decision.reason : decision.by,
+      reason: decision.action === 'deny' ? `${decision.by}: ${decision.reason}` : decision.by,
     };
+    if (held.signal.aborted || this.#closed) {
+      scope.settle();
+      try {
+        const id = this.#audit.recordCall({ ...start, decision: 'deny', reason: String(held.signal.reason ?? 'withdrawn') });
+        this.#audit.recordOutcome(id, { outcome: 'cancelled', error: String(held.signal.reason ?? 'withdrawn'), durationMs: this.#elapsed(started) });
+      } catch (error) {
+        this.#log.error({ err: describeError(error) }, 'audit log failed while recording a withdrawn call');
+      }
+      return;
+    }
     if (decision.action === 'deny') {
       const text = `MCP Warden refused this call: ${decision.reason}.`;
       try {
-        this.#opts.audit.recordRefusal(start, text);
+        this.#audit.recordRefusal(start, text);
       } catch (error) {
         this.#log.error({ err: describeError(error) }, 'audit log failed while recording a refusal');
       }
@@ -192,9 +262,10 @@ export class BridgeSession {
     }
     let auditId: number;
     try {
-      auditId = this.#opts.audit.recordCall(start);
+      auditId = this.#audit.recordCall(start);
     } catch (error) {
       // Fail closed: a call that cannot be recorded is not forwarded.
+      scope.settle();
       this.#log.error({ err: describeError(error) }, 'audit log failed; refusing the call');
       await this.#toDownstream(
         errorResponse(
@@ -206,12 +277,98 @@ export class BridgeSession {
       );
       return;
     }
-    await this.#forwardRequest(request, auditId);
+    await this.#forwardRequest(request, auditId, scope);
   }
 
-  async #forwardRequest(request: JSONRPCRequest, auditId?: number): Promise<void> {
-    const pending: Pending = { id: request.id, method: request.method, startedAt: this.#now() };
+  #elapsed(since: number): number {
+    return Math.round((this.#now() - since) * 1000) / 1000;
+  }
+
+  /** Progress notifications while a call waits for a person (MCP basic/utilities/progress). */
+  #notifyWaiting(id: RequestId, progressToken: string | number, elapsedMs: number, timeoutMs: number): void {
+    const left = Math.max(0, Math.round((timeoutMs - elapsedMs) / 1000));
+    void this.#toDownstream(
+      {
+        jsonrpc: '2.0',
+        method: 'notifications/progress',
+        params: {
+          progressToken,
+          progress: Math.round(elapsedMs / 1000),
+          total: Math.round(timeoutMs / 1000),
+          message: `Waiting for a person to approve this call in MCP Warden (${left} s left)`,
+        },
+      },
+      id,
+    );
+  }
+
+  /** Lists the tools ourselves (all pages) when the client has not, so calls are checked against pins. */
+  async #ensureTools(): Promise<void> {
+    if (this.#tools) return;
+    this.#listing ??= this.#listToolsOurselves().finally(() => (this.#listing = undefined));
+    await this.#listing;
+  }
+
+  async #listToolsOurselves(): Promise<void> {
+    const tools: Tool[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 100; page++) {
+      const result = await this.#upstream.request('tools/list', cursor ? { cursor } : undefined);
+      tools.push(...((result.tools as Tool[] | undefined) ?? []));
+      cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
+      if (!cursor) break;
+    }
+    this.#checkPins('tool', tools as unknown as Record<string, unknown>[], false);
+  }
+
+  #pinBlockReason(tool: string): string | undefined {
+    const pending = this.#pinHidden.get(tool);
+    if (pending) return pending;
+    if (this.#tools && !this.#tools.has(tool)) return `tool "${tool}" is not offered by server "${this.server.name}"`;
+    if (!this.#tools) return `the tools of server "${this.server.name}" could not be verified`;
+    return undefined;
+  }
+
+  /**
+   * Checks offered definitions against their pins; records what is verified.
+   * @returns the names that may be shown.
+   */
+  #checkPins(kind: PinKind, offered: Record<string, unknown>[], merge: boolean): Set<string> {
+    const check = this.#opts.core.pins.check(this.server.name, kind, offered, { pinAllIfNone: true });
+    for (const review of check.reviews) {
+      this.#log.warn({ kind, name: review.name, status: review.status }, `${kind} definition ${review.status} since it was pinned; hidden until a person reviews it`);
+    }
+    if (kind === 'tool') {
+      const tools = offered as unknown as Tool[];
+      if (!merge || !this.#tools) {
+        this.#tools = new Map();
+        this.#pinHidden = new Map();
+      }
+      for (const tool of tools) {
+        if (check.visible.has(tool.name)) {
+          this.#tools.set(tool.name, tool);
+          this.#pinHidden.delete(tool.name);
+        } else {
+          this.#tools.delete(tool.name);
+          this.#pinHidden.set(
+            tool.name,
+            `tool "${tool.name}" of server "${this.server.name}" is new or changed since it was approved and awaits review ` +
+              `(see \`mcp-warden pins list --diff\`, approve with \`mcp-warden pins approve ${this.server.name} ${tool.name}\`)`,
+          );
+        }
+      }
+      const visible = [...this.#tools.keys()].filter((name) => this.#opts.toolLists.isVisible(name));
+      for (const shadow of this.#opts.core.shadows.observe(this.#client.name ?? 'unknown client', this.server.name, visible)) {
+        this.#log.warn({ tool: shadow.tool, servers: shadow.servers }, `tool name "${shadow.tool}" is offered by several servers to the same client`);
+      }
+    }
+    return check.visible;
+  }
+
+  async #forwardRequest(request: JSONRPCRequest, auditId?: number, scope?: CallScope): Promise<void> {
+    const pending: Pending = { id: request.id, method: request.method, startedAt: this.#now(), params: request.params };
     if (auditId !== undefined) pending.auditId = auditId;
+    if (scope) pending.scope = scope;
     this.#pending.set(idKey(request.id), pending);
     const token = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
     if (token !== undefined) this.#progress.set(token, request.id);
@@ -219,6 +376,7 @@ export class BridgeSession {
       await this.#upstream.send(request);
     } catch (error) {
       if (this.#pending.delete(idKey(request.id))) {
+        pending.scope?.settle();
         this.#finishAudit(pending, { outcome: 'error', error: describeError(error) });
         await this.#toDownstream(errorResponseFor(request.id, error));
       }
@@ -240,10 +398,12 @@ export class BridgeSession {
         return;
       }
       this.#pending.delete(idKey(message.id));
+      pending.scope?.settle();
       this.#dropProgressTokens(message.id);
       let outgoing: JSONRPCMessage = message;
       if (isJSONRPCResultResponse(message)) {
-        if (pending.method === 'tools/list') outgoing = this.#filterToolList(message);
+        const pinned = PINNED_LISTS[pending.method];
+        if (pinned) outgoing = this.#filterList(message, pinned.kind, pinned.key, pending.params?.cursor !== undefined);
         if (pending.method === 'initialize' && this.#initializeParams) {
           const version = (message.result as { protocolVersion?: string }).protocolVersion;
           this.#upstream.noteInitialized(this.#initializeParams, version);
@@ -262,6 +422,11 @@ export class BridgeSession {
       return;
     }
     void this.#toDownstream(message, this.#relatedRequest(message));
+    if (isJSONRPCNotification(message) && message.method === 'notifications/tools/list_changed') {
+      // Re-verify at once: a changed tool must be hidden before anyone calls it.
+      this.#tools = undefined;
+      this.#ensureTools().catch((error: unknown) => this.#log.warn({ err: describeError(error) }, 'could not re-list tools after list_changed'));
+    }
   }
 
   #relatedRequest(message: JSONRPCMessage): RequestId | undefined {
@@ -280,19 +445,24 @@ export class BridgeSession {
     return latest?.id;
   }
 
-  #filterToolList(message: JSONRPCMessage & { result: unknown }): JSONRPCMessage {
-    const result = message.result as { tools?: Tool[] };
-    if (!Array.isArray(result.tools)) return message;
-    const tools = result.tools.filter((tool) => this.#opts.toolLists.isVisible(tool.name));
-    if (tools.length === result.tools.length) return message;
-    return { ...message, result: { ...result, tools } };
+  /** Removes entries whose pins await review, and tools the config's lists hide. */
+  #filterList(message: JSONRPCMessage & { result: unknown }, kind: PinKind, key: string, merge: boolean): JSONRPCMessage {
+    const result = message.result as Record<string, unknown>;
+    const items = result[key];
+    if (!Array.isArray(items)) return message;
+    const visible = this.#checkPins(kind, items as Record<string, unknown>[], merge);
+    const shown = (items as { name: string }[]).filter(
+      (item) => visible.has(item.name) && (kind !== 'tool' || this.#opts.toolLists.isVisible(item.name)),
+    );
+    if (shown.length === items.length) return message;
+    return { ...message, result: { ...result, [key]: shown } };
   }
 
   #finishAudit(pending: Pending, end: Omit<AuditCallEnd, 'durationMs'>): void {
     if (pending.auditId === undefined) return;
     const durationMs = Math.round((this.#now() - pending.startedAt) * 1000) / 1000;
     try {
-      this.#opts.audit.recordOutcome(pending.auditId, { ...end, durationMs });
+      this.#audit.recordOutcome(pending.auditId, { ...end, durationMs });
     } catch (error) {
       this.#log.error(
         { err: describeError(error), auditId: pending.auditId },
@@ -307,6 +477,7 @@ export class BridgeSession {
     this.#pending.clear();
     this.#progress.clear();
     for (const p of pending) {
+      p.scope?.settle();
       this.#finishAudit(p, { outcome: 'error', error: reason });
       const error = new WardenError(
         'UPSTREAM_CRASHED',

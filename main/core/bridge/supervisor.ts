@@ -101,6 +101,35 @@ export class UpstreamSupervisor {
     }
   }
 
+  /**
+   * Sends a request of Warden's own upstream (e.g. tools/list to verify pins) and waits for the
+   * answer.
+   * @returns the result object.
+   * @throws Error with the server's error message, or on timeout (ms).
+   */
+  async request(method: string, params: Record<string, unknown> | undefined, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const id = `${WARDEN_ID_PREFIX}${method}/${this.#nextOwnId++}`;
+    const answer = this.#awaitOwn(id, timeoutMs, method);
+    await this.send({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
+    const response = await answer;
+    if (isJSONRPCErrorResponse(response)) throw new Error(`${method} failed: ${response.error.message}`);
+    return (response as { result: Record<string, unknown> }).result;
+  }
+
+  #awaitOwn(id: string, timeoutMs: number, what: string): Promise<JSONRPCMessage> {
+    return new Promise<JSONRPCMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#ownRequests.delete(id);
+        reject(new Error(`no answer to ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref();
+      this.#ownRequests.set(id, (message) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+    });
+  }
+
   /** Records the client's initialize so a restart can replay it, and the negotiated version. */
   noteInitialized(params: InitializeRequest['params'], protocolVersion: string | undefined): void {
     this.#initializeParams = params;
@@ -235,17 +264,7 @@ export class UpstreamSupervisor {
 
   async #reinitialize(link: UpstreamLink): Promise<void> {
     const id = `${WARDEN_ID_PREFIX}initialize/${this.#nextOwnId++}`;
-    const answer = new Promise<JSONRPCMessage>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no answer to initialize within ${REINITIALIZE_TIMEOUT_MS} ms`)),
-        REINITIALIZE_TIMEOUT_MS,
-      );
-      timer.unref();
-      this.#ownRequests.set(id, (message) => {
-        clearTimeout(timer);
-        resolve(message);
-      });
-    });
+    const answer = this.#awaitOwn(id, REINITIALIZE_TIMEOUT_MS, 'initialize');
     await link.send({ jsonrpc: '2.0', id, method: 'initialize', params: this.#initializeParams! });
     const response = await answer;
     if (isJSONRPCErrorResponse(response)) throw new Error(`initialize failed: ${response.error.message}`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policyDocumentSchema } from '../policy/schema.ts';
 import { wardenConfigSchema } from './schema.ts';
 
 /**
@@ -11,4 +12,12 @@ export function configJsonSchema(): Record<string, unknown> {
     ...z.toJSONSchema(wardenConfigSchema, { io: 'input', unrepresentable: 'any' }),
     title: 'MCP Warden config',
   };
+}
+
+/**
+ * The policy document's JSON Schema (managed policy file, org policy, the config's `policy`
+ * key); shipped as resources/policy.schema.json.
+ */
+export function policyJsonSchema(): Record<string, unknown> {
+  return { ...z.toJSONSchema(policyDocumentSchema, { io: 'input', unrepresentable: 'any' }), title: 'MCP Warden policy' };
 }

@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AuditLog } from '../audit/audit-log.ts';
 import type { WardenConfig } from '../config/schema.ts';
 import { WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -8,6 +7,7 @@ import type { WardenPaths } from '../paths.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import { Gateway, type GatewayOptions } from './gateway.ts';
 import { loadOrCreateToken, probeDaemon, readDaemonState, writeDaemonState } from './state-file.ts';
+import { WardenCore } from './warden-core.ts';
 
 /** The daemon only ever listens here (never on a routable address). */
 export const LOOPBACK = '127.0.0.1';
@@ -18,6 +18,8 @@ export interface DaemonOptions {
   logger: Logger;
   /** Overrides the config's port; 0 picks a free one (tests). */
   port?: number;
+  /** Another managed policy file than the OS default (tests). */
+  managedPolicyFile?: string;
   /** Gateway overrides (tests). */
   gateway?: Pick<GatewayOptions, 'session' | 'idleMs'>;
 }
@@ -27,6 +29,7 @@ export interface RunningDaemon {
   port: number;
   token: string;
   gateway: Gateway;
+  core: WardenCore;
   /** Stops accepting requests, ends every session and upstream child, closes the audit log. */
   close(): Promise<void>;
 }
@@ -45,12 +48,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   if (running) throw alreadyRunning(existing?.url, running.pid, running.config);
 
   const token = loadOrCreateToken(paths.daemonStateFile);
-  const audit = AuditLog.open(paths.auditDb, { synchronous: config.auditSynchronous });
+  const core = WardenCore.open(config, paths, logger, options.managedPolicyFile ? { managedPolicyFile: options.managedPolicyFile } : {});
   const server = http.createServer({ keepAliveTimeout: 60_000 });
   try {
     await listen(server, options.port ?? config.port);
   } catch (error) {
-    audit.close();
+    core.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       // Another daemon may be starting at this very moment: give it a moment to say so.
       for (let i = 0; i < 20; i++) {
@@ -70,7 +73,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const port = (server.address() as AddressInfo).port;
   const url = `http://${LOOPBACK}:${port}`;
   // Attached in the same tick as `listen` resolves, before any connection is processed.
-  const gateway = new Gateway({ config, port, token, audit, logger, ...options.gateway });
+  const gateway = new Gateway({ config, port, token, core, logger, ...options.gateway });
   server.on('request', gateway.handle);
   writeDaemonState(paths.daemonStateFile, {
     token,
@@ -91,13 +94,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     (closing ??= (async () => {
       server.close();
       server.closeAllConnections();
+      core.broker.withdrawAll('MCP Warden is shutting down');
       await gateway.close();
-      audit.close();
+      core.close();
       const state = readDaemonState(paths.daemonStateFile);
       if (state?.pid === process.pid) writeDaemonState(paths.daemonStateFile, { token: state.token });
       logger.info('daemon stopped');
     })());
-  return { url, port, token, gateway, close };
+  return { url, port, token, gateway, core, close };
 }
 
 function alreadyRunning(url: string | undefined, pid: number, config: string): WardenError {

@@ -5,9 +5,12 @@ import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/
 import type { WardenConfig } from '../config/schema.ts';
 import { CircuitBreaker } from '../bridge/circuit-breaker.ts';
 import { JsonRpcCode } from '../bridge/jsonrpc.ts';
-import { BridgeSession, type BridgeSessionOptions, type CallRecorder } from '../bridge/session.ts';
-import { GuardChain } from '../guard/chain.ts';
-import { ToolLists, ToolListsStep } from '../guard/tool-lists.ts';
+import { BridgeSession, type BridgeSessionOptions } from '../bridge/session.ts';
+import { createControlApi } from '../control/control-api.ts';
+import { LimitsStep } from '../guard/limits.ts';
+import { ToolLists } from '../guard/tool-lists.ts';
+import { describeIdentity } from '../policy/identity.ts';
+import type { WardenCore } from './warden-core.ts';
 import type { Logger } from '../log.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import { HttpGate } from './http-gate.ts';
@@ -20,7 +23,7 @@ export interface GatewayOptions {
   config: WardenConfig;
   port: number;
   token: string;
-  audit: CallRecorder;
+  core: WardenCore;
   logger: Logger;
   /** Session overrides (tests). */
   session?: Pick<BridgeSessionOptions, 'supervisor'>;
@@ -50,6 +53,8 @@ export class Gateway {
   readonly #sessions = new Map<string, SessionEntry>();
   readonly #breakers = new Map<string, CircuitBreaker>();
   readonly #toolLists = new Map<string, ToolLists>();
+  readonly #limits: LimitsStep;
+  readonly #control: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
   readonly #sweep: NodeJS.Timeout;
 
   constructor(options: GatewayOptions) {
@@ -60,6 +65,11 @@ export class Gateway {
       this.#breakers.set(server.name, new CircuitBreaker());
       this.#toolLists.set(server.name, new ToolLists(server, options.config.file));
     }
+    this.#limits = new LimitsStep(options.core.engine.limits(), options.core.quota);
+    this.#control = createControlApi(options.core, {
+      sessionsFor: (server: string) => [...this.#sessions.values()].filter((e) => e.session.server.name === server).length,
+      breakerState: (server: string) => this.#breakers.get(server)?.state ?? 'closed',
+    });
     const idleMs = options.idleMs ?? SESSION_IDLE_MS;
     this.#sweep = setInterval(() => this.#closeIdle(idleMs), Math.min(idleMs, 60_000));
     this.#sweep.unref();
@@ -99,6 +109,10 @@ export class Gateway {
         servers: [...this.#opts.config.servers.keys()],
         sessions: this.#sessions.size,
       });
+      return;
+    }
+    if (url.pathname.startsWith('/api/v1/')) {
+      await this.#control(req, res, url);
       return;
     }
     const match = /^\/mcp\/([^/]+)\/?$/.exec(url.pathname);
@@ -151,7 +165,17 @@ export class Gateway {
       !Array.isArray(body) &&
       isInitializeRequest(body)
     ) {
-      entry = this.#createSession(name);
+      const admission = this.#opts.core.admit(server);
+      if (!admission.allowed) {
+        this.#log.warn({ server: name, command: describeIdentity(admission.identity) }, `server refused: ${admission.reason}`);
+        sendJson(res, 403, {
+          jsonrpc: '2.0',
+          id: (body as { id?: string | number }).id ?? null,
+          error: { code: JsonRpcCode.InvalidRequest, message: `MCP Warden refused to start this server: ${admission.reason}` },
+        });
+        return;
+      }
+      entry = this.#createSession(name, admission.trusted);
     } else {
       sendJsonRpcError(
         res,
@@ -170,7 +194,7 @@ export class Gateway {
     await entry.transport.handleRequest(req, res, body);
   }
 
-  #createSession(name: string): SessionEntry {
+  #createSession(name: string, trusted: boolean): SessionEntry {
     const server = this.#opts.config.servers.get(name)!;
     const toolLists = this.#toolLists.get(name)!;
     const logger = this.#log.child({ server: name });
@@ -190,9 +214,10 @@ export class Gateway {
         closeRequestStream: (id) => transport.closeSSEStream(id),
       },
       sessionId: () => transport.sessionId ?? '',
-      guard: new GuardChain([new ToolListsStep(toolLists)]),
+      core: this.#opts.core,
+      trusted,
       toolLists,
-      audit: this.#opts.audit,
+      limits: this.#limits,
       breaker: this.#breakers.get(name)!,
       logger,
       ...this.#opts.session,

@@ -1,0 +1,123 @@
+import type Database from 'better-sqlite3';
+import { ApprovalBroker } from '../approvals/broker.ts';
+import { AuditLog } from '../audit/audit-log.ts';
+import type { ServerConfig, WardenConfig } from '../config/schema.ts';
+import { WardenError } from '../errors.ts';
+import { QuotaStore } from '../guard/limits.ts';
+import type { Logger } from '../log.ts';
+import type { WardenPaths } from '../paths.ts';
+import { PinStore } from '../pins/pin-store.ts';
+import { ShadowTracker } from '../pins/shadowing.ts';
+import { PolicyEngine, type RuleRef } from '../policy/engine.ts';
+import { commandBinaryHash, describeIdentity, identityHash, serverIdentity, type ServerIdentity } from '../policy/identity.ts';
+import type { PolicySource } from '../policy/schema.ts';
+import { loadManagedPolicy } from '../policy/sources.ts';
+import { openStateDb } from '../store/state-db.ts';
+import { RememberedRuleStore } from '../store/remembered-rules.ts';
+import { ServerApprovalStore } from '../store/server-approvals.ts';
+
+/** Whether a configured server may run, and why. */
+export type ServerAdmission =
+  | { allowed: true; identity: ServerIdentity; trusted: boolean; by: string }
+  | { allowed: false; identity: ServerIdentity; reason: string };
+
+/**
+ * Everything the daemon's guard needs, built once at start: the merged policy, the approval
+ * broker, the audit log and the state stores. The gateway, the sessions and the control API
+ * share it.
+ */
+export class WardenCore {
+  readonly config: WardenConfig;
+  readonly engine: PolicyEngine;
+  readonly broker = new ApprovalBroker();
+  readonly audit: AuditLog;
+  readonly serverApprovals: ServerApprovalStore;
+  readonly remembered: RememberedRuleStore;
+  readonly pins: PinStore;
+  readonly shadows = new ShadowTracker();
+  readonly quota: QuotaStore;
+  readonly #state: Database.Database;
+
+  private constructor(config: WardenConfig, engine: PolicyEngine, audit: AuditLog, state: Database.Database) {
+    this.config = config;
+    this.engine = engine;
+    this.audit = audit;
+    this.#state = state;
+    this.serverApprovals = new ServerApprovalStore(state);
+    this.remembered = new RememberedRuleStore(state);
+    this.pins = new PinStore(state);
+    this.quota = new QuotaStore(state);
+  }
+
+  /**
+   * Loads the policy sources (managed file, user config) and opens the databases.
+   * @throws WardenError POLICY_INVALID, AUDIT_FAILED or STORE_FAILED.
+   */
+  static open(config: WardenConfig, paths: WardenPaths, _logger: Logger, options: { managedPolicyFile?: string } = {}): WardenCore {
+    const engine = new PolicyEngine(policySources(config, options.managedPolicyFile));
+    const audit = AuditLog.open(paths.auditDb, { synchronous: config.auditSynchronous });
+    try {
+      return new WardenCore(config, engine, audit, openStateDb(paths.stateDb));
+    } catch (error) {
+      audit.close();
+      throw error;
+    }
+  }
+
+  /**
+   * May this configured server run? A deny rule refuses; an allow rule admits; otherwise the
+   * exact identity must have been approved by a person (`mcp-warden servers approve <name>`).
+   */
+  admit(server: ServerConfig): ServerAdmission {
+    const identity = serverIdentity(server);
+    const verdict = this.engine.decideServer(identity, () =>
+      identity.kind === 'stdio' ? commandBinaryHash(identity.command) : undefined,
+    );
+    if (verdict.action === 'deny') return { allowed: false, identity, reason: verdict.reason };
+    if (verdict.action === 'allow') return { allowed: true, identity, trusted: verdict.trusted, by: ruleText(verdict.by) };
+    if (this.serverApprovals.isApproved(server.name, identity)) {
+      return { allowed: true, identity, trusted: false, by: 'approved by a person' };
+    }
+    const previous = this.serverApprovals.lastApproved(server.name);
+    const now = describeIdentity(identity);
+    const reason = previous
+      ? `server "${server.name}" changed since it was approved: it was \`${previous}\`, now it is \`${now}\`. ` +
+        `Review the new command and approve it with \`mcp-warden servers approve ${server.name}\``
+      : `server "${server.name}" (\`${now}\`) is not allowed by any policy and no one has approved it. ` +
+        `Review the command and approve it with \`mcp-warden servers approve ${server.name}\``;
+    return { allowed: false, identity, reason };
+  }
+
+  /**
+   * Records a person's approval of a server's current identity.
+   * @param expectedHash the identity hash the person reviewed; guards against a config change in between.
+   * @throws WardenError NOT_FOUND for an unknown server, CONFLICT when the identity changed.
+   */
+  approveServer(name: string, expectedHash: string | undefined, by: string): { identity: ServerIdentity; hash: string } {
+    const server = this.config.servers.get(name);
+    if (!server) throw new WardenError('NOT_FOUND', `no server "${name}" in ${this.config.file}`);
+    const identity = serverIdentity(server);
+    const hash = identityHash(identity);
+    if (expectedHash !== undefined && expectedHash !== hash) {
+      throw new WardenError('CONFLICT', `server "${name}" is no longer the command that was reviewed; review it again`);
+    }
+    this.serverApprovals.approve(name, identity, by);
+    return { identity, hash };
+  }
+
+  close(): void {
+    this.broker.withdrawAll('MCP Warden is shutting down');
+    this.audit.close();
+    this.#state.close();
+  }
+}
+
+/** The policy sources in force: the managed file (if any) and the user's config. */
+export function policySources(config: WardenConfig, managedPolicyFile?: string): PolicySource[] {
+  const managed = loadManagedPolicy(managedPolicyFile);
+  return [...(managed ? [managed] : []), { kind: 'user', origin: config.file, document: config.policy }];
+}
+
+export function ruleText(ref: RuleRef): string {
+  return ref.index >= 0 ? `${ref.source} (rule ${ref.index + 1}: ${ref.text})` : `${ref.source}${ref.text ? `: ${ref.text}` : ''}`;
+}
