@@ -4,6 +4,13 @@ import { registerAuditCommands } from './audit.ts';
 import { registerConnectCommand } from './connect.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerConfigCommands } from './config.ts';
+import { registerApprovalsCommands } from './approvals.ts';
+import {
+  registerPinsCommands,
+  registerPolicyCommands,
+  registerRulesCommands,
+  registerServersCommands,
+} from './rules-pins-servers.ts';
 import { WARDEN_VERSION } from '../core/version.ts';
 
 /**
@@ -31,6 +38,11 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerConnectCommand(program);
   registerAuditCommands(program);
+  registerApprovalsCommands(program);
+  registerRulesCommands(program);
+  registerPinsCommands(program);
+  registerServersCommands(program);
+  registerPolicyCommands(program);
   registerConfigCommands(program);
   return program;
 }

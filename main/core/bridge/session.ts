@@ -247,6 +247,8 @@ export class BridgeSession {
       } catch (error) {
         this.#log.error({ err: describeError(error) }, 'audit log failed while recording a withdrawn call');
       }
+      // A cancelled request gets no answer (MCP basic/utilities/cancellation): end its stream.
+      if (!this.#closed) this.#opts.downstream.closeRequestStream(request.id);
       return;
     }
     if (decision.action === 'deny') {
