@@ -1,6 +1,6 @@
 /**
  * The main job out of the box: no config at all -> `serve` writes the default config, which
- * guards server-everything and server-filesystem (on a sandbox it creates, writes denied),
+ * guards server-everything and server-filesystem (on a sandbox it creates; writes ask),
  * both launched through npx with pinned versions exactly as a user's config would.
  */
 import assert from 'node:assert/strict';
@@ -9,12 +9,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_SERVER_VERSIONS } from '../../main/core/config/load.ts';
 import { callTool, resultText, shimClient } from '../helpers/sdk-client.ts';
-import {
-  makeWardenEnv,
-  startDaemonProcess,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CLI, makeWardenEnv, startDaemonProcess, waitFor, type DaemonProcess, type WardenEnv } from '../helpers/warden-env.ts';
+
+const run = promisify(execFile);
 
 describe('default configuration', () => {
   let w: WardenEnv;
@@ -59,19 +58,21 @@ describe('default configuration', () => {
     }
   });
 
-  test('filesystem reads its sandbox and refuses writes', async () => {
+  test('filesystem reads its sandbox silently; a write waits for a person and runs once approved', async () => {
     const { client } = await shimClient(w.env, 'filesystem');
     try {
       const readme = path.join(w.paths.sandboxDir, 'README.txt');
       assert.match(resultText(await callTool(client, 'read_text_file', { path: readme }, 60_000)), /sandbox/);
-      const names = (await client.listTools()).tools.map((t) => t.name);
-      assert.ok(!names.includes('write_file'));
-      const write = await callTool(client, 'write_file', {
-        path: path.join(w.paths.sandboxDir, 'x.txt'),
-        content: 'x',
-      });
-      assert.equal(write.isError, true);
-      assert.equal(fs.existsSync(path.join(w.paths.sandboxDir, 'x.txt')), false);
+      const target = path.join(w.paths.sandboxDir, 'x.txt');
+      const write = callTool(client, 'write_file', { path: target, content: 'x' }, 60_000);
+      const held = await waitFor(async () => {
+        const list = JSON.parse((await run(CLI, ['approvals', 'list', '--json'], { env: w.env })).stdout) as { id: string; tool: string }[];
+        return list.find((r) => r.tool === 'write_file');
+      }, 30_000, 'the write to be held');
+      assert.equal(fs.existsSync(target), false);
+      await run(CLI, ['approvals', 'approve', held.id], { env: w.env });
+      assert.equal((await write).isError ?? false, false);
+      assert.equal(fs.readFileSync(target, 'utf8'), 'x');
     } finally {
       await client.close();
     }

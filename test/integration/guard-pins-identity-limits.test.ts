@@ -25,6 +25,13 @@ import {
 
 const run = promisify(execFile);
 
+/** The JSON-RPC error message inside the SDK's "Error POSTing to endpoint: {…}" error. */
+function refusal(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const json = text.slice(text.indexOf('{'));
+  return (JSON.parse(json) as { error: { message: string } }).error.message;
+}
+
 describe('pinning: a tool that changes between sessions', () => {
   let w: WardenEnv;
   let daemon: DaemonProcess;
@@ -108,7 +115,7 @@ describe('server identity and policy explain with a managed policy', () => {
 
   test('a server whose command no rule allows and no one approved is refused, naming the command', async () => {
     await assert.rejects(httpClient(daemon.url, daemon.token, 'impostor'), (error: Error) => {
-      assert.match(error.message, /MCP Warden refused to start this server: server "impostor" \(`.*server-everything\/dist\/index\.js stdio`\) is not allowed by any policy/);
+      assert.match(refusal(error), /MCP Warden refused to start this server: server "impostor" \(`.*server-everything\/dist\/index\.js stdio`\) is not allowed by any policy/);
       return true;
     });
   });
@@ -122,7 +129,10 @@ describe('server identity and policy explain with a managed policy', () => {
     config.mcpServers.impostor!.args = [EVERYTHING_JS, 'stdio', '--changed'];
     fs.writeFileSync(w.paths.configFile, JSON.stringify(config));
     daemon = await startDaemonProcess(w);
-    await assert.rejects(httpClient(daemon.url, daemon.token, 'impostor'), /server "impostor" changed since it was approved: it was `.*stdio`, now it is `.*stdio --changed`/);
+    await assert.rejects(httpClient(daemon.url, daemon.token, 'impostor'), (error: Error) => {
+      assert.match(refusal(error), /server "impostor" changed since it was approved: it was `.*stdio`, now it is `.*stdio --changed`/);
+      return true;
+    });
   });
 
   test('a managed-file deny beats a user allow, at run time and in `policy explain`', async () => {
