@@ -9,7 +9,8 @@ import type { ArgumentCondition } from '../core/policy/schema.ts';
 import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
 
-const client = (program: Command) => ControlClient.connect(resolvePaths(program.opts<{ config?: string }>().config));
+const client = (program: Command) =>
+  ControlClient.connect(resolvePaths(program.opts<{ config?: string }>().config));
 
 /** A held call in full: nothing is cut (long arguments are printed whole). */
 export function formatApproval(r: ApprovalRequest): string {
@@ -29,7 +30,9 @@ export function formatApproval(r: ApprovalRequest): string {
 }
 
 export function registerApprovalsCommands(program: Command): void {
-  const approvals = program.command('approvals').description('calls held for a person: list, watch, approve, deny');
+  const approvals = program
+    .command('approvals')
+    .description('calls held for a person: list, watch, approve, deny');
   approvals
     .command('list')
     .description('calls waiting for a decision')
@@ -37,7 +40,10 @@ export function registerApprovalsCommands(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const list = await (await client(program)).approvals();
       if (options.json) process.stdout.write(JSON.stringify(list, null, 2) + '\n');
-      else process.stdout.write(list.length ? list.map(formatApproval).join('\n\n') + '\n' : 'no calls are waiting for approval\n');
+      else
+        process.stdout.write(
+          list.length ? list.map(formatApproval).join('\n\n') + '\n' : 'no calls are waiting for approval\n',
+        );
     });
   approvals
     .command('watch')
@@ -51,7 +57,8 @@ export function registerApprovalsCommands(program: Command): void {
       for (const request of await control.approvals()) print({ type: 'approval.requested', request });
       function print(event: Parameters<Parameters<ControlClient['events']>[0]>[0]): void {
         if (options.json) process.stdout.write(JSON.stringify(event) + '\n');
-        else if (event.type === 'approval.requested') process.stdout.write(formatApproval(event.request) + '\n\n');
+        else if (event.type === 'approval.requested')
+          process.stdout.write(formatApproval(event.request) + '\n\n');
         else process.stdout.write(`approval ${event.id}: ${JSON.stringify(event.outcome)}\n\n`);
       }
       await control.events(print, abort.signal);
@@ -60,25 +67,52 @@ export function registerApprovalsCommands(program: Command): void {
     .command('approve')
     .description('allow a held call (it covers exactly the arguments shown)')
     .argument('<id>', 'approval id')
-    .addOption(new Option('--remember <scope>', 'once, for this session, or always').choices(['once', 'session', 'always']).default('once'))
+    .addOption(
+      new Option('--remember <scope>', 'once, for this session, or always')
+        .choices(['once', 'session', 'always'])
+        .default('once'),
+    )
     .option('--under <dir>', 'with --remember always: only for a "path" argument under this directory')
-    .option('--when <pointer=glob...>', 'with --remember always: only when the argument at this JSON pointer matches the glob')
-    .action(async (id: string, options: { remember: 'once' | 'session' | 'always'; under?: string; when?: string[] }) => {
-      const conditions: ArgumentCondition[] = [];
-      if (options.under) conditions.push({ pointer: '/path', glob: `${path.resolve(options.under)}/**` });
-      for (const spec of options.when ?? []) {
-        const at = spec.indexOf('=');
-        if (at <= 0) throw new WardenError('USAGE', `--when expects <pointer>=<glob>, got "${spec}"`);
-        conditions.push({ pointer: spec.slice(0, at), glob: spec.slice(at + 1) });
-      }
-      if (conditions.length && options.remember !== 'always') throw new WardenError('USAGE', '--under and --when need --remember always');
-      const control = await client(program);
-      const request = (await control.approvals()).find((r) => r.id === id);
-      if (!request) throw new WardenError('NOT_FOUND', `no pending approval ${id}: it was answered, expired or withdrawn`);
-      const choice = options.remember === 'once' ? 'allow-once' : options.remember === 'session' ? 'allow-session' : 'allow-always';
-      await control.answer(id, { choice, argumentsHash: request.argumentsHash, channel: 'cli', ...(conditions.length ? { conditions } : {}) });
-      process.stdout.write(`allowed ${request.server}/${request.tool} (${choice})\n`);
-    });
+    .option(
+      '--when <pointer=glob...>',
+      'with --remember always: only when the argument at this JSON pointer matches the glob',
+    )
+    .action(
+      async (
+        id: string,
+        options: { remember: 'once' | 'session' | 'always'; under?: string; when?: string[] },
+      ) => {
+        const conditions: ArgumentCondition[] = [];
+        if (options.under) conditions.push({ pointer: '/path', glob: `${path.resolve(options.under)}/**` });
+        for (const spec of options.when ?? []) {
+          const at = spec.indexOf('=');
+          if (at <= 0) throw new WardenError('USAGE', `--when expects <pointer>=<glob>, got "${spec}"`);
+          conditions.push({ pointer: spec.slice(0, at), glob: spec.slice(at + 1) });
+        }
+        if (conditions.length && options.remember !== 'always')
+          throw new WardenError('USAGE', '--under and --when need --remember always');
+        const control = await client(program);
+        const request = (await control.approvals()).find((r) => r.id === id);
+        if (!request)
+          throw new WardenError(
+            'NOT_FOUND',
+            `no pending approval ${id}: it was answered, expired or withdrawn`,
+          );
+        const choice =
+          options.remember === 'once'
+            ? 'allow-once'
+            : options.remember === 'session'
+              ? 'allow-session'
+              : 'allow-always';
+        await control.answer(id, {
+          choice,
+          argumentsHash: request.argumentsHash,
+          channel: 'cli',
+          ...(conditions.length ? { conditions } : {}),
+        });
+        process.stdout.write(`allowed ${request.server}/${request.tool} (${choice})\n`);
+      },
+    );
   approvals
     .command('deny')
     .description('refuse a held call')
@@ -87,8 +121,17 @@ export function registerApprovalsCommands(program: Command): void {
     .action(async (id: string, options: { reason?: string }) => {
       const control = await client(program);
       const request = (await control.approvals()).find((r) => r.id === id);
-      if (!request) throw new WardenError('NOT_FOUND', `no pending approval ${id}: it was answered, expired or withdrawn`);
-      await control.answer(id, { choice: 'deny', argumentsHash: request.argumentsHash, channel: 'cli', ...(options.reason ? { reason: options.reason } : {}) });
+      if (!request)
+        throw new WardenError(
+          'NOT_FOUND',
+          `no pending approval ${id}: it was answered, expired or withdrawn`,
+        );
+      await control.answer(id, {
+        choice: 'deny',
+        argumentsHash: request.argumentsHash,
+        channel: 'cli',
+        ...(options.reason ? { reason: options.reason } : {}),
+      });
       process.stdout.write(`denied ${request.server}/${request.tool}\n`);
     });
 }

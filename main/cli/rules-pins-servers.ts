@@ -9,7 +9,8 @@ import { PolicyEngine } from '../core/policy/engine.ts';
 import { describeIdentity, serverIdentity } from '../core/policy/identity.ts';
 import { policySources } from '../core/daemon/warden-core.ts';
 
-const client = (program: Command) => ControlClient.connect(resolvePaths(program.opts<{ config?: string }>().config));
+const client = (program: Command) =>
+  ControlClient.connect(resolvePaths(program.opts<{ config?: string }>().config));
 const out = (text: string) => void process.stdout.write(text + '\n');
 
 export function registerRulesCommands(program: Command): void {
@@ -23,7 +24,9 @@ export function registerRulesCommands(program: Command): void {
       if (!list.length) return out('no remembered decisions');
       for (const r of list) {
         const when = r.conditions?.map((c) => `${c.pointer} ${c.glob ?? `~/${c.regex}/`}`).join(' and ');
-        out(`#${r.id}  allow ${r.server}/${r.tool}${when ? ` when ${when}` : ''}  (${r.createdBy}, ${r.createdAt})`);
+        out(
+          `#${r.id}  allow ${r.server}/${r.tool}${when ? ` when ${when}` : ''}  (${r.createdBy}, ${r.createdAt})`,
+        );
       }
     });
   rules
@@ -46,19 +49,39 @@ export function registerPinsCommands(program: Command): void {
       const data = await (await client(program)).pins();
       if (options.json) return out(JSON.stringify(data, null, 2));
       out(`${data.pins.length} pinned definition(s)`);
-      for (const p of data.pins) out(`  ${p.server} ${p.kind} ${p.name}  ${p.hash.slice(0, 12)}  ${p.pinnedAt}`);
-      out(data.reviews.length ? `${data.reviews.length} awaiting review (hidden until approved):` : 'nothing awaits review');
+      for (const p of data.pins)
+        out(`  ${p.server} ${p.kind} ${p.name}  ${p.hash.slice(0, 12)}  ${p.pinnedAt}`);
+      out(
+        data.reviews.length
+          ? `${data.reviews.length} awaiting review (hidden until approved):`
+          : 'nothing awaits review',
+      );
       for (const r of data.reviews) {
-        out(`  ${r.server} ${r.kind} ${r.name}: ${r.status} (${r.detectedAt}); approve with \`mcp-warden pins approve ${r.server} ${r.name}${r.kind === 'tool' ? '' : ` --kind ${r.kind}`}\``);
-        if (options.diff && r.diff) out(r.diff.split('\n').map((l) => `    ${l}`).join('\n'));
+        out(
+          `  ${r.server} ${r.kind} ${r.name}: ${r.status} (${r.detectedAt}); approve with \`mcp-warden pins approve ${r.server} ${r.name}${r.kind === 'tool' ? '' : ` --kind ${r.kind}`}\``,
+        );
+        if (options.diff && r.diff)
+          out(
+            r.diff
+              .split('\n')
+              .map((l) => `    ${l}`)
+              .join('\n'),
+          );
       }
-      for (const s of data.shadows) out(`warning: client "${s.client}" is offered tool "${s.tool}" by several servers: ${s.servers.join(', ')}`);
+      for (const s of data.shadows)
+        out(
+          `warning: client "${s.client}" is offered tool "${s.tool}" by several servers: ${s.servers.join(', ')}`,
+        );
     });
   pins
     .command('approve')
     .argument('<server>')
     .argument('<name>')
-    .addOption(new Option('--kind <kind>', 'what is pinned').choices(['tool', 'prompt', 'resourceTemplate']).default('tool'))
+    .addOption(
+      new Option('--kind <kind>', 'what is pinned')
+        .choices(['tool', 'prompt', 'resourceTemplate'])
+        .default('tool'),
+    )
     .action(async (server: string, name: string, options: { kind: string }) => {
       await (await client(program)).approvePin(server, options.kind, name);
       out(`approved the current definition of ${options.kind} "${name}" of server "${server}"`);
@@ -69,7 +92,9 @@ export function registerServersCommands(program: Command): void {
   const servers = program.command('servers').description('configured servers and whether they may run');
   servers.command('list').action(async () => {
     for (const s of await (await client(program)).servers()) {
-      out(`${s.name} (${s.kind})  ${s.allowed ? `allowed${s.trusted ? ', trusted' : ''}` : 'NOT ALLOWED'}  sessions ${s.sessions}  breaker ${s.breaker}`);
+      out(
+        `${s.name} (${s.kind})  ${s.allowed ? `allowed${s.trusted ? ', trusted' : ''}` : 'NOT ALLOWED'}  sessions ${s.sessions}  breaker ${s.breaker}`,
+      );
       out(`  ${s.target}`);
       if (s.reason) out(`  ${s.reason}`);
     }
@@ -84,7 +109,10 @@ export function registerServersCommands(program: Command): void {
       const entry = (await control.servers()).find((s) => s.name === name);
       if (!entry) throw new WardenError('NOT_FOUND', `no server "${name}" in the config`);
       out(`Server "${name}" will run exactly:\n  ${entry.target}`);
-      if (entry.envKeys.length) out(`with ${entry.kind === 'stdio' ? 'environment' : 'headers'}: ${entry.envKeys.join(', ')} (values not shown)`);
+      if (entry.envKeys.length)
+        out(
+          `with ${entry.kind === 'stdio' ? 'environment' : 'headers'}: ${entry.envKeys.join(', ')} (values not shown)`,
+        );
       if (!options.yes) {
         if (!process.stdin.isTTY) throw new WardenError('USAGE', 'not a terminal: pass --yes to approve');
         const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
@@ -101,13 +129,17 @@ export function registerPolicyCommands(program: Command): void {
   const policy = program.command('policy').description('the policy in force');
   policy
     .command('explain')
-    .description('the decision for a call and the rule of which source makes it (reads the config and the managed policy; no daemon needed)')
+    .description(
+      'the decision for a call and the rule of which source makes it (reads the config and the managed policy; no daemon needed)',
+    )
     .argument('<server>')
     .argument('<tool>')
-    .option('--args <json>', 'the call\'s arguments', '{}')
+    .option('--args <json>', "the call's arguments", '{}')
     .option('--annotations <json>', 'the tool\'s annotations, e.g. {"readOnlyHint":true}')
     .action((server: string, tool: string, options: { args: string; annotations?: string }) => {
-      const config = loadConfig(resolvePaths(program.opts<{ config?: string }>().config), { createDefault: false });
+      const config = loadConfig(resolvePaths(program.opts<{ config?: string }>().config), {
+        createDefault: false,
+      });
       const entry = config.servers.get(server);
       if (!entry) throw new WardenError('NOT_FOUND', `no server "${server}" in ${config.file}`);
       const engine = new PolicyEngine(policySources(config));
@@ -133,15 +165,19 @@ export function registerPolicyCommands(program: Command): void {
         server,
         tool,
         arguments: json(options.args, 'args'),
-        annotations: options.annotations ? (json(options.annotations, 'annotations') as Record<string, boolean>) : undefined,
+        annotations: options.annotations
+          ? (json(options.annotations, 'annotations') as Record<string, boolean>)
+          : undefined,
         trusted,
         remembered: [],
       });
       out(`tool "${tool}": ${verdict.action}`);
       out(`  by ${ruleText(verdict.by)}`);
       if (verdict.action === 'deny') out(`  reason: ${verdict.reason}`);
-      if (verdict.action === 'ask') out(`  a person may answer: deny, allow once${verdict.remember !== 'never' ? ', allow for this session' : ''}${verdict.remember === 'always' ? ', always allow' : ''}`);
+      if (verdict.action === 'ask')
+        out(
+          `  a person may answer: deny, allow once${verdict.remember !== 'never' ? ', allow for this session' : ''}${verdict.remember === 'always' ? ', always allow' : ''}`,
+        );
       out('(remembered approvals are not considered here: see `mcp-warden rules list`)');
     });
 }
-

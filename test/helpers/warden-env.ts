@@ -93,12 +93,16 @@ export function makeWardenEnv(): WardenEnv {
 
 /** Adds a trusted allow rule for the exact identity of every server in `mcpServers`. */
 export function withServerAllowRules(config: Record<string, unknown>): Record<string, unknown> {
-  const servers = (config.mcpServers ?? {}) as Record<string, { command?: string; args?: string[]; url?: string }>;
+  const servers = (config.mcpServers ?? {}) as Record<
+    string,
+    { command?: string; args?: string[]; url?: string }
+  >;
   const policy = { ...((config.policy ?? {}) as Record<string, unknown>) };
   const rules = [...((policy.servers as unknown[] | undefined) ?? [])];
   for (const entry of Object.values(servers)) {
     if (entry.url) rules.push({ url: entry.url, trusted: true });
-    else if (entry.command) rules.push({ command: entry.command, args: (entry.args ?? []).map(escapeGlob), trusted: true });
+    else if (entry.command)
+      rules.push({ command: entry.command, args: (entry.args ?? []).map(escapeGlob), trusted: true });
   }
   return { ...config, policy: { ...policy, servers: rules } };
 }

@@ -193,7 +193,10 @@ describe('daemon lifecycle and the connect shim', () => {
   });
 
   test('an invalid config names the field and what was expected', async () => {
-    w.writeConfig({ mcpServers: { everything: { command: 'npx', args: 'not-an-array' } } }, { allowServers: false });
+    w.writeConfig(
+      { mcpServers: { everything: { command: 'npx', args: 'not-an-array' } } },
+      { allowServers: false },
+    );
     const error = await run(CLI, ['config', 'check'], { env: w.env }).then(
       () => assert.fail('accepted'),
       (e: { code: number; stderr: string }) => e,

@@ -11,7 +11,14 @@ import { DEFAULT_SERVER_VERSIONS } from '../../main/core/config/load.ts';
 import { callTool, resultText, shimClient } from '../helpers/sdk-client.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CLI, makeWardenEnv, startDaemonProcess, waitFor, type DaemonProcess, type WardenEnv } from '../helpers/warden-env.ts';
+import {
+  CLI,
+  makeWardenEnv,
+  startDaemonProcess,
+  waitFor,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
 
 const run = promisify(execFile);
 
@@ -65,10 +72,16 @@ describe('default configuration', () => {
       assert.match(resultText(await callTool(client, 'read_text_file', { path: readme }, 60_000)), /sandbox/);
       const target = path.join(w.paths.sandboxDir, 'x.txt');
       const write = callTool(client, 'write_file', { path: target, content: 'x' }, 60_000);
-      const held = await waitFor(async () => {
-        const list = JSON.parse((await run(CLI, ['approvals', 'list', '--json'], { env: w.env })).stdout) as { id: string; tool: string }[];
-        return list.find((r) => r.tool === 'write_file');
-      }, 30_000, 'the write to be held');
+      const held = await waitFor(
+        async () => {
+          const list = JSON.parse(
+            (await run(CLI, ['approvals', 'list', '--json'], { env: w.env })).stdout,
+          ) as { id: string; tool: string }[];
+          return list.find((r) => r.tool === 'write_file');
+        },
+        30_000,
+        'the write to be held',
+      );
       assert.equal(fs.existsSync(target), false);
       await run(CLI, ['approvals', 'approve', held.id], { env: w.env });
       assert.equal((await write).isError ?? false, false);

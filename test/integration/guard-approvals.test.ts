@@ -14,7 +14,15 @@ import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
 import type { ApprovalRequest } from '../../main/core/approvals/broker.ts';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
-import { CLI, filesystemServer, makeWardenEnv, startDaemonProcess, waitFor, type DaemonProcess, type WardenEnv } from '../helpers/warden-env.ts';
+import {
+  CLI,
+  filesystemServer,
+  makeWardenEnv,
+  startDaemonProcess,
+  waitFor,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
 
 const run = promisify(execFile);
 
@@ -28,14 +36,27 @@ async function pending(w: WardenEnv): Promise<ApprovalRequest[]> {
 
 /** Waits for the held call for `tool` whose arguments have this path. */
 async function heldCall(w: WardenEnv, file: string): Promise<ApprovalRequest> {
-  return waitFor(async () => (await pending(w)).find((r) => r.arguments?.path === file), 15_000, `an approval request for ${file}`);
+  return waitFor(
+    async () => (await pending(w)).find((r) => r.arguments?.path === file),
+    15_000,
+    `an approval request for ${file}`,
+  );
 }
 
-function write(client: Client, file: string, content: string, onprogress?: (p: { message?: string }) => void): Promise<CallToolResult> {
-  return client.request({ method: 'tools/call', params: { name: 'write_file', arguments: { path: file, content } } }, CallToolResultSchema, {
-    timeout: 60_000,
-    ...(onprogress ? { onprogress } : {}),
-  });
+function write(
+  client: Client,
+  file: string,
+  content: string,
+  onprogress?: (p: { message?: string }) => void,
+): Promise<CallToolResult> {
+  return client.request(
+    { method: 'tools/call', params: { name: 'write_file', arguments: { path: file, content } } },
+    CallToolResultSchema,
+    {
+      timeout: 60_000,
+      ...(onprogress ? { onprogress } : {}),
+    },
+  );
 }
 
 describe('guard: policy, approvals through the CLI, remembered decisions', () => {
@@ -106,7 +127,11 @@ describe('guard: policy, approvals through the CLI, remembered decisions', () =>
 
     const second = path.join(sub, 'd.txt');
     const silent = await write(client, second, 'd');
-    assert.equal(silent.isError ?? false, false, 'a path under the remembered directory is allowed without asking');
+    assert.equal(
+      silent.isError ?? false,
+      false,
+      'a path under the remembered directory is allowed without asking',
+    );
     assert.equal(fs.readFileSync(second, 'utf8'), 'd');
 
     const outside = path.join(root, 'e.txt');
@@ -117,11 +142,19 @@ describe('guard: policy, approvals through the CLI, remembered decisions', () =>
 
     const traversal = path.join(sub, '..', 'f.txt');
     const tricked = write(client, traversal, 'f');
-    const third = await waitFor(async () => (await pending(w)).find((r) => r.arguments?.path === traversal), 15_000, 'the ../ path to ask');
+    const third = await waitFor(
+      async () => (await pending(w)).find((r) => r.arguments?.path === traversal),
+      15_000,
+      'the ../ path to ask',
+    );
     await cli(w, 'approvals', 'deny', third.id);
     assert.equal((await tricked).isError, true);
 
-    const rules = JSON.parse(await cli(w, 'rules', 'list', '--json')) as { id: number; tool: string; conditions: unknown }[];
+    const rules = JSON.parse(await cli(w, 'rules', 'list', '--json')) as {
+      id: number;
+      tool: string;
+      conditions: unknown;
+    }[];
     assert.equal(rules.length, 1);
     assert.deepEqual(rules[0]!.conditions, [{ pointer: '/path', glob: `${sub}/**` }]);
 
@@ -145,11 +178,25 @@ describe('guard: policy, approvals through the CLI, remembered decisions', () =>
 
   test('the file system shows exactly the approved writes, and the audit log every decision', () => {
     const files = fs.readdirSync(root, { recursive: true }).map(String).sort();
-    assert.deepEqual(files, ['a.txt', 'notes.txt', 'sub', path.join('sub', 'c.txt'), path.join('sub', 'd.txt'), path.join('sub', 'g.txt')].sort());
+    assert.deepEqual(
+      files,
+      [
+        'a.txt',
+        'notes.txt',
+        'sub',
+        path.join('sub', 'c.txt'),
+        path.join('sub', 'd.txt'),
+        path.join('sub', 'g.txt'),
+      ].sort(),
+    );
     const reader = AuditReader.open(w.paths.auditDb);
     try {
       const writes = reader.latest(1000).filter((r) => r.tool === 'write_file');
-      const summary = writes.map((r) => [path.basename((r.arguments as { path: string }).path), r.decision, r.outcome]);
+      const summary = writes.map((r) => [
+        path.basename((r.arguments as { path: string }).path),
+        r.decision,
+        r.outcome,
+      ]);
       assert.deepEqual(summary, [
         ['a.txt', 'allow', 'ok'],
         ['b.txt', 'deny', 'refused'],
@@ -175,7 +222,10 @@ describe('guard: an unanswered approval times out closed', () => {
   before(async () => {
     w = makeWardenEnv();
     fs.mkdirSync(path.join(w.home, 'root'));
-    w.writeConfig({ policy: { approvalTimeoutSeconds: 5 }, mcpServers: { filesystem: filesystemServer(path.join(w.home, 'root')) } });
+    w.writeConfig({
+      policy: { approvalTimeoutSeconds: 5 },
+      mcpServers: { filesystem: filesystemServer(path.join(w.home, 'root')) },
+    });
     daemon = await startDaemonProcess(w);
   });
 

@@ -142,8 +142,13 @@ test('resources/config.schema.json is the schema Warden validates with (regenera
 test('resources/policy.schema.json matches the policy schema, and the example managed policy is valid', async () => {
   const { policyJsonSchema } = await import('../../main/core/config/json-schema.ts');
   const { parsePolicy } = await import('../../main/core/policy/sources.ts');
-  const shipped = JSON.parse(fs.readFileSync(new URL('../../resources/policy.schema.json', import.meta.url), 'utf8')) as unknown;
+  const shipped = JSON.parse(
+    fs.readFileSync(new URL('../../resources/policy.schema.json', import.meta.url), 'utf8'),
+  ) as unknown;
   assert.deepEqual(shipped, policyJsonSchema());
-  const example = fs.readFileSync(new URL('../../resources/examples/managed-policy.json', import.meta.url), 'utf8');
+  const example = fs.readFileSync(
+    new URL('../../resources/examples/managed-policy.json', import.meta.url),
+    'utf8',
+  );
   assert.equal(parsePolicy(example, 'example').limits?.[0]?.dailyQuota, 1000);
 });

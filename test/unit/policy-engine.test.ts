@@ -3,25 +3,60 @@ import { test } from 'node:test';
 import { conditionHolds, resolvePointer } from '../../main/core/policy/conditions.ts';
 import { PolicyEngine, type RememberedGrant, type ToolQuestion } from '../../main/core/policy/engine.ts';
 import { identityHash, serverIdentity } from '../../main/core/policy/identity.ts';
-import { policyDocumentSchema, type PolicyDocument, type PolicySource } from '../../main/core/policy/schema.ts';
+import {
+  policyDocumentSchema,
+  type PolicyDocument,
+  type PolicySource,
+} from '../../main/core/policy/schema.ts';
 import type { ServerConfig } from '../../main/core/config/schema.ts';
 
 const doc = (d: unknown): PolicyDocument => policyDocumentSchema.parse(d);
-const managed = (d: unknown): PolicySource => ({ kind: 'managed', origin: '/etc/mcp-warden/managed-policy.json', document: doc(d) });
-const user = (d: unknown): PolicySource => ({ kind: 'user', origin: '/home/me/.config/mcp-warden/config.json', document: doc(d) });
-const q = (over: Partial<ToolQuestion>): ToolQuestion => ({ server: 'fs', tool: 'write_file', arguments: {}, trusted: false, remembered: [], ...over });
-const stdio = (name: string, command: string, args: string[]): ServerConfig => ({ kind: 'stdio', name, command, args, env: {}, tools: { deny: [] } });
+const managed = (d: unknown): PolicySource => ({
+  kind: 'managed',
+  origin: '/etc/mcp-warden/managed-policy.json',
+  document: doc(d),
+});
+const user = (d: unknown): PolicySource => ({
+  kind: 'user',
+  origin: '/home/me/.config/mcp-warden/config.json',
+  document: doc(d),
+});
+const q = (over: Partial<ToolQuestion>): ToolQuestion => ({
+  server: 'fs',
+  tool: 'write_file',
+  arguments: {},
+  trusted: false,
+  remembered: [],
+  ...over,
+});
+const stdio = (name: string, command: string, args: string[]): ServerConfig => ({
+  kind: 'stdio',
+  name,
+  command,
+  args,
+  env: {},
+  tools: { deny: [] },
+});
 
 test('a managed deny beats a user allow', () => {
-  const engine = new PolicyEngine([user({ rules: [{ tool: 'write_file', action: 'allow' }] }), managed({ rules: [{ server: 'fs', tool: 'write_*', action: 'deny' }] })]);
+  const engine = new PolicyEngine([
+    user({ rules: [{ tool: 'write_file', action: 'allow' }] }),
+    managed({ rules: [{ server: 'fs', tool: 'write_*', action: 'deny' }] }),
+  ]);
   const verdict = engine.decideTool(q({}));
   assert.equal(verdict.action, 'deny');
   assert.equal(verdict.by.kind, 'managed');
-  assert.match(verdict.action === 'deny' ? verdict.reason : '', /managed policy \/etc\/mcp-warden\/managed-policy\.json denies it \(rule 1: deny tool "write_\*" of server "fs"\)/);
+  assert.match(
+    verdict.action === 'deny' ? verdict.reason : '',
+    /managed policy \/etc\/mcp-warden\/managed-policy\.json denies it \(rule 1: deny tool "write_\*" of server "fs"\)/,
+  );
 });
 
 test('an ask anywhere beats an allow elsewhere (the most restrictive wins)', () => {
-  const engine = new PolicyEngine([managed({ rules: [{ tool: 'write_file', action: 'ask', remember: 'session' }] }), user({ rules: [{ tool: '*', action: 'allow' }] })]);
+  const engine = new PolicyEngine([
+    managed({ rules: [{ tool: 'write_file', action: 'ask', remember: 'session' }] }),
+    user({ rules: [{ tool: '*', action: 'allow' }] }),
+  ]);
   const verdict = engine.decideTool(q({}));
   assert.equal(verdict.action, 'ask');
   assert.equal(verdict.action === 'ask' && verdict.remember, 'session');
@@ -29,28 +64,64 @@ test('an ask anywhere beats an allow elsewhere (the most restrictive wins)', () 
 
 test('defaults: read-only tools of trusted servers are allowed, everything else asks', () => {
   const engine = new PolicyEngine([user({})]);
-  assert.equal(engine.decideTool(q({ tool: 'read_file', annotations: { readOnlyHint: true }, trusted: true })).action, 'allow');
-  assert.equal(engine.decideTool(q({ tool: 'write_file', annotations: { readOnlyHint: false }, trusted: true })).action, 'ask');
-  assert.equal(engine.decideTool(q({ tool: 'read_file', annotations: { readOnlyHint: true, destructiveHint: true }, trusted: true })).action, 'ask');
-  const untrusted = engine.decideTool(q({ tool: 'read_file', annotations: { readOnlyHint: true }, trusted: false }));
+  assert.equal(
+    engine.decideTool(q({ tool: 'read_file', annotations: { readOnlyHint: true }, trusted: true })).action,
+    'allow',
+  );
+  assert.equal(
+    engine.decideTool(q({ tool: 'write_file', annotations: { readOnlyHint: false }, trusted: true })).action,
+    'ask',
+  );
+  assert.equal(
+    engine.decideTool(
+      q({ tool: 'read_file', annotations: { readOnlyHint: true, destructiveHint: true }, trusted: true }),
+    ).action,
+    'ask',
+  );
+  const untrusted = engine.decideTool(
+    q({ tool: 'read_file', annotations: { readOnlyHint: true }, trusted: false }),
+  );
   assert.equal(untrusted.action, 'ask', 'an untrusted server cannot loosen a decision with its annotations');
   assert.match(untrusted.by.text, /readOnlyHint is not trusted/);
 });
 
 test('remembered approvals satisfy an ask only as far as the rule permits', () => {
-  const always: RememberedGrant = { id: '7', server: 'fs', tool: 'write_file', scope: 'always', conditions: [{ pointer: '/path', glob: '/home/me/sandbox/**' }] };
+  const always: RememberedGrant = {
+    id: '7',
+    server: 'fs',
+    tool: 'write_file',
+    scope: 'always',
+    conditions: [{ pointer: '/path', glob: '/home/me/sandbox/**' }],
+  };
   const session: RememberedGrant = { id: 's1', server: 'fs', tool: 'write_file', scope: 'session' };
   const defaults = new PolicyEngine([user({})]);
-  const inside = defaults.decideTool(q({ arguments: { path: '/home/me/sandbox/a.txt' }, remembered: [always] }));
+  const inside = defaults.decideTool(
+    q({ arguments: { path: '/home/me/sandbox/a.txt' }, remembered: [always] }),
+  );
   assert.equal(inside.action, 'allow');
   assert.equal(inside.by.source, 'remembered approval #7');
-  assert.equal(defaults.decideTool(q({ arguments: { path: '/home/me/other/a.txt' }, remembered: [always] })).action, 'ask');
-  assert.equal(defaults.decideTool(q({ arguments: { path: '/home/me/sandbox/../.ssh/id' }, remembered: [always] })).action, 'ask');
+  assert.equal(
+    defaults.decideTool(q({ arguments: { path: '/home/me/other/a.txt' }, remembered: [always] })).action,
+    'ask',
+  );
+  assert.equal(
+    defaults.decideTool(q({ arguments: { path: '/home/me/sandbox/../.ssh/id' }, remembered: [always] }))
+      .action,
+    'ask',
+  );
 
-  const sessionOnly = new PolicyEngine([managed({ rules: [{ tool: 'write_file', action: 'ask', remember: 'session' }] })]);
-  assert.equal(sessionOnly.decideTool(q({ arguments: { path: '/home/me/sandbox/a' }, remembered: [always] })).action, 'ask', 'an always-grant cannot satisfy a session-only rule');
+  const sessionOnly = new PolicyEngine([
+    managed({ rules: [{ tool: 'write_file', action: 'ask', remember: 'session' }] }),
+  ]);
+  assert.equal(
+    sessionOnly.decideTool(q({ arguments: { path: '/home/me/sandbox/a' }, remembered: [always] })).action,
+    'ask',
+    'an always-grant cannot satisfy a session-only rule',
+  );
   assert.equal(sessionOnly.decideTool(q({ remembered: [session] })).action, 'allow');
-  const never = new PolicyEngine([managed({ rules: [{ tool: 'write_file', action: 'ask', remember: 'never' }] })]);
+  const never = new PolicyEngine([
+    managed({ rules: [{ tool: 'write_file', action: 'ask', remember: 'never' }] }),
+  ]);
   assert.equal(never.decideTool(q({ remembered: [session] })).action, 'ask');
 });
 
@@ -58,31 +129,64 @@ test('argument conditions: JSON pointers, globs on normalized paths, regexes; a 
   assert.equal(resolvePointer({ a: [{ 'b/c': 1 }] }, '/a/0/b~1c'), 1);
   assert.equal(conditionHolds({ path: '/srv/x/../y' }, { pointer: '/path', glob: '/srv/y' }), true);
   assert.equal(conditionHolds({ path: '/srv/../etc/passwd' }, { pointer: '/path', glob: '/srv/**' }), false);
-  assert.equal(conditionHolds({ url: 'https://api.example.com/v1' }, { pointer: '/url', regex: '^https://api\\.example\\.com/' }), true);
+  assert.equal(
+    conditionHolds(
+      { url: 'https://api.example.com/v1' },
+      { pointer: '/url', regex: '^https://api\\.example\\.com/' },
+    ),
+    true,
+  );
   assert.equal(conditionHolds({}, { pointer: '/path', glob: '**' }), false);
-  const engine = new PolicyEngine([user({ rules: [{ tool: 'write_file', action: 'allow', when: [{ pointer: '/path', glob: '/tmp/**' }] }] })]);
+  const engine = new PolicyEngine([
+    user({ rules: [{ tool: 'write_file', action: 'allow', when: [{ pointer: '/path', glob: '/tmp/**' }] }] }),
+  ]);
   assert.equal(engine.decideTool(q({ arguments: { path: '/tmp/a' } })).action, 'allow');
   assert.equal(engine.decideTool(q({ arguments: { path: '/etc/a' } })).action, 'ask');
 });
 
 test('server identity: npx / uvx / pipx launchers are normalized to package@version', () => {
-  assert.equal(serverIdentity(stdio('a', 'npx', ['-y', '@modelcontextprotocol/server-filesystem@2026.8.31', '/x'])).kind, 'stdio');
-  const npx = serverIdentity(stdio('a', 'npx', ['-y', '@modelcontextprotocol/server-filesystem@2026.8.31', '/x']));
+  assert.equal(
+    serverIdentity(stdio('a', 'npx', ['-y', '@modelcontextprotocol/server-filesystem@2026.8.31', '/x'])).kind,
+    'stdio',
+  );
+  const npx = serverIdentity(
+    stdio('a', 'npx', ['-y', '@modelcontextprotocol/server-filesystem@2026.8.31', '/x']),
+  );
   assert.equal(npx.kind === 'stdio' && npx.package, '@modelcontextprotocol/server-filesystem@2026.8.31');
   const uvx = serverIdentity(stdio('a', 'uvx', ['mcp-server-git==0.6.2', '--repository', '.']));
   assert.equal(uvx.kind === 'stdio' && uvx.package, 'mcp-server-git@0.6.2');
   const pipx = serverIdentity(stdio('a', 'pipx', ['run', 'mcp-server-fetch==1.0']));
   assert.equal(pipx.kind === 'stdio' && pipx.package, 'mcp-server-fetch@1.0');
-  assert.notEqual(identityHash(serverIdentity(stdio('a', 'npx', ['x@1']))), identityHash(serverIdentity(stdio('a', 'npx', ['x@2']))));
+  assert.notEqual(
+    identityHash(serverIdentity(stdio('a', 'npx', ['x@1']))),
+    identityHash(serverIdentity(stdio('a', 'npx', ['x@2']))),
+  );
 });
 
 test('a server rule grants by identity: the same name with another command is not allowed', () => {
-  const engine = new PolicyEngine([user({ servers: [{ package: '@modelcontextprotocol/server-filesystem@2026.8.31', trusted: true }] })]);
-  const good = engine.decideServer(serverIdentity(stdio('filesystem', 'npx', ['-y', '@modelcontextprotocol/server-filesystem@2026.8.31', '/x'])));
+  const engine = new PolicyEngine([
+    user({ servers: [{ package: '@modelcontextprotocol/server-filesystem@2026.8.31', trusted: true }] }),
+  ]);
+  const good = engine.decideServer(
+    serverIdentity(
+      stdio('filesystem', 'npx', ['-y', '@modelcontextprotocol/server-filesystem@2026.8.31', '/x']),
+    ),
+  );
   assert.deepEqual([good.action, good.action === 'allow' && good.trusted], ['allow', true]);
-  assert.equal(engine.decideServer(serverIdentity(stdio('filesystem', 'node', ['/tmp/evil.js']))).action, 'unlisted');
-  assert.equal(engine.decideServer(serverIdentity(stdio('filesystem', 'npx', ['-y', '@modelcontextprotocol/server-filesystem@9.9.9']))).action, 'unlisted');
-  const denied = new PolicyEngine([managed({ servers: [{ action: 'deny', package: '@evil/*' }] }), user({ servers: [{ package: '**' }] })]);
+  assert.equal(
+    engine.decideServer(serverIdentity(stdio('filesystem', 'node', ['/tmp/evil.js']))).action,
+    'unlisted',
+  );
+  assert.equal(
+    engine.decideServer(
+      serverIdentity(stdio('filesystem', 'npx', ['-y', '@modelcontextprotocol/server-filesystem@9.9.9'])),
+    ).action,
+    'unlisted',
+  );
+  const denied = new PolicyEngine([
+    managed({ servers: [{ action: 'deny', package: '@evil/*' }] }),
+    user({ servers: [{ package: '**' }] }),
+  ]);
   assert.equal(denied.decideServer(serverIdentity(stdio('x', 'npx', ['@evil/server@1.0.0']))).action, 'deny');
 });
 
@@ -92,5 +196,9 @@ test('a server rule needs an identity, never a name alone', () => {
 
 test('approval timeout: the lowest any source sets; 120 s by default', () => {
   assert.equal(new PolicyEngine([user({})]).approvalTimeoutMs, 120_000);
-  assert.equal(new PolicyEngine([user({ approvalTimeoutSeconds: 60 }), managed({ approvalTimeoutSeconds: 30 })]).approvalTimeoutMs, 30_000);
+  assert.equal(
+    new PolicyEngine([user({ approvalTimeoutSeconds: 60 }), managed({ approvalTimeoutSeconds: 30 })])
+      .approvalTimeoutMs,
+    30_000,
+  );
 });

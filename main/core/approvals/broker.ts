@@ -60,7 +60,9 @@ interface Held {
 
 /** sha256 (hex) of arguments in a canonical form (object keys sorted, recursively). */
 export function argumentsHash(args: unknown): string {
-  return createHash('sha256').update(canonicalJson(args ?? null)).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(args ?? null))
+    .digest('hex');
 }
 
 function canonicalJson(value: unknown): string {
@@ -124,8 +126,12 @@ export class ApprovalBroker {
         resolve(outcome);
         this.#emit({ type: 'resolved', id: request.id, outcome });
       };
-      const timer = setTimeout(() => finish({ kind: 'timeout', afterMs: options.timeoutMs }), options.timeoutMs);
-      const onAbort = (): void => finish({ kind: 'withdrawn', reason: String(options.signal?.reason ?? 'the client went away') });
+      const timer = setTimeout(
+        () => finish({ kind: 'timeout', afterMs: options.timeoutMs }),
+        options.timeoutMs,
+      );
+      const onAbort = (): void =>
+        finish({ kind: 'withdrawn', reason: String(options.signal?.reason ?? 'the client went away') });
       this.#held.set(request.id, { request, resolve: finish });
       if (options.signal?.aborted) {
         onAbort();
@@ -143,13 +149,20 @@ export class ApprovalBroker {
    */
   answer(id: string, answer: ApprovalAnswer): ApprovalRequest {
     const held = this.#held.get(id);
-    if (!held) throw new WardenError('NOT_FOUND', `no pending approval ${id}: it was answered, expired or withdrawn`);
+    if (!held)
+      throw new WardenError('NOT_FOUND', `no pending approval ${id}: it was answered, expired or withdrawn`);
     const { request } = held;
     if (!request.choices.includes(answer.choice)) {
-      throw new WardenError('CONFLICT', `"${answer.choice}" is not offered for approval ${id} (offered: ${request.choices.join(', ')})`);
+      throw new WardenError(
+        'CONFLICT',
+        `"${answer.choice}" is not offered for approval ${id} (offered: ${request.choices.join(', ')})`,
+      );
     }
     if (answer.argumentsHash !== request.argumentsHash) {
-      throw new WardenError('CONFLICT', `approval ${id} is for other arguments than the ones answered (arguments hash mismatch)`);
+      throw new WardenError(
+        'CONFLICT',
+        `approval ${id} is for other arguments than the ones answered (arguments hash mismatch)`,
+      );
     }
     if (answer.conditions?.length && answer.choice !== 'allow-always') {
       throw new WardenError('CONFLICT', 'argument conditions apply to "allow-always" only');

@@ -120,7 +120,10 @@ export class BridgeSession {
     this.#guard = new GuardChain([
       new ToolListsStep(options.toolLists),
       new PinsStep((tool) => this.#pinBlockReason(tool)),
-      new PolicyStep(core.engine, options.trusted, () => [...core.remembered.grants(), ...this.#sessionGrants]),
+      new PolicyStep(core.engine, options.trusted, () => [
+        ...core.remembered.grants(),
+        ...this.#sessionGrants,
+      ]),
       options.limits,
       new ApprovalStep({
         broker: core.broker,
@@ -195,7 +198,11 @@ export class BridgeSession {
   }
 
   async #toolCall(request: JSONRPCRequest): Promise<void> {
-    const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown; _meta?: { progressToken?: unknown } };
+    const params = (request.params ?? {}) as {
+      name?: unknown;
+      arguments?: unknown;
+      _meta?: { progressToken?: unknown };
+    };
     const tool = typeof params.name === 'string' ? params.name : '';
     const args =
       params.arguments && typeof params.arguments === 'object' && !Array.isArray(params.arguments)
@@ -219,10 +226,13 @@ export class BridgeSession {
       tool,
       arguments: args,
       requestId: request.id,
-      annotations: this.#tools?.get(tool)?.annotations as Record<string, unknown> | undefined,
+      annotations: this.#tools?.get(tool)?.annotations,
       signal: held.signal,
       ...(typeof progressToken === 'string' || typeof progressToken === 'number'
-        ? { onWaiting: (elapsedMs: number, timeoutMs: number) => this.#notifyWaiting(request.id, progressToken, elapsedMs, timeoutMs) }
+        ? {
+            onWaiting: (elapsedMs: number, timeoutMs: number) =>
+              this.#notifyWaiting(request.id, progressToken, elapsedMs, timeoutMs),
+          }
         : {}),
     };
     const decision = await this.#guard.decide(call, scope);
@@ -242,8 +252,16 @@ export class BridgeSession {
     if (held.signal.aborted || this.#closed) {
       scope.settle();
       try {
-        const id = this.#audit.recordCall({ ...start, decision: 'deny', reason: String(held.signal.reason ?? 'withdrawn') });
-        this.#audit.recordOutcome(id, { outcome: 'cancelled', error: String(held.signal.reason ?? 'withdrawn'), durationMs: this.#elapsed(started) });
+        const id = this.#audit.recordCall({
+          ...start,
+          decision: 'deny',
+          reason: String(held.signal.reason ?? 'withdrawn'),
+        });
+        this.#audit.recordOutcome(id, {
+          outcome: 'cancelled',
+          error: String(held.signal.reason ?? 'withdrawn'),
+          durationMs: this.#elapsed(started),
+        });
       } catch (error) {
         this.#log.error({ err: describeError(error) }, 'audit log failed while recording a withdrawn call');
       }
@@ -320,13 +338,14 @@ export class BridgeSession {
       cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
       if (!cursor) break;
     }
-    this.#checkPins('tool', tools as unknown as Record<string, unknown>[], false);
+    this.#checkPins('tool', tools, false);
   }
 
   #pinBlockReason(tool: string): string | undefined {
     const pending = this.#pinHidden.get(tool);
     if (pending) return pending;
-    if (this.#tools && !this.#tools.has(tool)) return `tool "${tool}" is not offered by server "${this.server.name}"`;
+    if (this.#tools && !this.#tools.has(tool))
+      return `tool "${tool}" is not offered by server "${this.server.name}"`;
     if (!this.#tools) return `the tools of server "${this.server.name}" could not be verified`;
     return undefined;
   }
@@ -338,7 +357,10 @@ export class BridgeSession {
   #checkPins(kind: PinKind, offered: Record<string, unknown>[], merge: boolean): Set<string> {
     const check = this.#opts.core.pins.check(this.server.name, kind, offered, { pinAllIfNone: true });
     for (const review of check.reviews) {
-      this.#log.warn({ kind, name: review.name, status: review.status }, `${kind} definition ${review.status} since it was pinned; hidden until a person reviews it`);
+      this.#log.warn(
+        { kind, name: review.name, status: review.status },
+        `${kind} definition ${review.status} since it was pinned; hidden until a person reviews it`,
+      );
     }
     if (kind === 'tool') {
       const tools = offered as unknown as Tool[];
@@ -360,15 +382,27 @@ export class BridgeSession {
         }
       }
       const visible = [...this.#tools.keys()].filter((name) => this.#opts.toolLists.isVisible(name));
-      for (const shadow of this.#opts.core.shadows.observe(this.#client.name ?? 'unknown client', this.server.name, visible)) {
-        this.#log.warn({ tool: shadow.tool, servers: shadow.servers }, `tool name "${shadow.tool}" is offered by several servers to the same client`);
+      for (const shadow of this.#opts.core.shadows.observe(
+        this.#client.name ?? 'unknown client',
+        this.server.name,
+        visible,
+      )) {
+        this.#log.warn(
+          { tool: shadow.tool, servers: shadow.servers },
+          `tool name "${shadow.tool}" is offered by several servers to the same client`,
+        );
       }
     }
     return check.visible;
   }
 
   async #forwardRequest(request: JSONRPCRequest, auditId?: number, scope?: CallScope): Promise<void> {
-    const pending: Pending = { id: request.id, method: request.method, startedAt: this.#now(), params: request.params };
+    const pending: Pending = {
+      id: request.id,
+      method: request.method,
+      startedAt: this.#now(),
+      params: request.params,
+    };
     if (auditId !== undefined) pending.auditId = auditId;
     if (scope) pending.scope = scope;
     this.#pending.set(idKey(request.id), pending);
@@ -405,7 +439,8 @@ export class BridgeSession {
       let outgoing: JSONRPCMessage = message;
       if (isJSONRPCResultResponse(message)) {
         const pinned = PINNED_LISTS[pending.method];
-        if (pinned) outgoing = this.#filterList(message, pinned.kind, pinned.key, pending.params?.cursor !== undefined);
+        if (pinned)
+          outgoing = this.#filterList(message, pinned.kind, pinned.key, pending.params?.cursor !== undefined);
         if (pending.method === 'initialize' && this.#initializeParams) {
           const version = (message.result as { protocolVersion?: string }).protocolVersion;
           this.#upstream.noteInitialized(this.#initializeParams, version);
@@ -427,7 +462,9 @@ export class BridgeSession {
     if (isJSONRPCNotification(message) && message.method === 'notifications/tools/list_changed') {
       // Re-verify at once: a changed tool must be hidden before anyone calls it.
       this.#tools = undefined;
-      this.#ensureTools().catch((error: unknown) => this.#log.warn({ err: describeError(error) }, 'could not re-list tools after list_changed'));
+      this.#ensureTools().catch((error: unknown) =>
+        this.#log.warn({ err: describeError(error) }, 'could not re-list tools after list_changed'),
+      );
     }
   }
 
@@ -448,7 +485,12 @@ export class BridgeSession {
   }
 
   /** Removes entries whose pins await review, and tools the config's lists hide. */
-  #filterList(message: JSONRPCMessage & { result: unknown }, kind: PinKind, key: string, merge: boolean): JSONRPCMessage {
+  #filterList(
+    message: JSONRPCMessage & { result: unknown },
+    kind: PinKind,
+    key: string,
+    merge: boolean,
+  ): JSONRPCMessage {
     const result = message.result as Record<string, unknown>;
     const items = result[key];
     if (!Array.isArray(items)) return message;

@@ -107,7 +107,11 @@ export class UpstreamSupervisor {
    * @returns the result object.
    * @throws Error with the server's error message, or on timeout (ms).
    */
-  async request(method: string, params: Record<string, unknown> | undefined, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  async request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    timeoutMs = 30_000,
+  ): Promise<Record<string, unknown>> {
     const id = `${WARDEN_ID_PREFIX}${method}/${this.#nextOwnId++}`;
     const answer = this.#awaitOwn(id, timeoutMs, method);
     await this.send({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });

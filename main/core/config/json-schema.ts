@@ -19,5 +19,8 @@ export function configJsonSchema(): Record<string, unknown> {
  * key); shipped as resources/policy.schema.json.
  */
 export function policyJsonSchema(): Record<string, unknown> {
-  return { ...z.toJSONSchema(policyDocumentSchema, { io: 'input', unrepresentable: 'any' }), title: 'MCP Warden policy' };
+  return {
+    ...z.toJSONSchema(policyDocumentSchema, { io: 'input', unrepresentable: 'any' }),
+    title: 'MCP Warden policy',
+  };
 }

@@ -27,8 +27,14 @@ export function defaultConfig(sandboxDir: string): WardenConfigInput {
     daemon: { port: DEFAULT_PORT },
     policy: {
       servers: [
-        { package: `@modelcontextprotocol/server-everything@${DEFAULT_SERVER_VERSIONS.everything}`, trusted: true },
-        { package: `@modelcontextprotocol/server-filesystem@${DEFAULT_SERVER_VERSIONS.filesystem}`, trusted: true },
+        {
+          package: `@modelcontextprotocol/server-everything@${DEFAULT_SERVER_VERSIONS.everything}`,
+          trusted: true,
+        },
+        {
+          package: `@modelcontextprotocol/server-filesystem@${DEFAULT_SERVER_VERSIONS.filesystem}`,
+          trusted: true,
+        },
       ],
     },
     mcpServers: {

@@ -30,7 +30,11 @@ export const approvalAnswerBodySchema = z.strictObject({
   argumentsHash: z.string().regex(/^[0-9a-f]{64}$/, 'the sha256 shown with the request'),
   conditions: z.array(argumentConditionSchema).optional(),
   reason: z.string().max(500).optional(),
-  channel: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).optional().describe('who answers: "cli", "popup", …'),
+  channel: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/)
+    .optional()
+    .describe('who answers: "cli", "popup", …'),
 });
 
 export const serverEntrySchema = z.object({
@@ -65,7 +69,15 @@ export const rememberedRuleSchema = z.object({
 });
 
 export const pinsSchema = z.object({
-  pins: z.array(z.object({ server: z.string(), kind: z.string(), name: z.string(), hash: z.string(), pinnedAt: z.string() })),
+  pins: z.array(
+    z.object({
+      server: z.string(),
+      kind: z.string(),
+      name: z.string(),
+      hash: z.string(),
+      pinnedAt: z.string(),
+    }),
+  ),
   reviews: z.array(
     z.object({
       server: z.string(),
@@ -93,14 +105,24 @@ export const explainQuerySchema = z.object({
 
 export const explainSchema = z.object({
   server: z.object({ allowed: z.boolean(), trusted: z.boolean(), reason: z.string() }),
-  tool: z.object({ action: z.enum(['allow', 'ask', 'deny']), source: z.string(), rule: z.string(), reason: z.string().optional(), remember: z.string().optional() }),
+  tool: z.object({
+    action: z.enum(['allow', 'ask', 'deny']),
+    source: z.string(),
+    rule: z.string(),
+    reason: z.string().optional(),
+    remember: z.string().optional(),
+  }),
 });
 
 export const okSchema = z.object({ ok: z.literal(true) });
 
 export const controlEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('approval.requested'), request: approvalRequestSchema }),
-  z.object({ type: z.literal('approval.resolved'), id: z.string(), outcome: z.record(z.string(), z.unknown()) }),
+  z.object({
+    type: z.literal('approval.resolved'),
+    id: z.string(),
+    outcome: z.record(z.string(), z.unknown()),
+  }),
 ]);
 
 export type StatusResponse = z.infer<typeof statusSchema>;
@@ -113,14 +135,66 @@ export type ControlEvent = z.infer<typeof controlEventSchema>;
 /** Every route: method, path pattern, and what it does. */
 export const CONTROL_ROUTES = [
   { method: 'GET', path: '/api/v1/status', response: statusSchema, description: 'daemon and server status' },
-  { method: 'GET', path: '/api/v1/servers', response: z.array(serverEntrySchema), description: 'configured servers and whether they may run' },
-  { method: 'POST', path: '/api/v1/servers/:name/approve', request: serverApproveBodySchema, response: okSchema, description: "approve a server's exact identity" },
-  { method: 'GET', path: '/api/v1/approvals', response: z.array(approvalRequestSchema), description: 'calls waiting for a person' },
-  { method: 'POST', path: '/api/v1/approvals/:id', request: approvalAnswerBodySchema, response: okSchema, description: 'answer a held call' },
-  { method: 'GET', path: '/api/v1/events', description: 'server-sent events: approval.requested, approval.resolved' },
-  { method: 'GET', path: '/api/v1/rules', response: z.array(rememberedRuleSchema), description: 'remembered "always allow" decisions' },
-  { method: 'DELETE', path: '/api/v1/rules/:id', response: okSchema, description: 'revoke a remembered decision' },
-  { method: 'GET', path: '/api/v1/pins', response: pinsSchema, description: 'pins, pending reviews with diffs, shadowed tool names' },
-  { method: 'POST', path: '/api/v1/pins/:server/:kind/:name/approve', response: okSchema, description: 'approve a reviewed definition' },
-  { method: 'GET', path: '/api/v1/policy/explain', query: explainQuerySchema, response: explainSchema, description: 'the decision for a call and the rule behind it' },
+  {
+    method: 'GET',
+    path: '/api/v1/servers',
+    response: z.array(serverEntrySchema),
+    description: 'configured servers and whether they may run',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/servers/:name/approve',
+    request: serverApproveBodySchema,
+    response: okSchema,
+    description: "approve a server's exact identity",
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/approvals',
+    response: z.array(approvalRequestSchema),
+    description: 'calls waiting for a person',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/approvals/:id',
+    request: approvalAnswerBodySchema,
+    response: okSchema,
+    description: 'answer a held call',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/events',
+    description: 'server-sent events: approval.requested, approval.resolved',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/rules',
+    response: z.array(rememberedRuleSchema),
+    description: 'remembered "always allow" decisions',
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/rules/:id',
+    response: okSchema,
+    description: 'revoke a remembered decision',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/pins',
+    response: pinsSchema,
+    description: 'pins, pending reviews with diffs, shadowed tool names',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/pins/:server/:kind/:name/approve',
+    response: okSchema,
+    description: 'approve a reviewed definition',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/policy/explain',
+    query: explainQuerySchema,
+    response: explainSchema,
+    description: 'the decision for a call and the rule behind it',
+  },
 ] as const;

@@ -28,7 +28,12 @@ export const MAX_CONTROL_BODY_BYTES = 1024 * 1024;
 /** SSE keep-alive comment interval, ms. */
 const KEEP_ALIVE_MS = 15_000;
 
-const STATUS_FOR: Partial<Record<WardenErrorCode, number>> = { NOT_FOUND: 404, CONFLICT: 409, USAGE: 400, POLICY_INVALID: 400 };
+const STATUS_FOR: Partial<Record<WardenErrorCode, number>> = {
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  USAGE: 400,
+  POLICY_INVALID: 400,
+};
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<unknown>;
 
@@ -37,7 +42,10 @@ type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url
  * daemon's gate (Host, Origin, bearer token). Every body and query is validated with the
  * contract; errors answer `{ error: { code, message } }` with 400, 404, 405, 409 or 500.
  */
-export function createControlApi(core: WardenCore, runtime: ControlRuntime): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
+export function createControlApi(
+  core: WardenCore,
+  runtime: ControlRuntime,
+): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
   const servers = (): ServerEntry[] =>
     [...core.config.servers.values()].map((server) => {
       const admission = core.admit(server);
@@ -56,44 +64,72 @@ export function createControlApi(core: WardenCore, runtime: ControlRuntime): (re
     });
 
   const routes: [string, RegExp, Handler][] = [
-    ['GET', /^\/api\/v1\/status$/, () =>
-      Promise.resolve<StatusResponse>({
-        version: WARDEN_VERSION,
-        pid: process.pid,
-        config: core.config.file,
-        servers: servers(),
-        pendingApprovals: core.broker.list().length,
-      })],
+    [
+      'GET',
+      /^\/api\/v1\/status$/,
+      () =>
+        Promise.resolve<StatusResponse>({
+          version: WARDEN_VERSION,
+          pid: process.pid,
+          config: core.config.file,
+          servers: servers(),
+          pendingApprovals: core.broker.list().length,
+        }),
+    ],
     ['GET', /^\/api\/v1\/servers$/, () => Promise.resolve(servers())],
-    ['POST', /^\/api\/v1\/servers\/([^/]+)\/approve$/, async (req, _res, [name]) => {
-      const body = parse(serverApproveBodySchema, await readJson(req), 'body');
-      core.approveServer(name!, body.identityHash, 'control-api');
-      return { ok: true };
-    }],
+    [
+      'POST',
+      /^\/api\/v1\/servers\/([^/]+)\/approve$/,
+      async (req, _res, [name]) => {
+        const body = parse(serverApproveBodySchema, await readJson(req), 'body');
+        core.approveServer(name!, body.identityHash, 'control-api');
+        return { ok: true };
+      },
+    ],
     ['GET', /^\/api\/v1\/approvals$/, () => Promise.resolve(core.broker.list())],
-    ['POST', /^\/api\/v1\/approvals\/([^/]+)$/, async (req, _res, [id]) => {
-      const body = parse(approvalAnswerBodySchema, await readJson(req), 'body');
-      core.broker.answer(id!, {
-        choice: body.choice,
-        argumentsHash: body.argumentsHash,
-        by: body.channel ?? 'control-api',
-        ...(body.conditions ? { conditions: body.conditions } : {}),
-        ...(body.reason ? { reason: body.reason } : {}),
-      });
-      return { ok: true };
-    }],
+    [
+      'POST',
+      /^\/api\/v1\/approvals\/([^/]+)$/,
+      async (req, _res, [id]) => {
+        const body = parse(approvalAnswerBodySchema, await readJson(req), 'body');
+        core.broker.answer(id!, {
+          choice: body.choice,
+          argumentsHash: body.argumentsHash,
+          by: body.channel ?? 'control-api',
+          ...(body.conditions ? { conditions: body.conditions } : {}),
+          ...(body.reason ? { reason: body.reason } : {}),
+        });
+        return { ok: true };
+      },
+    ],
     ['GET', /^\/api\/v1\/events$/, (req, res) => streamEvents(core, req, res)],
     ['GET', /^\/api\/v1\/rules$/, () => Promise.resolve(core.remembered.list())],
-    ['DELETE', /^\/api\/v1\/rules\/(\d+)$/, (_req, _res, [id]) => {
-      core.remembered.revoke(Number(id));
-      return Promise.resolve({ ok: true });
-    }],
-    ['GET', /^\/api\/v1\/pins$/, () =>
-      Promise.resolve({ pins: core.pins.pins(), reviews: core.pins.reviews(), shadows: core.shadows.shadows() })],
-    ['POST', /^\/api\/v1\/pins\/([^/]+)\/(tool|prompt|resourceTemplate)\/([^/]+)\/approve$/, (_req, _res, [server, kind, name]) => {
-      core.pins.approve(server!, kind as PinKind, name!);
-      return Promise.resolve({ ok: true });
-    }],
+    [
+      'DELETE',
+      /^\/api\/v1\/rules\/(\d+)$/,
+      (_req, _res, [id]) => {
+        core.remembered.revoke(Number(id));
+        return Promise.resolve({ ok: true });
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/pins$/,
+      () =>
+        Promise.resolve({
+          pins: core.pins.pins(),
+          reviews: core.pins.reviews(),
+          shadows: core.shadows.shadows(),
+        }),
+    ],
+    [
+      'POST',
+      /^\/api\/v1\/pins\/([^/]+)\/(tool|prompt|resourceTemplate)\/([^/]+)\/approve$/,
+      (_req, _res, [server, kind, name]) => {
+        core.pins.approve(server!, kind as PinKind, name!);
+        return Promise.resolve({ ok: true });
+      },
+    ],
     ['GET', /^\/api\/v1\/policy\/explain$/, (_req, _res, _p, url) => Promise.resolve(explain(core, url))],
   ];
 
@@ -112,9 +148,14 @@ export function createControlApi(core: WardenCore, runtime: ControlRuntime): (re
         res.end();
         return;
       }
-      if (error instanceof HttpError) sendJson(res, error.status, { error: { code: error.code, message: error.message } });
-      else if (isWardenError(error)) sendJson(res, STATUS_FOR[error.code] ?? 500, { error: { code: error.code, message: error.message } });
-      else sendJson(res, 500, { error: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) } });
+      if (error instanceof HttpError)
+        sendJson(res, error.status, { error: { code: error.code, message: error.message } });
+      else if (isWardenError(error))
+        sendJson(res, STATUS_FOR[error.code] ?? 500, { error: { code: error.code, message: error.message } });
+      else
+        sendJson(res, 500, {
+          error: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) },
+        });
     }
   };
 }
@@ -122,11 +163,18 @@ export function createControlApi(core: WardenCore, runtime: ControlRuntime): (re
 const STREAMING = Symbol('streaming');
 
 function streamEvents(core: WardenCore, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+  });
   res.write(': connected\n\n');
   const unsubscribe = core.broker.subscribe((event) => {
     const name = event.type === 'requested' ? 'approval.requested' : 'approval.resolved';
-    const data = event.type === 'requested' ? { type: name, request: event.request } : { type: name, id: event.id, outcome: event.outcome };
+    const data =
+      event.type === 'requested'
+        ? { type: name, request: event.request }
+        : { type: name, id: event.id, outcome: event.outcome };
     res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
   });
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
@@ -145,7 +193,10 @@ function explain(core: WardenCore, url: URL): ExplainResponse {
   if (!server) throw new WardenError('NOT_FOUND', `no server "${query.server}" in ${core.config.file}`);
   const admission = core.admit(server);
   const args = query.args === undefined ? {} : parseJsonParam(query.args, 'args');
-  const annotations = query.annotations === undefined ? undefined : (parseJsonParam(query.annotations, 'annotations') as Record<string, boolean>);
+  const annotations =
+    query.annotations === undefined
+      ? undefined
+      : (parseJsonParam(query.annotations, 'annotations') as Record<string, boolean>);
   const verdict = core.engine.decideTool({
     server: query.server,
     tool: query.tool,
@@ -184,7 +235,8 @@ function httpError(status: number, code: string, message: string): HttpError {
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw httpError(400, 'INVALID_REQUEST', `invalid ${what}:\n${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw httpError(400, 'INVALID_REQUEST', `invalid ${what}:\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
 
@@ -201,7 +253,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_CONTROL_BODY_BYTES) throw httpError(413, 'TOO_LARGE', `the body is over ${MAX_CONTROL_BODY_BYTES} bytes`);
+    if (size > MAX_CONTROL_BODY_BYTES)
+      throw httpError(413, 'TOO_LARGE', `the body is over ${MAX_CONTROL_BODY_BYTES} bytes`);
     chunks.push(chunk);
   }
   try {

@@ -36,7 +36,10 @@ export class ControlClient {
     const state = readDaemonState(paths.daemonStateFile);
     const health = await probeDaemon(state);
     if (!health || !state?.port) {
-      throw new WardenError('DAEMON_UNREACHABLE', 'the Warden daemon is not running: start it with `mcp-warden serve`');
+      throw new WardenError(
+        'DAEMON_UNREACHABLE',
+        'the Warden daemon is not running: start it with `mcp-warden serve`',
+      );
     }
     return new ControlClient(`http://127.0.0.1:${state.port}/api/v1`, state.token);
   }
@@ -66,17 +69,23 @@ export class ControlClient {
     return this.#call('GET', '/pins', pinsSchema);
   }
   approvePin(server: string, kind: string, name: string) {
-    return this.#call('POST', `/pins/${encodeURIComponent(server)}/${kind}/${encodeURIComponent(name)}/approve`);
+    return this.#call(
+      'POST',
+      `/pins/${encodeURIComponent(server)}/${kind}/${encodeURIComponent(name)}/approve`,
+    );
   }
   explain(query: { server: string; tool: string; args?: string; annotations?: string }) {
-    const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined));
-    return this.#call('GET', `/policy/explain?${params}`, explainSchema);
+    const params = new URLSearchParams(
+      Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    return this.#call('GET', `/policy/explain?${params.toString()}`, explainSchema);
   }
 
   /** Follows the event stream until `signal` aborts. */
   async events(onEvent: (event: ControlEvent) => void, signal: AbortSignal): Promise<void> {
     const response = await fetch(`${this.#base}/events`, { headers: this.#headers(), signal });
-    if (!response.ok || !response.body) throw new WardenError('DAEMON_UNREACHABLE', `the event stream answered HTTP ${response.status}`);
+    if (!response.ok || !response.body)
+      throw new WardenError('DAEMON_UNREACHABLE', `the event stream answered HTTP ${response.status}`);
     const parser = createParser({
       onEvent: (event) => {
         const parsed = controlEventSchema.safeParse(JSON.parse(event.data));
@@ -85,7 +94,8 @@ export class ControlClient {
     });
     const decoder = new TextDecoder();
     try {
-      for await (const chunk of response.body) parser.feed(decoder.decode(chunk, { stream: true }));
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>)
+        parser.feed(decoder.decode(chunk, { stream: true }));
     } catch (error) {
       if (!signal.aborted) throw error;
     }
@@ -101,10 +111,13 @@ export class ControlClient {
       headers: this.#headers(),
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    const payload = (await response.json()) as unknown;
+    const payload = await response.json();
     if (!response.ok) {
       const error = (payload as { error?: { code?: string; message?: string } }).error;
-      throw new WardenError(error?.code === 'NOT_FOUND' ? 'NOT_FOUND' : error?.code === 'CONFLICT' ? 'CONFLICT' : 'USAGE', error?.message ?? `HTTP ${response.status}`);
+      throw new WardenError(
+        error?.code === 'NOT_FOUND' ? 'NOT_FOUND' : error?.code === 'CONFLICT' ? 'CONFLICT' : 'USAGE',
+        error?.message ?? `HTTP ${response.status}`,
+      );
     }
     return schema ? schema.parse(payload) : (payload as T);
   }

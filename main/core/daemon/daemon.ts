@@ -48,7 +48,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   if (running) throw alreadyRunning(existing?.url, running.pid, running.config);
 
   const token = loadOrCreateToken(paths.daemonStateFile);
-  const core = WardenCore.open(config, paths, logger, options.managedPolicyFile ? { managedPolicyFile: options.managedPolicyFile } : {});
+  const core = WardenCore.open(
+    config,
+    paths,
+    logger,
+    options.managedPolicyFile ? { managedPolicyFile: options.managedPolicyFile } : {},
+  );
   const server = http.createServer({ keepAliveTimeout: 60_000 });
   try {
     await listen(server, options.port ?? config.port);

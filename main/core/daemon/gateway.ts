@@ -35,7 +35,14 @@ interface SessionEntry {
   session: BridgeSession;
   lastActivity: number;
   openRequests: number;
+  /** Whether the client's standalone GET stream is open. */
+  standalone: boolean;
+  /** Messages for the standalone stream that arrived before it opened (delivered when it does). */
+  queued: JSONRPCMessage[];
 }
+
+/** At most this many messages wait for a client's standalone stream; older ones are dropped. */
+export const MAX_QUEUED_STANDALONE = 200;
 
 /**
  * The daemon's HTTP front: `/mcp/<server>` is a Streamable HTTP endpoint per configured server
@@ -67,7 +74,8 @@ export class Gateway {
     }
     this.#limits = new LimitsStep(options.core.engine.limits(), options.core.quota);
     this.#control = createControlApi(options.core, {
-      sessionsFor: (server: string) => [...this.#sessions.values()].filter((e) => e.session.server.name === server).length,
+      sessionsFor: (server: string) =>
+        [...this.#sessions.values()].filter((e) => e.session.server.name === server).length,
       breakerState: (server: string) => this.#breakers.get(server)?.state ?? 'closed',
     });
     const idleMs = options.idleMs ?? SESSION_IDLE_MS;
@@ -167,11 +175,17 @@ export class Gateway {
     ) {
       const admission = this.#opts.core.admit(server);
       if (!admission.allowed) {
-        this.#log.warn({ server: name, command: describeIdentity(admission.identity) }, `server refused: ${admission.reason}`);
+        this.#log.warn(
+          { server: name, command: describeIdentity(admission.identity) },
+          `server refused: ${admission.reason}`,
+        );
         sendJson(res, 403, {
           jsonrpc: '2.0',
           id: (body as { id?: string | number }).id ?? null,
-          error: { code: JsonRpcCode.InvalidRequest, message: `MCP Warden refused to start this server: ${admission.reason}` },
+          error: {
+            code: JsonRpcCode.InvalidRequest,
+            message: `MCP Warden refused to start this server: ${admission.reason}`,
+          },
         });
         return;
       }
@@ -187,11 +201,23 @@ export class Gateway {
     }
     entry.lastActivity = Date.now();
     entry.openRequests++;
+    const standalone = req.method === 'GET';
     res.once('close', () => {
       entry.openRequests--;
       entry.lastActivity = Date.now();
+      if (standalone) entry.standalone = false;
     });
+    if (standalone) {
+      entry.standalone = true;
+      // The transport registers the stream while handling the request: deliver what waited after that.
+      setImmediate(() => this.#flushQueued(entry));
+    }
     await entry.transport.handleRequest(req, res, body);
+  }
+
+  #flushQueued(entry: SessionEntry): void {
+    const queued = entry.queued.splice(0);
+    for (const message of queued) void entry.transport.send(message).catch(() => undefined);
   }
 
   #createSession(name: string, trusted: boolean): SessionEntry {
@@ -210,7 +236,21 @@ export class Gateway {
     const session = new BridgeSession({
       server,
       downstream: {
-        send: (message, options) => transport.send(message, options),
+        send: (message, options) => {
+          // A message that belongs to no request goes on the standalone stream; until the client
+          // opens it (right after initialization), it waits instead of being dropped.
+          if (
+            options?.relatedRequestId === undefined &&
+            !('result' in message) &&
+            !('error' in message) &&
+            !entry.standalone
+          ) {
+            entry.queued.push(message);
+            if (entry.queued.length > MAX_QUEUED_STANDALONE) entry.queued.shift();
+            return Promise.resolve();
+          }
+          return transport.send(message, options);
+        },
         closeRequestStream: (id) => transport.closeSSEStream(id),
       },
       sessionId: () => transport.sessionId ?? '',
@@ -222,7 +262,14 @@ export class Gateway {
       logger,
       ...this.#opts.session,
     });
-    const entry: SessionEntry = { transport, session, lastActivity: Date.now(), openRequests: 0 };
+    const entry: SessionEntry = {
+      transport,
+      session,
+      lastActivity: Date.now(),
+      openRequests: 0,
+      standalone: false,
+      queued: [],
+    };
     transport.onmessage = (message) => void session.fromDownstream(message);
     transport.onerror = (error) => logger.debug({ err: error.message }, 'transport error');
     transport.onclose = () => {

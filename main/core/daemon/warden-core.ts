@@ -9,7 +9,13 @@ import type { WardenPaths } from '../paths.ts';
 import { PinStore } from '../pins/pin-store.ts';
 import { ShadowTracker } from '../pins/shadowing.ts';
 import { PolicyEngine, type RuleRef } from '../policy/engine.ts';
-import { commandBinaryHash, describeIdentity, identityHash, serverIdentity, type ServerIdentity } from '../policy/identity.ts';
+import {
+  commandBinaryHash,
+  describeIdentity,
+  identityHash,
+  serverIdentity,
+  type ServerIdentity,
+} from '../policy/identity.ts';
 import type { PolicySource } from '../policy/schema.ts';
 import { loadManagedPolicy } from '../policy/sources.ts';
 import { openStateDb } from '../store/state-db.ts';
@@ -53,7 +59,12 @@ export class WardenCore {
    * Loads the policy sources (managed file, user config) and opens the databases.
    * @throws WardenError POLICY_INVALID, AUDIT_FAILED or STORE_FAILED.
    */
-  static open(config: WardenConfig, paths: WardenPaths, _logger: Logger, options: { managedPolicyFile?: string } = {}): WardenCore {
+  static open(
+    config: WardenConfig,
+    paths: WardenPaths,
+    _logger: Logger,
+    options: { managedPolicyFile?: string } = {},
+  ): WardenCore {
     const engine = new PolicyEngine(policySources(config, options.managedPolicyFile));
     const audit = AuditLog.open(paths.auditDb, { synchronous: config.auditSynchronous });
     try {
@@ -74,7 +85,8 @@ export class WardenCore {
       identity.kind === 'stdio' ? commandBinaryHash(identity.command) : undefined,
     );
     if (verdict.action === 'deny') return { allowed: false, identity, reason: verdict.reason };
-    if (verdict.action === 'allow') return { allowed: true, identity, trusted: verdict.trusted, by: ruleText(verdict.by) };
+    if (verdict.action === 'allow')
+      return { allowed: true, identity, trusted: verdict.trusted, by: ruleText(verdict.by) };
     if (this.serverApprovals.isApproved(server.name, identity)) {
       return { allowed: true, identity, trusted: false, by: 'approved by a person' };
     }
@@ -93,13 +105,20 @@ export class WardenCore {
    * @param expectedHash the identity hash the person reviewed; guards against a config change in between.
    * @throws WardenError NOT_FOUND for an unknown server, CONFLICT when the identity changed.
    */
-  approveServer(name: string, expectedHash: string | undefined, by: string): { identity: ServerIdentity; hash: string } {
+  approveServer(
+    name: string,
+    expectedHash: string | undefined,
+    by: string,
+  ): { identity: ServerIdentity; hash: string } {
     const server = this.config.servers.get(name);
     if (!server) throw new WardenError('NOT_FOUND', `no server "${name}" in ${this.config.file}`);
     const identity = serverIdentity(server);
     const hash = identityHash(identity);
     if (expectedHash !== undefined && expectedHash !== hash) {
-      throw new WardenError('CONFLICT', `server "${name}" is no longer the command that was reviewed; review it again`);
+      throw new WardenError(
+        'CONFLICT',
+        `server "${name}" is no longer the command that was reviewed; review it again`,
+      );
     }
     this.serverApprovals.approve(name, identity, by);
     return { identity, hash };
@@ -119,5 +138,7 @@ export function policySources(config: WardenConfig, managedPolicyFile?: string):
 }
 
 export function ruleText(ref: RuleRef): string {
-  return ref.index >= 0 ? `${ref.source} (rule ${ref.index + 1}: ${ref.text})` : `${ref.source}${ref.text ? `: ${ref.text}` : ''}`;
+  return ref.index >= 0
+    ? `${ref.source} (rule ${ref.index + 1}: ${ref.text})`
+    : `${ref.source}${ref.text ? `: ${ref.text}` : ''}`;
 }

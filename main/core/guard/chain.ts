@@ -57,7 +57,10 @@ export interface GuardStep {
   /** A short stable name, e.g. "tool-lists". */
   readonly name: string;
   /** Returns a decision to end the chain, or undefined to pass to the next step. */
-  decide(call: ToolCallContext, scope: CallScope): GuardDecision | undefined | Promise<GuardDecision | undefined>;
+  decide(
+    call: ToolCallContext,
+    scope: CallScope,
+  ): GuardDecision | undefined | Promise<GuardDecision | undefined>;
 }
 
 /** The decision when no step decides. */

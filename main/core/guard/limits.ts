@@ -86,14 +86,20 @@ export class LimitsStep implements GuardStep {
         this.#refill(state, now);
         if (state.tokens < 1) {
           const waitMs = ((1 - state.tokens) / rule.ratePerMinute) * 60_000;
-          return deny(`rate limit of ${rule.ratePerMinute} calls/minute (burst ${bucketSize(rule)}) ${where} reached; retry in ${(waitMs / 1000).toFixed(1)} s`);
+          return deny(
+            `rate limit of ${rule.ratePerMinute} calls/minute (burst ${bucketSize(rule)}) ${where} reached; retry in ${(waitMs / 1000).toFixed(1)} s`,
+          );
         }
       }
       if (rule.concurrency !== undefined && state.inFlight >= rule.concurrency) {
-        return deny(`concurrency limit of ${rule.concurrency} calls in flight ${where} reached; retry when one finishes`);
+        return deny(
+          `concurrency limit of ${rule.concurrency} calls in flight ${where} reached; retry when one finishes`,
+        );
       }
       if (rule.dailyQuota !== undefined && this.#quota.used(day, state.scope) >= rule.dailyQuota) {
-        return deny(`daily quota of ${rule.dailyQuota} calls ${where} used up for ${day} (UTC); it resets at midnight UTC`);
+        return deny(
+          `daily quota of ${rule.dailyQuota} calls ${where} used up for ${day} (UTC); it resets at midnight UTC`,
+        );
       }
     }
     for (const state of applicable) {

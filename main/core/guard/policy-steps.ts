@@ -51,12 +51,13 @@ export class PolicyStep implements GuardStep {
       server: call.server,
       tool: call.tool,
       arguments: call.arguments ?? {},
-      annotations: call.annotations as { readOnlyHint?: boolean; destructiveHint?: boolean } | undefined,
+      annotations: call.annotations,
       trusted: this.#trusted,
       remembered: this.#grants(),
     });
     call.verdict = verdict;
-    if (verdict.action === 'deny') return { action: 'deny', by: ruleText(verdict.by), reason: verdict.reason };
+    if (verdict.action === 'deny')
+      return { action: 'deny', by: ruleText(verdict.by), reason: verdict.reason };
     return undefined;
   }
 }
@@ -93,7 +94,8 @@ export class ApprovalStep implements GuardStep {
     const verdict = call.verdict;
     if (!verdict) return { action: 'deny', by: 'approval', reason: 'no policy verdict was reached' };
     if (verdict.action === 'allow') return { action: 'allow', by: ruleText(verdict.by) };
-    if (verdict.action === 'deny') return { action: 'deny', by: ruleText(verdict.by), reason: verdict.reason };
+    if (verdict.action === 'deny')
+      return { action: 'deny', by: ruleText(verdict.by), reason: verdict.reason };
 
     const started = Date.now();
     const ticker = call.onWaiting
@@ -121,7 +123,8 @@ export class ApprovalStep implements GuardStep {
           reason: `no one approved it within ${Math.round(outcome.afterMs / 1000)} s (${ruleText(verdict.by)} asks for approval; unanswered requests are refused)`,
         };
       }
-      if (outcome.kind === 'withdrawn') return { action: 'deny', by: 'approval withdrawn', reason: outcome.reason };
+      if (outcome.kind === 'withdrawn')
+        return { action: 'deny', by: 'approval withdrawn', reason: outcome.reason };
       const { answer } = outcome;
       if (answer.choice === 'deny') {
         return {
@@ -137,12 +140,27 @@ export class ApprovalStep implements GuardStep {
     }
   }
 
-  #remember(call: ToolCallContext, choice: ApprovalChoice, conditions: ArgumentCondition[] | undefined, by: string): void {
+  #remember(
+    call: ToolCallContext,
+    choice: ApprovalChoice,
+    conditions: ArgumentCondition[] | undefined,
+    by: string,
+  ): void {
     if (choice === 'allow-session') {
-      this.#sessionGrants.push({ id: `session-${this.#sessionGrants.length + 1}`, server: call.server, tool: call.tool, scope: 'session' });
+      this.#sessionGrants.push({
+        id: `session-${this.#sessionGrants.length + 1}`,
+        server: call.server,
+        tool: call.tool,
+        scope: 'session',
+      });
     } else if (choice === 'allow-always') {
       try {
-        const rule = this.#remembered.add({ server: call.server, tool: call.tool, ...(conditions ? { conditions } : {}), createdBy: by });
+        const rule = this.#remembered.add({
+          server: call.server,
+          tool: call.tool,
+          ...(conditions ? { conditions } : {}),
+          createdBy: by,
+        });
         this.#log.info({ rule: rule.id, tool: call.tool }, 'remembered an "always allow" decision');
       } catch (error) {
         this.#log.error({ err: describeError(error) }, 'could not store a remembered decision');

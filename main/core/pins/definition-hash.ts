@@ -13,7 +13,8 @@ const PINNED_FIELDS: Record<PinKind, readonly string[]> = {
 /** The fields of a definition that are pinned (`_meta` and anything else are ignored). */
 export function pinnedFields(kind: PinKind, definition: Record<string, unknown>): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
-  for (const field of PINNED_FIELDS[kind]) if (definition[field] !== undefined) picked[field] = definition[field];
+  for (const field of PINNED_FIELDS[kind])
+    if (definition[field] !== undefined) picked[field] = definition[field];
   return picked;
 }
 

@@ -62,7 +62,7 @@ interface ReviewRow {
 export class PinStore {
   readonly #db: Database.Database;
   readonly #pinsOf: Database.Statement<[string, string], PinRow>;
-  readonly #countFor: Database.Statement<[string], { n: number }>;
+  readonly #countFor: Database.Statement<[string, string], { n: number }>;
   readonly #upsertPin: Database.Statement;
   readonly #deletePin: Database.Statement;
   readonly #upsertReview: Database.Statement;
@@ -73,7 +73,7 @@ export class PinStore {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#pinsOf = db.prepare(`SELECT * FROM tool_pins WHERE server = ? AND kind = ?`);
-    this.#countFor = db.prepare(`SELECT count(*) AS n FROM tool_pins WHERE server = ?`);
+    this.#countFor = db.prepare(`SELECT count(*) AS n FROM tool_pins WHERE server = ? AND kind = ?`);
     this.#upsertPin = db.prepare(
       `INSERT OR REPLACE INTO tool_pins (server, kind, name, hash, definition, pinned_at) VALUES (?, ?, ?, ?, ?, ?)`,
     );
@@ -88,12 +88,22 @@ export class PinStore {
 
   /**
    * Checks offered definitions of one kind against the server's pins (see the class doc).
-   * @param options.pinAllIfNone pin everything when the server has no pins at all (first use).
+   * @param options.pinAllIfNone pin everything when the server has no pins of this kind yet
+   *   (first use): trust on first use, per kind.
    */
-  check(server: string, kind: PinKind, offered: Record<string, unknown>[], options: { pinAllIfNone: boolean }): PinCheck {
+  check(
+    server: string,
+    kind: PinKind,
+    offered: Record<string, unknown>[],
+    options: { pinAllIfNone: boolean },
+  ): PinCheck {
     const now = new Date().toISOString();
     return this.#db.transaction((): PinCheck => {
-      if (options.pinAllIfNone && this.#countFor.get(server)!.n === 0) {
+      if (
+        options.pinAllIfNone &&
+        this.#countFor.get(server, kind)!.n === 0 &&
+        this.#reviewsOf.all(server, kind).length === 0
+      ) {
         for (const def of offered) this.#pin(server, kind, def, now);
         return { visible: new Set(offered.map(nameOf)), reviews: [], removed: [] };
       }
@@ -110,13 +120,30 @@ export class PinStore {
           this.#deleteReview.run(server, kind, name);
           continue;
         }
-        const before = pin ? prettyDefinition(kind, JSON.parse(pin.definition) as Record<string, unknown>) : '';
-        const diff = createTwoFilesPatch(`pinned/${name}`, `offered/${name}`, before, prettyDefinition(kind, def));
-        this.#upsertReview.run(server, kind, name, pin ? 'changed' : 'new', hash, JSON.stringify(pinnedFields(kind, def)), diff, now);
+        const before = pin
+          ? prettyDefinition(kind, JSON.parse(pin.definition) as Record<string, unknown>)
+          : '';
+        const diff = createTwoFilesPatch(
+          `pinned/${name}`,
+          `offered/${name}`,
+          before,
+          prettyDefinition(kind, def),
+        );
+        this.#upsertReview.run(
+          server,
+          kind,
+          name,
+          pin ? 'changed' : 'new',
+          hash,
+          JSON.stringify(pinnedFields(kind, def)),
+          diff,
+          now,
+        );
       }
       const removed = [...pins.keys()].filter((name) => !offeredNames.has(name));
       for (const name of removed) {
-        if (!this.#review.get(server, kind, name)) this.#upsertReview.run(server, kind, name, 'removed', null, null, null, now);
+        if (!this.#review.get(server, kind, name))
+          this.#upsertReview.run(server, kind, name, 'removed', null, null, null, now);
       }
       return { visible, reviews: this.#reviewsOf.all(server, kind).map(toReview), removed };
     })();
@@ -131,7 +158,10 @@ export class PinStore {
     this.#db.transaction(() => {
       const review = this.#review.get(server, kind, name);
       if (!review) {
-        throw new WardenError('NOT_FOUND', `no ${kind} "${name}" of server "${server}" awaits review (see \`mcp-warden pins list\`)`);
+        throw new WardenError(
+          'NOT_FOUND',
+          `no ${kind} "${name}" of server "${server}" awaits review (see \`mcp-warden pins list\`)`,
+        );
       }
       if (review.status === 'removed') this.#deletePin.run(server, kind, name);
       else this.#upsertPin.run(server, kind, name, review.hash, review.definition, new Date().toISOString());
@@ -139,18 +169,20 @@ export class PinStore {
     })();
   }
 
+  /** Pins, of one server or all. */
   pins(server?: string): PinRecord[] {
-    const rows = this.#db
-      .prepare<[], PinRow>(`SELECT * FROM tool_pins ${server === undefined ? '' : 'WHERE server = @server'} ORDER BY server, kind, name`)
-      .all(...((server === undefined ? [] : [{ server }]) as []));
-    return rows.map((r) => ({ server: r.server, kind: r.kind, name: r.name, hash: r.hash, pinnedAt: r.pinned_at }));
+    const rows = this.#db.prepare<[], PinRow>(`SELECT * FROM tool_pins ORDER BY server, kind, name`).all();
+    return rows
+      .filter((r) => server === undefined || r.server === server)
+      .map((r) => ({ server: r.server, kind: r.kind, name: r.name, hash: r.hash, pinnedAt: r.pinned_at }));
   }
 
+  /** Pending reviews, of one server or all. */
   reviews(server?: string): PinReview[] {
     const rows = this.#db
-      .prepare<[], ReviewRow>(`SELECT * FROM pin_reviews ${server === undefined ? '' : 'WHERE server = @server'} ORDER BY server, kind, name`)
-      .all(...((server === undefined ? [] : [{ server }]) as []));
-    return rows.map(toReview);
+      .prepare<[], ReviewRow>(`SELECT * FROM pin_reviews ORDER BY server, kind, name`)
+      .all();
+    return rows.filter((r) => server === undefined || r.server === server).map(toReview);
   }
 
   /** Deletes a server's pins and reviews. */
@@ -160,15 +192,31 @@ export class PinStore {
   }
 
   #pin(server: string, kind: PinKind, def: Record<string, unknown>, now: string): void {
-    this.#upsertPin.run(server, kind, nameOf(def), definitionHash(kind, def), JSON.stringify(pinnedFields(kind, def)), now);
+    this.#upsertPin.run(
+      server,
+      kind,
+      nameOf(def),
+      definitionHash(kind, def),
+      JSON.stringify(pinnedFields(kind, def)),
+      now,
+    );
     this.#deleteReview.run(server, kind, nameOf(def));
   }
 }
 
 function nameOf(def: Record<string, unknown>): string {
-  return String(def.name ?? def.uriTemplate ?? '');
+  const name = def.name ?? def.uriTemplate;
+  return typeof name === 'string' ? name : '';
 }
 
 function toReview(row: ReviewRow): PinReview {
-  return { server: row.server, kind: row.kind, name: row.name, status: row.status, hash: row.hash, diff: row.diff, detectedAt: row.detected_at };
+  return {
+    server: row.server,
+    kind: row.kind,
+    name: row.name,
+    status: row.status,
+    hash: row.hash,
+    diff: row.diff,
+    detectedAt: row.detected_at,
+  };
 }

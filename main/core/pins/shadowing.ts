@@ -15,7 +15,10 @@ export class ShadowTracker {
   /** Records a server's current tool names for a client; returns the shadows now present. */
   observe(client: string, server: string, toolNames: readonly string[]): Shadow[] {
     let servers = this.#byClient.get(client);
-    if (!servers) this.#byClient.set(client, (servers = new Map()));
+    if (!servers) {
+      servers = new Map<string, Set<string>>();
+      this.#byClient.set(client, servers);
+    }
     servers.set(server, new Set(toolNames));
     return this.shadows(client).filter((s) => s.servers.includes(server));
   }
@@ -26,8 +29,10 @@ export class ShadowTracker {
     for (const [name, servers] of this.#byClient) {
       if (client !== undefined && name !== client) continue;
       const owners = new Map<string, string[]>();
-      for (const [server, tools] of servers) for (const tool of tools) owners.set(tool, [...(owners.get(tool) ?? []), server]);
-      for (const [tool, list] of owners) if (list.length > 1) result.push({ client: name, tool, servers: list.sort() });
+      for (const [server, tools] of servers)
+        for (const tool of tools) owners.set(tool, [...(owners.get(tool) ?? []), server]);
+      for (const [tool, list] of owners)
+        if (list.length > 1) result.push({ client: name, tool, servers: list.sort() });
     }
     return result;
   }

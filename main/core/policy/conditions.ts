@@ -12,7 +12,8 @@ export function resolvePointer(value: unknown, pointer: string): unknown {
   for (const raw of pointer.slice(1).split('/')) {
     const token = raw.replace(/~1/g, '/').replace(/~0/g, '~');
     if (Array.isArray(current) && /^\d+$/.test(token)) current = current[Number(token)];
-    else if (current && typeof current === 'object' && Object.hasOwn(current, token)) current = (current as Record<string, unknown>)[token];
+    else if (current && typeof current === 'object' && Object.hasOwn(current, token))
+      current = (current as Record<string, unknown>)[token];
     else return undefined;
   }
   return current;
@@ -49,6 +50,9 @@ export function conditionHolds(args: unknown, condition: ArgumentCondition): boo
 }
 
 /** True when every condition holds (an empty or absent list always holds). */
-export function allConditionsHold(args: unknown, conditions: readonly ArgumentCondition[] | undefined): boolean {
+export function allConditionsHold(
+  args: unknown,
+  conditions: readonly ArgumentCondition[] | undefined,
+): boolean {
   return (conditions ?? []).every((c) => conditionHolds(args, c));
 }

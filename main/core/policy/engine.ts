@@ -100,14 +100,25 @@ export class PolicyEngine {
     for (const source of this.sources) {
       for (const [index, rule] of (source.document.servers ?? []).entries()) {
         if (!this.#serverRuleMatches(rule, identity, binaryHash)) continue;
-        const ref: RuleRef = { source: label(source), kind: source.kind, index, text: describeServerRule(rule) };
+        const ref: RuleRef = {
+          source: label(source),
+          kind: source.kind,
+          index,
+          text: describeServerRule(rule),
+        };
         if (rule.action === 'deny') {
-          return { action: 'deny', by: ref, reason: `${describeIdentity(identity)} is denied by ${ref.source} (rule ${index + 1}: ${ref.text})` };
+          return {
+            action: 'deny',
+            by: ref,
+            reason: `${describeIdentity(identity)} is denied by ${ref.source} (rule ${index + 1}: ${ref.text})`,
+          };
         }
         allow ??= { ref, trusted: rule.trusted === true };
       }
     }
-    return allow ? { action: 'allow', by: allow.ref, trusted: allow.trusted } : { action: 'unlisted', trusted: false };
+    return allow
+      ? { action: 'allow', by: allow.ref, trusted: allow.trusted }
+      : { action: 'unlisted', trusted: false };
   }
 
   /** The verdict on one `tools/call` (see the class doc). */
@@ -118,26 +129,41 @@ export class PolicyEngine {
       for (const [index, rule] of (source.document.rules ?? []).entries()) {
         if (!this.#glob(rule.server)(q.server) || !this.#glob(rule.tool)(q.tool)) continue;
         if (!allConditionsHold(q.arguments, rule.when)) continue;
-        const ref: RuleRef = { source: label(source), kind: source.kind, index, text: describeToolRule(rule) };
+        const ref: RuleRef = {
+          source: label(source),
+          kind: source.kind,
+          index,
+          text: describeToolRule(rule),
+        };
         if (rule.action === 'deny') {
-          return { action: 'deny', by: ref, reason: rule.reason ?? `${ref.source} denies it (rule ${index + 1}: ${ref.text})` };
+          return {
+            action: 'deny',
+            by: ref,
+            reason: rule.reason ?? `${ref.source} denies it (rule ${index + 1}: ${ref.text})`,
+          };
         }
         if (rule.action === 'ask') asks.push({ ref, remember: rule.remember ?? 'always' });
         else allow ??= ref;
       }
     }
     if (asks.length) {
-      const remember = asks.map((a) => a.remember).reduce((a, b) => (REMEMBER_ORDER.indexOf(a) <= REMEMBER_ORDER.indexOf(b) ? a : b));
+      const remember = asks
+        .map((a) => a.remember)
+        .reduce((a, b) => (REMEMBER_ORDER.indexOf(a) <= REMEMBER_ORDER.indexOf(b) ? a : b));
       return this.#askOrRemembered(q, asks[0]!.ref, remember);
     }
     if (allow) return { action: 'allow', by: allow };
     const ann = q.annotations;
     if (q.trusted && ann?.readOnlyHint === true && ann.destructiveHint !== true) {
-      return { action: 'allow', by: { ...DEFAULTS, text: 'read-only tools (readOnlyHint) of trusted servers are allowed' } };
+      return {
+        action: 'allow',
+        by: { ...DEFAULTS, text: 'read-only tools (readOnlyHint) of trusted servers are allowed' },
+      };
     }
-    const why = !q.trusted && ann?.readOnlyHint === true
-      ? 'tools ask for approval; readOnlyHint is not trusted from a server that policy does not mark trusted'
-      : 'tools that are not annotated read-only ask for approval';
+    const why =
+      !q.trusted && ann?.readOnlyHint === true
+        ? 'tools ask for approval; readOnlyHint is not trusted from a server that policy does not mark trusted'
+        : 'tools that are not annotated read-only ask for approval';
     return this.#askOrRemembered(q, { ...DEFAULTS, text: why }, 'always');
   }
 
@@ -150,7 +176,8 @@ export class PolicyEngine {
         return {
           action: 'allow',
           by: {
-            source: grant.scope === 'always' ? `remembered approval #${grant.id}` : 'approval for this session',
+            source:
+              grant.scope === 'always' ? `remembered approval #${grant.id}` : 'approval for this session',
             kind: 'remembered',
             index: -1,
             text: describeGrant(grant),
@@ -161,12 +188,25 @@ export class PolicyEngine {
     return { action: 'ask', by: ref, remember };
   }
 
-  #serverRuleMatches(rule: ServerRule, identity: ServerIdentity, binaryHash?: () => string | undefined): boolean {
+  #serverRuleMatches(
+    rule: ServerRule,
+    identity: ServerIdentity,
+    binaryHash?: () => string | undefined,
+  ): boolean {
     if (identity.kind === 'http') {
-      return rule.url !== undefined && rule.command === undefined && rule.package === undefined && this.#glob(rule.url)(identity.url);
+      return (
+        rule.url !== undefined &&
+        rule.command === undefined &&
+        rule.package === undefined &&
+        this.#glob(rule.url)(identity.url)
+      );
     }
     if (rule.url !== undefined) return false;
-    if (rule.package !== undefined && (identity.package === undefined || !this.#glob(rule.package)(identity.package))) return false;
+    if (
+      rule.package !== undefined &&
+      (identity.package === undefined || !this.#glob(rule.package)(identity.package))
+    )
+      return false;
     if (rule.command !== undefined && !this.#glob(rule.command)(identity.command)) return false;
     if (rule.args !== undefined) {
       if (rule.args.length !== identity.args.length) return false;
@@ -199,7 +239,12 @@ export function label(source: PolicySource): string {
 
 function describeConditions(conditions: readonly ArgumentCondition[] | undefined): string {
   if (!conditions?.length) return '';
-  return ' when ' + conditions.map((c) => `${c.pointer} ${c.glob !== undefined ? `matches ${c.glob}` : `~ /${c.regex}/`}`).join(' and ');
+  return (
+    ' when ' +
+    conditions
+      .map((c) => `${c.pointer} ${c.glob !== undefined ? `matches ${c.glob}` : `~ /${c.regex}/`}`)
+      .join(' and ')
+  );
 }
 
 export function describeToolRule(rule: ToolRule): string {

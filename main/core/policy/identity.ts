@@ -10,8 +10,7 @@ import type { ServerConfig } from '../config/schema.ts';
  * server. Policy matches servers by identity; a config name alone never grants anything.
  */
 export type ServerIdentity =
-  | { kind: 'stdio'; command: string; args: string[]; package?: string }
-  | { kind: 'http'; url: string };
+  { kind: 'stdio'; command: string; args: string[]; package?: string } | { kind: 'http'; url: string };
 
 const LAUNCHERS: Record<string, (args: string[]) => string | undefined> = {
   npx: npxPackage,
@@ -40,7 +39,9 @@ export function identityHash(identity: ServerIdentity): string {
 /** A one-line, exact rendering of an identity for people (commands shell-quoted, never cut). */
 export function describeIdentity(identity: ServerIdentity): string {
   if (identity.kind === 'http') return identity.url;
-  return [identity.command, ...identity.args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return [identity.command, ...identity.args]
+    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 /**
@@ -50,7 +51,9 @@ export function describeIdentity(identity: ServerIdentity): string {
 export function commandBinaryHash(command: string, pathEnv = process.env.PATH): string | undefined {
   const resolved = which.sync(command, { nothrow: true, path: pathEnv });
   if (!resolved) return undefined;
-  return createHash('sha256').update(fs.readFileSync(fs.realpathSync(resolved))).digest('hex');
+  return createHash('sha256')
+    .update(fs.readFileSync(fs.realpathSync(resolved)))
+    .digest('hex');
 }
 
 /** npx [-y|--yes] [-p|--package <spec>]... <spec> [args]: the package spec it runs. */

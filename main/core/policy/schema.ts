@@ -10,10 +10,16 @@ import { z } from 'zod';
 export const argumentConditionSchema = z
   .strictObject({
     pointer: z.string().regex(/^(\/.*)?$/, 'a JSON pointer such as "/path" (RFC 6901)'),
-    glob: z.string().min(1).optional().describe('picomatch glob the value must match, e.g. "/home/me/sandbox/**"'),
+    glob: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('picomatch glob the value must match, e.g. "/home/me/sandbox/**"'),
     regex: z.string().min(1).optional().describe('JavaScript regular expression the value must match'),
   })
-  .refine((c) => (c.glob === undefined) !== (c.regex === undefined), { message: 'set exactly one of "glob" or "regex"' });
+  .refine((c) => (c.glob === undefined) !== (c.regex === undefined), {
+    message: 'set exactly one of "glob" or "regex"',
+  });
 
 export const remembranceSchema = z.enum(['never', 'session', 'always']);
 
@@ -22,7 +28,10 @@ export const toolRuleSchema = z.strictObject({
   server: z.string().min(1).default('*').describe('server name glob'),
   tool: z.string().min(1).default('*').describe('tool name glob'),
   action: z.enum(['allow', 'ask', 'deny']),
-  when: z.array(argumentConditionSchema).optional().describe('every condition must hold for the rule to match'),
+  when: z
+    .array(argumentConditionSchema)
+    .optional()
+    .describe('every condition must hold for the rule to match'),
   remember: remembranceSchema
     .optional()
     .describe('for "ask": how long a person\'s approval may be remembered (default "always")'),
@@ -39,14 +48,19 @@ export const serverRuleSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('package@version run by npx / uvx / pipx, e.g. "@modelcontextprotocol/server-filesystem@2026.8.31"; globs allowed'),
+      .describe(
+        'package@version run by npx / uvx / pipx, e.g. "@modelcontextprotocol/server-filesystem@2026.8.31"; globs allowed',
+      ),
     url: z.string().min(1).optional().describe('URL glob of a remote server'),
     sha256: z
       .string()
       .regex(/^[0-9a-f]{64}$/)
       .optional()
       .describe('hex SHA-256 the command binary must have'),
-    trusted: z.boolean().optional().describe("trust the server's tool annotations (readOnlyHint may then allow)"),
+    trusted: z
+      .boolean()
+      .optional()
+      .describe("trust the server's tool annotations (readOnlyHint may then allow)"),
   })
   .refine((r) => r.command !== undefined || r.package !== undefined || r.url !== undefined, {
     message: 'a server rule needs "command", "package" or "url" (a name alone never grants anything)',
@@ -56,8 +70,16 @@ export const serverRuleSchema = z
 export const limitRuleSchema = z.strictObject({
   server: z.string().min(1).default('*'),
   tool: z.string().min(1).default('*'),
-  ratePerMinute: z.number().positive().optional().describe('sustained calls per minute (token bucket refill)'),
-  burst: z.int().positive().optional().describe('calls allowed at once before the rate applies (bucket size; default: ratePerMinute)'),
+  ratePerMinute: z
+    .number()
+    .positive()
+    .optional()
+    .describe('sustained calls per minute (token bucket refill)'),
+  burst: z
+    .int()
+    .positive()
+    .optional()
+    .describe('calls allowed at once before the rate applies (bucket size; default: ratePerMinute)'),
   concurrency: z.int().positive().optional().describe('calls in flight at the same time'),
   dailyQuota: z.int().positive().optional().describe('calls per calendar day (UTC), across restarts'),
 });
@@ -66,7 +88,12 @@ export const policyDocumentSchema = z.strictObject({
   servers: z.array(serverRuleSchema).optional(),
   rules: z.array(toolRuleSchema).optional(),
   limits: z.array(limitRuleSchema).optional(),
-  approvalTimeoutSeconds: z.int().min(5).max(3600).optional().describe('how long a call waits for a person (default 120)'),
+  approvalTimeoutSeconds: z
+    .int()
+    .min(5)
+    .max(3600)
+    .optional()
+    .describe('how long a call waits for a person (default 120)'),
 });
 
 export type ArgumentCondition = z.output<typeof argumentConditionSchema>;

@@ -14,7 +14,10 @@ export const MANAGED_POLICY_ENV_VAR = 'MCP_WARDEN_MANAGED_POLICY';
  * - macOS: /Library/Application Support/MCP Warden/managed-policy.json
  * - Windows: %ProgramData%\MCP Warden\managed-policy.json
  */
-export function managedPolicyPath(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+export function managedPolicyPath(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   if (env[MANAGED_POLICY_ENV_VAR]) return path.resolve(env[MANAGED_POLICY_ENV_VAR]);
   switch (platform) {
     case 'darwin':
@@ -42,13 +45,23 @@ export function loadManagedPolicy(file = managedPolicyPath()): PolicySource | un
   }
   if (process.platform !== 'win32') {
     if (stat.uid !== 0) {
-      throw new WardenError('POLICY_INVALID', `the managed policy ${file} is not owned by root (uid ${stat.uid}); it is ignored only by refusing to run`);
+      throw new WardenError(
+        'POLICY_INVALID',
+        `the managed policy ${file} is not owned by root (uid ${stat.uid}); it is ignored only by refusing to run`,
+      );
     }
     if (stat.mode & 0o022) {
-      throw new WardenError('POLICY_INVALID', `the managed policy ${file} is writable by group or others (mode ${(stat.mode & 0o777).toString(8)}); fix its permissions (chmod 644)`);
+      throw new WardenError(
+        'POLICY_INVALID',
+        `the managed policy ${file} is writable by group or others (mode ${(stat.mode & 0o777).toString(8)}); fix its permissions (chmod 644)`,
+      );
     }
   }
-  return { kind: 'managed', origin: file, document: parsePolicy(fs.readFileSync(file, 'utf8'), `managed policy ${file}`) };
+  return {
+    kind: 'managed',
+    origin: file,
+    document: parsePolicy(fs.readFileSync(file, 'utf8'), `managed policy ${file}`),
+  };
 }
 
 /**
@@ -60,11 +73,17 @@ export function parsePolicy(text: string, what: string): PolicyDocument {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new WardenError('POLICY_INVALID', `${what} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new WardenError(
+      'POLICY_INVALID',
+      `${what} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const parsed = policyDocumentSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new WardenError('POLICY_INVALID', `${what} is not a valid MCP Warden policy; nothing was started:\n${z.prettifyError(parsed.error)}`);
+    throw new WardenError(
+      'POLICY_INVALID',
+      `${what} is not a valid MCP Warden policy; nothing was started:\n${z.prettifyError(parsed.error)}`,
+    );
   }
   return parsed.data;
 }

@@ -39,12 +39,33 @@ export class RememberedRuleStore {
     this.#delete = db.prepare(`DELETE FROM remembered_rules WHERE id = ?`);
   }
 
-  add(rule: { server: string; tool: string; conditions?: ArgumentCondition[]; createdBy: string; approvalId?: string }): RememberedRule {
+  add(rule: {
+    server: string;
+    tool: string;
+    conditions?: ArgumentCondition[];
+    createdBy: string;
+    approvalId?: string;
+  }): RememberedRule {
     const createdAt = new Date().toISOString();
     const conditions = rule.conditions?.length ? rule.conditions : null;
-    const info = this.#insert.run(rule.server, rule.tool, conditions ? JSON.stringify(conditions) : null, createdAt, rule.createdBy, rule.approvalId ?? null);
+    const info = this.#insert.run(
+      rule.server,
+      rule.tool,
+      conditions ? JSON.stringify(conditions) : null,
+      createdAt,
+      rule.createdBy,
+      rule.approvalId ?? null,
+    );
     this.#cache = undefined;
-    return { id: Number(info.lastInsertRowid), server: rule.server, tool: rule.tool, conditions, createdAt, createdBy: rule.createdBy, approvalId: rule.approvalId ?? null };
+    return {
+      id: Number(info.lastInsertRowid),
+      server: rule.server,
+      tool: rule.tool,
+      conditions,
+      createdAt,
+      createdBy: rule.createdBy,
+      approvalId: rule.approvalId ?? null,
+    };
   }
 
   list(): RememberedRule[] {
@@ -64,7 +85,8 @@ export class RememberedRuleStore {
    * @throws WardenError NOT_FOUND when there is no rule with this id.
    */
   revoke(id: number): void {
-    if (this.#delete.run(id).changes === 0) throw new WardenError('NOT_FOUND', `no remembered rule #${id} (see \`mcp-warden rules list\`)`);
+    if (this.#delete.run(id).changes === 0)
+      throw new WardenError('NOT_FOUND', `no remembered rule #${id} (see \`mcp-warden rules list\`)`);
     this.#cache = undefined;
   }
 

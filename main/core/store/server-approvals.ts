@@ -16,8 +16,14 @@ export interface ServerApproval {
  */
 export class ServerApprovalStore {
   readonly #insert: Database.Statement;
-  readonly #byServer: Database.Statement<[string], { server: string; identity_hash: string; identity: string; approved_at: string; approved_by: string }>;
-  readonly #all: Database.Statement<[], { server: string; identity_hash: string; identity: string; approved_at: string; approved_by: string }>;
+  readonly #byServer: Database.Statement<
+    [string],
+    { server: string; identity_hash: string; identity: string; approved_at: string; approved_by: string }
+  >;
+  readonly #all: Database.Statement<
+    [],
+    { server: string; identity_hash: string; identity: string; approved_at: string; approved_by: string }
+  >;
 
   constructor(db: Database.Database) {
     this.#insert = db.prepare(
@@ -60,7 +66,13 @@ export class ServerApprovalStore {
   }
 }
 
-function toApproval(row: { server: string; identity_hash: string; identity: string; approved_at: string; approved_by: string }): ServerApproval {
+function toApproval(row: {
+  server: string;
+  identity_hash: string;
+  identity: string;
+  approved_at: string;
+  approved_by: string;
+}): ServerApproval {
   return {
     server: row.server,
     identityHash: row.identity_hash,

@@ -79,8 +79,12 @@ export function openStateDb(file: string): Database.Database {
     return db;
   } catch (error) {
     db?.close();
-    throw new WardenError('STORE_FAILED', `cannot open Warden's state database at ${resolved}: ${describeError(error)}`, {
-      cause: error,
-    });
+    throw new WardenError(
+      'STORE_FAILED',
+      `cannot open Warden's state database at ${resolved}: ${describeError(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
