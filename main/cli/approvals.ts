@@ -54,14 +54,20 @@ export function registerApprovalsCommands(program: Command): void {
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
       process.once('SIGTERM', () => abort.abort());
-      for (const request of await control.approvals()) print({ type: 'approval.requested', request });
+      const seen = new Set<string>();
       function print(event: Parameters<Parameters<ControlClient['events']>[0]>[0]): void {
+        if (event.type === 'approval.requested') {
+          if (seen.has(event.request.id)) return;
+          seen.add(event.request.id);
+        }
         if (options.json) process.stdout.write(JSON.stringify(event) + '\n');
         else if (event.type === 'approval.requested')
           process.stdout.write(formatApproval(event.request) + '\n\n');
         else process.stdout.write(`approval ${event.id}: ${JSON.stringify(event.outcome)}\n\n`);
       }
-      await control.events(print, abort.signal);
+      await control.events(print, abort.signal, async () => {
+        for (const request of await control.approvals()) print({ type: 'approval.requested', request });
+      });
     });
   approvals
     .command('approve')

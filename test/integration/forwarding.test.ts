@@ -111,6 +111,11 @@ interface Peer {
   close(): Promise<void>;
 }
 
+/** A peer connected over HTTP, with its transport (session id, negotiated protocol version). */
+interface HttpPeer extends Peer {
+  transport: StreamableHTTPClientTransport;
+}
+
 type Setup = (client: Client) => void;
 
 async function connect(
@@ -146,12 +151,12 @@ function connectDirect(capabilities: ClientCapabilities = {}, setup?: Setup): Pr
  * The same server behind Warden, over the daemon's Streamable HTTP endpoint.
  * @param holdStandalone the client's GET (standalone SSE stream) request waits for it.
  */
-function connectHttp(
+async function connectHttp(
   daemon: DaemonProcess,
   capabilities: ClientCapabilities = {},
   setup?: Setup,
   holdStandalone?: Promise<void>,
-): Promise<Peer> {
+): Promise<HttpPeer> {
   let opened!: () => void;
   const standaloneOpen = new Promise<void>((resolve) => (opened = resolve));
   const watchingFetch: typeof fetch = async (input, init) => {
@@ -166,7 +171,8 @@ function connectHttp(
     requestInit: { headers: { authorization: `Bearer ${daemon.token}` } },
     fetch: watchingFetch,
   });
-  return connect(transport, capabilities, setup, standaloneOpen);
+  const peer = await connect(transport, capabilities, setup, standaloneOpen);
+  return Object.assign(peer, { transport });
 }
 
 /** The same server behind Warden, through the connect shim (`mcp-warden connect everything`). */
@@ -535,9 +541,7 @@ describe('forwarding: client-to-server requests and server notifications, as the
 
   test(
     'notifications/tools/list_changed sent right after initialization reaches a client whose standalone stream opens a moment later',
-    {
-      timeout: TIMEOUT,
-    },
+    { timeout: TIMEOUT },
     async () => {
       // server-everything registers its capability-dependent tools when it receives
       // notifications/initialized (simulate-research-query always), and each registration sends
@@ -571,6 +575,43 @@ describe('forwarding: client-to-server requests and server notifications, as the
           methods.includes('notifications/tools/list_changed'),
           `the tools/list_changed the server sent after initialization never reached the client (received: ${methods.join(', ')})`,
         );
+      } finally {
+        await peer.close();
+      }
+    },
+  );
+
+  test(
+    'a refused second GET does not stop delivery on the standalone stream that is still open',
+    {
+      timeout: TIMEOUT,
+      todo:
+        'product bug: Gateway#route (main/core/daemon/gateway.ts) clears entry.standalone when ANY GET ' +
+        'response closes, including a GET the transport refused (409: one SSE stream per session); later ' +
+        'standalone messages are then queued and never sent on the stream that is still open',
+    },
+    async () => {
+      const peer = await connectHttp(daemon);
+      try {
+        await peer.standaloneOpen;
+        // Only one standalone stream per session: the transport refuses a second one (409)...
+        const second = await fetch(new URL('/mcp/everything', daemon.url), {
+          method: 'GET',
+          headers: {
+            authorization: `Bearer ${daemon.token}`,
+            accept: 'text/event-stream',
+            'mcp-session-id': peer.transport.sessionId!,
+            'mcp-protocol-version': peer.transport.protocolVersion!,
+          },
+        });
+        assert.equal(second.status, 409);
+        await second.text();
+        // ...which must not matter to the first: a list_changed still arrives on it. (The server
+        // sends it before the call's result; on loopback it follows within milliseconds.)
+        const from = peer.inbox.mark();
+        const data = `data:text/plain;base64,${Buffer.from('after a 409').toString('base64')}`;
+        await call(peer.client, 'gzip-file-as-resource', { name: 'after-409.gz', data });
+        await peer.inbox.wait('notifications/resources/list_changed', undefined, { from, timeoutMs: 5000 });
       } finally {
         await peer.close();
       }

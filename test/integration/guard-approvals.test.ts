@@ -4,7 +4,7 @@
  * terminal. The file system is checked at the end: exactly the approved writes happened.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -245,6 +245,113 @@ describe('guard: an unanswered approval times out closed', () => {
       assert.match(resultText(result), /no one approved it within 5 s/);
       assert.equal(fs.existsSync(file), false);
       assert.deepEqual(await pending(w), []);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('guard: approval channels and cancellation', () => {
+  let w: WardenEnv;
+  let daemon: DaemonProcess;
+  let root: string;
+
+  before(async () => {
+    w = makeWardenEnv();
+    root = path.join(w.home, 'root');
+    fs.mkdirSync(root);
+    w.writeConfig({ mcpServers: { filesystem: filesystemServer(root) } });
+    daemon = await startDaemonProcess(w);
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    w?.cleanup();
+  });
+
+  test('`approvals watch` shows each request in full as it arrives, and its resolution', async () => {
+    const watch = spawn(CLI, ['approvals', 'watch', '--json'], {
+      env: w.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    watch.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const events = () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              type: string;
+              request?: ApprovalRequest;
+              id?: string;
+              outcome?: { kind: string };
+            },
+        );
+    const client = await httpClient(daemon.url, daemon.token, 'filesystem');
+    try {
+      await waitFor(
+        async () =>
+          (
+            await fetch(`${daemon.url}/api/v1/status`, {
+              headers: { authorization: `Bearer ${daemon.token}` },
+            })
+          ).ok,
+        5000,
+        'status',
+      );
+      // The watcher subscribes asynchronously: keep the call held until it has seen it.
+      const file = path.join(root, 'watched.txt');
+      const call = write(client, file, 'seen by the watcher');
+      const requested = await waitFor(
+        () => events().find((e) => e.type === 'approval.requested' && e.request?.arguments?.path === file),
+        15_000,
+        'the watcher to see the request',
+      );
+      assert.deepEqual(requested.request!.arguments, { path: file, content: 'seen by the watcher' });
+      await cli(w, 'approvals', 'approve', requested.request!.id);
+      assert.equal((await call).isError ?? false, false);
+      const resolved = await waitFor(
+        () => events().find((e) => e.type === 'approval.resolved' && e.id === requested.request!.id),
+        10_000,
+        'the resolution',
+      );
+      assert.equal(resolved.outcome?.kind, 'answered');
+    } finally {
+      watch.kill('SIGINT');
+      await client.close();
+    }
+  });
+
+  test('a held call the client cancels is withdrawn: the request disappears and the audit log says cancelled', async () => {
+    const client = await httpClient(daemon.url, daemon.token, 'filesystem');
+    try {
+      const file = path.join(root, 'cancelled.txt');
+      const abort = new AbortController();
+      const call = client.request(
+        { method: 'tools/call', params: { name: 'write_file', arguments: { path: file, content: 'never' } } },
+        CallToolResultSchema,
+        {
+          signal: abort.signal,
+        },
+      );
+      await heldCall(w, file);
+      abort.abort('changed my mind');
+      await assert.rejects(call);
+      await waitFor(async () => (await pending(w)).length === 0, 10_000, 'the request to be withdrawn');
+      const reader = AuditReader.open(w.paths.auditDb);
+      try {
+        const row = await waitFor(
+          () => reader.latest(100).find((r) => (r.arguments as { path?: string } | null)?.path === file),
+          5000,
+          'the audit row',
+        );
+        assert.equal(row.outcome, 'cancelled');
+      } finally {
+        reader.close();
+      }
+      assert.equal(fs.existsSync(file), false);
     } finally {
       await client.close();
     }

@@ -81,11 +81,20 @@ export class ControlClient {
     return this.#call('GET', `/policy/explain?${params.toString()}`, explainSchema);
   }
 
-  /** Follows the event stream until `signal` aborts. */
-  async events(onEvent: (event: ControlEvent) => void, signal: AbortSignal): Promise<void> {
+  /**
+   * Follows the event stream until `signal` aborts. `onOpen` runs once the stream is connected
+   * (list what is already pending there, so nothing falls between the list and the stream).
+   */
+  async events(
+    onEvent: (event: ControlEvent) => void,
+    signal: AbortSignal,
+    onOpen?: () => Promise<void>,
+  ): Promise<void> {
     const response = await fetch(`${this.#base}/events`, { headers: this.#headers(), signal });
-    if (!response.ok || !response.body)
+    if (!response.ok || !response.body) {
       throw new WardenError('DAEMON_UNREACHABLE', `the event stream answered HTTP ${response.status}`);
+    }
+    await onOpen?.();
     const parser = createParser({
       onEvent: (event) => {
         const parsed = controlEventSchema.safeParse(JSON.parse(event.data));
