@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import { WardenError } from '../errors.ts';
 import type { ArgumentCondition, Remembrance } from '../policy/schema.ts';
 
@@ -58,22 +59,11 @@ interface Held {
   resolve: (outcome: ApprovalOutcome) => void;
 }
 
-/** sha256 (hex) of arguments in a canonical form (object keys sorted, recursively). */
+/** sha256 (hex) of arguments in RFC 8785 canonical JSON (key order never matters). */
 export function argumentsHash(args: unknown): string {
   return createHash('sha256')
-    .update(canonicalJson(args ?? null))
+    .update(canonicalize(args ?? null) ?? 'null')
     .digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 /**

@@ -43,8 +43,8 @@ export function upstreamEnvironment(server: StdioServerConfig): Record<string, s
   return { ...getDefaultEnvironment(), ...server.env };
 }
 
-/** Quotes one argv element for a log line so the exact command line can be read back. */
-function quoteArg(arg: string): string {
+/** Quotes one argv element (POSIX shell style) so the exact command line can be read back. */
+export function quoteArg(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 

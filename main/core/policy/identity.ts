@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import which from 'which';
 import type { ServerConfig } from '../config/schema.ts';
+import { quoteArg } from '../bridge/upstream-link.ts';
 
 /**
  * What a server *is*, as opposed to what it is called: the exact command and argv of a stdio
@@ -39,9 +40,7 @@ export function identityHash(identity: ServerIdentity): string {
 /** A one-line, exact rendering of an identity for people (commands shell-quoted, never cut). */
 export function describeIdentity(identity: ServerIdentity): string {
   if (identity.kind === 'http') return identity.url;
-  return [identity.command, ...identity.args]
-    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
-    .join(' ');
+  return [identity.command, ...identity.args].map(quoteArg).join(' ');
 }
 
 /**
