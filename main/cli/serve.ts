@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
 import { startDaemon } from '../core/daemon/daemon.ts';
@@ -7,6 +8,14 @@ import { resolvePaths } from '../core/paths.ts';
 
 /** Environment variable that overrides the daemon's port. */
 export const PORT_ENV_VAR = 'MCP_WARDEN_PORT';
+
+/** The command a client config should launch: the checkout's wrapper, or `mcp-warden` when installed. */
+function launcher(): string {
+  const entry = process.argv[1] ?? '';
+  return entry.endsWith(path.join('main', 'cli', 'index.ts'))
+    ? path.resolve(path.dirname(entry), '..', '..', 'bin', 'mcp-warden')
+    : 'mcp-warden';
+}
 
 export function registerServeCommand(program: Command): void {
   program
@@ -34,7 +43,7 @@ export function registerServeCommand(program: Command): void {
           '',
           'Point a stdio client (Claude Desktop, Cursor, ...) at a server with:',
           ...[...config.servers.keys()].map(
-            (name) => `  "${name}": { "command": "mcp-warden", "args": ["connect", "${name}"] }`,
+            (name) => `  "${name}": { "command": "${launcher()}", "args": ["connect", "${name}"] }`,
           ),
           'HTTP clients use http://127.0.0.1:' +
             daemon.port +
