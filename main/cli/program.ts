@@ -5,6 +5,7 @@ import { registerConnectCommand } from './connect.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerApprovalsCommands } from './approvals.ts';
+import { registerSecretsCommands } from './secrets.ts';
 import {
   registerPinsCommands,
   registerPolicyCommands,
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerPinsCommands(program);
   registerServersCommands(program);
   registerPolicyCommands(program);
+  registerSecretsCommands(program);
   registerConfigCommands(program);
   return program;
 }

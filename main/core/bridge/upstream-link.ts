@@ -7,6 +7,15 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { redactValues, resolveSecrets } from '../secrets/references.ts';
+import type { SecretStore } from '../secrets/secret-store.ts';
+
+/** How a link gets the values of `${secret:NAME}` references (none: references stay unresolved). */
+export interface SecretAccess {
+  store: SecretStore;
+  /** Why this server may not receive the secret, or undefined. */
+  refusal: (name: string, server: ServerConfig) => string | undefined;
+}
 
 /** Largest message Warden accepts from an upstream server, bytes (16 MiB). */
 export const MAX_UPSTREAM_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -29,9 +38,27 @@ export interface UpstreamLink {
   onclose?: (reason: string) => void;
 }
 
-/** Creates the link for a configured server (stdio child or Streamable HTTP). */
-export function createUpstreamLink(server: ServerConfig, logger: Logger): UpstreamLink {
-  return server.kind === 'stdio' ? new StdioLink(server, logger) : new HttpLink(server, logger);
+/**
+ * Creates the link for a configured server (stdio child or Streamable HTTP). Secret references
+ * are resolved in `start()`, at spawn / connect time; logs show the references, never values.
+ */
+export function createUpstreamLink(
+  server: ServerConfig,
+  logger: Logger,
+  secrets?: SecretAccess,
+): UpstreamLink {
+  return server.kind === 'stdio'
+    ? new StdioLink(server, logger, secrets)
+    : new HttpLink(server, logger, secrets);
+}
+
+async function resolved<T extends ServerConfig>(
+  server: T,
+  secrets: SecretAccess | undefined,
+): Promise<{ server: T; values: Map<string, string> }> {
+  if (!secrets) return { server, values: new Map() };
+  const result = await resolveSecrets(server, secrets.store, (name) => secrets.refusal(name, server));
+  return { server: result.server as T, values: result.values };
 }
 
 /**
@@ -64,24 +91,33 @@ class StdioLink implements UpstreamLink {
   readonly #server: StdioServerConfig;
   readonly #log: Logger;
   readonly #buffer = new ReadBuffer({ maxBufferSize: MAX_UPSTREAM_MESSAGE_BYTES });
+  readonly #secrets: SecretAccess | undefined;
   #child: ChildProcess | undefined;
   #closing = false;
+  #secretValues = new Map<string, string>();
 
-  constructor(server: StdioServerConfig, logger: Logger) {
+  constructor(server: StdioServerConfig, logger: Logger, secrets?: SecretAccess) {
     this.#server = server;
     this.#log = logger;
+    this.#secrets = secrets;
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    const { server: target, values } = await resolved(this.#server, this.#secrets);
+    this.#secretValues = values;
+    return this.#spawn(target);
+  }
+
+  #spawn(target: StdioServerConfig): Promise<void> {
     const server = this.#server;
     this.#log.info(
       { command: server.command, args: server.args, cwd: server.cwd, envKeys: Object.keys(server.env) },
       `spawning upstream: ${formatCommandLine(server)}`,
     );
     return new Promise((resolve, reject) => {
-      const child = spawn(server.command, server.args, {
-        env: upstreamEnvironment(server),
-        cwd: server.cwd,
+      const child = spawn(target.command, target.args, {
+        env: upstreamEnvironment(target),
+        cwd: target.cwd,
         stdio: ['pipe', 'pipe', 'pipe'],
         shell: false,
         windowsHide: true,
@@ -117,8 +153,14 @@ class StdioLink implements UpstreamLink {
         const lines = (stderrTail + text).split('\n');
         stderrTail = lines.pop() ?? '';
         if (stderrTail.length > 4096) stderrTail = stderrTail.slice(0, 4096);
-        for (const line of lines)
-          if (line.trim()) this.#log.info({ stderr: line.slice(0, 2000) }, 'upstream stderr');
+        for (const line of lines) {
+          if (!line.trim()) continue;
+          // A server that prints its own token must not put it in Warden's log.
+          this.#log.info(
+            { stderr: redactValues(line, this.#secretValues).slice(0, 2000) },
+            'upstream stderr',
+          );
+        }
       });
     });
   }
@@ -196,43 +238,57 @@ class StdioLink implements UpstreamLink {
 class HttpLink implements UpstreamLink {
   onmessage?: (message: JSONRPCMessage) => void;
   onclose?: (reason: string) => void;
-  readonly #transport: StreamableHTTPClientTransport;
+  readonly #server: HttpServerConfig;
+  readonly #log: Logger;
+  readonly #secrets: SecretAccess | undefined;
+  #transport: StreamableHTTPClientTransport | undefined;
+  #protocolVersion: string | undefined;
   #closing = false;
 
-  constructor(server: HttpServerConfig, logger: Logger) {
-    this.#transport = new StreamableHTTPClientTransport(new URL(server.url), {
-      requestInit: { headers: server.headers },
-    });
-    this.#transport.onmessage = (message) => this.onmessage?.(message);
-    this.#transport.onerror = (error) => logger.warn({ err: describeError(error) }, 'upstream HTTP error');
-    this.#transport.onclose = () => {
-      if (!this.#closing) this.onclose?.('the HTTP connection to the server was closed');
-    };
-    logger.info(
-      { url: server.url, headerKeys: Object.keys(server.headers) },
-      'connecting to upstream over HTTP',
-    );
+  constructor(server: HttpServerConfig, logger: Logger, secrets?: SecretAccess) {
+    this.#server = server;
+    this.#log = logger;
+    this.#secrets = secrets;
   }
 
-  start(): Promise<void> {
-    return this.#transport.start();
+  async start(): Promise<void> {
+    const { server } = await resolved(this.#server, this.#secrets);
+    this.#log.info(
+      { url: this.#server.url, headerKeys: Object.keys(server.headers) },
+      'connecting to upstream over HTTP',
+    );
+    const transport = new StreamableHTTPClientTransport(new URL(server.url), {
+      requestInit: { headers: server.headers },
+    });
+    transport.onmessage = (message) => this.onmessage?.(message);
+    transport.onerror = (error) => this.#log.warn({ err: describeError(error) }, 'upstream HTTP error');
+    transport.onclose = () => {
+      if (!this.#closing) this.onclose?.('the HTTP connection to the server was closed');
+    };
+    if (this.#protocolVersion) transport.setProtocolVersion(this.#protocolVersion);
+    this.#transport = transport;
+    await transport.start();
   }
 
   send(message: JSONRPCMessage): Promise<void> {
+    if (!this.#transport) return Promise.reject(new Error('the HTTP connection is not started'));
     return this.#transport.send(message);
   }
 
   async close(): Promise<void> {
     this.#closing = true;
+    const transport = this.#transport;
+    if (!transport) return;
     try {
-      await this.#transport.terminateSession();
+      await transport.terminateSession();
     } catch {
       // the server may not support DELETE (405) or may be gone
     }
-    await this.#transport.close();
+    await transport.close();
   }
 
   setProtocolVersion(version: string): void {
-    this.#transport.setProtocolVersion(version);
+    this.#protocolVersion = version;
+    this.#transport?.setProtocolVersion(version);
   }
 }

@@ -6,6 +6,7 @@ import type { WardenConfig } from '../config/schema.ts';
 import { CircuitBreaker } from '../bridge/circuit-breaker.ts';
 import { JsonRpcCode } from '../bridge/jsonrpc.ts';
 import { BridgeSession, type BridgeSessionOptions } from '../bridge/session.ts';
+import { createUpstreamLink } from '../bridge/upstream-link.ts';
 import { createControlApi } from '../control/control-api.ts';
 import { LimitsStep } from '../guard/limits.ts';
 import { ToolLists } from '../guard/tool-lists.ts';
@@ -258,9 +259,12 @@ export class Gateway {
       trusted,
       toolLists,
       limits: this.#limits,
+      supervisor: {
+        createLink: (srv, log) => createUpstreamLink(srv, log, this.#opts.core.secrets),
+        ...this.#opts.session?.supervisor,
+      },
       breaker: this.#breakers.get(name)!,
       logger,
-      ...this.#opts.session,
     });
     const entry: SessionEntry = {
       transport,

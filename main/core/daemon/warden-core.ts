@@ -21,6 +21,9 @@ import { loadManagedPolicy } from '../policy/sources.ts';
 import { openStateDb } from '../store/state-db.ts';
 import { RememberedRuleStore } from '../store/remembered-rules.ts';
 import { ServerApprovalStore } from '../store/server-approvals.ts';
+import { SecretBindingStore } from '../store/secret-bindings.ts';
+import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.ts';
+import type { SecretAccess } from '../bridge/upstream-link.ts';
 
 /** Whether a configured server may run, and why. */
 export type ServerAdmission =
@@ -42,13 +45,24 @@ export class WardenCore {
   readonly pins: PinStore;
   readonly shadows = new ShadowTracker();
   readonly quota: QuotaStore;
+  readonly secretBindings: SecretBindingStore;
+  /** How upstream links resolve `${secret:NAME}` references. */
+  readonly secrets: SecretAccess;
   readonly #state: Database.Database;
 
-  private constructor(config: WardenConfig, engine: PolicyEngine, audit: AuditLog, state: Database.Database) {
+  private constructor(
+    config: WardenConfig,
+    engine: PolicyEngine,
+    audit: AuditLog,
+    state: Database.Database,
+    secrets: SecretStore,
+  ) {
     this.config = config;
     this.engine = engine;
     this.audit = audit;
     this.#state = state;
+    this.secretBindings = new SecretBindingStore(state);
+    this.secrets = { store: secrets, refusal: (name, server) => this.secretBindings.refusal(name, server) };
     this.serverApprovals = new ServerApprovalStore(state);
     this.remembered = new RememberedRuleStore(state);
     this.pins = new PinStore(state);
@@ -63,12 +77,18 @@ export class WardenCore {
     config: WardenConfig,
     paths: WardenPaths,
     _logger: Logger,
-    options: { managedPolicyFile?: string } = {},
+    options: { managedPolicyFile?: string; secrets?: SecretStore } = {},
   ): WardenCore {
     const engine = new PolicyEngine(policySources(config, options.managedPolicyFile));
     const audit = AuditLog.open(paths.auditDb, { synchronous: config.auditSynchronous });
     try {
-      return new WardenCore(config, engine, audit, openStateDb(paths.stateDb));
+      return new WardenCore(
+        config,
+        engine,
+        audit,
+        openStateDb(paths.stateDb),
+        options.secrets ?? new KeychainSecretStore(),
+      );
     } catch (error) {
       audit.close();
       throw error;

@@ -60,6 +60,18 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'secret bindings',
+    sql: `
+      CREATE TABLE secret_bindings (
+        name          TEXT PRIMARY KEY,  -- the secret's name in the keychain
+        server        TEXT NOT NULL,     -- the only server that may receive it
+        identity_hash TEXT NOT NULL,     -- the exact identity it was bound to
+        bound_at      TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

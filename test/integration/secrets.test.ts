@@ -1,0 +1,148 @@
+/**
+ * Secrets in a real OS keychain: gnome-keyring on a private D-Bus session (test/helpers/keyring.ts).
+ * A server's token is a `${secret:…}` reference, resolved at spawn; the value reaches the
+ * server's environment and no log, audit row, state file or error message.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
+import { keyringAvailable, startKeyring, type TestKeyring } from '../helpers/keyring.ts';
+import {
+  CLI,
+  everythingServer,
+  makeWardenEnv,
+  startDaemonProcess,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
+
+const TOKEN = 'tok-5f1c9e-DO-NOT-LEAK-7a2b';
+const skip = keyringAvailable()
+  ? false
+  : 'dbus-daemon / gnome-keyring-daemon are not installed (.ci/run installs them)';
+
+/** Runs the CLI with `input` on stdin; resolves with its exit code and output. */
+function cli(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(CLI, args, { env }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin!.end(input ?? '');
+  });
+}
+
+/** Every file under `dir` whose bytes contain `needle`. */
+function filesContaining(dir: string, needle: string): string[] {
+  const hits: string[] = [];
+  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    if (file.includes(`${path.sep}keyrings${path.sep}`)) continue; // the keychain's own (encrypted) store
+    if (fs.readFileSync(file).includes(needle)) hits.push(file);
+  }
+  return hits;
+}
+
+describe('secrets in the OS keychain', { skip }, () => {
+  let w: WardenEnv;
+  let keyring: TestKeyring;
+  let daemon: DaemonProcess;
+
+  before(async () => {
+    w = makeWardenEnv();
+    keyring = startKeyring(w.home, w.env);
+    Object.assign(w.env, keyring.env);
+    w.writeConfig({
+      mcpServers: {
+        everything: everythingServer({ env: { API_TOKEN: '${secret:everything-token}' } }),
+        needy: everythingServer({ env: { API_TOKEN: '${secret:never-set}' } }),
+        other: everythingServer({ env: { API_TOKEN: '${secret:bound-elsewhere}' } }),
+      },
+    });
+    const set = await cli(w.env, ['secrets', 'set', 'everything-token'], TOKEN);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(
+      (await cli(w.env, ['secrets', 'set', 'bound-elsewhere', '--server', 'everything'], 'x-bound-value'))
+        .code,
+      0,
+    );
+    daemon = await startDaemonProcess(w);
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    keyring?.stop();
+    w?.cleanup();
+  });
+
+  test('a server whose token is a ${secret:…} reference starts with the token in its environment', async () => {
+    const client = await httpClient(daemon.url, daemon.token, 'everything');
+    try {
+      const env = resultText(await callTool(client, 'get-env', {}));
+      assert.ok(env.includes(TOKEN), 'the server sees the resolved token');
+      assert.ok(!env.includes('${secret:'), 'no unresolved reference reaches the server');
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a missing secret is a clear error naming the server and the secret; that server does not start', async () => {
+    await assert.rejects(httpClient(daemon.url, daemon.token, 'needy'), (error: Error) => {
+      assert.match(
+        error.message,
+        /server \\?"needy\\?" needs secret \\?"never-set\\?", which is not in the keychain; set it with `mcp-warden secrets set never-set`/,
+      );
+      return true;
+    });
+  });
+
+  test('a secret bound to one server is not given to another', async () => {
+    await assert.rejects(
+      httpClient(daemon.url, daemon.token, 'other'),
+      /may not use secret \\?"bound-elsewhere\\?": it is bound to server \\?"everything\\?"/,
+    );
+  });
+
+  test('names are listed, values only with --reveal', async () => {
+    const list = await cli(w.env, ['secrets', 'list']);
+    assert.match(list.stdout, /everything-token/);
+    assert.match(list.stdout, /bound-elsewhere {2}\(bound to server "everything"\)/);
+    assert.ok(!list.stdout.includes(TOKEN));
+    const get = await cli(w.env, ['secrets', 'get', 'everything-token']);
+    assert.ok(!get.stdout.includes(TOKEN));
+    assert.equal((await cli(w.env, ['secrets', 'get', 'everything-token', '--reveal'])).stdout.trim(), TOKEN);
+  });
+
+  test('the token appears in no log, audit row, state file or config', async () => {
+    await daemon.stop();
+    assert.ok(!daemon.output().includes(TOKEN), 'the daemon log holds the token');
+    assert.deepEqual(filesContaining(w.home, TOKEN), []);
+    daemon = await startDaemonProcess(w);
+  });
+});
+
+describe('no keychain available', () => {
+  test('a clear error saying what is missing, and nothing written in plain text anywhere', async () => {
+    const w = makeWardenEnv();
+    try {
+      w.writeConfig({ mcpServers: { everything: everythingServer() } });
+      // No D-Bus session and no display: what a headless login without a keyring looks like.
+      const { DBUS_SESSION_BUS_ADDRESS: _bus, DISPLAY: _display, ...env } = { ...process.env, ...w.env };
+      const result = await cli(env, ['secrets', 'set', 'api-token'], TOKEN);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /the OS keychain is not available: there is no D-Bus session/);
+      assert.match(result.stderr, /Nothing was stored in plain text/);
+      assert.ok(!result.stderr.includes(TOKEN) && !result.stdout.includes(TOKEN));
+      assert.deepEqual(filesContaining(w.home, TOKEN), []);
+    } finally {
+      w.cleanup();
+    }
+  });
+});
