@@ -585,10 +585,6 @@ describe('forwarding: client-to-server requests and server notifications, as the
     'a refused second GET does not stop delivery on the standalone stream that is still open',
     {
       timeout: TIMEOUT,
-      todo:
-        'product bug: Gateway#route (main/core/daemon/gateway.ts) clears entry.standalone when ANY GET ' +
-        'response closes, including a GET the transport refused (409: one SSE stream per session); later ' +
-        'standalone messages are then queued and never sent on the stream that is still open',
     },
     async () => {
       const peer = await connectHttp(daemon);

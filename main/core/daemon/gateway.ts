@@ -36,8 +36,8 @@ interface SessionEntry {
   session: BridgeSession;
   lastActivity: number;
   openRequests: number;
-  /** Whether the client's standalone GET stream is open. */
-  standalone: boolean;
+  /** GET requests (standalone streams) being answered; a refused second GET comes and goes. */
+  standalone: number;
   /** Messages for the standalone stream that arrived before it opened (delivered when it does). */
   queued: JSONRPCMessage[];
 }
@@ -206,10 +206,10 @@ export class Gateway {
     res.once('close', () => {
       entry.openRequests--;
       entry.lastActivity = Date.now();
-      if (standalone) entry.standalone = false;
+      if (standalone) entry.standalone--;
     });
     if (standalone) {
-      entry.standalone = true;
+      entry.standalone++;
       // The transport registers the stream while handling the request: deliver what waited after that.
       setImmediate(() => this.#flushQueued(entry));
     }
@@ -244,7 +244,7 @@ export class Gateway {
             options?.relatedRequestId === undefined &&
             !('result' in message) &&
             !('error' in message) &&
-            !entry.standalone
+            entry.standalone === 0
           ) {
             entry.queued.push(message);
             if (entry.queued.length > MAX_QUEUED_STANDALONE) entry.queued.shift();
@@ -271,7 +271,7 @@ export class Gateway {
       session,
       lastActivity: Date.now(),
       openRequests: 0,
-      standalone: false,
+      standalone: 0,
       queued: [],
     };
     transport.onmessage = (message) => void session.fromDownstream(message);
