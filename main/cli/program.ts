@@ -6,6 +6,7 @@ import { registerServeCommand } from './serve.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerApprovalsCommands } from './approvals.ts';
 import { registerSecretsCommands } from './secrets.ts';
+import { registerClientsCommands } from './clients.ts';
 import {
   registerPinsCommands,
   registerPolicyCommands,
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerServersCommands(program);
   registerPolicyCommands(program);
   registerSecretsCommands(program);
+  registerClientsCommands(program);
   registerConfigCommands(program);
   return program;
 }

@@ -1,21 +1,13 @@
-import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
 import { startDaemon } from '../core/daemon/daemon.ts';
 import { WardenError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
+import { launcher } from './launcher.ts';
 import { resolvePaths } from '../core/paths.ts';
 
 /** Environment variable that overrides the daemon's port. */
 export const PORT_ENV_VAR = 'MCP_WARDEN_PORT';
-
-/** The command a client config should launch: the checkout's wrapper, or `mcp-warden` when installed. */
-function launcher(): string {
-  const entry = process.argv[1] ?? '';
-  return entry.endsWith(path.join('main', 'cli', 'index.ts'))
-    ? path.resolve(path.dirname(entry), '..', '..', 'bin', 'mcp-warden')
-    : 'mcp-warden';
-}
 
 export function registerServeCommand(program: Command): void {
   program

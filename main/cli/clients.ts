@@ -1,0 +1,131 @@
+import readline from 'node:readline/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import {
+  applyProtect,
+  describePlan,
+  inspectClient,
+  planProtect,
+  restoreClient,
+} from '../core/clients/protect.ts';
+import { clientLocations, type ClientLocation } from '../core/clients/locations.ts';
+import { loadConfig } from '../core/config/load.ts';
+import { WardenError } from '../core/errors.ts';
+import { resolvePaths } from '../core/paths.ts';
+import { serverIdentity } from '../core/policy/identity.ts';
+import { KeychainSecretStore } from '../core/secrets/secret-store.ts';
+import { ServerApprovalStore } from '../core/store/server-approvals.ts';
+import { openStateDb } from '../core/store/state-db.ts';
+import { launcher } from './launcher.ts';
+
+const out = (text: string) => void process.stdout.write(text + '\n');
+
+function locate(id: string, file?: string): ClientLocation {
+  const all = clientLocations();
+  const location = all.find((l) => l.id === id);
+  if (!location)
+    throw new WardenError('USAGE', `unknown client "${id}"; one of: ${all.map((l) => l.id).join(', ')}`);
+  return file ? { ...location, file: path.resolve(file) } : location;
+}
+
+async function confirm(question: string, yes: boolean | undefined): Promise<boolean> {
+  if (yes) return true;
+  if (!process.stdin.isTTY)
+    throw new WardenError('USAGE', 'not a terminal: review the preview, then run again with --yes');
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await rl.question(`${question} [y/N] `);
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+export function registerClientsCommands(program: Command): void {
+  const clients = program
+    .command('clients')
+    .description('MCP client configs (Claude Desktop, Cursor, VS Code, Claude Code): find, protect, restore');
+  const paths = () => resolvePaths(program.opts<{ config?: string }>().config);
+
+  clients
+    .command('list')
+    .description(
+      'the client configs found, their servers, which are protected, and plaintext secrets in them',
+    )
+    .option('--json', 'JSON output (secret values are never included)')
+    .action(async (options: { json?: boolean }) => {
+      const reports = await Promise.all(clientLocations().map(inspectClient));
+      if (options.json) {
+        return out(
+          JSON.stringify(
+            reports.map((r) => ({ ...r, servers: r.servers.map(({ entry: _entry, ...s }) => s) })),
+            null,
+            2,
+          ),
+        );
+      }
+      for (const r of reports) {
+        if (!r.exists) continue;
+        out(`${r.location.label} [${r.location.id}]: ${r.location.file}`);
+        if (r.error) out(`  cannot read it: ${r.error}`);
+        for (const s of r.servers) {
+          const secrets = s.secrets.map((f) => `${f.where}.${f.key} (${f.reason})`).join(', ');
+          out(
+            `  ${s.name}: ${s.protected ? 'protected by Warden' : 'NOT protected'}${secrets ? `; plaintext secrets: ${secrets}` : ''}`,
+          );
+        }
+      }
+      if (!reports.some((r) => r.exists)) out('no MCP client configs found');
+    });
+
+  clients
+    .command('protect')
+    .description(
+      "move a client's servers behind Warden: preview first, then write (secrets go to the keychain)",
+    )
+    .argument(
+      '<client>',
+      'claude-desktop, cursor, cursor-project, vscode, vscode-workspace, claude-code, claude-code-project',
+    )
+    .option('--server <name...>', 'only these servers')
+    .option('--file <path>', 'the client config file, if not at its usual place')
+    .option('-y, --yes', 'apply without asking (after reading the preview)')
+    .action(async (id: string, options: { server?: string[]; file?: string; yes?: boolean }) => {
+      const location = locate(id, options.file);
+      const p = paths();
+      const config = loadConfig(p, { createDefault: true });
+      const plan = await planProtect(location, config.file, launcher(), options.server);
+      if (!plan.servers.length) return out(`nothing to protect in ${location.file}`);
+      out(describePlan(plan, config.file));
+      out(
+        'These servers have not run under Warden before: each command above is shown in full. Approving lets Warden run them.',
+      );
+      if (!(await confirm('Apply these changes?', options.yes))) return out('nothing was changed');
+      const backup = await applyProtect(
+        plan,
+        config.file,
+        new KeychainSecretStore(),
+        path.join(p.dataDir, 'backups'),
+      );
+      const updated = loadConfig(p, { createDefault: false });
+      const db = openStateDb(p.stateDb);
+      try {
+        const approvals = new ServerApprovalStore(db);
+        for (const s of plan.servers)
+          approvals.approve(s.name, serverIdentity(updated.servers.get(s.name)!), `clients protect ${id}`);
+      } finally {
+        db.close();
+      }
+      out(`protected ${plan.servers.map((s) => s.name).join(', ')}; backup of the original: ${backup}`);
+      out('If the Warden daemon is running, restart it to pick up the new servers. Restart the client too.');
+    });
+
+  clients
+    .command('restore')
+    .description(
+      'put a client config back as it was before `protect` (byte for byte when nothing else changed)',
+    )
+    .argument('<client>')
+    .option('--file <path>', 'the client config file, if not at its usual place')
+    .action(async (id: string, options: { file?: string }) => {
+      for (const line of await restoreClient(locate(id, options.file), path.join(paths().dataDir, 'backups')))
+        out(line);
+    });
+}

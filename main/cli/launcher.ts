@@ -1,0 +1,12 @@
+import path from 'node:path';
+
+/**
+ * The command a client config should launch for the connect shim: the checkout's wrapper
+ * (bin/mcp-warden, absolute) when running from sources, else `mcp-warden` from PATH.
+ */
+export function launcher(): string {
+  const entry = process.argv[1] ?? '';
+  return entry.endsWith(path.join('main', 'cli', 'index.ts'))
+    ? path.resolve(path.dirname(entry), '..', '..', 'bin', 'mcp-warden')
+    : 'mcp-warden';
+}
