@@ -37,7 +37,7 @@ describe('default configuration', () => {
     w?.cleanup();
   });
 
-  test('is written on first start, readable by the user alone, with a sandbox directory', () => {
+  test('is written on first start, readable by the user alone, with a sandbox directory', async () => {
     const config = JSON.parse(fs.readFileSync(w.paths.configFile, 'utf8')) as {
       mcpServers: Record<string, { args: string[] }>;
     };
@@ -50,7 +50,8 @@ describe('default configuration', () => {
     assert.equal(config.mcpServers.filesystem!.args.at(-1), w.paths.sandboxDir);
     assert.equal(fs.statSync(w.paths.configFile).mode & 0o777, 0o600);
     assert.ok(fs.statSync(w.paths.sandboxDir).isDirectory());
-    assert.match(daemon.output(), /MCP Warden is guarding 2 server\(s\) at http:\/\/127\.0\.0\.1:\d+/);
+    // The banner follows the state file by a moment.
+    await waitFor(() => /MCP Warden is guarding 2 server\(s\) at http:\/\/127\.0\.0\.1:\d+/.test(daemon.output()), 10_000, 'the banner');
   });
 
   test('everything answers echo through the shim', async () => {
