@@ -47,7 +47,7 @@ describe('clients: protect and restore', { skip }, () => {
   let claudeOriginal: string;
   let cursorOriginal: string;
 
-  before(() => {
+  before(async () => {
     w = makeWardenEnv();
     keyring = startKeyring(w.home, w.env);
     Object.assign(w.env, keyring.env);
@@ -72,7 +72,7 @@ describe('clients: protect and restore', { skip }, () => {
     fs.writeFileSync(claudeFile, claudeOriginal);
     fs.writeFileSync(cursorFile, cursorOriginal);
     // The user's own Warden config, with a free port for the daemon the shim will start.
-    w.writeConfig({ daemon: { port: 40000 + Math.floor(Math.random() * 20000) }, mcpServers: {} });
+    w.writeConfig({ daemon: { port: await freePort() }, mcpServers: {} });
   });
 
   after(() => {

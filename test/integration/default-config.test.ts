@@ -51,7 +51,11 @@ describe('default configuration', () => {
     assert.equal(fs.statSync(w.paths.configFile).mode & 0o777, 0o600);
     assert.ok(fs.statSync(w.paths.sandboxDir).isDirectory());
     // The banner follows the state file by a moment.
-    await waitFor(() => /MCP Warden is guarding 2 server\(s\) at http:\/\/127\.0\.0\.1:\d+/.test(daemon.output()), 10_000, 'the banner');
+    await waitFor(
+      () => /MCP Warden is guarding 2 server\(s\) at http:\/\/127\.0\.0\.1:\d+/.test(daemon.output()),
+      10_000,
+      'the banner',
+    );
   });
 
   test('everything answers echo through the shim', async () => {
