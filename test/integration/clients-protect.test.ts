@@ -15,6 +15,7 @@ import {
   EVERYTHING_JS,
   INSPECTOR_CLI,
   NODE,
+  freePort,
   makeWardenEnv,
   waitFor,
   type WardenEnv,
