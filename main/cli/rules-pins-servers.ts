@@ -2,10 +2,9 @@ import readline from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
 import { ControlClient } from '../core/control/control-client.ts';
-import { ruleText } from '../core/daemon/warden-core.ts';
 import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
-import { PolicyEngine } from '../core/policy/engine.ts';
+import { PolicyEngine, ruleText } from '../core/policy/engine.ts';
 import { describeIdentity, serverIdentity } from '../core/policy/identity.ts';
 import { policySources } from '../core/daemon/warden-core.ts';
 

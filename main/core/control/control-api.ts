@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { WardenCore } from '../daemon/warden-core.ts';
-import { ruleText } from '../daemon/warden-core.ts';
 import { isWardenError, WardenError, type WardenErrorCode } from '../errors.ts';
 import { formatCommandLine } from '../bridge/upstream-link.ts';
+import { ruleText } from '../policy/engine.ts';
 import { identityHash } from '../policy/identity.ts';
 import type { PinKind } from '../pins/definition-hash.ts';
 import { WARDEN_VERSION } from '../version.ts';

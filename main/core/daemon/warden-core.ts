@@ -8,7 +8,7 @@ import type { Logger } from '../log.ts';
 import type { WardenPaths } from '../paths.ts';
 import { PinStore } from '../pins/pin-store.ts';
 import { ShadowTracker } from '../pins/shadowing.ts';
-import { PolicyEngine, type RuleRef } from '../policy/engine.ts';
+import { PolicyEngine, ruleText } from '../policy/engine.ts';
 import {
   commandBinaryHash,
   describeIdentity,
@@ -155,10 +155,4 @@ export class WardenCore {
 export function policySources(config: WardenConfig, managedPolicyFile?: string): PolicySource[] {
   const managed = loadManagedPolicy(managedPolicyFile);
   return [...(managed ? [managed] : []), { kind: 'user', origin: config.file, document: config.policy }];
-}
-
-export function ruleText(ref: RuleRef): string {
-  return ref.index >= 0
-    ? `${ref.source} (rule ${ref.index + 1}: ${ref.text})`
-    : `${ref.source}${ref.text ? `: ${ref.text}` : ''}`;
 }

@@ -2,10 +2,9 @@ import type { ApprovalBroker, ApprovalChoice } from '../approvals/broker.ts';
 import { choicesFor } from '../approvals/broker.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { PolicyEngine, RememberedGrant } from '../policy/engine.ts';
+import { ruleText, type PolicyEngine, type RememberedGrant } from '../policy/engine.ts';
 import type { ArgumentCondition } from '../policy/schema.ts';
 import type { RememberedRuleStore } from '../store/remembered-rules.ts';
-import { ruleText } from '../daemon/warden-core.ts';
 import type { CallScope, GuardDecision, GuardStep, ToolCallContext } from './chain.ts';
 
 /** How often a held call tells the client it is still waiting, ms. */

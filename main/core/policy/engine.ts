@@ -226,6 +226,13 @@ export class PolicyEngine {
   }
 }
 
+/** A rule and its source in one phrase, for refusals, audit rows and `policy explain`. */
+export function ruleText(ref: RuleRef): string {
+  return ref.index >= 0
+    ? `${ref.source} (rule ${ref.index + 1}: ${ref.text})`
+    : `${ref.source}${ref.text ? `: ${ref.text}` : ''}`;
+}
+
 /** "managed policy /etc/…", "user config /home/…/config.json". */
 export function label(source: PolicySource): string {
   const names: Record<PolicySource['kind'], string> = {
