@@ -71,3 +71,9 @@ test('keychain errors become messages that say what is missing and how to fix it
     /no Secret Service is running/,
   );
 });
+
+test('authorization URLs: only http(s) are opened, never through a shell', async () => {
+  const { openInBrowser } = await import('../../main/core/oauth/oauth.ts');
+  assert.throws(() => openInBrowser(new URL('file:///etc/passwd')), /refusing to open a file: URL/);
+  assert.throws(() => openInBrowser(new URL('javascript:alert(1)')), /refusing to open a javascript: URL/);
+});

@@ -2,6 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import spawn from 'cross-spawn';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { OAuthCoordinator } from '../oauth/oauth.ts';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/schema.ts';
@@ -46,10 +49,11 @@ export function createUpstreamLink(
   server: ServerConfig,
   logger: Logger,
   secrets?: SecretAccess,
+  oauth?: OAuthCoordinator,
 ): UpstreamLink {
   return server.kind === 'stdio'
     ? new StdioLink(server, logger, secrets)
-    : new HttpLink(server, logger, secrets);
+    : new HttpLink(server, logger, secrets, oauth);
 }
 
 async function resolved<T extends ServerConfig>(
@@ -241,14 +245,16 @@ class HttpLink implements UpstreamLink {
   readonly #server: HttpServerConfig;
   readonly #log: Logger;
   readonly #secrets: SecretAccess | undefined;
+  readonly #oauth: OAuthCoordinator | undefined;
   #transport: StreamableHTTPClientTransport | undefined;
   #protocolVersion: string | undefined;
   #closing = false;
 
-  constructor(server: HttpServerConfig, logger: Logger, secrets?: SecretAccess) {
+  constructor(server: HttpServerConfig, logger: Logger, secrets?: SecretAccess, oauth?: OAuthCoordinator) {
     this.#server = server;
     this.#log = logger;
     this.#secrets = secrets;
+    this.#oauth = oauth;
   }
 
   async start(): Promise<void> {
@@ -259,6 +265,7 @@ class HttpLink implements UpstreamLink {
     );
     const transport = new StreamableHTTPClientTransport(new URL(server.url), {
       requestInit: { headers: server.headers },
+      ...(this.#oauth ? { authProvider: this.#oauth.provider(this.#server.name) } : {}),
     });
     transport.onmessage = (message) => this.onmessage?.(message);
     transport.onerror = (error) => this.#log.warn({ err: describeError(error) }, 'upstream HTTP error');
@@ -270,9 +277,28 @@ class HttpLink implements UpstreamLink {
     await transport.start();
   }
 
+  /**
+   * Sends a message; when the server asks for authorization (401), runs the OAuth flow (one at a
+   * time per server: a session's initialize waits while another session signs in) and retries.
+   */
   send(message: JSONRPCMessage): Promise<void> {
-    if (!this.#transport) return Promise.reject(new Error('the HTTP connection is not started'));
-    return this.#transport.send(message);
+    const oauth = this.#oauth;
+    if (!oauth || !isInitializeRequest(message)) return this.#sendAuthorized(message);
+    return oauth.exclusive(this.#server.name, () => this.#sendAuthorized(message));
+  }
+
+  async #sendAuthorized(message: JSONRPCMessage): Promise<void> {
+    const transport = this.#transport;
+    if (!transport) throw new Error('the HTTP connection is not started');
+    try {
+      await transport.send(message);
+    } catch (error) {
+      if (!(error instanceof UnauthorizedError) || !this.#oauth) throw error;
+      this.#log.info('the server requires authorization; waiting for the person to sign in');
+      const code = await this.#oauth.waitForCode(this.#server.name);
+      await transport.finishAuth(code);
+      await transport.send(message);
+    }
   }
 
   async close(): Promise<void> {

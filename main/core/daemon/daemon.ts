@@ -8,6 +8,7 @@ import { WARDEN_VERSION } from '../version.ts';
 import { Gateway, type GatewayOptions } from './gateway.ts';
 import { loadOrCreateToken, probeDaemon, readDaemonState, writeDaemonState } from './state-file.ts';
 import { WardenCore } from './warden-core.ts';
+import { OAUTH_CALLBACK_PATH } from '../oauth/oauth.ts';
 
 /** The daemon only ever listens here (never on a routable address). */
 export const LOOPBACK = '127.0.0.1';
@@ -77,6 +78,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${LOOPBACK}:${port}`;
+  core.oauth.setRedirectUrl(`${url}${OAUTH_CALLBACK_PATH}`);
   // Attached in the same tick as `listen` resolves, before any connection is processed.
   const gateway = new Gateway({ config, port, token, core, logger, ...options.gateway });
   server.on('request', gateway.handle);

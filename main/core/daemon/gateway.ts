@@ -7,6 +7,7 @@ import { CircuitBreaker } from '../bridge/circuit-breaker.ts';
 import { JsonRpcCode } from '../bridge/jsonrpc.ts';
 import { BridgeSession, type BridgeSessionOptions } from '../bridge/session.ts';
 import { createUpstreamLink } from '../bridge/upstream-link.ts';
+import { OAUTH_CALLBACK_PATH } from '../oauth/oauth.ts';
 import { createControlApi } from '../control/control-api.ts';
 import { LimitsStep } from '../guard/limits.ts';
 import { ToolLists } from '../guard/tool-lists.ts';
@@ -99,7 +100,11 @@ export class Gateway {
   };
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const verdict = this.#gate.check(req);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    // The OAuth redirect comes from the person's browser, which has no token: it is checked by
+    // Host and by the unguessable `state` of a flow Warden started instead.
+    const callback = url.pathname === OAUTH_CALLBACK_PATH && req.method === 'GET';
+    const verdict = this.#gate.check(req, { tokenRequired: !callback });
     if (verdict) {
       this.#log.warn(
         { host: req.headers.host, origin: req.headers.origin, status: verdict.status },
@@ -108,7 +113,15 @@ export class Gateway {
       sendJsonRpcError(res, verdict.status, JsonRpcCode.ConnectionClosed, verdict.message);
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (callback) {
+      const answer = this.#opts.core.oauth.callback(url);
+      res.writeHead(answer.status, {
+        'content-type': 'text/plain; charset=utf-8',
+        'cache-control': 'no-store',
+      });
+      res.end(answer.text + '\n');
+      return;
+    }
     if (url.pathname === '/healthz' && req.method === 'GET') {
       sendJson(res, 200, {
         name: 'mcp-warden',
@@ -260,7 +273,8 @@ export class Gateway {
       toolLists,
       limits: this.#limits,
       supervisor: {
-        createLink: (srv, log) => createUpstreamLink(srv, log, this.#opts.core.secrets),
+        createLink: (srv, log) =>
+          createUpstreamLink(srv, log, this.#opts.core.secrets, this.#opts.core.oauth),
         ...this.#opts.session?.supervisor,
       },
       breaker: this.#breakers.get(name)!,

@@ -35,7 +35,7 @@ export class HttpGate {
   }
 
   /** Returns why the request is refused, or undefined when it may proceed. */
-  check(req: IncomingMessage): GateVerdict | undefined {
+  check(req: IncomingMessage, options: { tokenRequired?: boolean } = {}): GateVerdict | undefined {
     const host = req.headers.host?.toLowerCase();
     if (!host || !this.#hosts.has(host)) {
       return {
@@ -47,6 +47,7 @@ export class HttpGate {
     if (origin !== undefined && !this.#origins.has(origin.toLowerCase())) {
       return { status: 403, message: `Forbidden: requests from Origin "${origin}" are not allowed` };
     }
+    if (options.tokenRequired === false) return undefined;
     const auth = req.headers.authorization;
     if (auth === undefined) {
       return { status: 401, message: 'Unauthorized: a bearer token is required (see the daemon state file)' };

@@ -24,6 +24,7 @@ import { ServerApprovalStore } from '../store/server-approvals.ts';
 import { SecretBindingStore } from '../store/secret-bindings.ts';
 import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.ts';
 import type { SecretAccess } from '../bridge/upstream-link.ts';
+import { OAuthCoordinator } from '../oauth/oauth.ts';
 
 /** Whether a configured server may run, and why. */
 export type ServerAdmission =
@@ -48,6 +49,8 @@ export class WardenCore {
   readonly secretBindings: SecretBindingStore;
   /** How upstream links resolve `${secret:NAME}` references. */
   readonly secrets: SecretAccess;
+  /** OAuth flows for remote upstreams; tokens in the keychain. */
+  readonly oauth: OAuthCoordinator;
   readonly #state: Database.Database;
 
   private constructor(
@@ -56,6 +59,7 @@ export class WardenCore {
     audit: AuditLog,
     state: Database.Database,
     secrets: SecretStore,
+    logger: Logger,
   ) {
     this.config = config;
     this.engine = engine;
@@ -63,6 +67,7 @@ export class WardenCore {
     this.#state = state;
     this.secretBindings = new SecretBindingStore(state);
     this.secrets = { store: secrets, refusal: (name, server) => this.secretBindings.refusal(name, server) };
+    this.oauth = new OAuthCoordinator(secrets, logger);
     this.serverApprovals = new ServerApprovalStore(state);
     this.remembered = new RememberedRuleStore(state);
     this.pins = new PinStore(state);
@@ -76,7 +81,7 @@ export class WardenCore {
   static open(
     config: WardenConfig,
     paths: WardenPaths,
-    _logger: Logger,
+    logger: Logger,
     options: { managedPolicyFile?: string; secrets?: SecretStore } = {},
   ): WardenCore {
     const engine = new PolicyEngine(policySources(config, options.managedPolicyFile));
@@ -88,6 +93,7 @@ export class WardenCore {
         audit,
         openStateDb(paths.stateDb),
         options.secrets ?? new KeychainSecretStore(),
+        logger,
       );
     } catch (error) {
       audit.close();

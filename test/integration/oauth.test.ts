@@ -1,0 +1,118 @@
+/**
+ * OAuth 2.1 for a remote upstream against a real authorization server on loopback
+ * (oidc-provider: dynamic client registration, PKCE S256, resource indicators, refresh tokens)
+ * in front of a Streamable HTTP MCP server that accepts only its JWTs for its own resource
+ * (test/fixtures/oauth-servers.ts). The person's browser is a script that signs in through the
+ * provider's pages (test/fixtures/oauth-browser.ts), started by Warden without a shell via
+ * $MCP_WARDEN_BROWSER. Tokens live in a real keychain (gnome-keyring).
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
+import { keyringAvailable, startKeyring, type TestKeyring } from '../helpers/keyring.ts';
+import {
+  CLI,
+  NODE,
+  ROOT,
+  makeWardenEnv,
+  startDaemonProcess,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
+
+const skip = keyringAvailable()
+  ? false
+  : 'dbus-daemon / gnome-keyring-daemon are not installed (.ci/run installs them)';
+
+function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(CLI, args, { env }, (error, stdout) =>
+      error ? reject(new Error(error.message)) : resolve(stdout),
+    ),
+  );
+}
+
+describe('OAuth for a remote upstream', { skip }, () => {
+  let w: WardenEnv;
+  let keyring: TestKeyring;
+  let servers: ChildProcess;
+  let daemon: DaemonProcess;
+  let issuer: string;
+  let browserLog: string;
+
+  before(async () => {
+    w = makeWardenEnv();
+    keyring = startKeyring(w.home, w.env);
+    Object.assign(w.env, keyring.env);
+    servers = spawn(NODE, [path.join(ROOT, 'test/fixtures/oauth-servers.ts')], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const info = await new Promise<{ issuer: string; mcpUrl: string }>((resolve) =>
+      servers.stdout!.once('data', (d: Buffer) =>
+        resolve(JSON.parse(d.toString()) as { issuer: string; mcpUrl: string }),
+      ),
+    );
+    issuer = info.issuer;
+    browserLog = path.join(w.home, 'browser.log');
+    const browser = path.join(w.home, 'browser.sh');
+    fs.writeFileSync(
+      browser,
+      `#!/bin/sh\nexec "${NODE}" "${path.join(ROOT, 'test/fixtures/oauth-browser.ts')}" "$1"\n`,
+      { mode: 0o755 },
+    );
+    Object.assign(w.env, { MCP_WARDEN_BROWSER: browser, OAUTH_BROWSER_LOG: browserLog });
+    w.writeConfig({ mcpServers: { remote: { url: info.mcpUrl } } });
+    daemon = await startDaemonProcess(w);
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    servers?.kill();
+    keyring?.stop();
+    w?.cleanup();
+  });
+
+  test('the first connection starts the flow; two clients connecting at once cause one flow; tokens land in the keychain', async () => {
+    const [a, b] = await Promise.all([
+      httpClient(daemon.url, daemon.token, 'remote', 'a'),
+      httpClient(daemon.url, daemon.token, 'remote', 'b'),
+    ]);
+    try {
+      assert.match(resultText(await callTool(a, 'whoami', {})), /authorized call/);
+      assert.match(resultText(await callTool(b, 'whoami', {})), /authorized call/);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    const opened = fs.readFileSync(browserLog, 'utf8').trim().split('\n');
+    assert.equal(opened.length, 1, `one authorization flow, not ${opened.length}`);
+    const url = new URL(opened[0]!);
+    assert.equal(url.origin, issuer);
+    assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
+    assert.ok(url.searchParams.get('resource')?.endsWith('/mcp'), 'a resource indicator (RFC 8707) is sent');
+    const names = await cli(w.env, ['secrets', 'list']);
+    assert.match(names, /oauth\.remote\.tokens/);
+    assert.match(names, /oauth\.remote\.client/);
+    assert.ok(!daemon.output().includes('access_token'), 'no token in the daemon log');
+  });
+
+  test('an expired access token is refreshed without a new sign-in, and the new tokens are stored', async () => {
+    const before = await cli(w.env, ['secrets', 'get', 'oauth.remote.tokens', '--reveal']);
+    await new Promise((r) => setTimeout(r, 6000)); // the fixture's access tokens live 5 s
+    const client = await httpClient(daemon.url, daemon.token, 'remote', 'c');
+    try {
+      assert.match(resultText(await callTool(client, 'whoami', {})), /authorized call/);
+    } finally {
+      await client.close();
+    }
+    assert.notEqual(
+      await cli(w.env, ['secrets', 'get', 'oauth.remote.tokens', '--reveal']),
+      before,
+      'refreshed tokens were saved',
+    );
+    assert.equal(fs.readFileSync(browserLog, 'utf8').trim().split('\n').length, 1, 'no second sign-in');
+  });
+});
