@@ -114,6 +114,27 @@ describe('daemon HTTP edge', () => {
     );
   });
 
+  test("the OAuth callback needs no token but a flow's state; it still checks Host", async () => {
+    const { authorization: _, ...noToken } = good;
+    const unknown = await request(daemon.port, {
+      method: 'GET',
+      path: '/oauth/callback?state=guess&code=x',
+      headers: noToken,
+    });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body, /Unknown or expired sign-in attempt/);
+    const rebound = await request(daemon.port, {
+      method: 'GET',
+      path: '/oauth/callback?state=guess&code=x',
+      headers: { ...noToken, host: 'evil.example' },
+    });
+    assert.equal(rebound.status, 403);
+    assert.equal(
+      (await request(daemon.port, { method: 'GET', path: '/api/v1/status', headers: noToken })).status,
+      401,
+    );
+  });
+
   test('an unknown server gets 404 naming the configured ones', async () => {
     const answer = await request(daemon.port, { path: '/mcp/nosuch', headers: good, body: INIT });
     assert.equal(answer.status, 404);
