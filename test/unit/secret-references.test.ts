@@ -77,3 +77,28 @@ test('authorization URLs: only http(s) are opened, never through a shell', async
   assert.throws(() => openInBrowser(new URL('file:///etc/passwd')), /refusing to open a file: URL/);
   assert.throws(() => openInBrowser(new URL('javascript:alert(1)')), /refusing to open a javascript: URL/);
 });
+
+test("a bound secret goes only to its server, and not after that server's command changed", async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { openStateDb } = await import('../../main/core/store/state-db.ts');
+  const { SecretBindingStore } = await import('../../main/core/store/secret-bindings.ts');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-bind-'));
+  const db = openStateDb(path.join(dir, 'state.db'));
+  try {
+    const bindings = new SecretBindingStore(db);
+    bindings.bind('gh-token', stdio);
+    assert.equal(bindings.refusal('gh-token', stdio), undefined);
+    assert.match(bindings.refusal('gh-token', { ...stdio, name: 'other' })!, /bound to server "gh"/);
+    const changed: ServerConfig = { ...stdio, args: ['-y', 'server-github@6.6.6'] };
+    assert.match(
+      bindings.refusal('gh-token', changed)!,
+      /server "gh" changed since the secret was bound to it .*bind it again/,
+    );
+    assert.equal(bindings.refusal('unbound', stdio), undefined);
+  } finally {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
