@@ -582,6 +582,45 @@ describe('forwarding: client-to-server requests and server notifications, as the
   );
 
   test(
+    'messages waiting for the standalone stream survive a GET the transport refuses (406) before it opens',
+    {
+      timeout: TIMEOUT,
+    },
+    async () => {
+      let release!: () => void;
+      const hold = new Promise<void>((resolve) => (release = resolve));
+      const peer = await connectHttp(daemon, {}, undefined, hold);
+      try {
+        // As above: once this ping is answered, the post-initialize list_changed waits in Warden.
+        assert.deepEqual(await peer.client.ping(), {});
+        const refused = await fetch(new URL('/mcp/everything', daemon.url), {
+          method: 'GET',
+          headers: {
+            authorization: `Bearer ${daemon.token}`,
+            accept: 'application/json', // not text/event-stream: refused
+            'mcp-session-id': peer.transport.sessionId!,
+            'mcp-protocol-version': peer.transport.protocolVersion!,
+          },
+        });
+        assert.equal(refused.status, 406);
+        await refused.text();
+        release();
+        await peer.standaloneOpen;
+        const data = `data:text/plain;base64,${Buffer.from('marker').toString('base64')}`;
+        await call(peer.client, 'gzip-file-as-resource', { name: 'marker-406.gz', data });
+        await peer.inbox.wait('notifications/resources/list_changed');
+        const methods = peer.inbox.seen.map((n) => n.method);
+        assert.ok(
+          methods.includes('notifications/tools/list_changed'),
+          `the queued tools/list_changed was lost to the refused GET (received: ${methods.join(', ')})`,
+        );
+      } finally {
+        await peer.close();
+      }
+    },
+  );
+
+  test(
     'a refused second GET does not stop delivery on the standalone stream that is still open',
     {
       timeout: TIMEOUT,

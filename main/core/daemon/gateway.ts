@@ -215,16 +215,21 @@ export class Gateway {
     }
     entry.lastActivity = Date.now();
     entry.openRequests++;
-    const standalone = req.method === 'GET';
+    let accepted = false;
     res.once('close', () => {
       entry.openRequests--;
       entry.lastActivity = Date.now();
-      if (standalone) entry.standalone--;
+      if (accepted) entry.standalone--;
     });
-    if (standalone) {
-      entry.standalone++;
-      // The transport registers the stream while handling the request: deliver what waited after that.
-      setImmediate(() => this.#flushQueued(entry));
+    if (req.method === 'GET') {
+      // The transport registers the stream while handling the request. Count it (and deliver
+      // what waited) only if it accepted it: a refused GET (400, 406, 409) opens no stream.
+      setImmediate(() => {
+        if (res.statusCode !== 200 || res.writableEnded || res.destroyed) return;
+        accepted = true;
+        entry.standalone++;
+        this.#flushQueued(entry);
+      });
     }
     await entry.transport.handleRequest(req, res, body);
   }
