@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
 import { ControlClient } from '../core/control/control-client.ts';
 import { WardenError } from '../core/errors.ts';
+import { registerPolicySigningCommands } from './policy-signing.ts';
 import { resolvePaths } from '../core/paths.ts';
 import { PolicyEngine, ruleText } from '../core/policy/engine.ts';
 import { describeIdentity, serverIdentity } from '../core/policy/identity.ts';
@@ -125,7 +126,8 @@ export function registerServersCommands(program: Command): void {
 }
 
 export function registerPolicyCommands(program: Command): void {
-  const policy = program.command('policy').description('the policy in force');
+  const policy = program.command('policy').description('the policy in force, and signing org policy');
+  registerPolicySigningCommands(policy);
   policy
     .command('explain')
     .description(

@@ -21,6 +21,7 @@ export type WardenErrorCode =
   | 'SECRET_MISSING'
   | 'SECRET_NOT_BOUND'
   | 'POLICY_INVALID'
+  | 'ORG_POLICY_REJECTED'
   | 'SERVER_NOT_ALLOWED'
   | 'NOT_FOUND'
   | 'CONFLICT'
