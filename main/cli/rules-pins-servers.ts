@@ -129,6 +129,27 @@ export function registerPolicyCommands(program: Command): void {
   const policy = program.command('policy').description('the policy in force, and signing org policy');
   registerPolicySigningCommands(policy);
   policy
+    .command('status')
+    .description(
+      'the policy sources in force and the org policy sync: URL, version, last success, last error, expiry',
+    )
+    .option('--sync', 'check the org policy server now first')
+    .action(async (options: { sync?: boolean }) => {
+      const control = await client(program);
+      if (options.sync) await control.syncPolicy();
+      const status = await control.policyStatus();
+      out('sources in force, highest first:');
+      for (const s of status.sources) out(`  ${s.kind}: ${s.origin}`);
+      const org = status.org;
+      if (!org) return out('org policy: none configured (the managed policy names no "orgPolicy")');
+      out(`org policy: ${org.url}`);
+      out(
+        `  version in force: ${org.version ?? 'none yet'}${org.org ? ` (org ${org.org})` : ''}${org.expires ? `, expires ${org.expires}` : ''}${org.inGrace ? ' (EXPIRED, within the grace period)' : ''}`,
+      );
+      out(`  last success: ${org.lastSuccess ?? 'never'}; last attempt: ${org.lastAttempt ?? 'never'}`);
+      if (org.lastError) out(`  last error: ${org.lastError}`);
+    });
+  policy
     .command('explain')
     .description(
       'the decision for a call and the rule of which source makes it (reads the config and the managed policy; no daemon needed)',

@@ -120,10 +120,11 @@ export class BridgeSession {
     this.#guard = new GuardChain([
       new ToolListsStep(options.toolLists),
       new PinsStep((tool) => this.#pinBlockReason(tool)),
-      new PolicyStep(core.engine, options.trusted, () => [
-        ...core.remembered.grants(),
-        ...this.#sessionGrants,
-      ]),
+      new PolicyStep(
+        () => core.engine,
+        options.trusted,
+        () => [...core.remembered.grants(), ...this.#sessionGrants],
+      ),
       options.limits,
       new ApprovalStep({
         broker: core.broker,

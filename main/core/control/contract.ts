@@ -114,6 +114,22 @@ export const explainSchema = z.object({
   }),
 });
 
+export const orgSyncStatusSchema = z.object({
+  url: z.string(),
+  version: z.number().nullable(),
+  org: z.string().nullable(),
+  expires: z.string().nullable(),
+  inGrace: z.boolean(),
+  lastSuccess: z.string().nullable(),
+  lastAttempt: z.string().nullable(),
+  lastError: z.string().nullable(),
+});
+
+export const policyStatusSchema = z.object({
+  sources: z.array(z.object({ kind: z.string(), origin: z.string() })),
+  org: orgSyncStatusSchema.nullable(),
+});
+
 export const okSchema = z.object({ ok: z.literal(true) });
 
 export const controlEventSchema = z.discriminatedUnion('type', [
@@ -189,6 +205,18 @@ export const CONTROL_ROUTES = [
     path: '/api/v1/pins/:server/:kind/:name/approve',
     response: okSchema,
     description: 'approve a reviewed definition',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/policy/status',
+    response: policyStatusSchema,
+    description: 'policy sources in force and the org policy sync status',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/policy/sync',
+    response: orgSyncStatusSchema,
+    description: 'check the org policy server now',
   },
   {
     method: 'GET',

@@ -130,6 +130,25 @@ export function createControlApi(
         return Promise.resolve({ ok: true });
       },
     ],
+    [
+      'GET',
+      /^\/api\/v1\/policy\/status$/,
+      () =>
+        Promise.resolve({
+          sources: core.engine.sources.map((s) => ({ kind: s.kind, origin: s.origin })),
+          org: core.orgSync?.status() ?? null,
+        }),
+    ],
+    [
+      'POST',
+      /^\/api\/v1\/policy\/sync$/,
+      async () => {
+        if (!core.orgSync)
+          throw new WardenError('NOT_FOUND', 'the managed policy names no org policy to sync');
+        await core.orgSync.syncNow();
+        return core.orgSync.status();
+      },
+    ],
     ['GET', /^\/api\/v1\/policy\/explain$/, (_req, _res, _p, url) => Promise.resolve(explain(core, url))],
   ];
 

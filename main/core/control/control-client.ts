@@ -7,6 +7,8 @@ import {
   approvalRequestSchema,
   controlEventSchema,
   explainSchema,
+  orgSyncStatusSchema,
+  policyStatusSchema,
   pinsSchema,
   rememberedRuleSchema,
   serverEntrySchema,
@@ -73,6 +75,12 @@ export class ControlClient {
       'POST',
       `/pins/${encodeURIComponent(server)}/${kind}/${encodeURIComponent(name)}/approve`,
     );
+  }
+  policyStatus() {
+    return this.#call('GET', '/policy/status', policyStatusSchema);
+  }
+  syncPolicy() {
+    return this.#call('POST', '/policy/sync', orgSyncStatusSchema);
   }
   explain(query: { server: string; tool: string; args?: string; annotations?: string }) {
     const params = new URLSearchParams(

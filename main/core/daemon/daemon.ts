@@ -55,6 +55,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger,
     options.managedPolicyFile ? { managedPolicyFile: options.managedPolicyFile } : {},
   );
+  try {
+    await core.startOrgSync();
+  } catch (error) {
+    core.close();
+    throw error;
+  }
   const server = http.createServer({ keepAliveTimeout: 60_000 });
   try {
     await listen(server, options.port ?? config.port);

@@ -25,6 +25,7 @@ import { SecretBindingStore } from '../store/secret-bindings.ts';
 import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.ts';
 import type { SecretAccess } from '../bridge/upstream-link.ts';
 import { OAuthCoordinator } from '../oauth/oauth.ts';
+import { OrgPolicySync } from '../policy/org-sync.ts';
 
 /** Whether a configured server may run, and why. */
 export type ServerAdmission =
@@ -38,7 +39,13 @@ export type ServerAdmission =
  */
 export class WardenCore {
   readonly config: WardenConfig;
-  readonly engine: PolicyEngine;
+  /** The merged policy in force; replaced when a new org policy is accepted. */
+  engine: PolicyEngine;
+  /** Org policy sync, when the managed policy names an org policy. */
+  orgSync: OrgPolicySync | undefined;
+  readonly #managedPolicyFile: string | undefined;
+  readonly #logger: Logger;
+  readonly #dataDir: string;
   readonly broker = new ApprovalBroker();
   readonly audit: AuditLog;
   readonly serverApprovals: ServerApprovalStore;
@@ -60,9 +67,14 @@ export class WardenCore {
     state: Database.Database,
     secrets: SecretStore,
     logger: Logger,
+    managedPolicyFile: string | undefined,
+    dataDir: string,
   ) {
     this.config = config;
     this.engine = engine;
+    this.#managedPolicyFile = managedPolicyFile;
+    this.#logger = logger;
+    this.#dataDir = dataDir;
     this.audit = audit;
     this.#state = state;
     this.secretBindings = new SecretBindingStore(state);
@@ -94,6 +106,8 @@ export class WardenCore {
         openStateDb(paths.stateDb),
         options.secrets ?? new KeychainSecretStore(),
         logger,
+        options.managedPolicyFile,
+        paths.dataDir,
       );
     } catch (error) {
       audit.close();
@@ -150,7 +164,29 @@ export class WardenCore {
     return { identity, hash };
   }
 
+  /**
+   * Starts syncing the org policy the managed policy names (if any): the cached last good
+   * document is in force when this resolves; the network check continues in the background.
+   */
+  async startOrgSync(): Promise<void> {
+    const managed = this.engine.sources.find((s) => s.kind === 'managed');
+    const config = managed?.document.orgPolicy;
+    if (!config) return;
+    this.orgSync = new OrgPolicySync({
+      config,
+      dataDir: this.#dataDir,
+      logger: this.#logger.child({ component: 'org-policy' }),
+      onChange: () => {
+        this.engine = new PolicyEngine(
+          policySources(this.config, this.#managedPolicyFile, this.orgSync?.source()),
+        );
+      },
+    });
+    await this.orgSync.start();
+  }
+
   close(): void {
+    this.orgSync?.stop();
     this.broker.withdrawAll('MCP Warden is shutting down');
     this.audit.close();
     this.#state.close();
@@ -158,7 +194,15 @@ export class WardenCore {
 }
 
 /** The policy sources in force: the managed file (if any) and the user's config. */
-export function policySources(config: WardenConfig, managedPolicyFile?: string): PolicySource[] {
+export function policySources(
+  config: WardenConfig,
+  managedPolicyFile?: string,
+  org?: PolicySource,
+): PolicySource[] {
   const managed = loadManagedPolicy(managedPolicyFile);
-  return [...(managed ? [managed] : []), { kind: 'user', origin: config.file, document: config.policy }];
+  return [
+    ...(managed ? [managed] : []),
+    ...(org ? [org] : []),
+    { kind: 'user', origin: config.file, document: config.policy },
+  ];
 }

@@ -35,18 +35,19 @@ export class PinsStep implements GuardStep {
  */
 export class PolicyStep implements GuardStep {
   readonly name = 'policy';
-  readonly #engine: PolicyEngine;
+  readonly #engine: () => PolicyEngine;
   readonly #trusted: boolean;
   readonly #grants: () => readonly RememberedGrant[];
 
-  constructor(engine: PolicyEngine, trusted: boolean, grants: () => readonly RememberedGrant[]) {
+  /** @param engine the engine in force now (it changes when a new org policy is accepted). */
+  constructor(engine: () => PolicyEngine, trusted: boolean, grants: () => readonly RememberedGrant[]) {
     this.#engine = engine;
     this.#trusted = trusted;
     this.#grants = grants;
   }
 
   decide(call: ToolCallContext): GuardDecision | undefined {
-    const verdict = this.#engine.decideTool({
+    const verdict = this.#engine().decideTool({
       server: call.server,
       tool: call.tool,
       arguments: call.arguments ?? {},

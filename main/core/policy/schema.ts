@@ -84,7 +84,39 @@ export const limitRuleSchema = z.strictObject({
   dailyQuota: z.int().positive().optional().describe('calls per calendar day (UTC), across restarts'),
 });
 
+/** Where the org's signed policy is and which keys sign it (honoured from the managed policy only). */
+export const orgPolicySourceSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).describe('where the signed org policy (compact JWS) is served'),
+  keys: z
+    .array(
+      z.looseObject({
+        kid: z.string().min(1),
+        kty: z.literal('OKP'),
+        crv: z.literal('Ed25519'),
+        x: z.string().min(1),
+      }),
+    )
+    .min(1)
+    .describe('trusted public keys (JWK, from `mcp-warden policy keygen`); several allow rotation'),
+  org: z.string().min(1).optional().describe('the org id the document must name'),
+  pollSeconds: z
+    .int()
+    .min(10)
+    .max(86_400)
+    .optional()
+    .describe('how often to check for a new version (default 300)'),
+  graceHours: z
+    .number()
+    .min(0)
+    .max(24 * 90)
+    .optional()
+    .describe(
+      'how long an expired document stays in force on a laptop that cannot reach the server (default 72)',
+    ),
+});
+
 export const policyDocumentSchema = z.strictObject({
+  orgPolicy: orgPolicySourceSchema.optional().describe('managed policy only: the org policy to sync'),
   servers: z.array(serverRuleSchema).optional(),
   rules: z.array(toolRuleSchema).optional(),
   limits: z.array(limitRuleSchema).optional(),
@@ -102,6 +134,7 @@ export type ServerRule = z.output<typeof serverRuleSchema>;
 export type LimitRule = z.output<typeof limitRuleSchema>;
 export type PolicyDocument = z.output<typeof policyDocumentSchema>;
 export type Remembrance = z.output<typeof remembranceSchema>;
+export type OrgPolicySource = z.output<typeof orgPolicySourceSchema>;
 
 /** Policy sources, highest rank first. */
 export type PolicySourceKind = 'managed' | 'org' | 'user' | 'defaults';

@@ -1,0 +1,165 @@
+/**
+ * Signed org policy synced from a real static web server (Debian's nginx on loopback), with a
+ * real daemon: new versions are picked up; tampered, older, expired and unknown-key documents are
+ * each rejected with a clear status while the last good policy stays in force; with the server
+ * down enforcement continues from the cache; precedence managed > org > user.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { generateSigningKey, signOrgPolicy, type OrgPolicyInput } from '../../main/core/policy/org-policy.ts';
+import { nginxAvailable, startNginx, type Nginx } from '../helpers/nginx.ts';
+import {
+  everythingServer,
+  makeWardenEnv,
+  startDaemonProcess,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
+
+const skip = nginxAvailable() ? false : 'nginx is not installed (.ci/run installs it)';
+const DAY = 86_400_000;
+
+describe('org policy from a static web server', { skip }, () => {
+  let w: WardenEnv;
+  let nginx: Nginx;
+  let daemon: DaemonProcess;
+  let key: Awaited<ReturnType<typeof generateSigningKey>>;
+  let stranger: Awaited<ReturnType<typeof generateSigningKey>>;
+
+  const doc = (
+    version: number,
+    rules: NonNullable<OrgPolicyInput['policy']['rules']>,
+    expires = Date.now() + DAY,
+  ): OrgPolicyInput => ({
+    org: 'acme',
+    version,
+    issuedAt: new Date().toISOString(),
+    expires: new Date(expires).toISOString(),
+    policy: { rules },
+    catalog: [],
+  });
+  const publish = (jws: string) => fs.writeFileSync(path.join(nginx.root, 'policy.jws'), jws);
+  const api = async (method: string, route: string) =>
+    (await (
+      await fetch(`${daemon.url}/api/v1${route}`, {
+        method,
+        headers: { authorization: `Bearer ${daemon.token}` },
+      })
+    ).json()) as Record<string, unknown>;
+  const sync = async () =>
+    (await api('POST', '/policy/sync')) as { version: number | null; lastError: string | null };
+  const explain = async (tool: string) =>
+    (
+      (await api('GET', `/policy/explain?server=everything&tool=${tool}`)) as {
+        tool: { action: string; source: string };
+      }
+    ).tool;
+
+  before(async () => {
+    w = makeWardenEnv();
+    key = await generateSigningKey();
+    stranger = await generateSigningKey();
+    nginx = await startNginx(path.join(w.home, 'nginx'));
+    const managed = path.join(w.home, 'managed-policy.json');
+    fs.writeFileSync(
+      managed,
+      JSON.stringify({
+        orgPolicy: {
+          url: `${nginx.url}/policy.jws`,
+          keys: [key.publicJwk],
+          org: 'acme',
+          pollSeconds: 3600,
+          graceHours: 0,
+        },
+        rules: [{ server: '*', tool: 'get-sum', action: 'deny', reason: 'managed: no sums' }],
+      }),
+      { mode: 0o644 },
+    );
+    w.env.MCP_WARDEN_MANAGED_POLICY = managed;
+    publish(
+      await signOrgPolicy(
+        doc(1, [
+          { tool: 'get-sum', action: 'allow' },
+          { tool: 'echo', action: 'deny', reason: 'org: no echo' },
+        ]),
+        key.privateJwk,
+      ),
+    );
+    w.writeConfig({
+      policy: { rules: [{ tool: '*', action: 'allow' }] },
+      mcpServers: { everything: everythingServer() },
+    });
+    daemon = await startDaemonProcess(w);
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    await nginx?.stop();
+    w?.cleanup();
+  });
+
+  test('version 1 is picked up; precedence: a managed deny beats an org allow, an org deny beats a user allow', async () => {
+    assert.equal((await sync()).version, 1);
+    const sum = await explain('get-sum');
+    assert.equal(sum.action, 'deny');
+    assert.match(sum.source, /^managed policy/);
+    const echo = await explain('echo');
+    assert.equal(echo.action, 'deny');
+    assert.match(echo.source, /^org policy .*policy\.jws \(version 1\)/);
+    const env = await explain('get-env');
+    assert.equal(env.action, 'allow');
+    assert.match(env.source, /^user config/);
+  });
+
+  test('a new version is picked up', async () => {
+    publish(
+      await signOrgPolicy(doc(2, [{ tool: 'echo', action: 'deny', reason: 'org v2' }]), key.privateJwk),
+    );
+    assert.equal((await sync()).version, 2);
+  });
+
+  test('tampered, older, expired and unknown-key documents are each rejected; version 2 stays in force', async () => {
+    const good = await signOrgPolicy(doc(3, []), key.privateJwk);
+    const [h, , s] = good.split('.');
+    const cases: [string, RegExp][] = [
+      [
+        `${h}.${Buffer.from(JSON.stringify(doc(3, [{ tool: '*', action: 'allow' }]))).toString('base64url')}.${s}`,
+        /signature does not verify/,
+      ],
+      [
+        await signOrgPolicy(doc(1, []), key.privateJwk),
+        /older than version 2, already accepted \(rollback\)/,
+      ],
+      [await signOrgPolicy(doc(4, [], Date.now() - DAY), key.privateJwk), /expired at/],
+      [await signOrgPolicy(doc(5, []), stranger.privateJwk), /which the managed policy does not trust/],
+    ];
+    for (const [jws, why] of cases) {
+      publish(jws);
+      const status = await sync();
+      assert.equal(status.version, 2);
+      assert.match(status.lastError ?? '', why);
+      assert.equal((await explain('echo')).action, 'deny', 'the last good policy stays in force');
+    }
+  });
+
+  test('with the policy server down enforcement continues from the cache; back up, it syncs', async () => {
+    await nginx.stop();
+    const down = await sync();
+    assert.equal(down.version, 2);
+    assert.ok(down.lastError, 'the failure is reported');
+    assert.equal((await explain('echo')).action, 'deny');
+    // A restart offline still enforces the cached version.
+    await daemon.stop();
+    daemon = await startDaemonProcess(w);
+    assert.equal(((await api('GET', '/policy/status')) as { org: { version: number } }).org.version, 2);
+    assert.equal((await explain('echo')).action, 'deny');
+    publish(await signOrgPolicy(doc(6, []), key.privateJwk));
+    await nginx.start();
+    const up = await sync();
+    assert.equal(up.version, 6);
+    assert.equal(up.lastError, null);
+    assert.equal((await explain('echo')).action, 'allow', 'version 6 no longer denies echo');
+  });
+});
