@@ -122,7 +122,7 @@ test('limits: a burst, then refusals, then refill as time passes; a refused call
     /rate limit of 60 calls\/minute \(burst 2\) for server "fs", tool "write" \(user config c\.json\) reached; retry in 1\.0 s/,
   );
   assert.equal(
-    quota.used('2026-11-21', 'managed policy m.json#1:fs/*'),
+    quota.used('2026-11-21', 'managed policy m.json: fs/*'),
     2,
     'the refused call was not counted against the quota',
   );
