@@ -29,6 +29,7 @@ export const CSV_COLUMNS: ReadonlyArray<{ key: keyof AuditRecord; header: string
   { key: 'outcome', header: 'outcome' },
   { key: 'error', header: 'error' },
   { key: 'durationMs', header: 'duration_ms' },
+  { key: 'policyVersion', header: 'policy_version' },
 ];
 
 interface TailOptions {

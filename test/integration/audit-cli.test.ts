@@ -135,6 +135,7 @@ test('audit tail --json prints one record per line', async (t) => {
     outcome: 'ok',
     error: null,
     durationMs: 3.25,
+    policyVersion: null,
   });
 });
 
@@ -146,15 +147,15 @@ test('audit export --format csv writes a header and every row', async (t) => {
   assert.equal(
     result.stdout,
     [
-      'id,ts,session_id,client_name,client_version,server,tool,request_id,arguments,decision,reason,outcome,error,duration_ms',
+      'id,ts,session_id,client_name,client_version,server,tool,request_id,arguments,decision,reason,outcome,error,duration_ms,policy_version',
       `${ids[0]},2025-06-01T12:00:00.000Z,session-1,claude-code,1.0.0,everything,echo,1,` +
-        '"{""message"":""hello, \\""world\\"""",""api_key"":""[redacted]""}",allow,config,ok,,3.25',
+        '"{""message"":""hello, \\""world\\"""",""api_key"":""[redacted]""}",allow,config,ok,,3.25,',
       `${ids[1]},2025-06-01T12:00:01.000Z,session-1,claude-code,1.0.0,everything,delete_file,r-2,` +
         '"{""path"":""/etc/passwd""}",deny,"tool ""delete_file"" is denied",refused,' +
-        '"MCP Warden refused this call: tool ""delete_file"" is denied.",0',
+        '"MCP Warden refused this call: tool ""delete_file"" is denied.",0,',
       // A cell that a spreadsheet would run as a formula is defused.
       `${ids[2]},2025-06-01T12:00:02.000Z,session-1,claude-code,1.0.0,everything,` +
-        `"'=HYPERLINK(""http://evil"")",3,{},allow,config,,,`,
+        `"'=HYPERLINK(""http://evil"")",3,{},allow,config,,,,`,
       '',
     ].join('\n'),
   );

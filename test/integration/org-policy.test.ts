@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { AuditReader } from '../../main/core/audit/audit-reader.ts';
 import { generateSigningKey, signOrgPolicy, type OrgPolicyInput } from '../../main/core/policy/org-policy.ts';
+import { callTool, httpClient } from '../helpers/sdk-client.ts';
 import { nginxAvailable, startNginx, type Nginx } from '../helpers/nginx.ts';
 import {
   everythingServer,

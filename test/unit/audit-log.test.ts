@@ -74,6 +74,7 @@ test('open creates the directory and file, enables WAL and applies the migration
     'outcome',
     'error',
     'duration_ms',
+    'policy_version',
   ]) {
     assert.ok(columns.includes(column), `column ${column}`);
   }
@@ -136,6 +137,7 @@ test('recordCall then recordOutcome round-trips every field', (t) => {
       outcome: null,
       error: null,
       durationMs: null,
+      policyVersion: null,
     },
   ]);
 

@@ -34,6 +34,8 @@ export interface AuditCallStart {
   decision: AuditDecision;
   /** Why: the deny reason, or which rule allowed it. */
   reason?: string;
+  /** The org policy version in force, e.g. "org acme v6" (absent without org policy). */
+  policyVersion?: string;
 }
 
 /** How a recorded call ended. */
@@ -61,10 +63,10 @@ export interface AuditLogOptions {
 const INSERT_SQL = `
   INSERT INTO tool_calls (
     ts, ts_ms, session_id, client_name, client_version, server, tool, request_id, arguments,
-    decision, reason, outcome, error, duration_ms
+    decision, reason, outcome, error, duration_ms, policy_version
   ) VALUES (
     @ts, @tsMs, @sessionId, @clientName, @clientVersion, @server, @tool, @requestId, @arguments,
-    @decision, @reason, @outcome, @error, @durationMs
+    @decision, @reason, @outcome, @error, @durationMs, @policyVersion
   )`;
 
 const UPDATE_SQL = `UPDATE tool_calls SET outcome = @outcome, error = @error, duration_ms = @durationMs WHERE id = @id`;
@@ -84,6 +86,7 @@ interface InsertParams {
   outcome: AuditOutcome | null;
   error: string | null;
   durationMs: number | null;
+  policyVersion: string | null;
 }
 
 interface UpdateParams {
@@ -221,6 +224,7 @@ export class AuditLog {
         outcome,
         error,
         durationMs,
+        policyVersion: start.policyVersion ?? null,
       };
       return Number(this.#insert.run(params).lastInsertRowid);
     } catch (cause) {

@@ -30,6 +30,8 @@ export interface AuditRecord {
   error: string | null;
   /** From receipt to the answer, ms; null while in flight. */
   durationMs: number | null;
+  /** The org policy version in force when the call was decided, e.g. "org acme v6". */
+  policyVersion: string | null;
 }
 
 /** A row of `tool_calls` as SQLite returns it. */
@@ -48,10 +50,11 @@ interface AuditRow {
   outcome: AuditOutcome | null;
   error: string | null;
   duration_ms: number | null;
+  policy_version: string | null;
 }
 
 const COLUMNS =
-  'id, ts, session_id, client_name, client_version, server, tool, request_id, arguments, decision, reason, outcome, error, duration_ms';
+  'id, ts, session_id, client_name, client_version, server, tool, request_id, arguments, decision, reason, outcome, error, duration_ms, policy_version';
 
 /**
  * Read-only access to the audit log, for the CLI and tests. Opens its own read-only connection,
@@ -188,6 +191,7 @@ function toRecord(row: AuditRow): AuditRecord {
     outcome: row.outcome,
     error: row.error,
     durationMs: row.duration_ms,
+    policyVersion: row.policy_version,
   };
 }
 

@@ -38,6 +38,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tool_calls_ts_ms ON tool_calls (ts_ms);
     `,
   },
+  {
+    version: 2,
+    name: 'policy version in force',
+    sql: `
+      ALTER TABLE tool_calls ADD COLUMN policy_version TEXT; -- e.g. "org acme v6"; NULL without org policy
+    `,
+  },
 ];
 
 /** The schema version this build writes: the last migration's number. */

@@ -250,6 +250,8 @@ export class BridgeSession {
       decision: decision.action,
       reason: decision.action === 'deny' ? `${decision.by}: ${decision.reason}` : decision.by,
     };
+    const policyVersion = this.#opts.core.policyVersion();
+    if (policyVersion) start.policyVersion = policyVersion;
     if (held.signal.aborted || this.#closed) {
       scope.settle();
       try {

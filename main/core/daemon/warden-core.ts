@@ -185,6 +185,12 @@ export class WardenCore {
     await this.orgSync.start();
   }
 
+  /** The org policy version in force, for audit rows ("org acme v6"), or undefined. */
+  policyVersion(): string | undefined {
+    const status = this.orgSync?.status();
+    return status?.version ? `org ${status.org ?? '?'} v${status.version}` : undefined;
+  }
+
   close(): void {
     this.orgSync?.stop();
     this.broker.withdrawAll('MCP Warden is shutting down');
