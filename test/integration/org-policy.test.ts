@@ -115,11 +115,30 @@ describe('org policy from a static web server', { skip }, () => {
     assert.match(env.source, /^user config/);
   });
 
-  test('a new version is picked up', async () => {
+  test('a new version is picked up, and the version in force is in every audit row', async () => {
     publish(
       await signOrgPolicy(doc(2, [{ tool: 'echo', action: 'deny', reason: 'org v2' }]), key.privateJwk),
     );
     assert.equal((await sync()).version, 2);
+    const client = await httpClient(daemon.url, daemon.token, 'everything');
+    try {
+      await callTool(client, 'get-env', {});
+      assert.equal((await callTool(client, 'echo', { message: 'x' })).isError, true);
+    } finally {
+      await client.close();
+    }
+    const reader = AuditReader.open(w.paths.auditDb);
+    try {
+      assert.deepEqual(
+        reader.latest(10).map((r) => [r.tool, r.decision, r.policyVersion]),
+        [
+          ['get-env', 'allow', 'org acme v2'],
+          ['echo', 'deny', 'org acme v2'],
+        ],
+      );
+    } finally {
+      reader.close();
+    }
   });
 
   test('tampered, older, expired and unknown-key documents are each rejected; version 2 stays in force', async () => {
