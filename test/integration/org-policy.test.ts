@@ -13,6 +13,8 @@ import { generateSigningKey, signOrgPolicy, type OrgPolicyInput } from '../../ma
 import { callTool, httpClient } from '../helpers/sdk-client.ts';
 import { nginxAvailable, startNginx, type Nginx } from '../helpers/nginx.ts';
 import {
+  EVERYTHING_JS,
+  NODE,
   everythingServer,
   makeWardenEnv,
   startDaemonProcess,
@@ -40,7 +42,15 @@ describe('org policy from a static web server', { skip }, () => {
     issuedAt: new Date().toISOString(),
     expires: new Date(expires).toISOString(),
     policy: { rules },
-    catalog: [],
+    // IT's catalog holds the everything server exactly as configured below.
+    catalog: [
+      {
+        name: 'everything',
+        description: 'the reference server',
+        command: NODE,
+        args: [EVERYTHING_JS, 'stdio'],
+      },
+    ],
   });
   const publish = (jws: string) => fs.writeFileSync(path.join(nginx.root, 'policy.jws'), jws);
   const api = async (method: string, route: string) =>
@@ -76,6 +86,7 @@ describe('org policy from a static web server', { skip }, () => {
           graceHours: 0,
         },
         rules: [{ server: '*', tool: 'get-sum', action: 'deny', reason: 'managed: no sums' }],
+        catalogOnly: true,
       }),
       { mode: 0o644 },
     );
@@ -91,7 +102,11 @@ describe('org policy from a static web server', { skip }, () => {
     );
     w.writeConfig({
       policy: { rules: [{ tool: '*', action: 'allow' }] },
-      mcpServers: { everything: everythingServer() },
+      // The user added a second server that is not in the org catalog.
+      mcpServers: {
+        everything: everythingServer(),
+        mine: everythingServer({ args: [EVERYTHING_JS, 'stdio', '--mine'] }),
+      },
     });
     daemon = await startDaemonProcess(w);
   });
@@ -113,6 +128,16 @@ describe('org policy from a static web server', { skip }, () => {
     const env = await explain('get-env');
     assert.equal(env.action, 'allow');
     assert.match(env.source, /^user config/);
+  });
+
+  test('catalog-only mode: a catalog server runs, a server the user added is refused', async () => {
+    const catalog = await httpClient(daemon.url, daemon.token, 'everything');
+    await catalog.close();
+    await assert.rejects(httpClient(daemon.url, daemon.token, 'mine'), (error: Error) => {
+      assert.match(error.message, /is not in the org catalog/);
+      assert.match(error.message, /allows only catalog servers/);
+      return true;
+    });
   });
 
   test('a new version is picked up, and the version in force is in every audit row', async () => {

@@ -125,6 +125,18 @@ export class WardenCore {
       identity.kind === 'stdio' ? commandBinaryHash(identity.command) : undefined,
     );
     if (verdict.action === 'deny') return { allowed: false, identity, reason: verdict.reason };
+    const entry = this.#catalogEntry(identity);
+    if (entry) return { allowed: true, identity, trusted: false, by: `org catalog entry "${entry}"` };
+    const managed = this.engine.sources.find((source) => source.kind === 'managed');
+    if (managed?.document.catalogOnly) {
+      return {
+        allowed: false,
+        identity,
+        reason:
+          `server "${server.name}" (\`${describeIdentity(identity)}\`) is not in the org catalog, and ` +
+          `${managed.origin} allows only catalog servers (see \`mcp-warden policy status\`)`,
+      };
+    }
     if (verdict.action === 'allow')
       return { allowed: true, identity, trusted: verdict.trusted, by: ruleText(verdict.by) };
     if (this.serverApprovals.isApproved(server.name, identity)) {
@@ -183,6 +195,17 @@ export class WardenCore {
       },
     });
     await this.orgSync.start();
+  }
+
+  /** The name of the org catalog entry whose exact command and args (or URL) match, if any. */
+  #catalogEntry(identity: ServerIdentity): string | undefined {
+    const match = (this.orgSync?.catalog() ?? []).find((entry) =>
+      identity.kind === 'http'
+        ? entry.url === identity.url
+        : entry.command === identity.command &&
+          JSON.stringify(entry.args ?? []) === JSON.stringify(identity.args),
+    );
+    return match?.name;
   }
 
   /** The org policy version in force, for audit rows ("org acme v6"), or undefined. */

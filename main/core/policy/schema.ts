@@ -117,6 +117,12 @@ export const orgPolicySourceSchema = z.strictObject({
 
 export const policyDocumentSchema = z.strictObject({
   orgPolicy: orgPolicySourceSchema.optional().describe('managed policy only: the org policy to sync'),
+  catalogOnly: z
+    .boolean()
+    .optional()
+    .describe(
+      'managed policy only: run only servers that match an entry of the org catalog (deny rules still apply)',
+    ),
   servers: z.array(serverRuleSchema).optional(),
   rules: z.array(toolRuleSchema).optional(),
   limits: z.array(limitRuleSchema).optional(),
