@@ -1,4 +1,7 @@
-/** A tool name offered to one client by more than one server. */
+/**
+ * A tool name offered to one client by more than one server. `client` is the client's
+ * `clientInfo.name`; `servers` are config names, sorted.
+ */
 export interface Shadow {
   client: string;
   tool: string;
@@ -6,33 +9,46 @@ export interface Shadow {
 }
 
 /**
- * Tracks, per client (clientInfo name), which servers offer which tool names, and reports names
- * offered by more than one: a server can shadow another's tool to intercept calls meant for it.
+ * Tool shadowing: which servers offer which tool names to each client, and the names offered by
+ * more than one. A server can name a tool like another server's to receive the calls (and the
+ * arguments) meant for it ("tool shadowing" in the tool-poisoning research by Invariant Labs).
+ * Kept in memory, per client name (not per session); nothing is hidden, only reported.
  */
 export class ShadowTracker {
+  /** client -> server -> tool names */
   readonly #byClient = new Map<string, Map<string, Set<string>>>();
 
-  /** Records a server's current tool names for a client; returns the shadows now present. */
+  /**
+   * Records the tool names a server now offers a client, replacing what it offered before
+   * (an empty list forgets the server for that client).
+   * @returns the shadows of that client that involve this server, sorted by tool name.
+   */
   observe(client: string, server: string, toolNames: readonly string[]): Shadow[] {
     let servers = this.#byClient.get(client);
     if (!servers) {
       servers = new Map<string, Set<string>>();
       this.#byClient.set(client, servers);
     }
-    servers.set(server, new Set(toolNames));
+    if (toolNames.length > 0) servers.set(server, new Set(toolNames));
+    else servers.delete(server);
+    if (servers.size === 0) this.#byClient.delete(client);
     return this.shadows(client).filter((s) => s.servers.includes(server));
   }
 
-  /** Current shadows, for one client or all. */
+  /** The current shadows of one client, or of all clients, sorted by client and tool name. */
   shadows(client?: string): Shadow[] {
     const result: Shadow[] = [];
-    for (const [name, servers] of this.#byClient) {
-      if (client !== undefined && name !== client) continue;
+    const clients = [...this.#byClient.keys()].filter((c) => client === undefined || c === client).sort();
+    for (const name of clients) {
       const owners = new Map<string, string[]>();
-      for (const [server, tools] of servers)
+      for (const [server, tools] of this.#byClient.get(name) ?? []) {
         for (const tool of tools) owners.set(tool, [...(owners.get(tool) ?? []), server]);
-      for (const [tool, list] of owners)
-        if (list.length > 1) result.push({ client: name, tool, servers: list.sort() });
+      }
+      const tools = [...owners.keys()].sort();
+      for (const tool of tools) {
+        const servers = owners.get(tool) ?? [];
+        if (servers.length > 1) result.push({ client: name, tool, servers: servers.sort() });
+      }
     }
     return result;
   }
