@@ -1,16 +1,16 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { z } from 'zod';
-import type { approvalRequestSchema } from '../core/control/contract.ts';
+import type { approvalRequestSchema, ControlEvent } from '../core/control/contract.ts';
 
 type ApprovalRequest = z.infer<typeof approvalRequestSchema>;
-import { ControlClient } from '../core/control/control-client.ts';
+import { connectControlClient } from '../core/control/connect.ts';
 import type { ArgumentCondition } from '../core/policy/schema.ts';
 import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
 
 const client = (program: Command) =>
-  ControlClient.connect(resolvePaths(program.opts<{ config?: string }>().config));
+  connectControlClient(resolvePaths(program.opts<{ config?: string }>().config));
 
 /** A held call in full: nothing is cut (long arguments are printed whole). */
 export function formatApproval(r: ApprovalRequest): string {
@@ -55,7 +55,8 @@ export function registerApprovalsCommands(program: Command): void {
       process.once('SIGINT', () => abort.abort());
       process.once('SIGTERM', () => abort.abort());
       const seen = new Set<string>();
-      function print(event: Parameters<Parameters<ControlClient['events']>[0]>[0]): void {
+      function print(event: ControlEvent): void {
+        if (event.type !== 'approval.requested' && event.type !== 'approval.resolved') return;
         if (event.type === 'approval.requested') {
           if (seen.has(event.request.id)) return;
           seen.add(event.request.id);

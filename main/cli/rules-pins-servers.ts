@@ -1,7 +1,7 @@
 import readline from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
-import { ControlClient } from '../core/control/control-client.ts';
+import { connectControlClient } from '../core/control/connect.ts';
 import { WardenError } from '../core/errors.ts';
 import { registerPolicySigningCommands } from './policy-signing.ts';
 import { resolvePaths } from '../core/paths.ts';
@@ -10,7 +10,7 @@ import { describeIdentity, serverIdentity } from '../core/policy/identity.ts';
 import { policySources } from '../core/daemon/warden-core.ts';
 
 const client = (program: Command) =>
-  ControlClient.connect(resolvePaths(program.opts<{ config?: string }>().config));
+  connectControlClient(resolvePaths(program.opts<{ config?: string }>().config));
 const out = (text: string) => void process.stdout.write(text + '\n');
 
 export function registerRulesCommands(program: Command): void {

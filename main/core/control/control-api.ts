@@ -74,6 +74,8 @@ export function createControlApi(
           config: core.config.file,
           servers: servers(),
           pendingApprovals: core.broker.list().length,
+          paused: core.paused,
+          policyVersion: core.policyVersion() ?? null,
         }),
     ],
     ['GET', /^\/api\/v1\/servers$/, () => Promise.resolve(servers())],

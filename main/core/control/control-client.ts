@@ -1,49 +1,51 @@
 import { createParser } from 'eventsource-parser';
 import type { z } from 'zod';
-import { WardenError } from '../errors.ts';
-import type { WardenPaths } from '../paths.ts';
-import { probeDaemon, readDaemonState } from '../daemon/state-file.ts';
+import { WardenError, type WardenErrorCode } from '../errors.ts';
 import {
   approvalRequestSchema,
+  auditPageSchema,
+  clientConfigSchema,
   controlEventSchema,
+  effectivePolicySchema,
   explainSchema,
+  okSchema,
   orgSyncStatusSchema,
   policyStatusSchema,
   pinsSchema,
+  protectPreviewSchema,
+  protectResultSchema,
   rememberedRuleSchema,
+  restoreResultSchema,
+  secretEntrySchema,
   serverEntrySchema,
   statusSchema,
   type ApprovalAnswerBody,
+  type AuditExportFormat,
+  type AuditQuery,
   type ControlEvent,
 } from './contract.ts';
+import type { WardenApi } from './warden-api.ts';
+
+/** Reconnect delay of `subscribe` after the event stream drops, ms. */
+const RECONNECT_MS = 1000;
 
 /**
- * A typed client of the daemon's control API (contract.ts), for the CLI. Every response is
- * validated against the contract.
+ * A typed client of the daemon's control API (contract.ts) over HTTP. Runs in Node (CLI) and
+ * in the browser (dashboard): it only needs `fetch`. Every response is validated against the
+ * contract. Errors are WardenError with the daemon's message (NOT_FOUND, CONFLICT, USAGE,
+ * DAEMON_UNREACHABLE).
  */
-export class ControlClient {
+export class ControlClient implements WardenApi {
   readonly #base: string;
   readonly #token: string;
 
-  private constructor(base: string, token: string) {
-    this.#base = base;
-    this.#token = token;
-  }
-
   /**
-   * Finds the running daemon through its state file.
-   * @throws WardenError DAEMON_UNREACHABLE when no daemon answers.
+   * @param base the API root, e.g. "http://127.0.0.1:47113/api/v1" (or "/api/v1" in a page).
+   * @param token the daemon's bearer token, or a dashboard session token.
    */
-  static async connect(paths: WardenPaths): Promise<ControlClient> {
-    const state = readDaemonState(paths.daemonStateFile);
-    const health = await probeDaemon(state);
-    if (!health || !state?.port) {
-      throw new WardenError(
-        'DAEMON_UNREACHABLE',
-        'the Warden daemon is not running: start it with `mcp-warden serve`',
-      );
-    }
-    return new ControlClient(`http://127.0.0.1:${state.port}/api/v1`, state.token);
+  constructor(base: string, token: string) {
+    this.#base = base.replace(/\/$/, '');
+    this.#token = token;
   }
 
   status() {
@@ -53,19 +55,28 @@ export class ControlClient {
     return this.#call('GET', '/servers', serverEntrySchema.array());
   }
   approveServer(name: string, identityHash: string) {
-    return this.#call('POST', `/servers/${encodeURIComponent(name)}/approve`, undefined, { identityHash });
+    return this.#call('POST', `/servers/${encodeURIComponent(name)}/approve`, okSchema, { identityHash });
+  }
+  restartServer(name: string) {
+    return this.#call('POST', `/servers/${encodeURIComponent(name)}/restart`, okSchema, {});
+  }
+  pause() {
+    return this.#call('POST', '/pause', okSchema, {});
+  }
+  resume() {
+    return this.#call('POST', '/resume', okSchema, {});
   }
   approvals() {
     return this.#call('GET', '/approvals', approvalRequestSchema.array());
   }
   answer(id: string, body: ApprovalAnswerBody) {
-    return this.#call('POST', `/approvals/${encodeURIComponent(id)}`, undefined, body);
+    return this.#call('POST', `/approvals/${encodeURIComponent(id)}`, okSchema, body);
   }
   rules() {
     return this.#call('GET', '/rules', rememberedRuleSchema.array());
   }
   revokeRule(id: number) {
-    return this.#call('DELETE', `/rules/${id}`);
+    return this.#call('DELETE', `/rules/${id}`, okSchema);
   }
   pins() {
     return this.#call('GET', '/pins', pinsSchema);
@@ -73,32 +84,67 @@ export class ControlClient {
   approvePin(server: string, kind: string, name: string) {
     return this.#call(
       'POST',
-      `/pins/${encodeURIComponent(server)}/${kind}/${encodeURIComponent(name)}/approve`,
+      `/pins/${encodeURIComponent(server)}/${encodeURIComponent(kind)}/${encodeURIComponent(name)}/approve`,
+      okSchema,
+      {},
     );
   }
   policyStatus() {
     return this.#call('GET', '/policy/status', policyStatusSchema);
   }
+  effectivePolicy() {
+    return this.#call('GET', '/policy/effective', effectivePolicySchema);
+  }
   syncPolicy() {
-    return this.#call('POST', '/policy/sync', orgSyncStatusSchema);
+    return this.#call('POST', '/policy/sync', orgSyncStatusSchema, {});
   }
   explain(query: { server: string; tool: string; args?: string; annotations?: string }) {
-    const params = new URLSearchParams(
-      Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined),
-    );
-    return this.#call('GET', `/policy/explain?${params.toString()}`, explainSchema);
+    return this.#call('GET', `/policy/explain?${searchParams(query)}`, explainSchema);
+  }
+  audit(query: AuditQuery) {
+    return this.#call('GET', `/audit?${searchParams(query)}`, auditPageSchema);
+  }
+  async exportAudit(query: AuditQuery, format: AuditExportFormat): Promise<string> {
+    const response = await this.#fetch('GET', `/audit/export?${searchParams({ ...query, format })}`);
+    if (!response.ok) throw await errorOf(response);
+    return response.text();
+  }
+  clients() {
+    return this.#call('GET', '/clients', clientConfigSchema.array());
+  }
+  previewProtect(id: string) {
+    return this.#call('POST', `/clients/${encodeURIComponent(id)}/preview`, protectPreviewSchema, {});
+  }
+  protect(id: string, clientSha256: string, servers?: string[]) {
+    return this.#call('POST', `/clients/${encodeURIComponent(id)}/protect`, protectResultSchema, {
+      clientSha256,
+      ...(servers ? { servers } : {}),
+    });
+  }
+  restore(id: string) {
+    return this.#call('POST', `/clients/${encodeURIComponent(id)}/restore`, restoreResultSchema, {});
+  }
+  secrets() {
+    return this.#call('GET', '/secrets', secretEntrySchema.array());
+  }
+  setSecret(name: string, value: string) {
+    return this.#call('PUT', `/secrets/${encodeURIComponent(name)}`, okSchema, { value });
+  }
+  deleteSecret(name: string) {
+    return this.#call('DELETE', `/secrets/${encodeURIComponent(name)}`, okSchema);
   }
 
   /**
-   * Follows the event stream until `signal` aborts. `onOpen` runs once the stream is connected
-   * (list what is already pending there, so nothing falls between the list and the stream).
+   * Follows the event stream until `signal` aborts (one connection; see `subscribe` for the
+   * reconnecting form). `onOpen` runs once the stream is connected.
+   * @throws WardenError DAEMON_UNREACHABLE when the stream cannot be opened.
    */
   async events(
     onEvent: (event: ControlEvent) => void,
     signal: AbortSignal,
-    onOpen?: () => Promise<void>,
+    onOpen?: () => Promise<void> | void,
   ): Promise<void> {
-    const response = await fetch(`${this.#base}/events`, { headers: this.#headers(), signal });
+    const response = await this.#fetch('GET', '/events', undefined, signal);
     if (!response.ok || !response.body) {
       throw new WardenError('DAEMON_UNREACHABLE', `the event stream answered HTTP ${response.status}`);
     }
@@ -110,32 +156,73 @@ export class ControlClient {
       },
     });
     const decoder = new TextDecoder();
+    const reader = response.body.getReader();
     try {
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>)
-        parser.feed(decoder.decode(chunk, { stream: true }));
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parser.feed(decoder.decode(value, { stream: true }));
+      }
     } catch (error) {
       if (!signal.aborted) throw error;
     }
   }
 
-  #headers(): Record<string, string> {
-    return { authorization: `Bearer ${this.#token}`, 'content-type': 'application/json' };
+  subscribe(onEvent: (event: ControlEvent) => void, onOpen?: () => void): () => void {
+    const controller = new AbortController();
+    const loop = async (): Promise<void> => {
+      while (!controller.signal.aborted) {
+        try {
+          await this.events(onEvent, controller.signal, onOpen);
+        } catch {
+          // The daemon restarted or the network blipped: try again below.
+        }
+        if (controller.signal.aborted) return;
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+      }
+    };
+    void loop();
+    return () => controller.abort();
   }
 
-  async #call<T = unknown>(method: string, path: string, schema?: z.ZodType<T>, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.#base}${path}`, {
+  #fetch(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+    return fetch(`${this.#base}${path}`, {
       method,
-      headers: this.#headers(),
+      headers: { authorization: `Bearer ${this.#token}`, 'content-type': 'application/json' },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const payload = await response.json();
-    if (!response.ok) {
-      const error = (payload as { error?: { code?: string; message?: string } }).error;
+      ...(signal ? { signal } : {}),
+    }).catch((error: unknown) => {
       throw new WardenError(
-        error?.code === 'NOT_FOUND' ? 'NOT_FOUND' : error?.code === 'CONFLICT' ? 'CONFLICT' : 'USAGE',
-        error?.message ?? `HTTP ${response.status}`,
+        'DAEMON_UNREACHABLE',
+        `the Warden daemon did not answer (${error instanceof Error ? error.message : String(error)})`,
+        { cause: error },
       );
-    }
-    return schema ? schema.parse(payload) : (payload as T);
+    });
   }
+
+  async #call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
+    const response = await this.#fetch(method, path, body);
+    if (!response.ok) throw await errorOf(response);
+    return schema.parse(await response.json());
+  }
+}
+
+const CODES: readonly WardenErrorCode[] = ['NOT_FOUND', 'CONFLICT', 'KEYCHAIN_UNAVAILABLE', 'POLICY_INVALID'];
+
+async function errorOf(response: Response): Promise<WardenError> {
+  let error: { code?: string; message?: string } | undefined;
+  try {
+    error = ((await response.json()) as { error?: { code?: string; message?: string } }).error;
+  } catch {
+    // not JSON: the status says enough
+  }
+  const code = CODES.find((c) => c === error?.code) ?? (response.status === 401 ? 'DAEMON_UNREACHABLE' : 'USAGE');
+  return new WardenError(code, error?.message ?? `HTTP ${response.status}`);
+}
+
+function searchParams(query: Record<string, unknown>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query))
+    if (value !== undefined && value !== '') params.set(key, String(value));
+  return params.toString();
 }

@@ -59,6 +59,8 @@ export class WardenCore {
   /** OAuth flows for remote upstreams; tokens in the keychain. */
   readonly oauth: OAuthCoordinator;
   readonly #state: Database.Database;
+  /** While true no server runs: sessions are refused and running upstreams were stopped. */
+  paused = false;
 
   private constructor(
     config: WardenConfig,
