@@ -1,8 +1,8 @@
-import { stringify } from 'csv-stringify';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import fs from 'node:fs';
-import { Readable, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { exportStream } from '../core/audit/audit-export.ts';
 import { AuditReader, type AuditRecord } from '../core/audit/audit-reader.ts';
 import { describeError, WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
@@ -12,25 +12,6 @@ export const FOLLOW_POLL_MS = 500;
 
 /** In-flight calls `tail --follow` keeps watching for their outcome, at most. */
 const MAX_WATCHED = 1000;
-
-/** CSV columns of `audit export --format csv`: the database's column names, in its order. */
-export const CSV_COLUMNS: ReadonlyArray<{ key: keyof AuditRecord; header: string }> = [
-  { key: 'id', header: 'id' },
-  { key: 'ts', header: 'ts' },
-  { key: 'sessionId', header: 'session_id' },
-  { key: 'clientName', header: 'client_name' },
-  { key: 'clientVersion', header: 'client_version' },
-  { key: 'server', header: 'server' },
-  { key: 'tool', header: 'tool' },
-  { key: 'requestId', header: 'request_id' },
-  { key: 'arguments', header: 'arguments' },
-  { key: 'decision', header: 'decision' },
-  { key: 'reason', header: 'reason' },
-  { key: 'outcome', header: 'outcome' },
-  { key: 'error', header: 'error' },
-  { key: 'durationMs', header: 'duration_ms' },
-  { key: 'policyVersion', header: 'policy_version' },
-];
 
 interface TailOptions {
   lines: number;
@@ -155,16 +136,7 @@ async function tail(reader: AuditReader, options: TailOptions): Promise<void> {
 
 async function exportRecords(reader: AuditReader, options: ExportOptions): Promise<void> {
   const records = reader.iterate(options.since === undefined ? {} : { since: options.since });
-  const source =
-    options.format === 'csv'
-      ? Readable.from(csvRows(records)).pipe(
-          stringify({
-            header: true,
-            columns: CSV_COLUMNS.map((c) => ({ key: c.key, header: c.header })),
-            escape_formulas: true,
-          }),
-        )
-      : Readable.from(jsonLines(records));
+  const source = exportStream(records, options.format);
   let destination: Writable = process.stdout;
   if (options.output !== undefined) {
     try {
@@ -182,17 +154,6 @@ async function exportRecords(reader: AuditReader, options: ExportOptions): Promi
     if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
     if (error instanceof WardenError) throw error;
     throw new WardenError('AUDIT_FAILED', `export failed: ${describeError(error)}`, { cause: error });
-  }
-}
-
-function* jsonLines(records: Iterable<AuditRecord>): Generator<string> {
-  for (const record of records) yield JSON.stringify(record) + '\n';
-}
-
-/** Records with `arguments` as JSON text, as the CSV shows them. */
-function* csvRows(records: Iterable<AuditRecord>): Generator<Record<string, unknown>> {
-  for (const record of records) {
-    yield { ...record, arguments: record.arguments === null ? null : JSON.stringify(record.arguments) };
   }
 }
 

@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isWardenError } from '../core/errors.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerConnectCommand } from './connect.ts';
-import { registerServeCommand } from './serve.ts';
+import { registerDashboardCommand, registerServeCommand } from './serve.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerApprovalsCommands } from './approvals.ts';
 import { registerSecretsCommands } from './secrets.ts';
@@ -38,6 +38,7 @@ export function buildProgram(): Command {
   // Before the commands are added, so they inherit it: usage errors reach main() and exit 2.
   program.exitOverride();
   registerServeCommand(program);
+  registerDashboardCommand(program);
   registerConnectCommand(program);
   registerAuditCommands(program);
   registerApprovalsCommands(program);

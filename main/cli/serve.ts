@@ -3,6 +3,7 @@ import { loadConfig } from '../core/config/load.ts';
 import { startDaemon } from '../core/daemon/daemon.ts';
 import { WardenError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
+import { connectControlClient } from '../core/control/connect.ts';
 import { launcher } from './launcher.ts';
 import { resolvePaths } from '../core/paths.ts';
 
@@ -40,6 +41,9 @@ export function registerServeCommand(program: Command): void {
           'HTTP clients use http://127.0.0.1:' +
             daemon.port +
             '/mcp/<server> with the bearer token from the state file.',
+          '',
+          `Dashboard (this link works once; \`mcp-warden dashboard\` prints a new one):`,
+          `  ${daemon.gateway.dashboardUrl()}`,
           'Press Ctrl-C to stop.',
         ];
         process.stdout.write(lines.join('\n') + '\n');
@@ -61,4 +65,15 @@ function parsePort(text: string): number {
     throw new WardenError('USAGE', `--port must be a port number (0-65535), got "${text}"`);
   }
   return port;
+}
+
+/** `mcp-warden dashboard`: prints a one-time URL of the running daemon's browser dashboard. */
+export function registerDashboardCommand(program: Command): void {
+  program
+    .command('dashboard')
+    .description('print a one-time link to the dashboard of the running daemon (open it in your browser)')
+    .action(async () => {
+      const control = await connectControlClient(resolvePaths(program.opts<{ config?: string }>().config));
+      process.stdout.write(`${await control.dashboardUrl()}\n`);
+    });
 }

@@ -45,7 +45,12 @@ describe('control API', () => {
       w.paths.configFile,
     );
     core = WardenCore.open(config, w.paths, silentLogger(), { secrets: new MemorySecretStore() });
-    const api = createControlApi(core, { sessionsFor: () => 0, breakerState: () => 'closed' });
+    const api = createControlApi(core, {
+      sessionsFor: () => 0,
+      breakerState: () => 'closed',
+      pauseAll: () => Promise.resolve(),
+      restart: () => Promise.resolve(0),
+    });
     server = http.createServer((req, res) => void api(req, res, new URL(req.url!, 'http://127.0.0.1')));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;

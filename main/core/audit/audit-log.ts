@@ -114,6 +114,8 @@ export class AuditLog {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement<[InsertParams]>;
   readonly #update: Database.Statement<[UpdateParams]>;
+  /** Called with the row id after each committed insert or outcome (live views); must not throw. */
+  onRecord: ((id: number) => void) | undefined;
 
   private constructor(file: string, db: Database.Database) {
     this.file = file;
@@ -184,6 +186,7 @@ export class AuditLog {
         `the audit log at ${this.file} has no call #${id} to record an outcome for`,
       );
     }
+    this.onRecord?.(id);
   }
 
   /**
@@ -226,7 +229,9 @@ export class AuditLog {
         durationMs,
         policyVersion: start.policyVersion ?? null,
       };
-      return Number(this.#insert.run(params).lastInsertRowid);
+      const id = Number(this.#insert.run(params).lastInsertRowid);
+      this.onRecord?.(id);
+      return id;
     } catch (cause) {
       throw this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause);
     }

@@ -34,6 +34,24 @@ export interface AuditRecord {
   policyVersion: string | null;
 }
 
+/** Filters of {@link AuditReader.query}; each given one narrows the result (AND). */
+export interface AuditFilter {
+  client?: string;
+  server?: string;
+  tool?: string;
+  decision?: AuditDecision;
+  /** `pending`: no outcome yet. */
+  outcome?: AuditOutcome | 'pending';
+  /** Received at or after, ms since the epoch. */
+  sinceMs?: number;
+  /** Received before, ms since the epoch. */
+  untilMs?: number;
+  /** Case-insensitive substring of tool, server, client, reason, error or the arguments' JSON. */
+  text?: string;
+  /** Only rows with an id below this. */
+  beforeId?: number;
+}
+
 /** A row of `tool_calls` as SQLite returns it. */
 interface AuditRow {
   id: number;
@@ -155,6 +173,51 @@ export class AuditReader {
     }
   }
 
+  /**
+   * One page of records matching `filter`, newest first, and how many match in all.
+   * @param limit rows per page (1..1000).
+   */
+  query(filter: AuditFilter, limit: number): { records: AuditRecord[]; total: number } {
+    const { where, params } = whereClause(filter);
+    const paged = filter.beforeId === undefined ? where : [...where, 'id < @beforeId'];
+    const sql = (clauses: string[]): string => (clauses.length ? `WHERE ${clauses.join(' AND ')}` : '');
+    return this.#read(() => {
+      const rows = this.#db
+        .prepare<Record<string, unknown>, AuditRow>(
+          `SELECT ${COLUMNS} FROM tool_calls ${sql(paged)} ORDER BY id DESC LIMIT @limit`,
+        )
+        .all({ ...params, beforeId: filter.beforeId, limit: Math.min(1000, Math.max(1, limit)) });
+      const { n } = this.#db
+        .prepare<Record<string, unknown>, { n: number }>(`SELECT count(*) AS n FROM tool_calls ${sql(where)}`)
+        .get(params)!;
+      return { records: rows.map(toRecord), total: n };
+    });
+  }
+
+  /**
+   * Every record matching `filter`, oldest first, one at a time (for export). While the
+   * generator is not finished, this reader runs no other query.
+   */
+  *iterateFiltered(filter: AuditFilter): Generator<AuditRecord, void, undefined> {
+    const { where, params } = whereClause(filter);
+    const rows = this.#read(() =>
+      this.#db
+        .prepare<Record<string, unknown>, AuditRow>(
+          `SELECT ${COLUMNS} FROM tool_calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`,
+        )
+        .iterate(params),
+    );
+    try {
+      for (;;) {
+        const next = this.#read(() => rows.next());
+        if (next.done) return;
+        yield toRecord(next.value);
+      }
+    } finally {
+      rows.return?.();
+    }
+  }
+
   /** Closes the connection. Idempotent. */
   close(): void {
     if (this.#db.open) this.#db.close();
@@ -173,6 +236,38 @@ export class AuditReader {
       );
     }
   }
+}
+
+function whereClause(filter: AuditFilter): { where: string[]; params: Record<string, unknown> } {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  const equal = (column: string, key: string, value: string | undefined): void => {
+    if (value === undefined) return;
+    where.push(`${column} = @${key}`);
+    params[key] = value;
+  };
+  equal('client_name', 'client', filter.client);
+  equal('server', 'server', filter.server);
+  equal('tool', 'tool', filter.tool);
+  equal('decision', 'decision', filter.decision);
+  if (filter.outcome === 'pending') where.push('outcome IS NULL');
+  else equal('outcome', 'outcome', filter.outcome);
+  if (filter.sinceMs !== undefined) {
+    where.push('ts_ms >= @sinceMs');
+    params.sinceMs = filter.sinceMs;
+  }
+  if (filter.untilMs !== undefined) {
+    where.push('ts_ms < @untilMs');
+    params.untilMs = filter.untilMs;
+  }
+  if (filter.text) {
+    // LIKE is case-insensitive for ASCII in SQLite; % and _ in the text are matched literally.
+    params.text = `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(
+      `(${['tool', 'server', 'client_name', 'reason', 'error', 'arguments'].map((c) => `${c} LIKE @text ESCAPE '\\'`).join(' OR ')})`,
+    );
+  }
+  return { where, params };
 }
 
 function toRecord(row: AuditRow): AuditRecord {

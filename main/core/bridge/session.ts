@@ -169,6 +169,11 @@ export class BridgeSession {
     }
   }
 
+  /** Restarts this session's upstream (see UpstreamSupervisor.restart). */
+  restartUpstream(): Promise<void> {
+    return this.#upstream.restart('a person restarted the server');
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -143,6 +143,21 @@ export class UpstreamSupervisor {
     }
   }
 
+  /**
+   * Stops the upstream and starts it again at once, re-initialized with the client's
+   * initialize (a person asked for it: no breaker failure, no backoff). Calls in flight fail
+   * with `reason`. Does nothing unless the upstream is ready.
+   */
+  async restart(reason: string): Promise<void> {
+    const old = this.#link;
+    if (this.#state !== 'ready' || !old || !this.#initializeParams) return;
+    this.#link = undefined;
+    this.#state = 'restarting';
+    this.#opts.onLost(reason, true);
+    await old.close();
+    await this.#restart();
+  }
+
   async close(): Promise<void> {
     this.#state = 'closed';
     clearTimeout(this.#restartTimer);

@@ -12,7 +12,10 @@ export async function connectControlClient(paths: WardenPaths): Promise<ControlC
   const state = readDaemonState(paths.daemonStateFile);
   const health = await probeDaemon(state);
   if (!health || !state?.port) {
-    throw new WardenError('DAEMON_UNREACHABLE', 'the Warden daemon is not running: start it with `mcp-warden serve`');
+    throw new WardenError(
+      'DAEMON_UNREACHABLE',
+      'the Warden daemon is not running: start it with `mcp-warden serve`',
+    );
   }
   return new ControlClient(`http://127.0.0.1:${state.port}/api/v1`, state.token);
 }

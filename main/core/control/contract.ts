@@ -234,7 +234,12 @@ export const secretEntrySchema = z.object({
 });
 
 /** PUT /secrets/:name */
-export const secretSetBodySchema = z.strictObject({ value: z.string().min(1).max(64 * 1024) });
+export const secretSetBodySchema = z.strictObject({
+  value: z
+    .string()
+    .min(1)
+    .max(64 * 1024),
+});
 
 /** The effective policy: every rule with its source, and the settings a user cannot change. */
 export const effectivePolicySchema = z.object({
@@ -278,7 +283,7 @@ export type ApprovalChoice = z.infer<typeof approvalChoiceSchema>;
 export type RememberedRule = z.infer<typeof rememberedRuleSchema>;
 export type PolicyStatus = z.infer<typeof policyStatusSchema>;
 export type OrgSyncStatus = z.infer<typeof orgSyncStatusSchema>;
-export type AuditQuery = z.input<typeof auditQuerySchema>;
+export type AuditQuery = Omit<z.output<typeof auditQuerySchema>, 'limit'> & { limit?: number };
 export type AuditRecordDto = z.infer<typeof auditRecordSchema>;
 export type AuditPage = z.infer<typeof auditPageSchema>;
 export type AuditExportFormat = z.infer<typeof auditExportFormatSchema>;
@@ -365,7 +370,12 @@ export const CONTROL_ROUTES = [
     response: okSchema,
     description: "end a server's sessions' upstream processes; they start again on the next message",
   },
-  { method: 'POST', path: '/api/v1/pause', response: okSchema, description: 'stop every server and refuse calls' },
+  {
+    method: 'POST',
+    path: '/api/v1/pause',
+    response: okSchema,
+    description: 'stop every server and refuse calls',
+  },
   { method: 'POST', path: '/api/v1/resume', response: okSchema, description: 'let servers run again' },
   {
     method: 'GET',

@@ -1,5 +1,19 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
+import { exportStream } from '../audit/audit-export.ts';
+import { AuditReader, type AuditFilter } from '../audit/audit-reader.ts';
+import { clientLocations, type ClientLocation } from '../clients/locations.ts';
+import { applyProtect, describePlan, inspectClient, planProtect, restoreClient } from '../clients/protect.ts';
+import { parseConfig } from '../config/load.ts';
+import { launcher } from '../../cli/launcher.ts';
+import { referencedSecrets } from '../secrets/references.ts';
+import { assertSecretName } from '../secrets/secret-store.ts';
+import { describeIdentity, serverIdentity } from '../policy/identity.ts';
+import { label } from '../policy/engine.ts';
 import type { WardenCore } from '../daemon/warden-core.ts';
 import { isWardenError, WardenError, type WardenErrorCode } from '../errors.ts';
 import { formatCommandLine } from '../bridge/upstream-link.ts';
@@ -9,9 +23,17 @@ import type { PinKind } from '../pins/definition-hash.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import {
   approvalAnswerBodySchema,
+  auditExportFormatSchema,
+  auditQuerySchema,
   explainQuerySchema,
+  protectBodySchema,
+  secretSetBodySchema,
   serverApproveBodySchema,
+  type ClientConfig,
+  type EffectivePolicy,
   type ExplainResponse,
+  type ProtectPreview,
+  type SecretEntry,
   type ServerEntry,
   type StatusResponse,
 } from './contract.ts';
@@ -20,6 +42,10 @@ import {
 export interface ControlRuntime {
   sessionsFor(server: string): number;
   breakerState(server: string): string;
+  /** Ends every session (their upstream processes stop); new ones are refused while paused. */
+  pauseAll(): Promise<void>;
+  /** Restarts the upstream of every session of `server`; resolves to how many. */
+  restart(server: string): Promise<number>;
 }
 
 /** Largest control request body, bytes (1 MiB). */
@@ -152,6 +178,120 @@ export function createControlApi(
       },
     ],
     ['GET', /^\/api\/v1\/policy\/explain$/, (_req, _res, _p, url) => Promise.resolve(explain(core, url))],
+    ['GET', /^\/api\/v1\/policy\/effective$/, () => Promise.resolve(effectivePolicy(core))],
+    [
+      'POST',
+      /^\/api\/v1\/servers\/([^/]+)\/restart$/,
+      async (_req, _res, [name]) => {
+        if (!core.config.servers.has(name!))
+          throw new WardenError('NOT_FOUND', `no server "${name}" in ${core.config.file}`);
+        await runtime.restart(name!);
+        core.emit({ type: 'status.changed' });
+        return { ok: true };
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/v1\/pause$/,
+      async () => {
+        core.paused = true;
+        await runtime.pauseAll();
+        core.emit({ type: 'status.changed' });
+        return { ok: true };
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/v1\/resume$/,
+      () => {
+        core.paused = false;
+        core.emit({ type: 'status.changed' });
+        return Promise.resolve({ ok: true });
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/audit$/,
+      (_req, _res, _p, url) => {
+        const query = parse(auditQuerySchema, Object.fromEntries(url.searchParams), 'query');
+        return Promise.resolve(withReader(core, (reader) => reader.query(auditFilter(query), query.limit)));
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/audit\/export$/,
+      async (_req, res, _p, url) => {
+        const { format: rawFormat, ...rest } = Object.fromEntries(url.searchParams);
+        const format = parse(auditExportFormatSchema, rawFormat ?? 'jsonl', 'format');
+        const query = parse(auditQuerySchema, rest, 'query');
+        const reader = AuditReader.open(core.audit.file);
+        try {
+          res.writeHead(200, {
+            'content-type':
+              format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+            'content-disposition': `attachment; filename="mcp-warden-audit.${format}"`,
+            'cache-control': 'no-store',
+          });
+          await pipeline(exportStream(reader.iterateFiltered(auditFilter(query)), format), res);
+        } finally {
+          reader.close();
+        }
+        return STREAMING;
+      },
+    ],
+    ['GET', /^\/api\/v1\/clients$/, () => listClients(core)],
+    [
+      'POST',
+      /^\/api\/v1\/clients\/([^/]+)\/preview$/,
+      async (_req, _res, [id]) => previewProtect(core, locate(id!)),
+    ],
+    [
+      'POST',
+      /^\/api\/v1\/clients\/([^/]+)\/protect$/,
+      async (req, _res, [id]) => {
+        const body = parse(protectBodySchema, await readJson(req), 'body');
+        const location = locate(id!);
+        const plan = await planProtect(location, core.config.file, launcher(), body.servers);
+        if (sha256(plan.clientBefore) !== body.clientSha256)
+          throw new WardenError('CONFLICT', `${location.file} changed since the preview; preview it again`);
+        if (!plan.servers.length) throw new WardenError('CONFLICT', `nothing to protect in ${location.file}`);
+        const backup = await applyProtect(plan, core.config.file, core.secrets.store, backupDir(core));
+        const updated = parseConfig(fs.readFileSync(core.config.file, 'utf8'), core.config.file);
+        for (const s of plan.servers) {
+          const server = updated.servers.get(s.name);
+          if (server) core.serverApprovals.approve(s.name, serverIdentity(server), `dashboard protect ${id}`);
+        }
+        core.emit({ type: 'status.changed' });
+        return { servers: plan.servers.map((s) => s.name), backup };
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/v1\/clients\/([^/]+)\/restore$/,
+      async (_req, _res, [id]) => ({ report: await restoreClient(locate(id!), backupDir(core)) }),
+    ],
+    ['GET', /^\/api\/v1\/secrets$/, () => listSecrets(core)],
+    [
+      'PUT',
+      /^\/api\/v1\/secrets\/([^/]+)$/,
+      async (req, _res, [name]) => {
+        assertName(name!);
+        const body = parse(secretSetBodySchema, await readJson(req), 'body');
+        await core.secrets.store.set(name!, body.value);
+        return { ok: true };
+      },
+    ],
+    [
+      'DELETE',
+      /^\/api\/v1\/secrets\/([^/]+)$/,
+      async (_req, _res, [name]) => {
+        assertName(name!);
+        if (!(await core.secrets.store.delete(name!)))
+          throw new WardenError('NOT_FOUND', `no secret "${name}" in the keychain`);
+        core.secretBindings.unbind(name!);
+        return { ok: true };
+      },
+    ],
   ];
 
   return async (req, res, url) => {
@@ -183,6 +323,174 @@ export function createControlApi(
 
 const STREAMING = Symbol('streaming');
 
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+const backupDir = (core: WardenCore): string => path.join(core.dataDir, 'backups');
+
+function assertName(name: string): void {
+  try {
+    assertSecretName(name);
+  } catch (error) {
+    throw httpError(400, 'INVALID_REQUEST', error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Runs `read` with a read-only connection to the audit log (WAL: sees every committed row). */
+function withReader<T>(core: WardenCore, read: (reader: AuditReader) => T): T {
+  const reader = AuditReader.open(core.audit.file);
+  try {
+    return read(reader);
+  } finally {
+    reader.close();
+  }
+}
+
+function auditFilter(query: z.output<typeof auditQuerySchema>): AuditFilter {
+  return {
+    ...(query.client ? { client: query.client } : {}),
+    ...(query.server ? { server: query.server } : {}),
+    ...(query.tool ? { tool: query.tool } : {}),
+    ...(query.decision ? { decision: query.decision } : {}),
+    ...(query.outcome ? { outcome: query.outcome } : {}),
+    ...(query.since ? { sinceMs: Date.parse(query.since) } : {}),
+    ...(query.until ? { untilMs: Date.parse(query.until) } : {}),
+    ...(query.q ? { text: query.q } : {}),
+    ...(query.before ? { beforeId: query.before } : {}),
+  };
+}
+
+function locate(id: string): ClientLocation {
+  const location = clientLocations().find((l) => l.id === id);
+  if (!location)
+    throw new WardenError(
+      'NOT_FOUND',
+      `no client "${id}" (known: ${clientLocations()
+        .map((l) => l.id)
+        .join(', ')})`,
+    );
+  return location;
+}
+
+async function listClients(core: WardenCore): Promise<ClientConfig[]> {
+  const dir = backupDir(core);
+  const backups = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  const list: ClientConfig[] = [];
+  for (const location of clientLocations()) {
+    const report = await inspectClient(location);
+    list.push({
+      id: location.id,
+      client: location.client,
+      label: location.label,
+      scope: location.scope,
+      file: location.file,
+      exists: report.exists,
+      ...(report.error ? { error: report.error } : {}),
+      hasBackup: backups.some((f) => f.startsWith(`${location.id}--`)),
+      servers: report.servers.map((s) => ({
+        name: s.name,
+        target:
+          typeof s.entry.url === 'string'
+            ? s.entry.url
+            : [s.entry.command, ...((s.entry.args as unknown[] | undefined) ?? [])].map(String).join(' '),
+        protected: s.protected,
+        secrets: s.secrets.map((f) => ({ where: f.where, key: f.key, why: f.reason })),
+      })),
+    });
+  }
+  return list;
+}
+
+async function previewProtect(core: WardenCore, location: ClientLocation): Promise<ProtectPreview> {
+  const plan = await planProtect(location, core.config.file, launcher());
+  const text = describePlan(plan, core.config.file);
+  const split = text.indexOf('\n\n');
+  return {
+    summary: split < 0 ? text : text.slice(0, split),
+    servers: plan.servers.map((s) => ({
+      name: s.name,
+      target: s.target,
+      moves: s.moves.map((m) => ({ where: m.where, key: m.key, secret: m.secret })),
+    })),
+    diff: split < 0 ? '' : text.slice(split + 2),
+    clientSha256: sha256(plan.clientBefore),
+  };
+}
+
+async function listSecrets(core: WardenCore): Promise<SecretEntry[]> {
+  const names = new Set(await core.secrets.store.list());
+  const bindings = new Map(core.secretBindings.all().map((b) => [b.name, b]));
+  const usedBy = new Map<string, string[]>();
+  for (const server of core.config.servers.values())
+    for (const name of referencedSecrets(server))
+      usedBy.set(name, [...(usedBy.get(name) ?? []), server.name]);
+  return [...names].sort().map((name) => {
+    const binding = bindings.get(name);
+    const bound = binding ? core.config.servers.get(binding.server) : undefined;
+    return {
+      name,
+      boundTo: binding
+        ? `${binding.server}${bound ? `: ${describeIdentity(serverIdentity(bound))}` : ''}`
+        : null,
+      usedBy: usedBy.get(name) ?? [],
+    };
+  });
+}
+
+function effectivePolicy(core: WardenCore): EffectivePolicy {
+  const rules: EffectivePolicy['rules'] = [];
+  for (const source of core.engine.sources) {
+    const origin = label(source);
+    for (const rule of source.document.servers ?? []) {
+      const target = rule.url ?? rule.package ?? [rule.command, ...(rule.args ?? [])].join(' ');
+      rules.push({
+        source: source.kind,
+        origin,
+        kind: 'server',
+        action: rule.action,
+        text: `${rule.action} server ${target}${rule.trusted ? ' (trusted)' : ''}${rule.sha256 ? ` sha256 ${rule.sha256.slice(0, 12)}…` : ''}`,
+      });
+    }
+    for (const rule of source.document.rules ?? []) {
+      const when = rule.when?.length
+        ? ` when ${rule.when.map((c) => `${c.pointer} ${c.glob !== undefined ? `matches ${c.glob}` : `~ /${c.regex}/`}`).join(' and ')}`
+        : '';
+      rules.push({
+        source: source.kind,
+        origin,
+        kind: 'tool',
+        action: rule.action,
+        text: `${rule.action} tool "${rule.tool}" of server "${rule.server}"${when}${rule.reason ? ` (${rule.reason})` : ''}`,
+      });
+    }
+    for (const rule of source.document.limits ?? []) {
+      const parts = [
+        rule.ratePerMinute !== undefined ? `${rule.ratePerMinute}/min` : '',
+        rule.burst !== undefined ? `burst ${rule.burst}` : '',
+        rule.concurrency !== undefined ? `${rule.concurrency} at once` : '',
+        rule.dailyQuota !== undefined ? `${rule.dailyQuota}/day` : '',
+      ].filter(Boolean);
+      rules.push({
+        source: source.kind,
+        origin,
+        kind: 'limit',
+        action: 'limit',
+        text: `limit tool "${rule.tool}" of server "${rule.server}": ${parts.join(', ')}`,
+      });
+    }
+  }
+  const managed = core.engine.sources.find((s) => s.kind === 'managed');
+  const locked: EffectivePolicy['locked'] = [...core.engine.locks].map(([setting, source]) => ({
+    setting,
+    value: true,
+    source,
+  }));
+  if (managed?.document.catalogOnly)
+    locked.push({ setting: 'catalogOnly', value: true, source: label(managed) });
+  if (managed?.document.orgPolicy)
+    locked.push({ setting: 'orgPolicy.url', value: managed.document.orgPolicy.url, source: label(managed) });
+  return { rules, locked };
+}
+
 function streamEvents(core: WardenCore, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
   res.writeHead(200, {
     'content-type': 'text/event-stream',
@@ -190,6 +498,9 @@ function streamEvents(core: WardenCore, req: IncomingMessage, res: ServerRespons
     connection: 'keep-alive',
   });
   res.write(': connected\n\n');
+  const unsubscribeCore = core.onEvent((event) => {
+    res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  });
   const unsubscribe = core.broker.subscribe((event) => {
     const name = event.type === 'requested' ? 'approval.requested' : 'approval.resolved';
     const data =
@@ -203,6 +514,7 @@ function streamEvents(core: WardenCore, req: IncomingMessage, res: ServerRespons
     req.once('close', () => {
       clearInterval(keepAlive);
       unsubscribe();
+      unsubscribeCore();
       resolve(STREAMING);
     });
   });
@@ -269,7 +581,11 @@ function parseJsonParam(text: string, name: string): unknown {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/**
+ * Reads a JSON request body.
+ * @throws HttpError 413 over MAX_CONTROL_BODY_BYTES, 400 when it is not JSON.
+ */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

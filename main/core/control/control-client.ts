@@ -1,5 +1,5 @@
 import { createParser } from 'eventsource-parser';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { WardenError, type WardenErrorCode } from '../errors.ts';
 import {
   approvalRequestSchema,
@@ -135,6 +135,14 @@ export class ControlClient implements WardenApi {
   }
 
   /**
+   * A browser dashboard URL with a fresh one-time ticket (daemon token only; not part of
+   * WardenApi: the UI cannot mint access for others).
+   */
+  async dashboardUrl(): Promise<string> {
+    return this.#call('POST', '/ui/ticket', z.object({ url: z.string() }), {}).then((r) => r.url);
+  }
+
+  /**
    * Follows the event stream until `signal` aborts (one connection; see `subscribe` for the
    * reconnecting form). `onOpen` runs once the stream is connected.
    * @throws WardenError DAEMON_UNREACHABLE when the stream cannot be opened.
@@ -156,7 +164,7 @@ export class ControlClient implements WardenApi {
       },
     });
     const decoder = new TextDecoder();
-    const reader = response.body.getReader();
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     try {
       for (;;) {
         const { done, value } = await reader.read();
@@ -216,11 +224,12 @@ async function errorOf(response: Response): Promise<WardenError> {
   } catch {
     // not JSON: the status says enough
   }
-  const code = CODES.find((c) => c === error?.code) ?? (response.status === 401 ? 'DAEMON_UNREACHABLE' : 'USAGE');
+  const code =
+    CODES.find((c) => c === error?.code) ?? (response.status === 401 ? 'DAEMON_UNREACHABLE' : 'USAGE');
   return new WardenError(code, error?.message ?? `HTTP ${response.status}`);
 }
 
-function searchParams(query: Record<string, unknown>): string {
+function searchParams(query: Record<string, string | number | undefined>): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query))
     if (value !== undefined && value !== '') params.set(key, String(value));

@@ -42,7 +42,12 @@ export interface WardenApi {
   policyStatus(): Promise<PolicyStatus>;
   effectivePolicy(): Promise<EffectivePolicy>;
   syncPolicy(): Promise<OrgSyncStatus>;
-  explain(query: { server: string; tool: string; args?: string; annotations?: string }): Promise<ExplainResponse>;
+  explain(query: {
+    server: string;
+    tool: string;
+    args?: string;
+    annotations?: string;
+  }): Promise<ExplainResponse>;
   audit(query: AuditQuery): Promise<AuditPage>;
   /** The filtered log as text (CSV or JSON lines), for the UI to save. */
   exportAudit(query: AuditQuery, format: AuditExportFormat): Promise<string>;

@@ -21,8 +21,8 @@ export interface DaemonOptions {
   port?: number;
   /** Another managed policy file than the OS default (tests). */
   managedPolicyFile?: string;
-  /** Gateway overrides (tests). */
-  gateway?: Pick<GatewayOptions, 'session' | 'idleMs'>;
+  /** Gateway overrides (tests; the app passes its own UI directory). */
+  gateway?: Pick<GatewayOptions, 'session' | 'idleMs' | 'uiDir'>;
 }
 
 export interface RunningDaemon {

@@ -8,7 +8,8 @@ import { JsonRpcCode } from '../bridge/jsonrpc.ts';
 import { BridgeSession, type BridgeSessionOptions } from '../bridge/session.ts';
 import { createUpstreamLink } from '../bridge/upstream-link.ts';
 import { OAUTH_CALLBACK_PATH } from '../oauth/oauth.ts';
-import { createControlApi } from '../control/control-api.ts';
+import { createControlApi, readJson } from '../control/control-api.ts';
+import { uiSessionBodySchema } from '../control/contract.ts';
 import { LimitsStep } from '../guard/limits.ts';
 import { ToolLists } from '../guard/tool-lists.ts';
 import { describeIdentity } from '../policy/identity.ts';
@@ -16,6 +17,7 @@ import type { WardenCore } from './warden-core.ts';
 import type { Logger } from '../log.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import { HttpGate } from './http-gate.ts';
+import { DashboardAccess, DEFAULT_UI_DIR, serveUi } from './dashboard.ts';
 import { MAX_REQUEST_BYTES, readJsonRpcBody } from './request-body.ts';
 
 /** A session with no open stream and no request for this long is closed, ms (10 min). */
@@ -29,6 +31,8 @@ export interface GatewayOptions {
   logger: Logger;
   /** Session overrides (tests). */
   session?: Pick<BridgeSessionOptions, 'supervisor'>;
+  /** Where the UI's browser build is (default: dist/renderer of this install). */
+  uiDir?: string;
   idleMs?: number;
 }
 
@@ -65,6 +69,8 @@ export class Gateway {
   readonly #limits: LimitsStep;
   readonly #control: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
   readonly #sweep: NodeJS.Timeout;
+  /** One-time tickets and session tokens of the browser dashboard. */
+  readonly dashboard = new DashboardAccess();
 
   constructor(options: GatewayOptions) {
     this.#opts = options;
@@ -79,6 +85,12 @@ export class Gateway {
       sessionsFor: (server: string) =>
         [...this.#sessions.values()].filter((e) => e.session.server.name === server).length,
       breakerState: (server: string) => this.#breakers.get(server)?.state ?? 'closed',
+      pauseAll: () => this.close({ keepSweeping: true }),
+      restart: async (server: string) => {
+        const entries = [...this.#sessions.values()].filter((e) => e.session.server.name === server);
+        await Promise.all(entries.map((e) => e.session.restartUpstream()));
+        return entries.length;
+      },
     });
     const idleMs = options.idleMs ?? SESSION_IDLE_MS;
     this.#sweep = setInterval(() => this.#closeIdle(idleMs), Math.min(idleMs, 60_000));
@@ -104,7 +116,15 @@ export class Gateway {
     // The OAuth redirect comes from the person's browser, which has no token: it is checked by
     // Host and by the unguessable `state` of a flow Warden started instead.
     const callback = url.pathname === OAUTH_CALLBACK_PATH && req.method === 'GET';
-    const verdict = this.#gate.check(req, { tokenRequired: !callback });
+    // The dashboard's files hold no secret; its ticket exchange is checked by the ticket.
+    // Dashboard session tokens open the control API only (not /mcp, not new tickets).
+    const ui = url.pathname === '/ui' || url.pathname.startsWith('/ui/');
+    const ticketExchange = url.pathname === '/api/v1/ui/session';
+    const control = url.pathname.startsWith('/api/v1/') && url.pathname !== '/api/v1/ui/ticket';
+    const verdict = this.#gate.check(req, {
+      tokenRequired: !callback && !ui && !ticketExchange,
+      ...(control ? { alsoAccept: (auth: string) => this.dashboard.accepts(auth) } : {}),
+    });
     if (verdict) {
       this.#log.warn(
         { host: req.headers.host, origin: req.headers.origin, status: verdict.status },
@@ -120,6 +140,14 @@ export class Gateway {
         'cache-control': 'no-store',
       });
       res.end(answer.text + '\n');
+      return;
+    }
+    if (ui) {
+      serveUi(req, res, url, this.#opts.uiDir ?? DEFAULT_UI_DIR);
+      return;
+    }
+    if (ticketExchange || url.pathname === '/api/v1/ui/ticket') {
+      await this.#dashboardAccess(req, res, ticketExchange);
       return;
     }
     if (url.pathname === '/healthz' && req.method === 'GET') {
@@ -187,6 +215,17 @@ export class Gateway {
       !Array.isArray(body) &&
       isInitializeRequest(body)
     ) {
+      if (this.#opts.core.paused) {
+        sendJson(res, 503, {
+          jsonrpc: '2.0',
+          id: (body as { id?: string | number }).id ?? null,
+          error: {
+            code: JsonRpcCode.InvalidRequest,
+            message: 'MCP Warden is paused: no server runs until someone resumes it (tray menu or dashboard)',
+          },
+        });
+        return;
+      }
       const admission = this.#opts.core.admit(server);
       if (!admission.allowed) {
         this.#log.warn(
@@ -232,6 +271,43 @@ export class Gateway {
       });
     }
     await entry.transport.handleRequest(req, res, body);
+  }
+
+  /**
+   * POST /api/v1/ui/ticket (daemon token only): a one-time dashboard URL.
+   * POST /api/v1/ui/session {ticket}: the ticket traded for a session token (401 when unknown,
+   * used or expired).
+   */
+  async #dashboardAccess(req: IncomingMessage, res: ServerResponse, exchange: boolean): Promise<void> {
+    if (req.method !== 'POST') {
+      sendJson(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not allowed` } });
+      return;
+    }
+    if (!exchange) {
+      sendJson(res, 200, { url: this.dashboardUrl() });
+      return;
+    }
+    const body = await readJson(req).catch(() => undefined);
+    const parsed = uiSessionBodySchema.safeParse(body);
+    const ticket = parsed.success ? parsed.data.ticket : undefined;
+    const token = typeof ticket === 'string' ? this.dashboard.redeem(ticket) : undefined;
+    if (!token) {
+      this.#log.warn('dashboard ticket refused');
+      sendJson(res, 401, {
+        error: {
+          code: 'TICKET_INVALID',
+          message:
+            'this dashboard link was already used or has expired: run `mcp-warden dashboard` for a new one',
+        },
+      });
+      return;
+    }
+    sendJson(res, 200, { token });
+  }
+
+  /** A dashboard URL with a fresh one-time ticket in its fragment. */
+  dashboardUrl(): string {
+    return `http://127.0.0.1:${this.#opts.port}/ui/#ticket=${this.dashboard.issueTicket()}`;
   }
 
   #flushQueued(entry: SessionEntry): void {
@@ -313,8 +389,8 @@ export class Gateway {
   }
 
   /** Ends every session and its upstream (children are stopped). */
-  async close(): Promise<void> {
-    clearInterval(this.#sweep);
+  async close(options: { keepSweeping?: boolean } = {}): Promise<void> {
+    if (!options.keepSweeping) clearInterval(this.#sweep);
     const entries = [...this.#sessions.values()];
     this.#sessions.clear();
     await Promise.all(

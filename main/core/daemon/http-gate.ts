@@ -34,8 +34,16 @@ export class HttpGate {
     this.#token = Buffer.from(`Bearer ${token}`);
   }
 
-  /** Returns why the request is refused, or undefined when it may proceed. */
-  check(req: IncomingMessage, options: { tokenRequired?: boolean } = {}): GateVerdict | undefined {
+  /**
+   * Returns why the request is refused, or undefined when it may proceed.
+   * @param options.tokenRequired false for routes anyone on this machine may reach (static UI,
+   *   OAuth callback, the dashboard ticket exchange): Host and Origin are still checked.
+   * @param options.alsoAccept another credential this route accepts (dashboard session tokens).
+   */
+  check(
+    req: IncomingMessage,
+    options: { tokenRequired?: boolean; alsoAccept?: (authorization: string) => boolean } = {},
+  ): GateVerdict | undefined {
     const host = req.headers.host?.toLowerCase();
     if (!host || !this.#hosts.has(host)) {
       return {
@@ -53,7 +61,8 @@ export class HttpGate {
       return { status: 401, message: 'Unauthorized: a bearer token is required (see the daemon state file)' };
     }
     const given = Buffer.from(auth);
-    if (given.length !== this.#token.length || !timingSafeEqual(given, this.#token)) {
+    const daemonToken = given.length === this.#token.length && timingSafeEqual(given, this.#token);
+    if (!daemonToken && !options.alsoAccept?.(auth)) {
       return { status: 401, message: 'Unauthorized: the bearer token is not valid' };
     }
     return undefined;

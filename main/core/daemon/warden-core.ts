@@ -61,6 +61,7 @@ export class WardenCore {
   readonly #state: Database.Database;
   /** While true no server runs: sessions are refused and running upstreams were stopped. */
   paused = false;
+  readonly #listeners = new Set<(event: CoreEvent) => void>();
 
   private constructor(
     config: WardenConfig,
@@ -86,6 +87,28 @@ export class WardenCore {
     this.remembered = new RememberedRuleStore(state);
     this.pins = new PinStore(state);
     this.quota = new QuotaStore(state);
+    this.audit.onRecord = (id) => this.emit({ type: 'audit.recorded', id });
+  }
+
+  /**
+   * Follows what live views need to refresh: audit rows written, status changes (pause, server
+   * approvals, pins, policy). Listeners must not throw (a throwing one is ignored).
+   * @returns a function that stops following.
+   */
+  onEvent(listener: (event: CoreEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Tells every listener (see onEvent). */
+  emit(event: CoreEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#logger.debug({ err: error }, 'event listener failed');
+      }
+    }
   }
 
   /**
@@ -141,6 +164,16 @@ export class WardenCore {
     }
     if (verdict.action === 'allow')
       return { allowed: true, identity, trusted: verdict.trusted, by: ruleText(verdict.by) };
+    const locked = this.engine.locks.get('serverApprovals');
+    if (locked) {
+      return {
+        allowed: false,
+        identity,
+        reason:
+          `server "${server.name}" (\`${describeIdentity(identity)}\`) is not allowed by managed or org policy, ` +
+          `and ${locked} locks server approvals: ask IT to add it to the org catalog`,
+      };
+    }
     if (this.serverApprovals.isApproved(server.name, identity)) {
       return { allowed: true, identity, trusted: false, by: 'approved by a person' };
     }
@@ -166,6 +199,9 @@ export class WardenCore {
   ): { identity: ServerIdentity; hash: string } {
     const server = this.config.servers.get(name);
     if (!server) throw new WardenError('NOT_FOUND', `no server "${name}" in ${this.config.file}`);
+    const locked = this.engine.locks.get('serverApprovals');
+    if (locked)
+      throw new WardenError('CONFLICT', `${locked} locks server approvals: only IT can allow servers here`);
     const identity = serverIdentity(server);
     const hash = identityHash(identity);
     if (expectedHash !== undefined && expectedHash !== hash) {
@@ -175,6 +211,7 @@ export class WardenCore {
       );
     }
     this.serverApprovals.approve(name, identity, by);
+    this.emit({ type: 'status.changed' });
     return { identity, hash };
   }
 
@@ -194,6 +231,7 @@ export class WardenCore {
         this.engine = new PolicyEngine(
           policySources(this.config, this.#managedPolicyFile, this.orgSync?.source()),
         );
+        this.emit({ type: 'status.changed' });
       },
     });
     await this.orgSync.start();
@@ -210,6 +248,11 @@ export class WardenCore {
     return match?.name;
   }
 
+  /** Where Warden keeps its data (client config backups live in `backups/` under it). */
+  get dataDir(): string {
+    return this.#dataDir;
+  }
+
   /** The org policy version in force, for audit rows ("org acme v6"), or undefined. */
   policyVersion(): string | undefined {
     const status = this.orgSync?.status();
@@ -223,6 +266,9 @@ export class WardenCore {
     this.#state.close();
   }
 }
+
+/** What the core tells live views (control API event stream). */
+export type CoreEvent = { type: 'audit.recorded'; id: number } | { type: 'status.changed' };
 
 /** The policy sources in force: the managed file (if any) and the user's config. */
 export function policySources(

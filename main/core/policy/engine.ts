@@ -6,6 +6,7 @@ import { describeIdentity, type ServerIdentity } from './identity.ts';
 import {
   SOURCE_RANK,
   type ArgumentCondition,
+  type LockableSetting,
   type PolicySource,
   type Remembrance,
   type ServerRule,
@@ -77,10 +78,27 @@ const DEFAULTS: RuleRef = { source: 'built-in defaults', kind: 'defaults', index
  */
 export class PolicyEngine {
   readonly sources: readonly PolicySource[];
+  /** Settings the managed policy locked (only the managed source can lock), with its label. */
+  readonly locks: ReadonlyMap<LockableSetting, string>;
   readonly #matchers = new Map<string, (s: string) => boolean>();
 
   constructor(sources: PolicySource[]) {
     this.sources = [...sources].sort((a, b) => SOURCE_RANK[a.kind] - SOURCE_RANK[b.kind]);
+    this.locks = new Map(
+      this.sources
+        .filter((s) => s.kind === 'managed')
+        .flatMap((s) => (s.document.lock ?? []).map((setting) => [setting, label(s)] as const)),
+    );
+  }
+
+  /** Whether the managed policy locked `setting` (see lockableSettingSchema). */
+  locked(setting: LockableSetting): boolean {
+    return this.locks.has(setting);
+  }
+
+  /** Whether a locked setting makes this rule of this source ineffective. */
+  #lockedOut(source: PolicySource, action: string, setting: LockableSetting): boolean {
+    return source.kind === 'user' && action === 'allow' && this.locked(setting);
   }
 
   /** How long a held call waits for a person, ms: the lowest value any source sets. */
@@ -100,6 +118,7 @@ export class PolicyEngine {
     for (const source of this.sources) {
       for (const [index, rule] of (source.document.servers ?? []).entries()) {
         if (!this.#serverRuleMatches(rule, identity, binaryHash)) continue;
+        if (this.#lockedOut(source, rule.action, 'serverApprovals')) continue;
         const ref: RuleRef = {
           source: label(source),
           kind: source.kind,
@@ -129,6 +148,7 @@ export class PolicyEngine {
       for (const [index, rule] of (source.document.rules ?? []).entries()) {
         if (!this.#glob(rule.server)(q.server) || !this.#glob(rule.tool)(q.tool)) continue;
         if (!allConditionsHold(q.arguments, rule.when)) continue;
+        if (this.#lockedOut(source, rule.action, 'userAllowRules')) continue;
         const ref: RuleRef = {
           source: label(source),
           kind: source.kind,
@@ -167,7 +187,8 @@ export class PolicyEngine {
     return this.#askOrRemembered(q, { ...DEFAULTS, text: why }, 'always');
   }
 
-  #askOrRemembered(q: ToolQuestion, ref: RuleRef, remember: Remembrance): ToolVerdict {
+  #askOrRemembered(q: ToolQuestion, ref: RuleRef, rememberAsked: Remembrance): ToolVerdict {
+    const remember = rememberAsked === 'always' && this.locked('alwaysAllow') ? 'session' : rememberAsked;
     if (remember !== 'never') {
       for (const grant of q.remembered) {
         if (grant.scope === 'always' && remember !== 'always') continue;

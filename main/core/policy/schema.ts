@@ -115,7 +115,24 @@ export const orgPolicySourceSchema = z.strictObject({
     ),
 });
 
+/**
+ * Settings a managed policy can lock so that no user can loosen them:
+ * - `serverApprovals`: only managed and org policy (and the org catalog) admit servers; server
+ *   allow rules in the user's config and a person's `servers approve` have no effect.
+ * - `userAllowRules`: allow rules (tool rules) in the user's config have no effect (their deny
+ *   and ask rules still apply: they only tighten).
+ * - `alwaysAllow`: nobody can answer "always allow"; remembered "always" approvals are not
+ *   applied (approvals last at most for the client's session).
+ */
+export const lockableSettingSchema = z.enum(['serverApprovals', 'userAllowRules', 'alwaysAllow']);
+
 export const policyDocumentSchema = z.strictObject({
+  lock: z
+    .array(lockableSettingSchema)
+    .optional()
+    .describe(
+      'managed policy only: settings no user can loosen (serverApprovals, userAllowRules, alwaysAllow)',
+    ),
   orgPolicy: orgPolicySourceSchema.optional().describe('managed policy only: the org policy to sync'),
   catalogOnly: z
     .boolean()
@@ -141,6 +158,7 @@ export type LimitRule = z.output<typeof limitRuleSchema>;
 export type PolicyDocument = z.output<typeof policyDocumentSchema>;
 export type Remembrance = z.output<typeof remembranceSchema>;
 export type OrgPolicySource = z.output<typeof orgPolicySourceSchema>;
+export type LockableSetting = z.output<typeof lockableSettingSchema>;
 
 /** Policy sources, highest rank first. */
 export type PolicySourceKind = 'managed' | 'org' | 'user' | 'defaults';
