@@ -1,0 +1,375 @@
+/**
+ * The UI for real: the browser build (dist/renderer, the same build the Electron windows load)
+ * served by a real daemon, driven by Debian's Chromium through playwright-core; tool calls come
+ * from the MCP Inspector CLI through the connect shim to @modelcontextprotocol/server-filesystem.
+ * Secrets go to a real keychain (gnome-keyring on a private D-Bus). Screenshots of the popup
+ * and of every dashboard page are saved in test-results/ui/.
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumAvailable, CHROMIUM, launchChromium, SCREENSHOTS } from '../helpers/browser.ts';
+import { keyringAvailable, startKeyring, type TestKeyring } from '../helpers/keyring.ts';
+import {
+  CLI,
+  filesystemServer,
+  INSPECTOR_CLI,
+  makeWardenEnv,
+  NODE,
+  ROOT,
+  startDaemonProcess,
+  waitFor,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
+
+const skip = !chromiumAvailable()
+  ? `no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium)`
+  : !keyringAvailable()
+    ? 'dbus-daemon / gnome-keyring-daemon are not installed (.ci/run installs them)'
+    : false;
+
+const CURSOR_TOKEN = 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB';
+
+function run(
+  env: NodeJS.ProcessEnv,
+  file: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { env, timeout: 90_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin!.end();
+  });
+}
+
+/** Builds the UI when dist/renderer is missing or older than its sources (vite, ~1 s). */
+function ensureUiBuilt(): void {
+  const index = path.join(ROOT, 'dist', 'renderer', 'index.html');
+  const newest = (dir: string): number =>
+    Math.max(
+      ...fs
+        .readdirSync(dir, { withFileTypes: true })
+        .map((e) =>
+          e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs,
+        ),
+    );
+  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newest(path.join(ROOT, 'renderer'))) return;
+  execFileSync(
+    NODE,
+    [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
+}
+
+describe('dashboard and approval popup in Chromium against a real daemon', { skip }, () => {
+  let w: WardenEnv;
+  let keyring: TestKeyring;
+  let daemon: DaemonProcess;
+  let browser: Browser;
+  let sandbox: string;
+  let inspectorHome: string;
+
+  /** A `write_file` through the shim, started by the MCP Inspector CLI (resolves when it answers). */
+  const writeFile = (name: string, content: string) =>
+    run({ ...w.env, HOME: inspectorHome }, NODE, [
+      INSPECTOR_CLI,
+      '--cli',
+      ...['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME'].flatMap((k) => [
+        '-e',
+        `${k}=${w.env[k]}`,
+      ]),
+      CLI,
+      'connect',
+      'filesystem',
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'write_file',
+      '--tool-arg',
+      `path=${path.join(sandbox, name)}`,
+      '--tool-arg',
+      `content=${content}`,
+    ]);
+
+  const dashboardUrl = async (): Promise<string> => {
+    const out = await run(w.env, CLI, ['dashboard']);
+    assert.equal(out.code, 0, out.stderr);
+    return out.stdout.trim();
+  };
+
+  const pending = async (): Promise<{ id: string; tool: string; arguments: { path: string } }[]> =>
+    JSON.parse((await run(w.env, CLI, ['approvals', 'list', '--json'])).stdout) as never;
+
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+  let page: Page;
+
+  before(async () => {
+    ensureUiBuilt();
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    w = makeWardenEnv();
+    keyring = startKeyring(w.home, w.env);
+    w.env = keyring.env;
+    sandbox = path.join(w.home, 'files');
+    inspectorHome = path.join(w.home, 'inspector');
+    fs.mkdirSync(sandbox);
+    fs.mkdirSync(inspectorHome);
+    w.writeConfig({ mcpServers: { filesystem: filesystemServer(sandbox) } });
+    // A client config with a token in plain text, for the Clients page to find.
+    fs.mkdirSync(path.join(w.home, '.cursor'));
+    fs.writeFileSync(
+      path.join(w.home, '.cursor', 'mcp.json'),
+      JSON.stringify({
+        mcpServers: {
+          github: {
+            command: 'npx',
+            args: ['-y', '@modelcontextprotocol/server-github'],
+            env: { GITHUB_PERSONAL_ACCESS_TOKEN: CURSOR_TOKEN },
+          },
+        },
+      }),
+    );
+    daemon = await startDaemonProcess(w);
+    browser = await launchChromium('MAP rebind.test 127.0.0.1');
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    await page.goto(await dashboardUrl());
+    await page.getByRole('heading', { name: 'Servers' }).waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await daemon?.stop();
+    keyring?.stop();
+    w?.cleanup();
+  });
+
+  test('the one-time link is gone from the address bar and cannot be used twice', async () => {
+    assert.doesNotMatch(page.url(), /ticket=/);
+    const url = await dashboardUrl();
+    const other = await browser.newPage();
+    await other.goto(url);
+    await other.getByRole('heading', { name: 'Servers' }).waitFor();
+    const again = await browser.newPage();
+    await again.goto(url);
+    await again.getByText('already used or has expired').waitFor();
+    await other.close();
+    await again.close();
+  });
+
+  test('a held write_file appears, "Allow once" in the popup lets it write; "Deny" gives an isError result', async () => {
+    await shot(page, 'servers');
+    const allowed = writeFile('approved.txt', 'hello from the dashboard');
+    // The dashboard shows it as soon as the guard holds it.
+    await page.getByRole('link', { name: /Approvals.*1 pending/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('link', { name: /Approvals/ }).click();
+    const card = page.locator('article.approval', { hasText: 'filesystem/write_file' });
+    await card.waitFor();
+    assert.match(await card.locator('pre.arguments').innerText(), /hello from the dashboard/);
+    await shot(page, 'approvals');
+
+    // The popup view, at the app's popup size, answers it.
+    const [held] = await pending();
+    assert.ok(held);
+    const popup = await browser.newPage({ viewport: { width: 480, height: 560 } });
+    await popup.goto(await dashboardUrl());
+    await popup.getByRole('heading', { name: 'Servers' }).waitFor();
+    // Same tab, same document: the session token from the ticket stays in sessionStorage.
+    await popup.goto(`${daemon.url}/ui/#/approval/${encodeURIComponent(held.id)}`);
+    await popup.getByRole('button', { name: 'Deny' }).waitFor();
+    assert.equal(await popup.locator(':focus').innerText(), 'Deny', 'the safe answer has the focus');
+    assert.match(await popup.locator('.countdown').innerText(), /Denied automatically in \d+ s/);
+    await shot(popup, 'popup');
+    await popup.getByRole('button', { name: 'Allow once' }).click();
+    await popup.getByText('Allowed once').waitFor();
+    const result = await allowed;
+    assert.equal(result.code, 0, result.stderr);
+    assert.notEqual((JSON.parse(result.stdout) as { isError?: boolean }).isError, true, result.stdout);
+    assert.equal(fs.readFileSync(path.join(sandbox, 'approved.txt'), 'utf8'), 'hello from the dashboard');
+    await popup.close();
+    // Answered: the dashboard's list empties by itself.
+    await card.waitFor({ state: 'detached' });
+
+    const denied = writeFile('denied.txt', 'should not be written');
+    const second = page.locator('article.approval', { hasText: 'denied.txt' });
+    await second.waitFor({ timeout: 60_000 });
+    await second.getByRole('button', { name: 'Deny' }).click();
+    const refusal = await denied;
+    const body = JSON.parse(refusal.stdout) as { isError?: boolean; content: { text: string }[] };
+    assert.equal(body.isError, true, refusal.stdout);
+    assert.match(body.content[0]!.text, /denied/i);
+    assert.equal(fs.existsSync(path.join(sandbox, 'denied.txt')), false);
+  });
+
+  test('the Activity page shows both calls with their decisions, filters them, and updates live', async () => {
+    await page.getByRole('link', { name: 'Activity' }).click();
+    const rows = page.locator('table.activity tbody tr', { hasText: 'filesystem/write_file' });
+    await waitFor(async () => (await rows.count()) === 2, 10_000, 'two write_file rows');
+    const allowRow = page.locator('tr[data-decision="allow"][data-outcome="ok"]', { hasText: 'write_file' });
+    const denyRow = page.locator('tr[data-decision="deny"][data-outcome="refused"]', {
+      hasText: 'write_file',
+    });
+    assert.equal(await allowRow.count(), 1);
+    assert.equal(await denyRow.count(), 1);
+    assert.match(await denyRow.innerText(), /denied/i);
+    await shot(page, 'activity');
+    await page.getByLabel('Decision').selectOption('deny');
+    await waitFor(
+      async () => (await page.locator('table.activity tbody tr').count()) === 1,
+      10_000,
+      'filtered to deny',
+    );
+    await page.getByLabel('Search').fill('approved.txt');
+    await page.getByText('0 matching call(s)').waitFor();
+    await page.getByLabel('Decision').selectOption('');
+    await page.getByText('1 matching call(s)').waitFor();
+    await page.getByLabel('Search').fill('');
+    // Live: a new (held, then cancelled by the client's exit) call shows up without a reload.
+    const before = await page.locator('table.activity tbody tr').count();
+    const third = writeFile('live.txt', 'x');
+    await waitFor(
+      async () => (await pending()).some((p) => p.arguments.path.endsWith('live.txt')),
+      60_000,
+      'held',
+    );
+    const held = (await pending()).find((p) => p.arguments.path.endsWith('live.txt'))!;
+    assert.equal((await run(w.env, CLI, ['approvals', 'deny', held.id])).code, 0);
+    await third;
+    await waitFor(
+      async () => (await page.locator('table.activity tbody tr').count()) === before + 1,
+      10_000,
+      'live row',
+    );
+  });
+
+  test('Clients, Secrets and Policy pages: plaintext token found, secrets stored in the keychain and never shown', async () => {
+    await page.getByRole('link', { name: 'Clients' }).click();
+    const cursor = page.getByRole('article', { name: 'client cursor' });
+    await cursor.waitFor();
+    assert.match(await cursor.innerText(), /plaintext secret\(s\): env\.GITHUB_PERSONAL_ACCESS_TOKEN/);
+    assert.doesNotMatch(
+      await page.content(),
+      new RegExp(CURSOR_TOKEN),
+      'the token itself never reaches the page',
+    );
+    await cursor.getByRole('button', { name: 'Preview protect' }).click();
+    await cursor.locator('.preview').waitFor();
+    assert.match(
+      await cursor.locator('.preview').innerText(),
+      /OS keychain as "github-github_personal_access_token"/,
+    );
+    assert.doesNotMatch(await page.content(), new RegExp(CURSOR_TOKEN), 'nor in the preview');
+    await shot(page, 'clients');
+
+    await page.getByRole('link', { name: 'Secrets' }).click();
+    await page.getByRole('heading', { name: 'Secrets' }).waitFor();
+    await page.getByLabel('Name').fill('search-api-key');
+    await page.getByLabel('Value').fill('value-that-stays-in-the-keychain');
+    await page.getByRole('button', { name: 'Store in keychain' }).click();
+    await page.getByRole('cell', { name: 'search-api-key' }).waitFor();
+    assert.doesNotMatch(await page.content(), /value-that-stays-in-the-keychain/);
+    const got = await run(w.env, CLI, ['secrets', 'get', 'search-api-key', '--reveal']);
+    assert.equal(got.stdout.trim(), 'value-that-stays-in-the-keychain', 'it is in the OS keychain');
+    await shot(page, 'secrets');
+
+    await page.getByRole('link', { name: 'Policy' }).click();
+    await page.getByRole('heading', { name: 'Rules in force' }).waitFor();
+    assert.match(await page.locator('table').innerText(), /allow server .*server-filesystem/);
+    await shot(page, 'policy');
+  });
+
+  test('a page of another origin cannot read or answer approvals; DNS rebinding is refused', async () => {
+    const held = writeFile('cross-site.txt', 'never');
+    await waitFor(
+      async () => (await pending()).some((p) => p.arguments.path.endsWith('cross-site.txt')),
+      60_000,
+      'held',
+    );
+    const request = (await pending()).find((p) => p.arguments.path.endsWith('cross-site.txt'))!;
+    const full = (await (
+      await fetch(`${daemon.url}/api/v1/approvals`, { headers: { authorization: `Bearer ${daemon.token}` } })
+    ).json()) as { id: string; argumentsHash: string }[];
+    const hash = full.find((r) => r.id === request.id)!.argumentsHash;
+    const ticket = new URL(await dashboardUrl()).hash.replace('#ticket=', '');
+
+    const evil = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!doctype html><title>evil</title>');
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    const evilOrigin = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`;
+    const attacker = await browser.newPage();
+    try {
+      await attacker.goto(`${evilOrigin}/`);
+      const outcome = await attacker.evaluate(
+        async ({ base, id, argumentsHash, token, ticket }) => {
+          const tryFetch = (url: string, init?: RequestInit) =>
+            fetch(url, init).then(
+              async (r) => `status ${r.status} ${r.type === 'opaque' ? '(opaque)' : await r.text()}`,
+              (e: unknown) => `blocked: ${String(e)}`,
+            );
+          return {
+            read: await tryFetch(`${base}/api/v1/approvals`),
+            readWithToken: await tryFetch(`${base}/api/v1/approvals`, {
+              headers: { authorization: `Bearer ${token}` },
+            }),
+            answer: await tryFetch(`${base}/api/v1/approvals/${id}`, {
+              method: 'POST',
+              mode: 'no-cors',
+              headers: { 'content-type': 'text/plain' },
+              body: JSON.stringify({ choice: 'allow-once', argumentsHash }),
+            }),
+            ticket: await tryFetch(`${base}/api/v1/ui/session`, {
+              method: 'POST',
+              mode: 'no-cors',
+              headers: { 'content-type': 'text/plain' },
+              body: JSON.stringify({ ticket }),
+            }),
+          };
+        },
+        { base: daemon.url, id: request.id, argumentsHash: hash, token: daemon.token, ticket },
+      );
+      // The page learns nothing: CORS blocks the reads, the simple POSTs come back opaque.
+      assert.match(outcome.read, /^blocked/);
+      assert.match(outcome.readWithToken, /^blocked/);
+      assert.match(outcome.answer, /opaque|blocked/);
+      assert.match(outcome.ticket, /opaque|blocked/);
+      // And the daemon refused them: the call is still held, the ticket still unused.
+      assert.ok(
+        (await pending()).some((p) => p.id === request.id),
+        'the approval is still pending',
+      );
+      const log = daemon.output();
+      assert.ok(log.includes(evilOrigin), 'the daemon logged the refused Origin');
+      const exchange = await fetch(`${daemon.url}/api/v1/ui/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ticket }),
+      });
+      assert.equal(exchange.status, 200, 'the ticket the attacker tried is still good for its owner');
+
+      // DNS rebinding: rebind.test resolves to 127.0.0.1; the daemon refuses the foreign Host.
+      const rebound = await attacker.goto(`http://rebind.test:${daemon.port}/ui/`);
+      assert.equal(rebound?.status(), 403);
+      const api = await attacker.goto(`http://rebind.test:${daemon.port}/api/v1/approvals`);
+      assert.equal(api?.status(), 403);
+      assert.match(await attacker.content(), /is not this daemon's loopback address/);
+    } finally {
+      await attacker.close();
+      evil.close();
+    }
+    assert.equal((await run(w.env, CLI, ['approvals', 'deny', request.id])).code, 0);
+    const refused = await held;
+    assert.equal((JSON.parse(refused.stdout) as { isError?: boolean }).isError, true);
+  });
+});
