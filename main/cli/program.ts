@@ -7,6 +7,7 @@ import { registerConfigCommands } from './config.ts';
 import { registerApprovalsCommands } from './approvals.ts';
 import { registerSecretsCommands } from './secrets.ts';
 import { registerClientsCommands } from './clients.ts';
+import { registerCatalogCommands } from './catalog.ts';
 import {
   registerPinsCommands,
   registerPolicyCommands,
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerPolicyCommands(program);
   registerSecretsCommands(program);
   registerClientsCommands(program);
+  registerCatalogCommands(program);
   registerConfigCommands(program);
   return program;
 }

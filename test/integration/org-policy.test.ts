@@ -10,9 +10,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
 import { generateSigningKey, signOrgPolicy, type OrgPolicyInput } from '../../main/core/policy/org-policy.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { callTool, httpClient } from '../helpers/sdk-client.ts';
 import { nginxAvailable, startNginx, type Nginx } from '../helpers/nginx.ts';
 import {
+  CLI,
   EVERYTHING_JS,
   NODE,
   everythingServer,
@@ -49,6 +52,12 @@ describe('org policy from a static web server', { skip }, () => {
         description: 'the reference server',
         command: NODE,
         args: [EVERYTHING_JS, 'stdio'],
+      },
+      {
+        name: 'reference-2',
+        description: 'the reference server, second instance for the docs team',
+        command: NODE,
+        args: [EVERYTHING_JS, 'stdio', '--docs'],
       },
     ],
   });
@@ -123,7 +132,7 @@ describe('org policy from a static web server', { skip }, () => {
     assert.equal(sum.action, 'deny');
     assert.match(sum.source, /^managed policy/);
     const echo = await explain('echo');
-    assert.equal(echo.action, 'deny');
+    assert.equal(echo.action, 'deny', JSON.stringify(echo));
     assert.match(echo.source, /^org policy .*policy\.jws \(version 1\)/);
     const env = await explain('get-env');
     assert.equal(env.action, 'allow');
@@ -207,5 +216,48 @@ describe('org policy from a static web server', { skip }, () => {
     assert.equal(up.version, 6);
     assert.equal(up.lastError, null);
     assert.equal((await explain('echo')).action, 'allow', 'version 6 no longer denies echo');
+  });
+
+  test('catalog list shows what IT approved; catalog install puts a server into Warden and a client in one step, admitted in catalog-only mode', async () => {
+    const cli = (...args: string[]) => promisify(execFile)(CLI, args, { env: w.env });
+    const list = await cli('catalog', 'list');
+    assert.match(list.stdout, /^everything {2}\(in your Warden config\)$/m);
+    assert.match(list.stdout, /^reference-2$/m);
+    assert.match(list.stdout, /runs: .*server-everything.* stdio --docs/);
+    assert.match(list.stdout, /from: org acme v6/);
+
+    const install = await cli('catalog', 'install', 'reference-2', '--client', 'cursor');
+    assert.match(install.stdout, /added "reference-2" to .*config\.json: it runs exactly/);
+    const cursor = JSON.parse(fs.readFileSync(path.join(w.home, '.cursor', 'mcp.json'), 'utf8')) as {
+      mcpServers: Record<string, { command: string; args: string[] }>;
+    };
+    assert.deepEqual(cursor.mcpServers['reference-2']?.args, ['connect', 'reference-2']);
+    const config = JSON.parse(fs.readFileSync(w.paths.configFile, 'utf8')) as {
+      mcpServers: Record<string, { command: string; args: string[] }>;
+    };
+    assert.deepEqual(config.mcpServers['reference-2'], {
+      command: NODE,
+      args: [EVERYTHING_JS, 'stdio', '--docs'],
+    });
+    // Installing again changes nothing; an entry of that name with another command is refused.
+    assert.match(
+      (await cli('catalog', 'install', 'reference-2', '--client', 'cursor')).stdout,
+      /already installed/,
+    );
+    await assert.rejects(
+      cli('catalog', 'install', 'nope', '--client', 'cursor'),
+      /has no "nope" \(it has: everything, reference-2\)/,
+    );
+
+    // After a restart the new server runs: the org catalog admits it although only catalog servers may run.
+    await daemon.stop();
+    daemon = await startDaemonProcess(w);
+    await sync();
+    const client = await httpClient(daemon.url, daemon.token, 'reference-2');
+    try {
+      assert.equal((await callTool(client, 'get-env', {})).isError, undefined);
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -255,6 +255,21 @@ export const effectivePolicySchema = z.object({
   locked: z.array(z.object({ setting: z.string(), value: z.unknown(), source: z.string() })),
 });
 
+/** An org catalog entry of the policy in force, and whether Warden's config has it. */
+export const catalogItemSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  command: z.string().optional(),
+  args: z.array(z.string()).optional(),
+  url: z.string().optional(),
+  /** The exact command line or URL. */
+  target: z.string(),
+  /** "org acme v6": the policy it comes from. */
+  from: z.string(),
+  /** Warden's config has a server of that name with exactly this command (or URL). */
+  configured: z.boolean(),
+});
+
 /** POST /ui/session: trade the one-time ticket `serve` printed for a bearer token. */
 export const uiSessionBodySchema = z.strictObject({ ticket: z.string().min(16).max(200) });
 export const uiSessionSchema = z.object({ token: z.string() });
@@ -293,6 +308,7 @@ export type ProtectResult = z.infer<typeof protectResultSchema>;
 export type RestoreResult = z.infer<typeof restoreResultSchema>;
 export type SecretEntry = z.infer<typeof secretEntrySchema>;
 export type EffectivePolicy = z.infer<typeof effectivePolicySchema>;
+export type CatalogItem = z.infer<typeof catalogItemSchema>;
 
 /** Every route: method, path pattern, and what it does. */
 export const CONTROL_ROUTES = [
@@ -434,6 +450,12 @@ export const CONTROL_ROUTES = [
     path: '/api/v1/policy/effective',
     response: effectivePolicySchema,
     description: 'every rule in force with its source, and the locked settings',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/catalog',
+    response: z.array(catalogItemSchema),
+    description: 'the org catalog of the policy in force (servers IT approved)',
   },
   {
     method: 'POST',

@@ -29,6 +29,7 @@ import {
   protectBodySchema,
   secretSetBodySchema,
   serverApproveBodySchema,
+  type CatalogItem,
   type ClientConfig,
   type EffectivePolicy,
   type ExplainResponse,
@@ -271,6 +272,7 @@ export function createControlApi(
       async (_req, _res, [id]) => ({ report: await restoreClient(locate(id!), backupDir(core)) }),
     ],
     ['GET', /^\/api\/v1\/secrets$/, () => listSecrets(core)],
+    ['GET', /^\/api\/v1\/catalog$/, () => Promise.resolve(catalog(core))],
     [
       'PUT',
       /^\/api\/v1\/secrets\/([^/]+)$/,
@@ -432,6 +434,25 @@ async function listSecrets(core: WardenCore): Promise<SecretEntry[]> {
         ? `${binding.server}${bound ? `: ${describeIdentity(serverIdentity(bound))}` : ''}`
         : null,
       usedBy: usedBy.get(name) ?? [],
+    };
+  });
+}
+
+function catalog(core: WardenCore): CatalogItem[] {
+  const from = core.policyVersion() ?? 'org policy';
+  return (core.orgSync?.catalog() ?? []).map((entry) => {
+    const configured = core.config.servers.get(entry.name);
+    const identity = configured ? serverIdentity(configured) : undefined;
+    return {
+      ...entry,
+      target: entry.url ?? [entry.command, ...(entry.args ?? [])].join(' '),
+      from,
+      configured:
+        identity?.kind === 'http'
+          ? identity.url === entry.url
+          : identity?.kind === 'stdio' &&
+            identity.command === entry.command &&
+            JSON.stringify(identity.args) === JSON.stringify(entry.args ?? []),
     };
   });
 }

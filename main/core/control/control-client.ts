@@ -4,6 +4,7 @@ import { WardenError, type WardenErrorCode } from '../errors.ts';
 import {
   approvalRequestSchema,
   auditPageSchema,
+  catalogItemSchema,
   clientConfigSchema,
   controlEventSchema,
   effectivePolicySchema,
@@ -132,6 +133,11 @@ export class ControlClient implements WardenApi {
   }
   deleteSecret(name: string) {
     return this.#call('DELETE', `/secrets/${encodeURIComponent(name)}`, okSchema);
+  }
+
+  /** The org catalog of the policy in force. */
+  catalog() {
+    return this.#call('GET', '/catalog', catalogItemSchema.array());
   }
 
   /**

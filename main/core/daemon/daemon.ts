@@ -88,6 +88,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   // Attached in the same tick as `listen` resolves, before any connection is processed.
   const gateway = new Gateway({ config, port, token, core, logger, ...options.gateway });
   server.on('request', gateway.handle);
+  const unwatch = core.watchManagedPolicy();
   writeDaemonState(paths.daemonStateFile, {
     token,
     port,
@@ -105,6 +106,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      unwatch();
       server.close();
       server.closeAllConnections();
       core.broker.withdrawAll('MCP Warden is shutting down');

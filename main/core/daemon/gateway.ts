@@ -69,6 +69,7 @@ export class Gateway {
   readonly #limits: LimitsStep;
   readonly #control: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
   readonly #sweep: NodeJS.Timeout;
+  readonly #unsubscribe: () => void;
   /** One-time tickets and session tokens of the browser dashboard. */
   readonly dashboard = new DashboardAccess();
 
@@ -81,6 +82,10 @@ export class Gateway {
       this.#toolLists.set(server.name, new ToolLists(server, options.config.file));
     }
     this.#limits = new LimitsStep(options.core.engine.limits(), options.core.quota);
+    // Limits follow the policy in force (org policy synced, managed policy edited).
+    this.#unsubscribe = options.core.onEvent((event) => {
+      if (event.type === 'status.changed') this.#limits.update(options.core.engine.limits());
+    });
     this.#control = createControlApi(options.core, {
       sessionsFor: (server: string) =>
         [...this.#sessions.values()].filter((e) => e.session.server.name === server).length,
@@ -390,7 +395,10 @@ export class Gateway {
 
   /** Ends every session and its upstream (children are stopped). */
   async close(options: { keepSweeping?: boolean } = {}): Promise<void> {
-    if (!options.keepSweeping) clearInterval(this.#sweep);
+    if (!options.keepSweeping) {
+      clearInterval(this.#sweep);
+      this.#unsubscribe();
+    }
     const entries = [...this.#sessions.values()];
     this.#sessions.clear();
     await Promise.all(

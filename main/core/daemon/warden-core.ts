@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3';
+import fs from 'node:fs';
 import { ApprovalBroker } from '../approvals/broker.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import type { ServerConfig, WardenConfig } from '../config/schema.ts';
-import { WardenError } from '../errors.ts';
+import { describeError, WardenError } from '../errors.ts';
 import { QuotaStore } from '../guard/limits.ts';
 import type { Logger } from '../log.ts';
 import type { WardenPaths } from '../paths.ts';
@@ -17,7 +18,7 @@ import {
   type ServerIdentity,
 } from '../policy/identity.ts';
 import type { PolicySource } from '../policy/schema.ts';
-import { loadManagedPolicy } from '../policy/sources.ts';
+import { loadManagedPolicy, managedPolicyPath } from '../policy/sources.ts';
 import { openStateDb } from '../store/state-db.ts';
 import { RememberedRuleStore } from '../store/remembered-rules.ts';
 import { ServerApprovalStore } from '../store/server-approvals.ts';
@@ -216,6 +217,69 @@ export class WardenCore {
   }
 
   /**
+   * Reads the managed policy again and puts the result in force (with the org policy and the
+   * user's config). When the managed policy became unreadable or invalid, fails closed: every
+   * server and every tool call is refused, naming the error, until it is fixed. When it names
+   * another org policy URL or other keys, the org sync starts over with them.
+   */
+  async reloadPolicy(): Promise<void> {
+    const previousOrg = JSON.stringify(
+      this.engine.sources.find((s) => s.kind === 'managed')?.document.orgPolicy,
+    );
+    let sources: PolicySource[];
+    try {
+      sources = policySources(this.config, this.#managedPolicyFile, this.orgSync?.source());
+    } catch (error) {
+      const reason = `MCP Warden refuses everything until the managed policy is fixed: ${describeError(error)}`;
+      this.#logger.error({ err: describeError(error) }, 'managed policy invalid: failing closed');
+      this.engine = new PolicyEngine([
+        {
+          kind: 'managed',
+          origin: this.#managedPolicyFile ?? 'managed policy',
+          document: {
+            servers: [
+              { action: 'deny', command: '**' },
+              { action: 'deny', url: '**' },
+            ],
+            rules: [{ server: '*', tool: '*', action: 'deny', reason }],
+          },
+        },
+      ]);
+      this.emit({ type: 'status.changed' });
+      return;
+    }
+    this.engine = new PolicyEngine(sources);
+    this.#logger.info({ sources: sources.map((s) => `${s.kind} ${s.origin}`) }, 'policy reloaded');
+    const managedOrg = JSON.stringify(sources.find((s) => s.kind === 'managed')?.document.orgPolicy);
+    if (managedOrg !== previousOrg) {
+      this.orgSync?.stop();
+      this.orgSync = undefined;
+      await this.startOrgSync();
+      const sync = this.orgSync as OrgPolicySync | undefined;
+      if (sync)
+        this.engine = new PolicyEngine(policySources(this.config, this.#managedPolicyFile, sync.source()));
+    }
+    this.emit({ type: 'status.changed' });
+  }
+
+  /**
+   * Watches the managed policy file while running (stat polled every `intervalMs`, so a file
+   * replaced, created or deleted is seen too) and reloads the policy when it changes.
+   * @returns a function that stops watching.
+   */
+  watchManagedPolicy(intervalMs = MANAGED_POLICY_POLL_MS): () => void {
+    const file = this.#managedPolicyFile ?? managedPolicyPath();
+    let reloading = Promise.resolve();
+    const listener = (now: fs.Stats, before: fs.Stats): void => {
+      if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
+      this.#logger.info({ file }, 'managed policy changed');
+      reloading = reloading.then(() => this.reloadPolicy()).catch(() => undefined);
+    };
+    fs.watchFile(file, { interval: intervalMs, persistent: false }, listener);
+    return () => fs.unwatchFile(file, listener);
+  }
+
+  /**
    * Starts syncing the org policy the managed policy names (if any): the cached last good
    * document is in force when this resolves; the network check continues in the background.
    */
@@ -227,12 +291,7 @@ export class WardenCore {
       config,
       dataDir: this.#dataDir,
       logger: this.#logger.child({ component: 'org-policy' }),
-      onChange: () => {
-        this.engine = new PolicyEngine(
-          policySources(this.config, this.#managedPolicyFile, this.orgSync?.source()),
-        );
-        this.emit({ type: 'status.changed' });
-      },
+      onChange: () => void this.reloadPolicy(),
     });
     await this.orgSync.start();
   }
@@ -266,6 +325,9 @@ export class WardenCore {
     this.#state.close();
   }
 }
+
+/** How often the managed policy file is checked for changes, ms. */
+export const MANAGED_POLICY_POLL_MS = 2000;
 
 /** What the core tells live views (control API event stream). */
 export type CoreEvent = { type: 'audit.recorded'; id: number } | { type: 'status.changed' };

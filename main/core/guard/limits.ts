@@ -114,25 +114,40 @@ const DAY_MS = 86_400_000;
  */
 export class LimitsStep implements GuardStep {
   readonly name = 'limits';
-  readonly #states: LimitState[];
+  #states: LimitState[];
   readonly #quota: QuotaStore;
   readonly #now: () => number;
 
   constructor(limits: SourcedLimit[], quota: QuotaStore, options: LimitsOptions = {}) {
     this.#quota = quota;
     this.#now = options.now ?? Date.now;
+    this.#states = this.#build(limits, []);
+  }
+
+  /**
+   * Replaces the limits (the policy changed while running). A limit whose source and rule did
+   * not change keeps its state (tokens, calls in flight); new ones start full.
+   */
+  update(limits: SourcedLimit[]): void {
+    this.#states = this.#build(limits, this.#states);
+  }
+
+  #build(limits: SourcedLimit[], previous: LimitState[]): LimitState[] {
     const start = this.#now();
     const seen = new Map<string, number>();
-    this.#states = limits.map(({ rule, source }) => {
+    return limits.map(({ rule, source }) => {
       const base = `${source}: ${rule.server}/${rule.tool}`;
       const occurrence = (seen.get(base) ?? 0) + 1;
       seen.set(base, occurrence);
+      const scope = occurrence === 1 ? base : `${base} #${occurrence}`;
+      const kept = previous.find((p) => p.scope === scope && JSON.stringify(p.rule) === JSON.stringify(rule));
+      if (kept) return kept;
       const server = picomatch(rule.server, { dot: true });
       const tool = picomatch(rule.tool, { dot: true });
       const capacity = rule.burst ?? Math.max(1, Math.ceil(rule.ratePerMinute ?? 1));
       return {
         rule,
-        scope: occurrence === 1 ? base : `${base} #${occurrence}`,
+        scope,
         where: `for server "${rule.server}", tool "${rule.tool}" (${source})`,
         matches: (s: string, t: string) => server(s) && tool(t),
         capacity,

@@ -49,6 +49,7 @@ export const orgPolicyPayloadSchema = z.strictObject({
 
 export type OrgPolicyPayload = z.output<typeof orgPolicyPayloadSchema>;
 export type OrgPolicyInput = z.input<typeof orgPolicyPayloadSchema>;
+export type CatalogEntry = z.output<typeof catalogEntrySchema>;
 
 /** A public key the managed policy trusts, by key id (`kid`, the JWK thumbprint). */
 export interface TrustedKey {

@@ -125,13 +125,23 @@ export class OrgPolicySync {
     void this.syncNow().finally(() => this.#schedule());
   }
 
+  #syncing: Promise<void> | undefined;
+
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
   }
 
-  /** Fetches the document once (conditional GET). Never throws; the outcome is in status(). */
-  async syncNow(): Promise<void> {
+  /**
+   * Fetches the document once (conditional GET). Never throws; the outcome is in status().
+   * A call while a fetch is under way joins it (so "sync now" resolves only once the document
+   * it reports is in force).
+   */
+  syncNow(): Promise<void> {
+    return (this.#syncing ??= this.#syncOnce().finally(() => (this.#syncing = undefined)));
+  }
+
+  async #syncOnce(): Promise<void> {
     this.#lastAttempt = new Date().toISOString();
     try {
       const response = await fetch(this.#config.url, {
