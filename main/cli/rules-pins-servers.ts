@@ -152,13 +152,37 @@ export function registerPolicyCommands(program: Command): void {
   policy
     .command('explain')
     .description(
-      'the decision for a call and the rule of which source makes it (reads the config and the managed policy; no daemon needed)',
+      'the decision for a call and the rule of which source makes it: asks the running daemon (managed, org and user policy, remembered approvals); without a daemon, reads the config and the managed policy',
     )
     .argument('<server>')
     .argument('<tool>')
     .option('--args <json>', "the call's arguments", '{}')
     .option('--annotations <json>', 'the tool\'s annotations, e.g. {"readOnlyHint":true}')
-    .action((server: string, tool: string, options: { args: string; annotations?: string }) => {
+    .action(async (server: string, tool: string, options: { args: string; annotations?: string }) => {
+      const control = await connectControlClient(
+        resolvePaths(program.opts<{ config?: string }>().config),
+      ).catch(() => undefined);
+      if (control) {
+        const answer = await control.explain({
+          server,
+          tool,
+          args: options.args,
+          ...(options.annotations ? { annotations: options.annotations } : {}),
+        });
+        out(
+          `server "${server}": ${answer.server.allowed ? `allowed${answer.server.trusted ? ' and trusted' : ''}` : 'refused'}`,
+        );
+        out(`  ${answer.server.reason}`);
+        out(`tool "${tool}": ${answer.tool.action}`);
+        out(`  by ${answer.tool.rule}`);
+        if (answer.tool.reason) out(`  reason: ${answer.tool.reason}`);
+        if (answer.tool.remember)
+          out(
+            `  a person may answer: deny, allow once${answer.tool.remember !== 'never' ? ', allow for this session' : ''}${answer.tool.remember === 'always' ? ', always allow' : ''}`,
+          );
+        out('(from the running daemon: managed, org and user policy, locks and remembered approvals)');
+        return;
+      }
       const config = loadConfig(resolvePaths(program.opts<{ config?: string }>().config), {
         createDefault: false,
       });
@@ -200,6 +224,8 @@ export function registerPolicyCommands(program: Command): void {
         out(
           `  a person may answer: deny, allow once${verdict.remember !== 'never' ? ', allow for this session' : ''}${verdict.remember === 'always' ? ', always allow' : ''}`,
         );
-      out('(remembered approvals are not considered here: see `mcp-warden rules list`)');
+      out(
+        '(the daemon is not running: the org policy, locks on server approvals and remembered approvals are not considered here)',
+      );
     });
 }

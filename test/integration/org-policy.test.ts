@@ -137,6 +137,9 @@ describe('org policy from a static web server', { skip }, () => {
     const env = await explain('get-env');
     assert.equal(env.action, 'allow');
     assert.match(env.source, /^user config/);
+    // The CLI asks the running daemon, so the org policy is part of its answer.
+    const cli = await promisify(execFile)(CLI, ['policy', 'explain', 'everything', 'echo'], { env: w.env });
+    assert.match(cli.stdout, /tool "echo": deny\n {2}by org policy .*policy\.jws \(version 1\)/);
   });
 
   test('catalog-only mode: a catalog server runs, a server the user added is refused', async () => {
