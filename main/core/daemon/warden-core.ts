@@ -18,7 +18,8 @@ import {
   type ServerIdentity,
 } from '../policy/identity.ts';
 import type { PolicySource } from '../policy/schema.ts';
-import { loadManagedPolicy, managedPolicyPath } from '../policy/sources.ts';
+import { loadMachinePolicy, managedPolicyPath } from '../policy/sources.ts';
+import { readPlatformManagedPolicy } from '../policy/platform-managed.ts';
 import { openStateDb } from '../store/state-db.ts';
 import { RememberedRuleStore } from '../store/remembered-rules.ts';
 import { ServerApprovalStore } from '../store/server-approvals.ts';
@@ -276,7 +277,30 @@ export class WardenCore {
       reloading = reloading.then(() => this.reloadPolicy()).catch(() => undefined);
     };
     fs.watchFile(file, { interval: intervalMs, persistent: false }, listener);
-    return () => fs.unwatchFile(file, listener);
+    // macOS managed preferences and Windows Group Policy: read again every minute.
+    let platformTimer: NodeJS.Timeout | undefined;
+    if (!this.#managedPolicyFile && (process.platform === 'darwin' || process.platform === 'win32')) {
+      const read = (): string => {
+        try {
+          return JSON.stringify(readPlatformManagedPolicy() ?? null);
+        } catch (error) {
+          return `error: ${describeError(error)}`;
+        }
+      };
+      let last = read();
+      platformTimer = setInterval(() => {
+        const now = read();
+        if (now === last) return;
+        last = now;
+        this.#logger.info('platform managed policy changed');
+        reloading = reloading.then(() => this.reloadPolicy()).catch(() => undefined);
+      }, PLATFORM_POLICY_POLL_MS);
+      platformTimer.unref();
+    }
+    return () => {
+      fs.unwatchFile(file, listener);
+      clearInterval(platformTimer);
+    };
   }
 
   /**
@@ -328,6 +352,8 @@ export class WardenCore {
 
 /** How often the managed policy file is checked for changes, ms. */
 export const MANAGED_POLICY_POLL_MS = 2000;
+/** How often macOS managed preferences / Windows Group Policy are read again, ms. */
+export const PLATFORM_POLICY_POLL_MS = 60_000;
 
 /** What the core tells live views (control API event stream). */
 export type CoreEvent = { type: 'audit.recorded'; id: number } | { type: 'status.changed' };
@@ -338,7 +364,7 @@ export function policySources(
   managedPolicyFile?: string,
   org?: PolicySource,
 ): PolicySource[] {
-  const managed = loadManagedPolicy(managedPolicyFile);
+  const managed = loadMachinePolicy(managedPolicyFile);
   return [
     ...(managed ? [managed] : []),
     ...(org ? [org] : []),

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { WardenError } from '../errors.ts';
+import { readPlatformManagedPolicy } from './platform-managed.ts';
 import { policyDocumentSchema, type PolicyDocument, type PolicySource } from './schema.ts';
 
 /** Environment variable naming another managed policy file (tests, non-standard installs). */
@@ -30,7 +31,33 @@ export function managedPolicyPath(
 }
 
 /**
- * Loads the managed policy, if there is one.
+ * The machine's managed policy, wherever IT put it: on macOS the managed preferences of
+ * dev.mcp-warden.app (configuration profiles) and on Windows Group Policy
+ * (HKLM\SOFTWARE\Policies\MCP Warden) when configured there, else the JSON file (see
+ * managedPolicyPath; on Linux always the file). `$MCP_WARDEN_MANAGED_POLICY` or an explicit
+ * file skips the platform stores. One source, never a mix (docs/managed-policy.md).
+ * @returns undefined when nothing is configured.
+ * @throws WardenError POLICY_INVALID when what is configured is unsafe, unreadable or invalid.
+ */
+export function loadMachinePolicy(
+  file?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): PolicySource | undefined {
+  if (file === undefined && !env[MANAGED_POLICY_ENV_VAR]) {
+    const platform = readPlatformManagedPolicy();
+    if (platform) {
+      return {
+        kind: 'managed',
+        origin: platform.origin,
+        document: parsePolicy(JSON.stringify(platform.document), platform.origin),
+      };
+    }
+  }
+  return loadManagedPolicy(file ?? managedPolicyPath());
+}
+
+/**
+ * Loads the managed policy file, if there is one.
  * @returns undefined when the file does not exist.
  * @throws WardenError POLICY_INVALID when it exists but is not root-owned, is writable by
  *   others, is not JSON or does not match the schema: Warden then starts nothing (fail closed).
