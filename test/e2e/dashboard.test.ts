@@ -168,7 +168,6 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
   });
 
   test('a held write_file appears, "Allow once" in the popup lets it write; "Deny" gives an isError result', async () => {
-    await shot(page, 'servers');
     const allowed = writeFile('approved.txt', 'hello from the dashboard');
     // The dashboard shows it as soon as the guard holds it.
     await page.getByRole('link', { name: /Approvals.*1 pending/ }).waitFor({ timeout: 60_000 });
@@ -253,6 +252,13 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
   });
 
   test('Clients, Secrets and Policy pages: plaintext token found, secrets stored in the keychain and never shown', async () => {
+    // Servers: after the calls above, the filesystem server's tools are pinned.
+    await page.getByRole('link', { name: 'Servers' }).click();
+    const fsCard = page.getByRole('article', { name: 'server filesystem' });
+    await fsCard.getByText(/\d+ pinned definitions/).click();
+    assert.match(await fsCard.locator('table').innerText(), /write_file/);
+    await shot(page, 'servers');
+
     await page.getByRole('link', { name: 'Clients' }).click();
     const cursor = page.getByRole('article', { name: 'client cursor' });
     await cursor.waitFor();
