@@ -210,6 +210,15 @@ export async function startTrayApp(
   });
   const log = logger.child({ component: 'app' });
   const report = (error: unknown): void => log.warn({ error: describeError(error) }, 'tray app');
+  /** A failed tray action: logged, and told in a notification (a menu click has no other answer). */
+  const failed =
+    (what: string) =>
+    (error: unknown): void => {
+      report(error);
+      if (Notification.isSupported()) {
+        new Notification({ title: 'MCP Warden', body: `${what}: ${describeError(error)}` }).show();
+      }
+    };
 
   const windows = new WindowRegistry();
   const createWindow = (options: BrowserWindowConstructorOptions): BrowserWindow => {
@@ -259,8 +268,10 @@ export async function startTrayApp(
     api,
     launchAtLogin: loginItem.get,
     actions: {
-      pause: () => void api.pause().then(() => trayController.refresh(), report),
-      resume: () => void api.resume().then(() => trayController.refresh(), report),
+      pause: () =>
+        void api.pause().then(() => trayController.refresh(), failed('Could not pause the servers')),
+      resume: () =>
+        void api.resume().then(() => trayController.refresh(), failed('Could not resume the servers')),
       openDashboard: () => dashboard.show(),
       setLaunchAtLogin: (enabled) => {
         loginItem.set(enabled);

@@ -949,6 +949,15 @@ test('tray app: starts the daemon in-process, serves app://, registers IPC, open
   tray.click('resume');
   await settle();
   assert.equal(api.called('resume').length, 1);
+
+  // A failed action is told in a notification, not swallowed.
+  api.state.fail = true;
+  tray.click('pause');
+  await settle();
+  assert.deepEqual(
+    FakeNotification.instances.map((n) => [n.options.body, n.shown]),
+    [['Could not pause the servers: the daemon did not answer', true]],
+  );
 });
 
 test('tray app: popups for approvals pending at start and requested later, closed when resolved', async () => {
