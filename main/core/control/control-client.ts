@@ -56,10 +56,10 @@ export class ControlClient implements WardenApi {
     return this.#call('GET', '/servers', serverEntrySchema.array());
   }
   approveServer(name: string, identityHash: string) {
-    return this.#call('POST', `/servers/${encodeURIComponent(name)}/approve`, okSchema, { identityHash });
+    return this.#call('POST', `/servers/${seg(name)}/approve`, okSchema, { identityHash });
   }
   restartServer(name: string) {
-    return this.#call('POST', `/servers/${encodeURIComponent(name)}/restart`, okSchema, {});
+    return this.#call('POST', `/servers/${seg(name)}/restart`, okSchema, {});
   }
   pause() {
     return this.#call('POST', '/pause', okSchema, {});
@@ -71,7 +71,7 @@ export class ControlClient implements WardenApi {
     return this.#call('GET', '/approvals', approvalRequestSchema.array());
   }
   answer(id: string, body: ApprovalAnswerBody) {
-    return this.#call('POST', `/approvals/${encodeURIComponent(id)}`, okSchema, body);
+    return this.#call('POST', `/approvals/${seg(id)}`, okSchema, body);
   }
   rules() {
     return this.#call('GET', '/rules', rememberedRuleSchema.array());
@@ -83,12 +83,7 @@ export class ControlClient implements WardenApi {
     return this.#call('GET', '/pins', pinsSchema);
   }
   approvePin(server: string, kind: string, name: string) {
-    return this.#call(
-      'POST',
-      `/pins/${encodeURIComponent(server)}/${encodeURIComponent(kind)}/${encodeURIComponent(name)}/approve`,
-      okSchema,
-      {},
-    );
+    return this.#call('POST', `/pins/${seg(server)}/${seg(kind)}/${seg(name)}/approve`, okSchema, {});
   }
   policyStatus() {
     return this.#call('GET', '/policy/status', policyStatusSchema);
@@ -114,25 +109,25 @@ export class ControlClient implements WardenApi {
     return this.#call('GET', '/clients', clientConfigSchema.array());
   }
   previewProtect(id: string) {
-    return this.#call('POST', `/clients/${encodeURIComponent(id)}/preview`, protectPreviewSchema, {});
+    return this.#call('POST', `/clients/${seg(id)}/preview`, protectPreviewSchema, {});
   }
   protect(id: string, clientSha256: string, servers?: string[]) {
-    return this.#call('POST', `/clients/${encodeURIComponent(id)}/protect`, protectResultSchema, {
+    return this.#call('POST', `/clients/${seg(id)}/protect`, protectResultSchema, {
       clientSha256,
       ...(servers ? { servers } : {}),
     });
   }
   restore(id: string) {
-    return this.#call('POST', `/clients/${encodeURIComponent(id)}/restore`, restoreResultSchema, {});
+    return this.#call('POST', `/clients/${seg(id)}/restore`, restoreResultSchema, {});
   }
   secrets() {
     return this.#call('GET', '/secrets', secretEntrySchema.array());
   }
   setSecret(name: string, value: string) {
-    return this.#call('PUT', `/secrets/${encodeURIComponent(name)}`, okSchema, { value });
+    return this.#call('PUT', `/secrets/${seg(name)}`, okSchema, { value });
   }
   deleteSecret(name: string) {
-    return this.#call('DELETE', `/secrets/${encodeURIComponent(name)}`, okSchema);
+    return this.#call('DELETE', `/secrets/${seg(name)}`, okSchema);
   }
 
   /** The org catalog of the policy in force. */
@@ -233,6 +228,16 @@ async function errorOf(response: Response): Promise<WardenError> {
   const code =
     CODES.find((c) => c === error?.code) ?? (response.status === 401 ? 'DAEMON_UNREACHABLE' : 'USAGE');
   return new WardenError(code, error?.message ?? `HTTP ${response.status}`);
+}
+
+/**
+ * One path segment, percent-encoded. "." and ".." (even encoded, WHATWG URL parsing treats
+ * "%2e" as a dot) would change the route, so they are refused.
+ * @throws WardenError USAGE for "." or "..".
+ */
+function seg(value: string): string {
+  if (value === '.' || value === '..') throw new WardenError('USAGE', `"${value}" is not a valid name`);
+  return encodeURIComponent(value);
 }
 
 function searchParams(query: Record<string, string | number | undefined>): string {
