@@ -67,6 +67,10 @@ export function ApprovalCard({
   resolved?: boolean;
 }) {
   const [sent, setSent] = useState<ApprovalChoice>();
+  // "Always allow" can be narrowed to a directory when the call has an absolute "path".
+  const callPath = typeof request.arguments?.path === 'string' ? request.arguments.path : undefined;
+  const callDir = callPath?.startsWith('/') ? callPath.slice(0, callPath.lastIndexOf('/')) || '/' : undefined;
+  const [underDir, setUnderDir] = useState(true);
   const [error, setError] = useState<string>();
   const seconds = useSecondsLeft(request.expiresAt);
   const risk = riskOf(request.annotations);
@@ -78,10 +82,21 @@ export function ApprovalCard({
   const answer = (choice: ApprovalChoice): void => {
     setError(undefined);
     setSent(choice);
-    api.answer(request.id, { choice, argumentsHash: request.argumentsHash, channel }).catch((e: unknown) => {
-      setSent(undefined);
-      setError(message(e));
-    });
+    const conditions =
+      choice === 'allow-always' && callDir && underDir
+        ? [{ pointer: '/path', glob: `${callDir === '/' ? '' : callDir}/**` }]
+        : undefined;
+    api
+      .answer(request.id, {
+        choice,
+        argumentsHash: request.argumentsHash,
+        channel,
+        ...(conditions ? { conditions } : {}),
+      })
+      .catch((e: unknown) => {
+        setSent(undefined);
+        setError(message(e));
+      });
   };
 
   return (
@@ -133,19 +148,27 @@ export function ApprovalCard({
           {sent ? DONE_LABELS[sent] : 'Answered elsewhere, timed out or withdrawn'}
         </p>
       ) : (
-        <div className="choices" role="group" aria-label="your answer">
-          {request.choices.map((choice, i) => (
-            <button
-              key={choice}
-              type="button"
-              className={choice === 'deny' ? 'deny' : 'allow'}
-              autoFocus={autoFocus && i === 0}
-              onClick={() => answer(choice)}
-            >
-              {CHOICE_LABELS[choice]}
-            </button>
-          ))}
-        </div>
+        <>
+          {callDir && request.choices.includes('allow-always') && (
+            <label className="scope">
+              <input type="checkbox" checked={underDir} onChange={(e) => setUnderDir(e.target.checked)} />{' '}
+              “Always allow” only for paths under <code>{callDir}</code>
+            </label>
+          )}
+          <div className="choices" role="group" aria-label="your answer">
+            {request.choices.map((choice, i) => (
+              <button
+                key={choice}
+                type="button"
+                className={choice === 'deny' ? 'deny' : 'allow'}
+                autoFocus={autoFocus && i === 0}
+                onClick={() => answer(choice)}
+              >
+                {CHOICE_LABELS[choice]}
+              </button>
+            ))}
+          </div>
+        </>
       )}
     </article>
   );

@@ -378,4 +378,37 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
     const refused = await held;
     assert.equal((JSON.parse(refused.stdout) as { isError?: boolean }).isError, true);
   });
+
+  test('"Always allow" narrowed to the directory: later writes there run without asking, until revoked on the Policy page', async () => {
+    await page.getByRole('link', { name: /Approvals/ }).click();
+    const first = writeFile('always-1.txt', 'one');
+    const card = page.locator('article.approval', { hasText: 'always-1.txt' });
+    await card.waitFor({ timeout: 60_000 });
+    const scope = card.getByLabel(/only for paths under/);
+    assert.equal(await scope.isChecked(), true, 'narrowed by default');
+    assert.match(await card.locator('label.scope').innerText(), new RegExp(sandbox.replace(/[.]/g, '\\.')));
+    await card.getByRole('button', { name: 'Always allow' }).click();
+    assert.equal((await first).code, 0);
+    // Another file in the same directory: no approval needed.
+    const second = await writeFile('always-2.txt', 'two');
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(fs.readFileSync(path.join(sandbox, 'always-2.txt'), 'utf8'), 'two');
+
+    await page.getByRole('link', { name: 'Policy' }).click();
+    const remembered = page.locator('li', { hasText: 'always allow write_file of filesystem' });
+    await remembered.waitFor();
+    assert.match(await remembered.innerText(), new RegExp(`/path ${sandbox.replace(/[.]/g, '\\.')}/\\*\\*`));
+    await remembered.getByRole('button', { name: 'Revoke' }).click();
+    await remembered.waitFor({ state: 'detached' });
+    // Revoked: the next write asks again.
+    const third = writeFile('always-3.txt', 'three');
+    await waitFor(
+      async () => (await pending()).some((p) => p.arguments.path.endsWith('always-3.txt')),
+      60_000,
+      'asks again',
+    );
+    const held = (await pending()).find((p) => p.arguments.path.endsWith('always-3.txt'))!;
+    assert.equal((await run(w.env, CLI, ['approvals', 'deny', held.id])).code, 0);
+    await third;
+  });
 });
