@@ -202,3 +202,40 @@ test('approval timeout: the lowest any source sets; 120 s by default', () => {
     30_000,
   );
 });
+
+test('classes of tools by annotations: unannotated tools count as destructive; allow by class needs a trusted server', () => {
+  const engine = new PolicyEngine([
+    managed({
+      rules: [{ tool: '*', annotations: { destructiveHint: true }, action: 'ask', remember: 'never' }],
+    }),
+    user({
+      rules: [
+        { tool: '*', annotations: { readOnlyHint: true }, action: 'allow' },
+        { tool: '*', action: 'allow' },
+      ],
+    }),
+  ]);
+  const destructive = engine.decideTool(q({ tool: 'delete', annotations: { destructiveHint: true } }));
+  assert.equal(destructive.action, 'ask');
+  assert.match(destructive.by.text, /annotated destructiveHint: true/);
+  // No annotations at all: MCP's default destructiveHint is true, so it is in the class.
+  assert.equal(engine.decideTool(q({ tool: 'mystery' })).action, 'ask');
+  // Explicitly not destructive: out of the class, the user's allow applies.
+  assert.equal(
+    engine.decideTool(q({ tool: 'append', annotations: { destructiveHint: false } })).action,
+    'allow',
+  );
+
+  const byClass = new PolicyEngine([
+    user({
+      rules: [{ tool: '*', annotations: { readOnlyHint: true, destructiveHint: false }, action: 'allow' }],
+    }),
+  ]);
+  const readOnly = { readOnlyHint: true, destructiveHint: false };
+  assert.equal(byClass.decideTool(q({ tool: 'read', annotations: readOnly, trusted: true })).action, 'allow');
+  assert.equal(
+    byClass.decideTool(q({ tool: 'read', annotations: readOnly, trusted: false })).action,
+    'ask',
+    "an untrusted server's annotations never select it for an allow",
+  );
+});

@@ -52,7 +52,7 @@ export interface ToolQuestion {
   tool: string;
   arguments: unknown;
   /** The tool's annotations from the server's tools/list, if known. */
-  annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean } | undefined;
+  annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean; [hint: string]: unknown } | undefined;
   /** Whether server policy trusts this server's annotations. */
   trusted: boolean;
   remembered: readonly RememberedGrant[];
@@ -148,6 +148,13 @@ export class PolicyEngine {
       for (const [index, rule] of (source.document.rules ?? []).entries()) {
         if (!this.#glob(rule.server)(q.server) || !this.#glob(rule.tool)(q.tool)) continue;
         if (!allConditionsHold(q.arguments, rule.when)) continue;
+        // Annotations come from the server: they may put a tool into a class that asks or is
+        // denied, but they select tools for an allow rule only when policy trusts the server.
+        if (
+          rule.annotations &&
+          ((rule.action === 'allow' && !q.trusted) || !inAnnotationClass(q.annotations, rule.annotations))
+        )
+          continue;
         if (this.#lockedOut(source, rule.action, 'userAllowRules')) continue;
         const ref: RuleRef = {
           source: label(source),
@@ -276,7 +283,32 @@ function describeConditions(conditions: readonly ArgumentCondition[] | undefined
 }
 
 export function describeToolRule(rule: ToolRule): string {
-  return `${rule.action} tool "${rule.tool}" of server "${rule.server}"${describeConditions(rule.when)}`;
+  const annotations = rule.annotations
+    ? ` annotated ${Object.entries(rule.annotations)
+        .map(([hint, value]) => `${hint}: ${String(value)}`)
+        .join(', ')}`
+    : '';
+  return `${rule.action} tool "${rule.tool}"${annotations} of server "${rule.server}"${describeConditions(rule.when)}`;
+}
+
+/** MCP's defaults for a hint a tool does not set (2025-11-25, server/tools, ToolAnnotations). */
+const HINT_DEFAULTS: Record<string, boolean> = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: true,
+};
+
+/** Whether a tool's annotations (unknown: all defaults) have every value the class names. */
+export function inAnnotationClass(
+  annotations: Record<string, unknown> | undefined,
+  wanted: Record<string, boolean | undefined>,
+): boolean {
+  return Object.entries(wanted).every(([hint, value]) => {
+    if (value === undefined) return true;
+    const given = annotations?.[hint];
+    return (typeof given === 'boolean' ? given : HINT_DEFAULTS[hint]) === value;
+  });
 }
 
 export function describeGrant(grant: Omit<RememberedGrant, 'id'>): string {

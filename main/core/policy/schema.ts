@@ -23,10 +23,27 @@ export const argumentConditionSchema = z
 
 export const remembranceSchema = z.enum(['never', 'session', 'always']);
 
+/**
+ * A class of tools by their annotations (MCP 2025-11-25, server/tools, ToolAnnotations). A tool
+ * without a hint counts as the spec's default: destructiveHint true, openWorldHint true,
+ * readOnlyHint false, idempotentHint false, so an unannotated tool is in the risky classes.
+ */
+export const annotationClassSchema = z.strictObject({
+  readOnlyHint: z.boolean().optional(),
+  destructiveHint: z.boolean().optional(),
+  idempotentHint: z.boolean().optional(),
+  openWorldHint: z.boolean().optional(),
+});
+
 /** allow / ask / deny for tools of servers matching globs, optionally only for some arguments. */
 export const toolRuleSchema = z.strictObject({
   server: z.string().min(1).default('*').describe('server name glob'),
   tool: z.string().min(1).default('*').describe('tool name glob'),
+  annotations: annotationClassSchema
+    .optional()
+    .describe(
+      'only tools whose annotations have these values (missing hints count as the MCP defaults: destructive and open-world), e.g. {"destructiveHint": true} to ask for every destructive tool',
+    ),
   action: z.enum(['allow', 'ask', 'deny']),
   when: z
     .array(argumentConditionSchema)
