@@ -290,7 +290,8 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
 
     await page.getByRole('link', { name: 'Policy' }).click();
     await page.getByRole('heading', { name: 'Rules in force' }).waitFor();
-    assert.match(await page.locator('table').innerText(), /allow server .*server-filesystem/);
+    // The rules arrive after the heading: wait for the row itself.
+    await page.locator('table tr', { hasText: /allow server .*server-filesystem/ }).waitFor();
     await shot(page, 'policy');
   });
 
