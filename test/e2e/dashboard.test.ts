@@ -233,8 +233,10 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
     await page.getByLabel('Decision').selectOption('');
     await page.getByText('1 matching call(s)').waitFor();
     await page.getByLabel('Search').fill('');
-    // Live: a new (held, then cancelled by the client's exit) call shows up without a reload.
+    // Live: a new call (held, then denied on the command line) shows up without a reload.
+    await page.getByText('2 matching call(s)').waitFor();
     const before = await page.locator('table.activity tbody tr').count();
+    assert.equal(before, 2);
     const third = writeFile('live.txt', 'x');
     await waitFor(
       async () => (await pending()).some((p) => p.arguments.path.endsWith('live.txt')),
@@ -245,7 +247,9 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
     assert.equal((await run(w.env, CLI, ['approvals', 'deny', held.id])).code, 0);
     await third;
     await waitFor(
-      async () => (await page.locator('table.activity tbody tr').count()) === before + 1,
+      async () =>
+        (await page.locator('table.activity tbody tr').count()) === before + 1 &&
+        (await page.getByText('3 matching call(s)').count()) === 1,
       10_000,
       'live row',
     );
