@@ -89,6 +89,6 @@ export function registerCatalogCommands(program: Command): void {
       if (!result.changed) return out(`"${name}" is already installed in ${target.label} (${target.file})`);
       out(`added "${name}" to ${config.file}: it runs exactly \`${item.target}\` (approved by ${item.from})`);
       out(`added "${name}" to ${target.label} (${target.file}): ${JSON.stringify(result.clientEntry)}`);
-      out(`Restart Warden (and ${target.label}) to start it.`);
+      out(`A running Warden picks it up within seconds; restart ${target.label} to use it.`);
     });
 }

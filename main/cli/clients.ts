@@ -114,7 +114,7 @@ export function registerClientsCommands(program: Command): void {
         db.close();
       }
       out(`protected ${plan.servers.map((s) => s.name).join(', ')}; backup of the original: ${backup}`);
-      out('If the Warden daemon is running, restart it to pick up the new servers. Restart the client too.');
+      out('A running Warden picks up the new servers within seconds. Restart the client to use them.');
     });
 
   clients

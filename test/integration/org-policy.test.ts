@@ -21,6 +21,7 @@ import {
   everythingServer,
   makeWardenEnv,
   startDaemonProcess,
+  waitFor,
   type DaemonProcess,
   type WardenEnv,
 } from '../helpers/warden-env.ts';
@@ -221,7 +222,7 @@ describe('org policy from a static web server', { skip }, () => {
     assert.equal((await explain('echo')).action, 'allow', 'version 6 no longer denies echo');
   });
 
-  test('catalog list shows what IT approved; catalog install puts a server into Warden and a client in one step, admitted in catalog-only mode', async () => {
+  test('catalog list shows what IT approved; catalog install puts a server into Warden and a client in one step, served at once and admitted in catalog-only mode', async () => {
     const cli = (...args: string[]) => promisify(execFile)(CLI, args, { env: w.env });
     const list = await cli('catalog', 'list');
     assert.match(list.stdout, /^everything {2}\(in your Warden config\)$/m);
@@ -231,6 +232,7 @@ describe('org policy from a static web server', { skip }, () => {
 
     const install = await cli('catalog', 'install', 'reference-2', '--client', 'cursor');
     assert.match(install.stdout, /added "reference-2" to .*config\.json: it runs exactly/);
+    assert.match(install.stdout, /A running Warden picks it up within seconds/);
     const cursor = JSON.parse(fs.readFileSync(path.join(w.home, '.cursor', 'mcp.json'), 'utf8')) as {
       mcpServers: Record<string, { command: string; args: string[] }>;
     };
@@ -252,10 +254,16 @@ describe('org policy from a static web server', { skip }, () => {
       /has no "nope" \(it has: everything, reference-2\)/,
     );
 
-    // After a restart the new server runs: the org catalog admits it although only catalog servers may run.
-    await daemon.stop();
-    daemon = await startDaemonProcess(w);
-    await sync();
+    // The running daemon picks up the edited config; the org catalog admits the new server
+    // although only catalog servers may run.
+    await waitFor(
+      async () =>
+        ((await api('GET', '/servers')) as unknown as { name: string }[]).some(
+          (x) => x.name === 'reference-2',
+        ),
+      15_000,
+      'the installed server',
+    );
     const client = await httpClient(daemon.url, daemon.token, 'reference-2');
     try {
       assert.equal((await callTool(client, 'get-env', {})).isError, undefined);

@@ -1,7 +1,9 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WardenConfig } from '../config/schema.ts';
-import { WardenError } from '../errors.ts';
+import { parseConfig } from '../config/load.ts';
+import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { WardenPaths } from '../paths.ts';
 import { WARDEN_VERSION } from '../version.ts';
@@ -89,6 +91,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const gateway = new Gateway({ config, port, token, core, logger, ...options.gateway });
   server.on('request', gateway.handle);
   const unwatch = core.watchManagedPolicy();
+  const unwatchConfig = watchConfig(config.file, gateway, logger);
   writeDaemonState(paths.daemonStateFile, {
     token,
     port,
@@ -107,6 +110,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       unwatch();
+      unwatchConfig();
       server.close();
       server.closeAllConnections();
       core.broker.withdrawAll('MCP Warden is shutting down');
@@ -117,6 +121,39 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       logger.info('daemon stopped');
     })());
   return { url, port, token, gateway, core, close };
+}
+
+/** How often the config file is checked for changes, ms. */
+export const CONFIG_POLL_MS = 2000;
+
+/**
+ * Reloads the config when its file changes (stat polled every CONFIG_POLL_MS). An edit that is
+ * not valid changes nothing: the previous config stays in force and the log says why.
+ * @returns a function that stops watching.
+ */
+function watchConfig(file: string, gateway: Gateway, logger: Logger): () => void {
+  let applying = Promise.resolve();
+  const listener = (now: fs.Stats, before: fs.Stats): void => {
+    if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
+    applying = applying
+      .then(async () => {
+        let next: WardenConfig;
+        try {
+          next = parseConfig(fs.readFileSync(file, 'utf8'), file);
+        } catch (error) {
+          logger.error(
+            { err: describeError(error) },
+            'the edited config is not valid; the previous one stays in force',
+          );
+          return;
+        }
+        const changes = await gateway.applyConfig(next);
+        logger.info(changes, 'config reloaded');
+      })
+      .catch((error: unknown) => logger.error({ err: describeError(error) }, 'config reload failed'));
+  };
+  fs.watchFile(file, { interval: CONFIG_POLL_MS, persistent: false }, listener);
+  return () => fs.unwatchFile(file, listener);
 }
 
 function alreadyRunning(url: string | undefined, pid: number, config: string): WardenError {

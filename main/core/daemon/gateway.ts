@@ -160,8 +160,8 @@ export class Gateway {
         name: 'mcp-warden',
         version: WARDEN_VERSION,
         pid: process.pid,
-        config: this.#opts.config.file,
-        servers: [...this.#opts.config.servers.keys()],
+        config: this.#opts.core.config.file,
+        servers: [...this.#opts.core.config.servers.keys()],
         sessions: this.#sessions.size,
       });
       return;
@@ -181,13 +181,13 @@ export class Gateway {
       return;
     }
     const name = decodeURIComponent(match[1]);
-    const server = this.#opts.config.servers.get(name);
+    const server = this.#opts.core.config.servers.get(name);
     if (!server) {
       sendJsonRpcError(
         res,
         404,
         JsonRpcCode.InvalidRequest,
-        `Unknown server "${name}": it is not in ${this.#opts.config.file} (configured: ${[...this.#opts.config.servers.keys()].join(', ') || 'none'})`,
+        `Unknown server "${name}": it is not in ${this.#opts.core.config.file} (configured: ${[...this.#opts.core.config.servers.keys()].join(', ') || 'none'})`,
       );
       return;
     }
@@ -321,7 +321,7 @@ export class Gateway {
   }
 
   #createSession(name: string, trusted: boolean): SessionEntry {
-    const server = this.#opts.config.servers.get(name)!;
+    const server = this.#opts.core.config.servers.get(name)!;
     const toolLists = this.#toolLists.get(name)!;
     const logger = this.#log.child({ server: name });
     const transport = new StreamableHTTPServerTransport({
@@ -391,6 +391,43 @@ export class Gateway {
     for (const entry of this.#sessions.values()) {
       if (entry.openRequests === 0 && now - entry.lastActivity > idleMs) void entry.transport.close();
     }
+  }
+
+  /**
+   * Puts an edited config in force without a restart: new servers get their endpoint at once;
+   * sessions of servers that changed (command, URL, env, tool lists…) or were removed end, so
+   * no session keeps running under looser settings than the file now says (clients
+   * reconnect). The policy is re-read (the config's `policy` is the user's source). The port
+   * is fixed for the daemon's life.
+   * @returns the names of servers added, changed and removed.
+   */
+  async applyConfig(next: WardenConfig): Promise<{ added: string[]; changed: string[]; removed: string[] }> {
+    const core = this.#opts.core;
+    const before = core.config;
+    const added: string[] = [];
+    const changed: string[] = [];
+    const removed = [...before.servers.keys()].filter((name) => !next.servers.has(name));
+    for (const server of next.servers.values()) {
+      const old = before.servers.get(server.name);
+      if (!old) added.push(server.name);
+      else if (JSON.stringify(old) !== JSON.stringify(server)) changed.push(server.name);
+      else continue;
+      if (!this.#breakers.has(server.name)) this.#breakers.set(server.name, new CircuitBreaker());
+      this.#toolLists.set(server.name, new ToolLists(server, next.file));
+    }
+    core.config = next;
+    const ending = new Set([...changed, ...removed]);
+    const entries = [...this.#sessions.entries()].filter(([, e]) => ending.has(e.session.server.name));
+    for (const [id] of entries) this.#sessions.delete(id);
+    await Promise.all(
+      entries.map(async ([, e]) => {
+        await e.session.close();
+        await e.transport.close();
+      }),
+    );
+    for (const name of removed) this.#toolLists.delete(name);
+    await core.reloadPolicy();
+    return { added, changed, removed };
   }
 
   /** Ends every session and its upstream (children are stopped). */

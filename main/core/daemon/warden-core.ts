@@ -40,7 +40,8 @@ export type ServerAdmission =
  * share it.
  */
 export class WardenCore {
-  readonly config: WardenConfig;
+  /** The user's config in force; replaced when the file changes (see Gateway.applyConfig). */
+  config: WardenConfig;
   /** The merged policy in force; replaced when a new org policy is accepted. */
   engine: PolicyEngine;
   /** Org policy sync, when the managed policy names an org policy. */

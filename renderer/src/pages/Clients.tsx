@@ -82,7 +82,7 @@ export function ClientsPage({ api }: { api: WardenApi }) {
                     run(api.protect(c.id, preview.plan.clientSha256), (r) => {
                       setPreview(undefined);
                       setNote(
-                        `Protected ${r.servers.join(', ')}. Backup: ${r.backup}. Restart Warden and ${c.label} to use them.`,
+                        `Protected ${r.servers.join(', ')}. Backup: ${r.backup}. Restart ${c.label} to use them.`,
                       );
                       clients.reload();
                     })

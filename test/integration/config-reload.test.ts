@@ -1,0 +1,78 @@
+/**
+ * Editing the config while the daemon runs (a real daemon process, the SDK client,
+ * @modelcontextprotocol/server-everything): a new server is served within seconds without a
+ * restart; tightening a server's tool list ends its sessions so the next one follows the file;
+ * an invalid edit changes nothing.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { callTool, httpClient } from '../helpers/sdk-client.ts';
+import {
+  EVERYTHING_JS,
+  everythingServer,
+  makeWardenEnv,
+  startDaemonProcess,
+  waitFor,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
+
+describe('config edits while the daemon runs', () => {
+  let w: WardenEnv;
+  let daemon: DaemonProcess;
+  const servers = async (): Promise<string[]> =>
+    (
+      (await (
+        await fetch(`${daemon.url}/api/v1/servers`, { headers: { authorization: `Bearer ${daemon.token}` } })
+      ).json()) as { name: string }[]
+    ).map((s) => s.name);
+
+  before(async () => {
+    w = makeWardenEnv();
+    w.writeConfig({ mcpServers: { everything: everythingServer() } });
+    daemon = await startDaemonProcess(w);
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    w?.cleanup();
+  });
+
+  test('a server added to the file is served without a restart', async () => {
+    w.writeConfig({
+      mcpServers: {
+        everything: everythingServer(),
+        second: everythingServer({ args: [EVERYTHING_JS, 'stdio', '--second'] }),
+      },
+    });
+    await waitFor(async () => (await servers()).includes('second'), 15_000, 'the new server');
+    const client = await httpClient(daemon.url, daemon.token, 'second');
+    try {
+      assert.equal((await callTool(client, 'get-env', {})).isError, undefined);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("tightening a server's tools ends its sessions; an invalid edit changes nothing", async () => {
+    const client = await httpClient(daemon.url, daemon.token, 'everything');
+    assert.equal((await callTool(client, 'get-env', {})).isError, undefined);
+    w.writeConfig({ mcpServers: { everything: everythingServer({ tools: { deny: ['get-env'] } }) } });
+    // The open session ends (its client is told the session is gone); a new one follows the file.
+    await waitFor(async () => !(await servers()).includes('second'), 15_000, 'the edit to apply');
+    await assert.rejects(callTool(client, 'get-env', {}));
+    await client.close().catch(() => undefined);
+    const again = await httpClient(daemon.url, daemon.token, 'everything');
+    try {
+      const refused = await callTool(again, 'get-env', {});
+      assert.equal(refused.isError, true);
+      fs.writeFileSync(w.paths.configFile, '{ "mcpServers": ');
+      await new Promise((r) => setTimeout(r, 5000));
+      assert.deepEqual(await servers(), ['everything'], 'the previous config stays in force');
+      assert.match(daemon.output(), /the edited config is not valid; the previous one stays in force/);
+    } finally {
+      await again.close();
+    }
+  });
+});
