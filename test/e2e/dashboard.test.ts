@@ -221,6 +221,9 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
     assert.equal(await allowRow.count(), 1);
     assert.equal(await denyRow.count(), 1);
     assert.match(await denyRow.innerText(), /denied/i);
+    // The time the call waited for the person is recorded.
+    const waited = Number(/(\d+\.\d) ms/.exec(await denyRow.innerText())?.[1]);
+    assert.ok(waited > 0, `the denied call's duration is the wait (${waited} ms)`);
     await shot(page, 'activity');
     await page.getByLabel('Decision').selectOption('deny');
     await waitFor(

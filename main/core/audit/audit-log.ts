@@ -191,13 +191,14 @@ export class AuditLog {
 
   /**
    * Records a call that Warden refused and did not forward, in one statement: decision `deny`,
-   * outcome `refused`, duration 0.
+   * outcome `refused`.
    * @param error the message the client was answered with.
+   * @param durationMs from receipt to the refusal, ms (a person's deny after a wait; 0 default).
    * @returns the row id.
    * @throws WardenError AUDIT_FAILED when the row could not be committed.
    */
-  recordRefusal(start: AuditCallStart, error: string): number {
-    return this.#insertRow({ ...start, decision: 'deny' }, 'refused', error, 0);
+  recordRefusal(start: AuditCallStart, error: string, durationMs = 0): number {
+    return this.#insertRow({ ...start, decision: 'deny' }, 'refused', error, durationMs);
   }
 
   /** Closes the database (checkpointing the WAL). Further records throw. Idempotent. */

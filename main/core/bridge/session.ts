@@ -36,7 +36,7 @@ export interface DownstreamPort {
 export interface CallRecorder {
   recordCall(start: AuditCallStart): number;
   recordOutcome(id: number, end: AuditCallEnd): void;
-  recordRefusal(start: AuditCallStart, error: string): number;
+  recordRefusal(start: AuditCallStart, error: string, durationMs?: number): number;
 }
 
 export interface BridgeSessionOptions {
@@ -244,7 +244,8 @@ export class BridgeSession {
     const decision = await this.#guard.decide(call, scope);
     this.#held.delete(key);
     const start: AuditCallStart = {
-      startedAt: Date.now(),
+      // When the call was received (a held call is decided later).
+      startedAt: Date.now() - (this.#now() - started),
       sessionId: call.sessionId,
       ...(this.#client.name ? { clientName: this.#client.name } : {}),
       ...(this.#client.version ? { clientVersion: this.#client.version } : {}),
@@ -280,7 +281,7 @@ export class BridgeSession {
     if (decision.action === 'deny') {
       const text = `MCP Warden refused this call: ${decision.reason}.`;
       try {
-        this.#audit.recordRefusal(start, text);
+        this.#audit.recordRefusal(start, text, this.#elapsed(started));
       } catch (error) {
         this.#log.error({ err: describeError(error) }, 'audit log failed while recording a refusal');
       }
