@@ -298,7 +298,7 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
     await page.getByRole('link', { name: 'Policy' }).click();
     await page.getByRole('heading', { name: 'Rules in force' }).waitFor();
     // The rules arrive after the heading: wait for the row itself.
-    await page.locator('table tr', { hasText: /allow server .*server-filesystem/ }).waitFor();
+    await page.locator('table tr', { hasText: /allow command .*node.*server-filesystem/ }).waitFor();
     await shot(page, 'policy');
   });
 

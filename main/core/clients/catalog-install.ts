@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { applyEdits, modify, parse, type ParseError, printParseErrorCode } from 'jsonc-parser';
+import { applyEdits, modify, parse } from 'jsonc-parser';
 import writeFileAtomic from 'write-file-atomic';
 import { WardenError } from '../errors.ts';
 import type { CatalogEntry } from '../policy/org-policy.ts';
 import type { ClientLocation } from './locations.ts';
-
-const FORMAT = { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' } };
+import { FORMAT, readJsonc } from './protect.ts';
 
 /** What `catalog install` wrote. */
 export interface CatalogInstall {
@@ -18,22 +17,13 @@ export interface CatalogInstall {
   changed: boolean;
 }
 
+/** The file's text; a missing client file reads as an empty object. */
 function read(file: string, missingOk: boolean): string {
   if (!fs.existsSync(file)) {
     if (missingOk) return '{}\n';
     throw new WardenError('NOT_FOUND', `no file ${file}`);
   }
-  const text = fs.readFileSync(file, 'utf8');
-  const errors: ParseError[] = [];
-  const value = parse(text, errors, { allowTrailingComma: true }) as unknown;
-  if (errors.length || !value || typeof value !== 'object' || Array.isArray(value)) {
-    const first = errors[0];
-    throw new WardenError(
-      'CONFIG_NOT_JSON',
-      `${file} is not a JSON object${first ? ` (${printParseErrorCode(first.error)} at offset ${first.offset})` : ''}`,
-    );
-  }
-  return text;
+  return readJsonc(file).text;
 }
 
 function entryAt(text: string, key: string, name: string): unknown {

@@ -43,9 +43,14 @@ export interface ProtectPlan {
   wardenAfter: string;
 }
 
-const FORMAT = { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' } };
+/** How edits to JSON(C) config files are formatted (jsonc-parser `modify`). */
+export const FORMAT = { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' } };
 
-function readJsonc(file: string): { text: string; value: Record<string, unknown> } {
+/**
+ * Reads a JSON-with-comments config file.
+ * @throws WardenError CONFIG_NOT_JSON when it is not a JSON object (naming the first error).
+ */
+export function readJsonc(file: string): { text: string; value: Record<string, unknown> } {
   const text = fs.readFileSync(file, 'utf8');
   const errors: ParseError[] = [];
   const value = parse(text, errors, { allowTrailingComma: true }) as unknown;

@@ -13,11 +13,10 @@ import { launcher } from '../../cli/launcher.ts';
 import { referencedSecrets } from '../secrets/references.ts';
 import { assertSecretName } from '../secrets/secret-store.ts';
 import { describeIdentity, serverIdentity } from '../policy/identity.ts';
-import { label } from '../policy/engine.ts';
+import { describeServerRule, describeToolRule, label, ruleText } from '../policy/engine.ts';
 import type { WardenCore } from '../daemon/warden-core.ts';
 import { isWardenError, WardenError, type WardenErrorCode } from '../errors.ts';
 import { formatCommandLine } from '../bridge/upstream-link.ts';
-import { ruleText } from '../policy/engine.ts';
 import { identityHash } from '../policy/identity.ts';
 import type { PinKind } from '../pins/definition-hash.ts';
 import { WARDEN_VERSION } from '../version.ts';
@@ -442,17 +441,11 @@ function catalog(core: WardenCore): CatalogItem[] {
   const from = core.policyVersion() ?? 'org policy';
   return (core.orgSync?.catalog() ?? []).map((entry) => {
     const configured = core.config.servers.get(entry.name);
-    const identity = configured ? serverIdentity(configured) : undefined;
     return {
       ...entry,
       target: entry.url ?? [entry.command, ...(entry.args ?? [])].join(' '),
       from,
-      configured:
-        identity?.kind === 'http'
-          ? identity.url === entry.url
-          : identity?.kind === 'stdio' &&
-            identity.command === entry.command &&
-            JSON.stringify(identity.args) === JSON.stringify(entry.args ?? []),
+      configured: configured !== undefined && core.catalogEntry(serverIdentity(configured)) === entry.name,
     };
   });
 }
@@ -461,28 +454,22 @@ function effectivePolicy(core: WardenCore): EffectivePolicy {
   const rules: EffectivePolicy['rules'] = [];
   for (const source of core.engine.sources) {
     const origin = label(source);
-    for (const rule of source.document.servers ?? []) {
-      const target = rule.url ?? rule.package ?? [rule.command, ...(rule.args ?? [])].join(' ');
+    for (const rule of source.document.servers ?? [])
       rules.push({
         source: source.kind,
         origin,
         kind: 'server',
         action: rule.action,
-        text: `${rule.action} server ${target}${rule.trusted ? ' (trusted)' : ''}${rule.sha256 ? ` sha256 ${rule.sha256.slice(0, 12)}…` : ''}`,
+        text: describeServerRule(rule),
       });
-    }
-    for (const rule of source.document.rules ?? []) {
-      const when = rule.when?.length
-        ? ` when ${rule.when.map((c) => `${c.pointer} ${c.glob !== undefined ? `matches ${c.glob}` : `~ /${c.regex}/`}`).join(' and ')}`
-        : '';
+    for (const rule of source.document.rules ?? [])
       rules.push({
         source: source.kind,
         origin,
         kind: 'tool',
         action: rule.action,
-        text: `${rule.action} tool "${rule.tool}" of server "${rule.server}"${when}${rule.reason ? ` (${rule.reason})` : ''}`,
+        text: `${describeToolRule(rule)}${rule.reason ? ` (${rule.reason})` : ''}`,
       });
-    }
     for (const rule of source.document.limits ?? []) {
       const parts = [
         rule.ratePerMinute !== undefined ? `${rule.ratePerMinute}/min` : '',

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WardenConfig } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';
+import { watchFileChanges } from '../watch-file.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { WardenPaths } from '../paths.ts';
@@ -132,28 +133,23 @@ export const CONFIG_POLL_MS = 2000;
  * @returns a function that stops watching.
  */
 function watchConfig(file: string, gateway: Gateway, logger: Logger): () => void {
-  let applying = Promise.resolve();
-  const listener = (now: fs.Stats, before: fs.Stats): void => {
-    if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
-    applying = applying
-      .then(async () => {
-        let next: WardenConfig;
-        try {
-          next = parseConfig(fs.readFileSync(file, 'utf8'), file);
-        } catch (error) {
-          logger.error(
-            { err: describeError(error) },
-            'the edited config is not valid; the previous one stays in force',
-          );
-          return;
-        }
-        const changes = await gateway.applyConfig(next);
-        logger.info(changes, 'config reloaded');
-      })
-      .catch((error: unknown) => logger.error({ err: describeError(error) }, 'config reload failed'));
-  };
-  fs.watchFile(file, { interval: CONFIG_POLL_MS, persistent: false }, listener);
-  return () => fs.unwatchFile(file, listener);
+  return watchFileChanges(file, CONFIG_POLL_MS, async () => {
+    let next: WardenConfig;
+    try {
+      next = parseConfig(fs.readFileSync(file, 'utf8'), file);
+    } catch (error) {
+      logger.error(
+        { err: describeError(error) },
+        'the edited config is not valid; the previous one stays in force',
+      );
+      return;
+    }
+    try {
+      logger.info(await gateway.applyConfig(next), 'config reloaded');
+    } catch (error) {
+      logger.error({ err: describeError(error) }, 'config reload failed');
+    }
+  });
 }
 
 function alreadyRunning(url: string | undefined, pid: number, config: string): WardenError {

@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import fs from 'node:fs';
 import { ApprovalBroker } from '../approvals/broker.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import type { ServerConfig, WardenConfig } from '../config/schema.ts';
@@ -28,6 +27,7 @@ import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.t
 import type { SecretAccess } from '../bridge/upstream-link.ts';
 import { OAuthCoordinator } from '../oauth/oauth.ts';
 import { OrgPolicySync } from '../policy/org-sync.ts';
+import { watchFileChanges } from '../watch-file.ts';
 
 /** Whether a configured server may run, and why. */
 export type ServerAdmission =
@@ -153,7 +153,7 @@ export class WardenCore {
       identity.kind === 'stdio' ? commandBinaryHash(identity.command) : undefined,
     );
     if (verdict.action === 'deny') return { allowed: false, identity, reason: verdict.reason };
-    const entry = this.#catalogEntry(identity);
+    const entry = this.catalogEntry(identity);
     if (entry) return { allowed: true, identity, trusted: false, by: `org catalog entry "${entry}"` };
     const managed = this.engine.sources.find((source) => source.kind === 'managed');
     if (managed?.document.catalogOnly) {
@@ -272,12 +272,12 @@ export class WardenCore {
   watchManagedPolicy(intervalMs = MANAGED_POLICY_POLL_MS): () => void {
     const file = this.#managedPolicyFile ?? managedPolicyPath();
     let reloading = Promise.resolve();
-    const listener = (now: fs.Stats, before: fs.Stats): void => {
-      if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
+    const reload = (): Promise<void> =>
+      (reloading = reloading.then(() => this.reloadPolicy()).catch(() => undefined));
+    const unwatchFile = watchFileChanges(file, intervalMs, () => {
       this.#logger.info({ file }, 'managed policy changed');
-      reloading = reloading.then(() => this.reloadPolicy()).catch(() => undefined);
-    };
-    fs.watchFile(file, { interval: intervalMs, persistent: false }, listener);
+      return reload();
+    });
     // macOS managed preferences and Windows Group Policy: read again every minute.
     let platformTimer: NodeJS.Timeout | undefined;
     if (!this.#managedPolicyFile && (process.platform === 'darwin' || process.platform === 'win32')) {
@@ -294,12 +294,12 @@ export class WardenCore {
         if (now === last) return;
         last = now;
         this.#logger.info('platform managed policy changed');
-        reloading = reloading.then(() => this.reloadPolicy()).catch(() => undefined);
+        void reload();
       }, PLATFORM_POLICY_POLL_MS);
       platformTimer.unref();
     }
     return () => {
-      fs.unwatchFile(file, listener);
+      unwatchFile();
       clearInterval(platformTimer);
     };
   }
@@ -322,7 +322,7 @@ export class WardenCore {
   }
 
   /** The name of the org catalog entry whose exact command and args (or URL) match, if any. */
-  #catalogEntry(identity: ServerIdentity): string | undefined {
+  catalogEntry(identity: ServerIdentity): string | undefined {
     const match = (this.orgSync?.catalog() ?? []).find((entry) =>
       identity.kind === 'http'
         ? entry.url === identity.url

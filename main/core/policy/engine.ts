@@ -315,7 +315,8 @@ export function describeGrant(grant: Omit<RememberedGrant, 'id'>): string {
   return `allow tool "${grant.tool}" of server "${grant.server}"${describeConditions(grant.conditions)}`;
 }
 
-function describeServerRule(rule: ServerRule): string {
+/** A server rule in words, for refusals, `policy explain` and the effective policy. */
+export function describeServerRule(rule: ServerRule): string {
   const parts = [
     rule.package !== undefined ? `package ${rule.package}` : '',
     rule.command !== undefined ? `command ${rule.command}` : '',
