@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
 import { startDaemon } from '../core/daemon/daemon.ts';
 import { WardenError } from '../core/errors.ts';
-import { createLogger } from '../core/log.ts';
+import { createLogger, LOG_LEVEL_ENV_VAR, LOG_LEVELS } from '../core/log.ts';
 import { connectControlClient } from '../core/control/connect.ts';
 import { launcher } from './launcher.ts';
 import { resolvePaths } from '../core/paths.ts';
@@ -19,7 +19,12 @@ export function registerServeCommand(program: Command): void {
         PORT_ENV_VAR,
       ),
     )
-    .option('--log-level <level>', 'diagnostic log level: fatal, error, warn, info, debug, trace', 'info')
+    .addOption(
+      new Option('--log-level <level>', 'diagnostic log level')
+        .choices(LOG_LEVELS)
+        .default('info')
+        .env(LOG_LEVEL_ENV_VAR),
+    )
     .option('--headless', 'started by a shim: no banner')
     .action(async (options: { port?: string; logLevel: string; headless?: boolean }) => {
       const paths = resolvePaths(program.opts<{ config?: string }>().config);

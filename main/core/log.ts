@@ -17,6 +17,12 @@ export const REDACTED_LOG_PATHS = [
   '*.env.*',
 ];
 
+/** Environment variable naming the diagnostic log level (`--log-level` of `serve` wins over it). */
+export const LOG_LEVEL_ENV_VAR = 'MCP_WARDEN_LOG_LEVEL';
+
+/** The levels pino knows, most severe first. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 /**
  * Creates the process's one diagnostic logger (pino, JSON lines).
  * Components take child loggers tagged with `component`, `server` and `session`.
@@ -26,7 +32,7 @@ export const REDACTED_LOG_PATHS = [
 export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
     {
-      level: options.level ?? process.env.MCP_WARDEN_LOG_LEVEL ?? 'info',
+      level: options.level ?? process.env[LOG_LEVEL_ENV_VAR] ?? 'info',
       base: { pid: process.pid },
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
     },

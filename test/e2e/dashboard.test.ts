@@ -13,8 +13,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { chromiumAvailable, CHROMIUM, launchChromium, SCREENSHOTS } from '../helpers/browser.ts';
-import { keyringAvailable, startKeyring, type TestKeyring } from '../helpers/keyring.ts';
+import { launchChromium, SCREENSHOTS } from '../helpers/browser.ts';
+import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
+import { chromiumMissing, firstMissing, keyringMissing } from '../helpers/requirements.ts';
 import {
   CLI,
   filesystemServer,
@@ -28,11 +29,7 @@ import {
   type WardenEnv,
 } from '../helpers/warden-env.ts';
 
-const skip = !chromiumAvailable()
-  ? `no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium)`
-  : !keyringAvailable()
-    ? 'dbus-daemon / gnome-keyring-daemon are not installed (.ci/run installs them)'
-    : false;
+const skip = firstMissing(chromiumMissing(), keyringMissing());
 
 const CURSOR_TOKEN = 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB';
 
@@ -114,6 +111,8 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
     page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
   let page: Page;
+  /** Console errors and failed requests of the main page while it loads. */
+  const loadErrors: string[] = [];
 
   before(async () => {
     ensureUiBuilt();
@@ -143,6 +142,12 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
     daemon = await startDaemonProcess(w);
     browser = await launchChromium('MAP rebind.test 127.0.0.1');
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error') loadErrors.push(message.text());
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400) loadErrors.push(`${response.status()} ${response.url()}`);
+    });
     await page.goto(await dashboardUrl());
     await page.getByRole('heading', { name: 'Servers' }).waitFor();
   });
@@ -152,6 +157,16 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
     await daemon?.stop();
     keyring?.stop();
     w?.cleanup();
+  });
+
+  test('the dashboard loads without a console error or a failed request (its icon included)', async () => {
+    await page.waitForLoadState('networkidle');
+    assert.deepEqual(loadErrors, []);
+    const href = await page.locator('link[rel="icon"]').getAttribute('href');
+    assert.ok(href, 'the page names its icon, so the browser does not ask for /favicon.ico');
+    const response = await page.request.get(new URL(href, page.url()).href);
+    assert.equal(response.status(), 200);
+    assert.equal(response.headers()['content-type'], 'image/png');
   });
 
   test('the one-time link is gone from the address bar and cannot be used twice', async () => {

@@ -1,16 +1,12 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
-/** Debian's Chromium (apt-get install chromium); playwright-core never downloads a browser here. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { CHROMIUM } from './requirements.ts';
+
+export { CHROMIUM };
 
 /** Where UI tests save screenshots (a CI artifact directory; not in git). */
 export const SCREENSHOTS = path.resolve(import.meta.dirname, '..', '..', 'test-results', 'ui');
-
-export function chromiumAvailable(): boolean {
-  return fs.existsSync(CHROMIUM);
-}
 
 /**
  * Launches headless Chromium (Playwright gives it a fresh temporary profile).

@@ -12,18 +12,6 @@ export interface TestKeyring {
   stop(): void;
 }
 
-/** True when the binaries are installed (the .ci/run script installs them). */
-export function keyringAvailable(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v dbus-daemon && command -v gnome-keyring-daemon'], {
-      stdio: 'ignore',
-    });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Starts the bus and the keyring for a test user whose HOME is `home`. */
 export function startKeyring(home: string, baseEnv: NodeJS.ProcessEnv): TestKeyring {
   const runtime = path.join(home, 'run');

@@ -2,19 +2,10 @@
  * A real static web server for org policy tests: Debian's nginx on 127.0.0.1, serving files
  * from a directory (with ETags), in its own prefix so nothing of the system's nginx is touched.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, waitFor } from './warden-env.ts';
-
-export function nginxAvailable(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v nginx || test -x /usr/sbin/nginx'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export interface Nginx {
   url: string;

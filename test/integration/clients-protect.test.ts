@@ -9,7 +9,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { keyringAvailable, startKeyring, type TestKeyring } from '../helpers/keyring.ts';
+import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
+import { keyringMissing } from '../helpers/requirements.ts';
 import {
   CLI,
   EVERYTHING_JS,
@@ -23,9 +24,7 @@ import {
 
 const GITHUB_TOKEN = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
 const API_KEY = 'key-9c1f0d6e8b7a4c3d2e1f';
-const skip = keyringAvailable()
-  ? false
-  : 'dbus-daemon / gnome-keyring-daemon are not installed (.ci/run installs them)';
+const skip = keyringMissing();
 
 function run(
   env: NodeJS.ProcessEnv,

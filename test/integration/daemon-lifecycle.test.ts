@@ -83,6 +83,32 @@ describe('daemon lifecycle and the connect shim', () => {
     await client.close().catch(() => {});
   });
 
+  test('$MCP_WARDEN_LOG_LEVEL sets the level of `serve`; --log-level wins over it', async () => {
+    const levels = async (env: NodeJS.ProcessEnv, args: string[] = []): Promise<Set<number>> => {
+      const port = await freePort();
+      const child = spawn(CLI, ['serve', '--port', String(port), ...args], {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let log = '';
+      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      await waitFor(() => w.state()?.pid === child.pid, 20_000, 'the daemon to start');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      return new Set(
+        log
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => (JSON.parse(line) as { level: number }).level),
+      );
+    };
+    const warn = await levels({ ...w.env, MCP_WARDEN_LOG_LEVEL: 'warn' });
+    assert.ok(![...warn].some((level) => level < 40), `only warn and above: ${[...warn].join(',')}`);
+    const info = await levels({ ...w.env, MCP_WARDEN_LOG_LEVEL: 'warn' }, ['--log-level', 'info']);
+    assert.ok(info.has(30), 'info lines with --log-level info');
+  });
+
   test('a shim starts the daemon when none runs; stdout carries only MCP messages', async () => {
     const { client, stderr } = await shimClient(w.env, 'everything');
     try {

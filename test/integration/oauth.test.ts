@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
-import { keyringAvailable, startKeyring, type TestKeyring } from '../helpers/keyring.ts';
+import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
+import { keyringMissing } from '../helpers/requirements.ts';
 import {
   CLI,
   NODE,
@@ -23,9 +24,7 @@ import {
   type WardenEnv,
 } from '../helpers/warden-env.ts';
 
-const skip = keyringAvailable()
-  ? false
-  : 'dbus-daemon / gnome-keyring-daemon are not installed (.ci/run installs them)';
+const skip = keyringMissing();
 
 function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>

@@ -13,7 +13,8 @@ import { generateSigningKey, signOrgPolicy, type OrgPolicyInput } from '../../ma
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { callTool, httpClient } from '../helpers/sdk-client.ts';
-import { nginxAvailable, startNginx, type Nginx } from '../helpers/nginx.ts';
+import { startNginx, type Nginx } from '../helpers/nginx.ts';
+import { nginxMissing } from '../helpers/requirements.ts';
 import {
   CLI,
   EVERYTHING_JS,
@@ -26,7 +27,7 @@ import {
   type WardenEnv,
 } from '../helpers/warden-env.ts';
 
-const skip = nginxAvailable() ? false : 'nginx is not installed (.ci/run installs it)';
+const skip = nginxMissing();
 const DAY = 86_400_000;
 
 describe('org policy from a static web server', { skip }, () => {
