@@ -36,7 +36,7 @@ export function keytarLoads(): boolean {
 }
 
 const KEYRING_FIX =
-  'sudo apt-get install -y libsecret-1-dev gnome-keyring dbus dbus-x11 && npm rebuild keytar (.ci/run does it)';
+  'sudo apt-get install -y libsecret-1-dev gnome-keyring dbus dbus-x11 && npm ci (.ci/run does it)';
 
 /** A real Secret Service: dbus-daemon, gnome-keyring-daemon and a keytar that loads. */
 export function keyringMissing(): false | string {

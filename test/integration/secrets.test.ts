@@ -142,7 +142,7 @@ describe('no keychain available', () => {
       } else {
         // A machine without libsecret at `npm ci` time has no keytar build: that is what is missing.
         assert.match(result.stderr, /the OS keychain module \(keytar\) is not installed or could not load/);
-        assert.match(result.stderr, /sudo apt-get install libsecret-1-dev.*npm rebuild keytar/);
+        assert.match(result.stderr, /sudo apt-get install libsecret-1-dev.*reinstall MCP Warden \(`npm ci`/);
         assert.match(result.stderr, /never stored in plain text/);
       }
       assert.ok(!result.stderr.includes(TOKEN) && !result.stdout.includes(TOKEN));

@@ -85,7 +85,7 @@ export class KeychainSecretStore implements SecretStore {
         'KEYCHAIN_UNAVAILABLE',
         `the OS keychain module (keytar) is not installed or could not load (${String(error).split('\n')[0]}). ` +
           (process.platform === 'linux'
-            ? 'On Linux it needs libsecret: `sudo apt-get install libsecret-1-dev` (Debian/Ubuntu), then `npm rebuild keytar`.'
+            ? 'On Linux it needs libsecret: `sudo apt-get install libsecret-1-dev` (Debian/Ubuntu), then reinstall MCP Warden (`npm ci` in a checkout: an optional module whose build failed is not kept).'
             : 'Reinstall MCP Warden.') +
           ' Secrets are never stored in plain text instead.',
         { cause: error },
