@@ -160,7 +160,7 @@ describe('dashboard and approval popup in Chromium against a real daemon', { ski
   });
 
   test('the dashboard loads without a console error or a failed request (its icon included)', async () => {
-    await page.waitForLoadState('networkidle');
+    await page.waitForLoadState('load');
     assert.deepEqual(loadErrors, []);
     const href = await page.locator('link[rel="icon"]').getAttribute('href');
     assert.ok(href, 'the page names its icon, so the browser does not ask for /favicon.ico');
