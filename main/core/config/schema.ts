@@ -75,7 +75,7 @@ export const serverConfigSchema = z
  */
 export const serverNameSchema = z
   .string()
-  .min(1, 'a server name cannot be empty')
+  .min(1, 'the server name "" is empty; every server needs a name')
   .superRefine((name, ctx) => {
     const problem = serverNameProblem(name);
     if (problem !== undefined && name.length > 0)
