@@ -16,6 +16,7 @@ import { parseLaunch } from '../../main/app/launch-args.ts';
 import { AuditLog } from '../../main/core/audit/audit-log.ts';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
 import { buildProgram } from '../../main/cli/program.ts';
+import { clientEntrySnippet } from '../../main/cli/serve.ts';
 import { clientLocations } from '../../main/core/clients/locations.ts';
 import { applyProtect, planProtect, restoreClient, secretNameFor } from '../../main/core/clients/protect.ts';
 import { commandHint } from '../../main/core/command-hint.ts';
@@ -181,6 +182,20 @@ test('the connect shim gets every valid name as its one argument (CLI and the de
         mode: 'connect',
         server: name,
       });
+    }),
+    { numRuns: 200, examples: VALID_TRICKY.map((n) => [n]) },
+  );
+});
+
+test("serve's banner prints client entries that paste into a client config as they are", () => {
+  fc.assert(
+    fc.property(validName, (name) => {
+      const pasted = JSON.parse(`{ ${clientEntrySnippet(name, '/opt/My Warden/mcp-warden')} }`) as Record<
+        string,
+        unknown
+      >;
+      assert.deepEqual(Object.keys(pasted), [name]);
+      assert.deepEqual(pasted[name], { command: '/opt/My Warden/mcp-warden', args: connectArgs(name) });
     }),
     { numRuns: 200, examples: VALID_TRICKY.map((n) => [n]) },
   );
