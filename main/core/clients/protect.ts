@@ -5,7 +5,7 @@ import { createTwoFilesPatch } from 'diff';
 import { applyEdits, modify, type ParseError, printParseErrorCode } from 'jsonc-parser';
 import writeFileAtomic from 'write-file-atomic';
 import { parseConfig } from '../config/load.ts';
-import { assertServerName, connectArgs } from '../config/server-name.ts';
+import { connectArgs, quoteName, SERVER_NAME_RULES, serverNameProblem } from '../config/server-name.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import { ownValue } from '../own-property.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
@@ -153,7 +153,13 @@ export async function planProtect(
         `${location.label} has no server "${name}" (it has: ${Object.keys(servers).join(', ') || 'none'})`,
       );
     if (isShimEntry(entry)) continue;
-    assertServerName(name, `${location.label} (${location.file})`);
+    const problem = serverNameProblem(name);
+    if (problem !== undefined)
+      throw new WardenError(
+        'CONFIG_INVALID',
+        `${location.label}'s server ${quoteName(name)} cannot be protected: its name ${problem}. ` +
+          `Rename it in ${location.file} (${SERVER_NAME_RULES}), or leave it out; nothing was changed`,
+      );
     const wardenEntry: Record<string, unknown> = {};
     for (const key of ['command', 'args', 'env', 'cwd', 'url', 'headers'] as const)
       if (entry[key] !== undefined) wardenEntry[key] = structuredClone(entry[key]);

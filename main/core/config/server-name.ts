@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { WardenError } from '../errors.ts';
 
 /**
  * Server names are the keys of `mcpServers`, as the user wrote them in a client config: Claude
@@ -58,19 +57,6 @@ export function serverNameProblem(name: string): string | undefined {
  */
 export function quoteName(name: string): string {
   return JSON.stringify(name);
-}
-
-/**
- * @param where the file (or client) the name is from, for the message.
- * @throws WardenError CONFIG_INVALID naming the server and what is wrong with its name.
- */
-export function assertServerName(name: string, where: string): void {
-  const problem = serverNameProblem(name);
-  if (problem !== undefined)
-    throw new WardenError(
-      'CONFIG_INVALID',
-      `the server name ${quoteName(name)} in ${where} ${problem}; rename the server (${SERVER_NAME_RULES})`,
-    );
 }
 
 /** The daemon's Streamable HTTP endpoint path of a server: `/mcp/<name, percent-encoded>`. */

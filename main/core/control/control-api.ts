@@ -60,6 +60,10 @@ const STATUS_FOR: Partial<Record<WardenErrorCode, number>> = {
   CONFLICT: 409,
   USAGE: 400,
   POLICY_INVALID: 400,
+  // A client or Warden config that cannot be used as it is (e.g. a server name Warden refuses):
+  // the request is fine, the file is not.
+  CONFIG_INVALID: 409,
+  CONFIG_NOT_JSON: 409,
 };
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<unknown>;
