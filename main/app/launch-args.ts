@@ -24,7 +24,7 @@ export function userArgs(argv: readonly string[], defaultApp: boolean): string[]
  * the shim; `serve` (what a shim's daemon launcher passes) or `--hidden` starts the tray app
  * without opening the dashboard; anything else starts the tray app. `--config FILE`,
  * `--config=FILE` and `-c FILE` name the config file, as for the CLI. Other switches (Chromium's,
- * macOS's `-psn_…`) are skipped.
+ * macOS's `-psn_…`) are skipped; after `--` every argument is positional, as for the CLI.
  * @param argv process.argv.
  * @param defaultApp process.defaultApp (true when run as `electron <app path>`).
  */
@@ -35,6 +35,12 @@ export function parseLaunch(argv: readonly string[], defaultApp: boolean): Launc
   let hidden = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
+    if (arg === '--') {
+      // Everything after "--" is an operand: `connect -- -name` (connectArgs) for a server
+      // name that starts with "-".
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
     if (arg === '--config' || arg === '-c') {
       config = args[++i];
     } else if (arg.startsWith('--config=')) {

@@ -1,6 +1,7 @@
 import readline from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
+import { commandHint } from '../core/command-hint.ts';
 import { connectControlClient } from '../core/control/connect.ts';
 import { WardenError } from '../core/errors.ts';
 import { registerPolicySigningCommands } from './policy-signing.ts';
@@ -58,7 +59,7 @@ export function registerPinsCommands(program: Command): void {
       );
       for (const r of data.reviews) {
         out(
-          `  ${r.server} ${r.kind} ${r.name}: ${r.status} (${r.detectedAt}); approve with \`mcp-warden pins approve ${r.server} ${r.name}${r.kind === 'tool' ? '' : ` --kind ${r.kind}`}\``,
+          `  ${r.server} ${r.kind} ${r.name}: ${r.status} (${r.detectedAt}); approve with \`${commandHint(['mcp-warden', 'pins', 'approve', ...(r.kind === 'tool' ? [] : ['--kind', r.kind])], [r.server, r.name])}\``,
         );
         if (options.diff && r.diff)
           out(

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
+import { connectArgs } from '../core/config/server-name.ts';
 import { startDaemon } from '../core/daemon/daemon.ts';
 import { WardenError } from '../core/errors.ts';
 import { createLogger, LOG_LEVEL_ENV_VAR, LOG_LEVELS } from '../core/log.ts';
@@ -40,9 +41,7 @@ export function registerServeCommand(program: Command): void {
           `  state:     ${paths.daemonStateFile} (port and token, readable by you alone)`,
           '',
           'Point a stdio client (Claude Desktop, Cursor, ...) at a server with:',
-          ...[...config.servers.keys()].map(
-            (name) => `  "${name}": { "command": "${launcher()}", "args": ["connect", "${name}"] }`,
-          ),
+          ...[...config.servers.keys()].map((name) => `  ${clientEntrySnippet(name, launcher())}`),
           'HTTP clients use http://127.0.0.1:' +
             daemon.port +
             '/mcp/<server> with the bearer token from the state file.',
@@ -62,6 +61,15 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', stop);
       });
     });
+}
+
+/**
+ * A client config entry for `name` as JSON text (`"name": { "command": …, "args": [...] }`):
+ * every string JSON-quoted, so any server name pastes into a config file as it is.
+ */
+export function clientEntrySnippet(name: string, command: string): string {
+  const json = (value: unknown): string => JSON.stringify(value);
+  return `${json(name)}: { "command": ${json(command)}, "args": [${connectArgs(name).map(json).join(', ')}] }`;
 }
 
 function parsePort(text: string): number {

@@ -24,9 +24,18 @@ export function App({ api }: { api: WardenApi }) {
   const route = useRoute();
   const live = useLive(api);
   const popup = /^\/approval\/(.+)$/.exec(route);
-  if (popup) return <Popup api={api} live={live} id={decodeURIComponent(popup[1]!)} />;
+  if (popup) return <Popup api={api} live={live} id={decodeFragment(popup[1]!)} />;
   const page = route.replace(/^\//, '').split('/')[0] ?? 'servers';
   return <Dashboard api={api} live={live} page={page} />;
+}
+
+/** A percent-encoded part of the fragment, decoded; a malformed one is kept as it is (it names nothing). */
+function decodeFragment(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 /** One approval, for the app's popup window; it stays readable after it was answered. */

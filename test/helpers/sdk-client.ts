@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { connectArgs, mcpEndpointPath } from '../../main/core/config/server-name.ts';
 import { CLI } from './warden-env.ts';
 
 /** An SDK Client connected straight to the daemon's Streamable HTTP endpoint for `server`. */
@@ -12,7 +13,7 @@ export async function httpClient(
   name = 'test-http-client',
 ): Promise<Client> {
   const client = new Client({ name, version: '1.2.3' });
-  const transport = new StreamableHTTPClientTransport(new URL(`/mcp/${server}`, url), {
+  const transport = new StreamableHTTPClientTransport(new URL(mcpEndpointPath(server), url), {
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
   await client.connect(transport);
@@ -28,7 +29,7 @@ export async function shimClient(
   const client = new Client({ name, version: '4.5.6' });
   const transport = new StdioClientTransport({
     command: CLI,
-    args: ['connect', server],
+    args: connectArgs(server),
     env: env as Record<string, string>,
     stderr: 'pipe',
   });

@@ -138,7 +138,7 @@ describe('daemon HTTP edge', () => {
   test('an unknown server gets 404 naming the configured ones', async () => {
     const answer = await request(daemon.port, { path: '/mcp/nosuch', headers: good, body: INIT });
     assert.equal(answer.status, 404);
-    assert.match(errorMessage(answer), /Unknown server "nosuch".*configured: everything/);
+    assert.match(errorMessage(answer), /Unknown server "nosuch".*configured: "everything"/);
   });
 
   test('an unknown session gets 404', async () => {

@@ -90,9 +90,21 @@ test('an invalid file names the file, each field, and what was expected', () => 
   assert.match(message, /→ at daemon\.port/);
 });
 
-test('server names must be usable in an endpoint path', () => {
-  const { message } = errorOf(JSON.stringify({ mcpServers: { 'has space': { command: 'x' } } }));
-  assert.match(message, /mcpServers\["has space"\]/);
+test('server names are kept as the client wrote them; one that cannot be used is refused by name', () => {
+  const names = ['has space', 'notes — ü', 'a/b', '__proto__', 'constructor', '-dash'];
+  const config = parseConfig(
+    JSON.stringify({ mcpServers: Object.fromEntries(names.map((n) => [n, { command: 'x' }])) }),
+    FILE,
+  );
+  assert.deepEqual([...config.servers.keys()], names);
+  assert.deepEqual(
+    [...config.servers.values()].map((s) => s.name),
+    names,
+  );
+  const { code, message } = errorOf(JSON.stringify({ mcpServers: { 'bell\u0007': { command: 'x' } } }));
+  assert.equal(code, 'CONFIG_INVALID');
+  assert.match(message, /the server name "bell\\u0007" contains a control character \(U\+0007\)/);
+  assert.match(message, /→ at mcpServers\["bell\\u0007"\]/);
 });
 
 test('the default config is valid and allows its two reference servers by package@version', () => {

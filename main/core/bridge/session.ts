@@ -23,6 +23,7 @@ import type { RememberedGrant } from '../policy/engine.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { errorResponse, errorResponseFor, idKey, JsonRpcCode } from './jsonrpc.ts';
 import { UpstreamSupervisor, type SupervisorOptions } from './supervisor.ts';
+import { commandHint } from '../command-hint.ts';
 
 /** Where the session's messages to the client go (the Streamable HTTP server transport). */
 export interface DownstreamPort {
@@ -386,7 +387,7 @@ export class BridgeSession {
           this.#pinHidden.set(
             tool.name,
             `tool "${tool.name}" of server "${this.server.name}" is new or changed since it was approved and awaits review ` +
-              `(see \`mcp-warden pins list --diff\`, approve with \`mcp-warden pins approve ${this.server.name} ${tool.name}\`)`,
+              `(see \`mcp-warden pins list --diff\`, approve with \`${commandHint(['mcp-warden', 'pins', 'approve'], [this.server.name, tool.name])}\`)`,
           );
         }
       }

@@ -1,10 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { applyEdits, modify, parse } from 'jsonc-parser';
+import { applyEdits, modify } from 'jsonc-parser';
 import writeFileAtomic from 'write-file-atomic';
+import { connectArgs } from '../config/server-name.ts';
 import { WardenError } from '../errors.ts';
+import { ownValue } from '../own-property.ts';
 import type { CatalogEntry } from '../policy/org-policy.ts';
 import type { ClientLocation } from './locations.ts';
+import { parseJsonc } from './jsonc.ts';
 import { FORMAT, readJsonc } from './protect.ts';
 
 /** What `catalog install` wrote. */
@@ -27,7 +30,7 @@ function read(file: string, missingOk: boolean): string {
 }
 
 function entryAt(text: string, key: string, name: string): unknown {
-  return ((parse(text) as Record<string, Record<string, unknown> | undefined>)[key] ?? {})[name];
+  return ownValue(ownValue(parseJsonc(text) as Record<string, Record<string, unknown>>, key), name);
 }
 
 /**
@@ -47,7 +50,7 @@ export async function installCatalogEntry(
   const wardenEntry: Record<string, unknown> = entry.url
     ? { url: entry.url }
     : { command: entry.command, args: entry.args ?? [] };
-  const clientEntry: Record<string, unknown> = { command: launcher, args: ['connect', entry.name] };
+  const clientEntry: Record<string, unknown> = { command: launcher, args: connectArgs(entry.name) };
   if (location.client === 'vscode') clientEntry.type = 'stdio';
 
   const wardenText = read(wardenConfigFile, false);

@@ -2,11 +2,15 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { applyEdits, modify, parse, type ParseError, printParseErrorCode } from 'jsonc-parser';
+import { applyEdits, modify, type ParseError, printParseErrorCode } from 'jsonc-parser';
 import writeFileAtomic from 'write-file-atomic';
-import { WardenError } from '../errors.ts';
+import { parseConfig } from '../config/load.ts';
+import { connectArgs, quoteName, SERVER_NAME_RULES, serverNameProblem } from '../config/server-name.ts';
+import { isWardenError, WardenError } from '../errors.ts';
+import { ownValue } from '../own-property.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { ClientLocation } from './locations.ts';
+import { parseJsonc } from './jsonc.ts';
 import { findSecrets, type SecretFinding } from './secret-scan.ts';
 
 /** A server entry of a client config, as found. */
@@ -53,7 +57,7 @@ export const FORMAT = { formattingOptions: { insertSpaces: true, tabSize: 2, eol
 export function readJsonc(file: string): { text: string; value: Record<string, unknown> } {
   const text = fs.readFileSync(file, 'utf8');
   const errors: ParseError[] = [];
-  const value = parse(text, errors, { allowTrailingComma: true }) as unknown;
+  const value = parseJsonc(text, errors);
   if (errors.length || !value || typeof value !== 'object' || Array.isArray(value)) {
     const first = errors[0];
     throw new WardenError(
@@ -75,7 +79,7 @@ export async function inspectClient(location: ClientLocation): Promise<ClientRep
   if (!fs.existsSync(location.file)) return { location, exists: false, servers: [] };
   try {
     const { value } = readJsonc(location.file);
-    const servers = (value[location.key] ?? {}) as Record<string, Record<string, unknown>>;
+    const servers = (ownValue(value, location.key) ?? {}) as Record<string, Record<string, unknown>>;
     const list: ClientServer[] = [];
     for (const [name, entry] of Object.entries(servers)) {
       list.push({ name, entry, protected: isShimEntry(entry), secrets: await findSecrets(entry) });
@@ -91,13 +95,31 @@ export async function inspectClient(location: ClientLocation): Promise<ClientRep
   }
 }
 
-/** Secret name for a moved value: "<server>-<key>", lower-case, safe characters. */
+/**
+ * The keychain name for a value moved out of `env.<key>` or `headers.<key>` of server `server`:
+ * a valid secret name (secret-store.ts) that no other (server, key) pair gets, so two servers
+ * never overwrite each other's secret.
+ * - `<server>-<key in lower case>` when the server name is already lower-case letters, digits,
+ *   ".", "_" and "-" and the key upper-case letters, digits and "_" (the usual environment
+ *   variable): "github" + "GITHUB_TOKEN" -> "github-github_token".
+ * - otherwise a readable part of the same kind with a hash of the exact pair after a ".":
+ *   "My Notes" + "API_KEY" -> "my-notes-api_key.<12 hex digits>". (The text after the last
+ *   "-" of a name of the first kind never holds a ".", so the two kinds never meet.)
+ */
 export function secretNameFor(server: string, key: string): string {
-  return `${server}-${key}`
-    .toLowerCase()
-    .replace(/[^a-z0-9_.-]+/g, '-')
-    .replace(/^-+/, '')
-    .slice(0, 128);
+  const plain = `${server}-${key.toLowerCase()}`;
+  if (/^[a-z0-9][a-z0-9_.-]*$/.test(server) && /^[A-Z0-9_]+$/.test(key) && plain.length <= 128) return plain;
+  const hash = createHash('sha256')
+    .update(JSON.stringify([server, key]))
+    .digest('hex')
+    .slice(0, 12);
+  const readable =
+    `${server}-${key}`
+      .toLowerCase()
+      .replace(/[^a-z0-9_.-]+/g, '-')
+      .replace(/^[^a-z0-9]+/, '')
+      .slice(0, 128 - hash.length - 1) || 'secret';
+  return `${readable}.${hash}`;
 }
 
 /**
@@ -117,20 +139,27 @@ export async function planProtect(
     throw new WardenError('NOT_FOUND', `no ${location.label} config at ${location.file}`);
   const client = readJsonc(location.file);
   const warden = readJsonc(wardenConfigFile);
-  const servers = (client.value[location.key] ?? {}) as Record<string, Record<string, unknown>>;
-  const wardenServers = (warden.value.mcpServers ?? {}) as Record<string, unknown>;
+  const servers = (ownValue(client.value, location.key) ?? {}) as Record<string, Record<string, unknown>>;
+  const wardenServers = (ownValue(warden.value, 'mcpServers') ?? {}) as Record<string, unknown>;
   const names = only?.length ? only : Object.keys(servers);
   let clientText = client.text;
   let wardenText = warden.text;
   const planned: ProtectPlan['servers'] = [];
   for (const name of names) {
-    const entry = servers[name];
+    const entry = ownValue(servers, name);
     if (!entry)
       throw new WardenError(
         'NOT_FOUND',
         `${location.label} has no server "${name}" (it has: ${Object.keys(servers).join(', ') || 'none'})`,
       );
     if (isShimEntry(entry)) continue;
+    const problem = serverNameProblem(name);
+    if (problem !== undefined)
+      throw new WardenError(
+        'CONFIG_INVALID',
+        `${location.label}'s server ${quoteName(name)} cannot be protected: its name ${problem}. ` +
+          `Rename it in ${location.file} (${SERVER_NAME_RULES}), or leave it out; nothing was changed`,
+      );
     const wardenEntry: Record<string, unknown> = {};
     for (const key of ['command', 'args', 'env', 'cwd', 'url', 'headers'] as const)
       if (entry[key] !== undefined) wardenEntry[key] = structuredClone(entry[key]);
@@ -144,10 +173,8 @@ export async function planProtect(
       record[finding.key] = `${bearer}\${secret:${secret}}`;
       moves.push({ where: finding.where, key: finding.key, secret, value: value.slice(bearer.length) });
     }
-    if (
-      wardenServers[name] !== undefined &&
-      JSON.stringify(wardenServers[name]) !== JSON.stringify(wardenEntry)
-    ) {
+    const existing = ownValue(wardenServers, name);
+    if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(wardenEntry)) {
       throw new WardenError(
         'CONFLICT',
         `Warden's config already has another server named "${name}"; rename one of them first`,
@@ -157,11 +184,23 @@ export async function planProtect(
       typeof entry.url === 'string'
         ? entry.url
         : [entry.command, ...((entry.args as string[] | undefined) ?? [])].join(' ');
-    const shim: Record<string, unknown> = { command: launcher, args: ['connect', name] };
+    const shim: Record<string, unknown> = { command: launcher, args: connectArgs(name) };
     if (location.client === 'vscode') shim.type = 'stdio';
     clientText = applyEdits(clientText, modify(clientText, [location.key, name], shim, FORMAT));
     wardenText = applyEdits(wardenText, modify(wardenText, ['mcpServers', name], wardenEntry, FORMAT));
     planned.push({ name, target, moves, wardenEntry });
+  }
+  // Never write a config the daemon would refuse to start with (that would take every server away).
+  if (planned.length) {
+    try {
+      parseConfig(wardenText, wardenConfigFile);
+    } catch (error) {
+      if (!isWardenError(error)) throw error;
+      throw new WardenError(
+        'CONFIG_INVALID',
+        `protecting ${planned.map((s) => JSON.stringify(s.name)).join(', ')} would leave Warden's config invalid, so nothing was changed: ${error.message}`,
+      );
+    }
   }
   return {
     location,
@@ -254,7 +293,8 @@ export async function applyProtect(
     `${plan.location.id}--${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
   );
   const protectedEntries =
-    (parse(plan.clientAfter) as Record<string, Record<string, unknown>>)[plan.location.key] ?? {};
+    ownValue(parseJsonc(plan.clientAfter) as Record<string, Record<string, unknown>>, plan.location.key) ??
+    {};
   const backup: Backup = {
     file: plan.location.file,
     createdAt: new Date().toISOString(),
@@ -262,7 +302,7 @@ export async function applyProtect(
     originalSha256: sha256(plan.clientBefore),
     protectedSha256: sha256(plan.clientAfter),
     servers: plan.servers.map((s) => s.name),
-    shimEntries: Object.fromEntries(plan.servers.map((s) => [s.name, protectedEntries[s.name]])),
+    shimEntries: Object.fromEntries(plan.servers.map((s) => [s.name, ownValue(protectedEntries, s.name)])),
   };
   fs.writeFileSync(backupFile, JSON.stringify(backup, null, 2), { mode: 0o600 });
   const mode = fs.statSync(plan.location.file).mode & 0o777;
@@ -294,16 +334,16 @@ export async function restoreClient(location: ClientLocation, backupDir: string)
     fs.renameSync(path.join(backupDir, latest), path.join(backupDir, `${latest}.restored`));
     return [`${location.file} is back to its original, byte for byte`];
   }
-  const original = parse(backup.original) as Record<string, Record<string, unknown>>;
-  const originals = original[location.key] ?? {};
+  const original = parseJsonc(backup.original) as Record<string, Record<string, unknown>>;
+  const originals = ownValue(original, location.key) ?? {};
   const now = readJsonc(location.file);
-  const servers = (now.value[location.key] ?? {}) as Record<string, Record<string, unknown>>;
+  const servers = (ownValue(now.value, location.key) ?? {}) as Record<string, Record<string, unknown>>;
   let text = now.text;
   const report: string[] = [`${location.file} changed since it was protected; merging:`];
   for (const name of backup.servers) {
-    const entry = servers[name];
-    if (entry && JSON.stringify(entry) === JSON.stringify(backup.shimEntries[name])) {
-      text = applyEdits(text, modify(text, [location.key, name], originals[name], FORMAT));
+    const entry = ownValue(servers, name);
+    if (entry && JSON.stringify(entry) === JSON.stringify(ownValue(backup.shimEntries, name))) {
+      text = applyEdits(text, modify(text, [location.key, name], ownValue(originals, name), FORMAT));
       report.push(`  ${name}: original entry restored`);
     } else {
       report.push(`  ${name}: ${entry ? 'changed since (left as it is)' : 'removed since (not restored)'}`);

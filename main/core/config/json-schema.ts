@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { policyDocumentSchema } from '../policy/schema.ts';
-import { wardenConfigSchema } from './schema.ts';
+import { wardenConfigDocumentSchema } from './schema.ts';
 
 /**
  * The config file's JSON Schema (draft 2020-12), generated from the zod schema so the two never
@@ -9,7 +9,7 @@ import { wardenConfigSchema } from './schema.ts';
  */
 export function configJsonSchema(): Record<string, unknown> {
   return {
-    ...z.toJSONSchema(wardenConfigSchema, { io: 'input', unrepresentable: 'any' }),
+    ...z.toJSONSchema(wardenConfigDocumentSchema, { io: 'input', unrepresentable: 'any' }),
     title: 'MCP Warden config',
   };
 }

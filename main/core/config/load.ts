@@ -75,7 +75,7 @@ export function parseConfig(text: string, file: string): WardenConfig {
     );
   }
   const servers = new Map<string, ServerConfig>();
-  for (const [name, entry] of Object.entries(parsed.data.mcpServers)) {
+  for (const [name, entry] of parsed.data.mcpServers) {
     if (entry.disabled) continue;
     const tools = {
       ...(entry.tools?.allow ? { allow: entry.tools.allow } : {}),

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { policyDocumentSchema, type PolicyDocument } from '../policy/schema.ts';
-
-/** Server names appear in endpoint paths (`/mcp/<name>`) and in client configs. */
-export const SERVER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+import { quoteName, SERVER_NAME_RULES, serverNameProblem } from './server-name.ts';
 
 /** The default loopback port of the daemon; `daemon.port`, `--port` or `$MCP_WARDEN_PORT` change it. */
 export const DEFAULT_PORT = 47113;
@@ -71,7 +69,38 @@ export const serverConfigSchema = z
     }
   });
 
-export const wardenConfigSchema = z.strictObject({
+/**
+ * A server name: the user's own, kept as written (see server-name.ts for what is refused and why).
+ * An issue names the server and what is wrong with its name.
+ */
+export const serverNameSchema = z
+  .string()
+  .min(1, 'the server name "" is empty; every server needs a name')
+  .superRefine((name, ctx) => {
+    const problem = serverNameProblem(name);
+    if (problem !== undefined && name.length > 0)
+      ctx.addIssue({ code: 'custom', message: `the server name ${quoteName(name)} ${problem}` });
+  })
+  .describe(`server name: ${SERVER_NAME_RULES}`);
+
+/** `mcpServers` as the file shows it (for the JSON Schema; parsing uses serverMapSchema). */
+const serverRecordSchema = z.record(serverNameSchema, serverConfigSchema);
+
+/**
+ * `mcpServers` parsed into a Map by the object's own keys. A plain record would lose a server
+ * named "__proto__" (zod skips that key, like every object-building parser that assigns keys).
+ */
+const serverMapSchema = z.preprocess(
+  (value) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? new Map(Object.entries(value as Record<string, unknown>))
+      : value,
+  z.map(serverNameSchema, serverConfigSchema, {
+    error: (issue) => (issue.code === 'invalid_type' ? 'expected an object of servers by name' : undefined),
+  }),
+);
+
+const configShape = {
   $schema: z.string().optional(),
   daemon: z
     .strictObject({
@@ -91,14 +120,16 @@ export const wardenConfigSchema = z.strictObject({
   policy: policyDocumentSchema
     .optional()
     .describe("the user's own policy: server rules, tool rules, limits (managed and org policy outrank it)"),
-  mcpServers: z.record(
-    z.string().regex(SERVER_NAME_PATTERN, 'server names use letters, digits, ".", "_" and "-" (at most 64)'),
-    serverConfigSchema,
-  ),
-});
+};
+
+/** The config file as documented (resources/config.schema.json is generated from it). */
+export const wardenConfigDocumentSchema = z.strictObject({ ...configShape, mcpServers: serverRecordSchema });
+
+/** The config file as Warden parses it: the same, with `mcpServers` as a Map by name. */
+export const wardenConfigSchema = z.strictObject({ ...configShape, mcpServers: serverMapSchema });
 
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;
-export type WardenConfigInput = z.input<typeof wardenConfigSchema>;
+export type WardenConfigInput = z.input<typeof wardenConfigDocumentSchema>;
 
 /** A stdio upstream: Warden spawns `command args` with an explicit environment. */
 export interface StdioServerConfig {

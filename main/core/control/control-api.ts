@@ -20,6 +20,7 @@ import { formatCommandLine } from '../bridge/upstream-link.ts';
 import { identityHash } from '../policy/identity.ts';
 import type { PinKind } from '../pins/definition-hash.ts';
 import { WARDEN_VERSION } from '../version.ts';
+import { decodeSegment } from '../daemon/request-target.ts';
 import {
   approvalAnswerBodySchema,
   auditExportFormatSchema,
@@ -59,6 +60,10 @@ const STATUS_FOR: Partial<Record<WardenErrorCode, number>> = {
   CONFLICT: 409,
   USAGE: 400,
   POLICY_INVALID: 400,
+  // A client or Warden config that cannot be used as it is (e.g. a server name Warden refuses):
+  // the request is fine, the file is not.
+  CONFIG_INVALID: 409,
+  CONFIG_NOT_JSON: 409,
 };
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<unknown>;
@@ -302,7 +307,19 @@ export function createControlApi(
       if (!candidates.length) throw httpError(404, 'NOT_FOUND', `no control route ${path}`);
       const route = candidates.find(([method]) => method === req.method);
       if (!route) throw httpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`);
-      const params = route[1].exec(path)!.slice(1).map(decodeURIComponent);
+      const params = route[1]
+        .exec(path)!
+        .slice(1)
+        .map((segment) => {
+          const decoded = decodeSegment(segment);
+          if (decoded === undefined)
+            throw httpError(
+              400,
+              'INVALID_REQUEST',
+              `the path segment "${segment}" of ${path} is not valid percent-encoded UTF-8 (encode names with encodeURIComponent)`,
+            );
+          return decoded;
+        });
       const result = await route[2](req, res, params, url);
       if (!res.headersSent && result !== STREAMING) sendJson(res, 200, result);
     } catch (error) {

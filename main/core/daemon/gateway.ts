@@ -19,6 +19,8 @@ import { WARDEN_VERSION } from '../version.ts';
 import { HttpGate } from './http-gate.ts';
 import { DashboardAccess, DEFAULT_UI_DIR, serveUi } from './dashboard.ts';
 import { MAX_REQUEST_BYTES, readJsonRpcBody } from './request-body.ts';
+import { endpointServerName, requestUrl } from './request-target.ts';
+import { quoteName } from '../config/server-name.ts';
 
 /** A session with no open stream and no request for this long is closed, ms (10 min). */
 export const SESSION_IDLE_MS = 10 * 60_000;
@@ -117,7 +119,16 @@ export class Gateway {
   };
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const url = requestUrl(req);
+    if (!url) {
+      sendJsonRpcError(
+        res,
+        400,
+        JsonRpcCode.InvalidRequest,
+        'Bad Request: the request target is not a URL path',
+      );
+      return;
+    }
     // The OAuth redirect comes from the person's browser, which has no token: it is checked by
     // Host and by the unguessable `state` of a flow Warden started instead.
     const callback = url.pathname === OAUTH_CALLBACK_PATH && req.method === 'GET';
@@ -170,8 +181,8 @@ export class Gateway {
       await this.#control(req, res, url);
       return;
     }
-    const match = /^\/mcp\/([^/]+)\/?$/.exec(url.pathname);
-    if (!match?.[1]) {
+    const target = endpointServerName(url.pathname);
+    if (!target) {
       sendJsonRpcError(
         res,
         404,
@@ -180,14 +191,24 @@ export class Gateway {
       );
       return;
     }
-    const name = decodeURIComponent(match[1]);
+    if ('malformed' in target) {
+      sendJsonRpcError(
+        res,
+        400,
+        JsonRpcCode.InvalidRequest,
+        `Bad Request: the server name in ${url.pathname} is not valid percent-encoded UTF-8 (encode it with encodeURIComponent)`,
+      );
+      return;
+    }
+    const name = target.name;
     const server = this.#opts.core.config.servers.get(name);
     if (!server) {
+      const configured = [...this.#opts.core.config.servers.keys()].map(quoteName).join(', ');
       sendJsonRpcError(
         res,
         404,
         JsonRpcCode.InvalidRequest,
-        `Unknown server "${name}": it is not in ${this.#opts.core.config.file} (configured: ${[...this.#opts.core.config.servers.keys()].join(', ') || 'none'})`,
+        `Unknown server ${quoteName(name)}: it is not in ${this.#opts.core.config.file} (configured: ${configured || 'none'})`,
       );
       return;
     }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ApprovalBroker } from '../approvals/broker.ts';
 import { AuditLog } from '../audit/audit-log.ts';
+import { commandHint } from '../command-hint.ts';
 import type { ServerConfig, WardenConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import { QuotaStore } from '../guard/limits.ts';
@@ -184,9 +185,9 @@ export class WardenCore {
     const now = describeIdentity(identity);
     const reason = previous
       ? `server "${server.name}" changed since it was approved: it was \`${previous}\`, now it is \`${now}\`. ` +
-        `Review the new command and approve it with \`mcp-warden servers approve ${server.name}\``
+        `Review the new command and approve it with \`${commandHint(['mcp-warden', 'servers', 'approve'], [server.name])}\``
       : `server "${server.name}" (\`${now}\`) is not allowed by any policy and no one has approved it. ` +
-        `Review the command and approve it with \`mcp-warden servers approve ${server.name}\``;
+        `Review the command and approve it with \`${commandHint(['mcp-warden', 'servers', 'approve'], [server.name])}\``;
     return { allowed: false, identity, reason };
   }
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import picomatch from 'picomatch';
+import { nameGlob } from '../policy/name-glob.ts';
 import type { LimitRule } from '../policy/schema.ts';
 import type { CallScope, GuardDecision, GuardStep, ToolCallContext } from './chain.ts';
 
@@ -94,8 +94,8 @@ const DAY_MS = 86_400_000;
 /**
  * Guard step: rate, concurrency and daily quota limits.
  *
- * Every limit rule whose `server` and `tool` globs (picomatch) match the call applies, from all
- * policy sources at once, so the most restrictive wins. A rule is one shared scope: a rule
+ * Every limit rule whose `server` and `tool` name globs (policy/name-glob.ts) match the call
+ * applies, from all policy sources at once, so the most restrictive wins. A rule is one shared scope: a rule
  * `server: "fs", tool: "*"` counts every fs tool together; `tool: "write_file"` counts that tool
  * alone. Per rule:
  * - `ratePerMinute` (+ `burst`): a token bucket of `burst ?? max(1, ceil(ratePerMinute))` tokens,
@@ -103,8 +103,9 @@ const DAY_MS = 86_400_000;
  * - `concurrency`: calls in flight; a slot is taken when the call passes and given back through
  *   `scope.onSettled` when the call ends (answered, failed, cancelled or refused by a later step).
  * - `dailyQuota`: calls per UTC calendar day, counted in QuotaStore so it survives restarts.
- *   The quota scope key is `<source>: <server glob>/<tool glob>` (with ` #2`, ` #3`… for a
- *   repeated glob pair in the same source), so adding or reordering other rules keeps the counts.
+ *   The quota scope key is `<source>: <server glob>/<tool glob>` (the pair as a JSON array when
+ *   either glob holds a "/"), with ` #2`, ` #3`… for a repeated glob pair in the same source, so
+ *   adding or reordering other rules keeps the counts.
  *
  * Every applicable limit is checked before any is consumed: a refused call takes nothing from
  * any limit. A call that passes is counted here, before the steps after this one; a call the
@@ -136,14 +137,18 @@ export class LimitsStep implements GuardStep {
     const start = this.#now();
     const seen = new Map<string, number>();
     return limits.map(({ rule, source }) => {
-      const base = `${source}: ${rule.server}/${rule.tool}`;
+      // "a/b" + "c" and "a" + "b/c" must not share counts: globs holding "/" are JSON-quoted.
+      const pair = /\//.test(rule.server + rule.tool)
+        ? JSON.stringify([rule.server, rule.tool])
+        : `${rule.server}/${rule.tool}`;
+      const base = `${source}: ${pair}`;
       const occurrence = (seen.get(base) ?? 0) + 1;
       seen.set(base, occurrence);
       const scope = occurrence === 1 ? base : `${base} #${occurrence}`;
       const kept = previous.find((p) => p.scope === scope && JSON.stringify(p.rule) === JSON.stringify(rule));
       if (kept) return kept;
-      const server = picomatch(rule.server, { dot: true });
-      const tool = picomatch(rule.tool, { dot: true });
+      const server = nameGlob(rule.server);
+      const tool = nameGlob(rule.tool);
       const capacity = rule.burst ?? Math.max(1, Math.ceil(rule.ratePerMinute ?? 1));
       return {
         rule,

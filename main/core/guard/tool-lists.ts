@@ -1,10 +1,11 @@
-import picomatch from 'picomatch';
+import { nameGlob } from '../policy/name-glob.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import type { GuardDecision, GuardStep, ToolCallContext } from './chain.ts';
 
 /**
  * Per-server tool allow and deny lists from the config (`mcpServers.<name>.tools`).
- * A tool is visible when no deny glob matches it and, if an allow list is set, an allow glob does.
+ * A tool is visible when no deny glob matches it and, if an allow list is set, an allow glob does
+ * (name globs, see policy/name-glob.ts).
  */
 export class ToolLists {
   readonly #isDenied: (tool: string) => boolean;
@@ -15,8 +16,8 @@ export class ToolLists {
   constructor(server: ServerConfig, source: string) {
     this.#server = server.name;
     this.#source = source;
-    this.#isDenied = server.tools.deny.length ? picomatch(server.tools.deny) : () => false;
-    this.#isAllowed = server.tools.allow ? picomatch(server.tools.allow) : undefined;
+    this.#isDenied = anyOf(server.tools.deny);
+    this.#isAllowed = server.tools.allow ? anyOf(server.tools.allow) : undefined;
   }
 
   /** Why `tool` is hidden and blocked, or undefined when it is visible. */
@@ -33,6 +34,12 @@ export class ToolLists {
   isVisible(tool: string): boolean {
     return this.blockReason(tool) === undefined;
   }
+}
+
+/** Whether any of the name globs (policy/name-glob.ts: "/" and a leading "." are ordinary) matches. */
+function anyOf(globs: readonly string[]): (tool: string) => boolean {
+  const matchers = globs.map(nameGlob);
+  return (tool) => matchers.some((matches) => matches(tool));
 }
 
 /** Guard step: denies calls to tools the lists hide (a hidden tool is never callable). */

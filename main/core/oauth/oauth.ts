@@ -8,6 +8,7 @@ import type {
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { isWardenError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { secretSafeServerName } from '../config/server-name.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 
 /** Path of the daemon's OAuth redirect endpoint (reached by the user's browser, no bearer token). */
@@ -142,7 +143,7 @@ export class OAuthCoordinator {
 
   /** The SDK OAuthClientProvider for one server, keeping everything in the OS keychain. */
   provider(server: string): OAuthClientProvider {
-    const key = (what: string) => `oauth.${server}.${what}`;
+    const key = (what: string) => `oauth.${secretSafeServerName(server)}.${what}`;
     // Read from the keychain once, then from memory: the SDK asks for tokens on every request.
     // A server that never needed OAuth must work without a keychain, so a missing keychain
     // reads as "no tokens"; saving still fails loudly (no plain-text fallback).

@@ -3,6 +3,7 @@ import type { ServerConfig } from '../config/schema.ts';
 import type { SourcedLimit } from '../guard/limits.ts';
 import { allConditionsHold } from './conditions.ts';
 import { describeIdentity, type ServerIdentity } from './identity.ts';
+import { nameGlob } from './name-glob.ts';
 import {
   SOURCE_RANK,
   type ArgumentCondition,
@@ -81,6 +82,7 @@ export class PolicyEngine {
   /** Settings the managed policy locked (only the managed source can lock), with its label. */
   readonly locks: ReadonlyMap<LockableSetting, string>;
   readonly #matchers = new Map<string, (s: string) => boolean>();
+  readonly #nameMatchers = new Map<string, (s: string) => boolean>();
 
   constructor(sources: PolicySource[]) {
     this.sources = [...sources].sort((a, b) => SOURCE_RANK[a.kind] - SOURCE_RANK[b.kind]);
@@ -146,7 +148,7 @@ export class PolicyEngine {
     let allow: RuleRef | undefined;
     for (const source of this.sources) {
       for (const [index, rule] of (source.document.rules ?? []).entries()) {
-        if (!this.#glob(rule.server)(q.server) || !this.#glob(rule.tool)(q.tool)) continue;
+        if (!this.#nameGlob(rule.server)(q.server) || !this.#nameGlob(rule.tool)(q.tool)) continue;
         if (!allConditionsHold(q.arguments, rule.when)) continue;
         // Annotations come from the server: they may put a tool into a class that asks or is
         // denied, but they select tools for an allow rule only when policy trusts the server.
@@ -199,7 +201,9 @@ export class PolicyEngine {
     if (remember !== 'never') {
       for (const grant of q.remembered) {
         if (grant.scope === 'always' && remember !== 'always') continue;
-        if (!this.#glob(grant.server)(q.server) || !this.#glob(grant.tool)(q.tool)) continue;
+        // A grant names the exact server and tool a person approved: never read as a glob, so
+        // approving tool "*" of a server named "*" allows that tool of that server only.
+        if (grant.server !== q.server || grant.tool !== q.tool) continue;
         if (!allConditionsHold(q.arguments, grant.conditions)) continue;
         return {
           action: 'allow',
@@ -244,6 +248,17 @@ export class PolicyEngine {
     return true;
   }
 
+  /** A glob over a server or tool name (see name-glob.ts: "/" is an ordinary character). */
+  #nameGlob(glob: string): (s: string) => boolean {
+    let matcher = this.#nameMatchers.get(glob);
+    if (!matcher) {
+      matcher = nameGlob(glob);
+      this.#nameMatchers.set(glob, matcher);
+    }
+    return matcher;
+  }
+
+  /** A glob over a command, argument, package or URL (picomatch: path semantics). */
   #glob(glob: string): (s: string) => boolean {
     let matcher = this.#matchers.get(glob);
     if (!matcher) {

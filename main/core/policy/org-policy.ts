@@ -9,6 +9,7 @@ import {
   type JWK,
 } from 'jose';
 import { z } from 'zod';
+import { serverNameSchema } from '../config/schema.ts';
 import { WardenError } from '../errors.ts';
 import { policyDocumentSchema } from './schema.ts';
 
@@ -27,7 +28,9 @@ export const ORG_POLICY_TYP = 'mcp-warden-policy+jws';
 /** A server IT approved: what `catalog install` puts into a client, already pinned. */
 export const catalogEntrySchema = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+    name: serverNameSchema.describe(
+      'the server name it is installed under (same rules as `mcpServers` keys)',
+    ),
     description: z.string().max(500),
     command: z.string().min(1).optional(),
     args: z.array(z.string()).optional(),

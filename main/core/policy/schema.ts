@@ -21,6 +21,10 @@ export const argumentConditionSchema = z
     message: 'set exactly one of "glob" or "regex"',
   });
 
+/** How name globs read (policy/name-glob.ts), for the schema's descriptions. */
+const NAME_GLOB =
+  '"*" any characters, "/" and "." included; "?" one; "[abc]"; "{a,b}"; "\\" escapes; a leading "!" negates';
+
 export const remembranceSchema = z.enum(['never', 'session', 'always']);
 
 /**
@@ -37,8 +41,8 @@ export const annotationClassSchema = z.strictObject({
 
 /** allow / ask / deny for tools of servers matching globs, optionally only for some arguments. */
 export const toolRuleSchema = z.strictObject({
-  server: z.string().min(1).default('*').describe('server name glob'),
-  tool: z.string().min(1).default('*').describe('tool name glob'),
+  server: z.string().min(1).default('*').describe(`server name glob (${NAME_GLOB})`),
+  tool: z.string().min(1).default('*').describe(`tool name glob (${NAME_GLOB})`),
   annotations: annotationClassSchema
     .optional()
     .describe(
@@ -85,8 +89,8 @@ export const serverRuleSchema = z
 
 /** Rate, concurrency and daily limits for tools of servers matching globs. */
 export const limitRuleSchema = z.strictObject({
-  server: z.string().min(1).default('*'),
-  tool: z.string().min(1).default('*'),
+  server: z.string().min(1).default('*').describe(`server name glob (${NAME_GLOB})`),
+  tool: z.string().min(1).default('*').describe(`tool name glob (${NAME_GLOB})`),
   ratePerMinute: z
     .number()
     .positive()

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { commandHint } from '../command-hint.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { describeIdentity, identityHash, serverIdentity } from '../policy/identity.ts';
 
@@ -64,7 +65,7 @@ export class SecretBindingStore {
     if (row.identity_hash !== identityHash(serverIdentity(server))) {
       return (
         `server "${server.name}" changed since the secret was bound to it (now \`${describeIdentity(serverIdentity(server))}\`); ` +
-        `review the command and bind it again with \`mcp-warden secrets bind ${name} ${server.name}\``
+        `review the command and bind it again with \`${commandHint(['mcp-warden', 'secrets', 'bind'], [name, server.name])}\``
       );
     }
     return undefined;
