@@ -8,6 +8,7 @@ import { connectControlClient } from '../core/control/connect.ts';
 import type { ArgumentCondition } from '../core/policy/schema.ts';
 import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
+import { underDirectoryGlob } from '../core/policy/path-rules.ts';
 
 const client = (program: Command) =>
   connectControlClient(resolvePaths(program.opts<{ config?: string }>().config));
@@ -79,7 +80,10 @@ export function registerApprovalsCommands(program: Command): void {
         .choices(['once', 'session', 'always'])
         .default('once'),
     )
-    .option('--under <dir>', 'with --remember always: only for a "path" argument under this directory')
+    .option(
+      '--under <dir>',
+      'with --remember always: only for a "path" argument under this directory (symbolic links resolved)',
+    )
     .option(
       '--when <pointer=glob...>',
       'with --remember always: only when the argument at this JSON pointer matches the glob',
@@ -90,7 +94,8 @@ export function registerApprovalsCommands(program: Command): void {
         options: { remember: 'once' | 'session' | 'always'; under?: string; when?: string[] },
       ) => {
         const conditions: ArgumentCondition[] = [];
-        if (options.under) conditions.push({ pointer: '/path', glob: `${path.resolve(options.under)}/**` });
+        if (options.under)
+          conditions.push({ pointer: '/path', glob: underDirectoryGlob(path.resolve(options.under)) });
         for (const spec of options.when ?? []) {
           const at = spec.indexOf('=');
           if (at <= 0) throw new WardenError('USAGE', `--when expects <pointer>=<glob>, got "${spec}"`);

@@ -36,6 +36,14 @@ export function riskOf(annotations: Record<string, unknown> | undefined): { leve
   return { level, words };
 }
 
+/**
+ * The directory as a glob that matches it literally (the call's path comes from the client: a
+ * "*" in it must not widen the approval). Same escapes as the core's escapeGlob.
+ */
+function escapeGlob(text: string): string {
+  return text.replace(/[\\*?[\]{}()!+@|^$]/g, '\\$&');
+}
+
 /** Seconds left until `iso`, updated every second (never below 0). */
 function useSecondsLeft(iso: string): number {
   const left = (): number => Math.max(0, Math.round((Date.parse(iso) - Date.now()) / 1000));
@@ -84,7 +92,7 @@ export function ApprovalCard({
     setSent(choice);
     const conditions =
       choice === 'allow-always' && callDir && underDir
-        ? [{ pointer: '/path', glob: `${callDir === '/' ? '' : callDir}/**` }]
+        ? [{ pointer: '/path', glob: `${escapeGlob(callDir === '/' ? '' : callDir)}/**` }]
         : undefined;
     api
       .answer(request.id, {

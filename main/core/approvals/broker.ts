@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { WardenError } from '../errors.ts';
+import { hostPathResolver, pinPathConditions } from '../policy/conditions.ts';
+import type { PathResolver } from '../policy/real-path.ts';
 import type { ArgumentCondition, Remembrance } from '../policy/schema.ts';
 
 /** The answers a person may give; which ones are offered depends on the rule that asked. */
@@ -34,7 +36,10 @@ export interface ApprovalRequest {
   argumentsHash: string;
 }
 
-/** A person's answer. `conditions` narrows an "allow-always" to matching arguments. */
+/**
+ * A person's answer. `conditions` narrows an "allow-always" to matching arguments; in the
+ * outcome, the directories of their path globs are real paths (see pinPathConditions).
+ */
 export interface ApprovalAnswer {
   choice: ApprovalChoice;
   /** Which arguments hash the person saw; must equal the request's. */
@@ -76,6 +81,12 @@ export function argumentsHash(args: unknown): string {
 export class ApprovalBroker {
   readonly #held = new Map<string, Held>();
   readonly #listeners = new Set<(event: ApprovalEvent) => void>();
+  readonly #paths: PathResolver;
+
+  /** @param options.paths how the directories of an answer's path conditions are resolved. */
+  constructor(options: { paths?: PathResolver } = {}) {
+    this.#paths = options.paths ?? hostPathResolver;
+  }
 
   /** Pending requests, oldest first. */
   list(): ApprovalRequest[] {
@@ -134,8 +145,10 @@ export class ApprovalBroker {
 
   /**
    * Answers a held request.
+   * The directory of each path condition is resolved now, as it is stored (pinPathConditions).
    * @throws WardenError NOT_FOUND when no request has this id (answered, expired or withdrawn),
-   *   CONFLICT when the choice is not offered or the arguments hash is not the request's.
+   *   CONFLICT when the choice is not offered or the arguments hash is not the request's, USAGE
+   *   when a condition's directory cannot be resolved. The request stays pending on any error.
    */
   answer(id: string, answer: ApprovalAnswer): ApprovalRequest {
     const held = this.#held.get(id);
@@ -157,7 +170,10 @@ export class ApprovalBroker {
     if (answer.conditions?.length && answer.choice !== 'allow-always') {
       throw new WardenError('CONFLICT', 'argument conditions apply to "allow-always" only');
     }
-    held.resolve({ kind: 'answered', answer });
+    const conditions = answer.conditions?.length
+      ? pinPathConditions(answer.conditions, this.#paths)
+      : undefined;
+    held.resolve({ kind: 'answered', answer: { ...answer, ...(conditions ? { conditions } : {}) } });
     return request;
   }
 

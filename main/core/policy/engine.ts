@@ -1,9 +1,10 @@
 import picomatch from 'picomatch';
 import type { ServerConfig } from '../config/schema.ts';
 import type { SourcedLimit } from '../guard/limits.ts';
-import { allConditionsHold } from './conditions.ts';
+import { allConditionsHold, CallPaths, hostPathResolver } from './conditions.ts';
 import { describeIdentity, type ServerIdentity } from './identity.ts';
 import { nameGlob } from './name-glob.ts';
+import type { PathResolver } from './real-path.ts';
 import {
   SOURCE_RANK,
   type ArgumentCondition,
@@ -83,8 +84,11 @@ export class PolicyEngine {
   readonly locks: ReadonlyMap<LockableSetting, string>;
   readonly #matchers = new Map<string, (s: string) => boolean>();
   readonly #nameMatchers = new Map<string, (s: string) => boolean>();
+  readonly #paths: PathResolver;
 
-  constructor(sources: PolicySource[]) {
+  /** @param options.paths how path arguments are resolved (default: this OS, node:fs). */
+  constructor(sources: PolicySource[], options: { paths?: PathResolver } = {}) {
+    this.#paths = options.paths ?? hostPathResolver;
     this.sources = [...sources].sort((a, b) => SOURCE_RANK[a.kind] - SOURCE_RANK[b.kind]);
     this.locks = new Map(
       this.sources
@@ -142,14 +146,21 @@ export class PolicyEngine {
       : { action: 'unlisted', trusted: false };
   }
 
-  /** The verdict on one `tools/call` (see the class doc). */
+  /**
+   * The verdict on one `tools/call` (see the class doc). Path conditions of allow rules and
+   * remembered approvals hold only for paths that resolve, those of deny and ask rules also for
+   * paths that do not (see ConditionMode); each path is resolved once, and only if a path
+   * condition is reached.
+   */
   decideTool(q: ToolQuestion): ToolVerdict {
+    const paths = new CallPaths(this.#paths);
     const asks: { ref: RuleRef; remember: Remembrance }[] = [];
     let allow: RuleRef | undefined;
     for (const source of this.sources) {
       for (const [index, rule] of (source.document.rules ?? []).entries()) {
         if (!this.#nameGlob(rule.server)(q.server) || !this.#nameGlob(rule.tool)(q.tool)) continue;
-        if (!allConditionsHold(q.arguments, rule.when)) continue;
+        if (!allConditionsHold(q.arguments, rule.when, rule.action === 'allow' ? 'allow' : 'restrict', paths))
+          continue;
         // Annotations come from the server: they may put a tool into a class that asks or is
         // denied, but they select tools for an allow rule only when policy trusts the server.
         if (
@@ -179,7 +190,7 @@ export class PolicyEngine {
       const remember = asks
         .map((a) => a.remember)
         .reduce((a, b) => (REMEMBER_ORDER.indexOf(a) <= REMEMBER_ORDER.indexOf(b) ? a : b));
-      return this.#askOrRemembered(q, asks[0]!.ref, remember);
+      return this.#askOrRemembered(q, asks[0]!.ref, remember, paths);
     }
     if (allow) return { action: 'allow', by: allow };
     const ann = q.annotations;
@@ -193,10 +204,10 @@ export class PolicyEngine {
       !q.trusted && ann?.readOnlyHint === true
         ? 'tools ask for approval; readOnlyHint is not trusted from a server that policy does not mark trusted'
         : 'tools that are not annotated read-only ask for approval';
-    return this.#askOrRemembered(q, { ...DEFAULTS, text: why }, 'always');
+    return this.#askOrRemembered(q, { ...DEFAULTS, text: why }, 'always', paths);
   }
 
-  #askOrRemembered(q: ToolQuestion, ref: RuleRef, rememberAsked: Remembrance): ToolVerdict {
+  #askOrRemembered(q: ToolQuestion, ref: RuleRef, rememberAsked: Remembrance, paths: CallPaths): ToolVerdict {
     const remember = rememberAsked === 'always' && this.locked('alwaysAllow') ? 'session' : rememberAsked;
     if (remember !== 'never') {
       for (const grant of q.remembered) {
@@ -204,7 +215,7 @@ export class PolicyEngine {
         // A grant names the exact server and tool a person approved: never read as a glob, so
         // approving tool "*" of a server named "*" allows that tool of that server only.
         if (grant.server !== q.server || grant.tool !== q.tool) continue;
-        if (!allConditionsHold(q.arguments, grant.conditions)) continue;
+        if (!allConditionsHold(q.arguments, grant.conditions, 'grant', paths)) continue;
         return {
           action: 'allow',
           by: {

@@ -13,8 +13,14 @@ export const argumentConditionSchema = z
     glob: z
       .string()
       .min(1)
+      .refine((g) => !/^([A-Za-z]:)?\\/.test(g), {
+        message:
+          'write paths in globs with "/" (a backslash escapes the next character), e.g. "C:/Users/me/**"',
+      })
       .optional()
-      .describe('picomatch glob the value must match, e.g. "/home/me/sandbox/**"'),
+      .describe(
+        'picomatch glob the value must match, e.g. "/home/me/sandbox/**". A path glob (starting with "/", "C:/", "//server/share/" or "**/") matches the path as the OS resolves it: symbolic links followed, ".." applied, case-insensitive on macOS and Windows; a path that cannot be resolved does not match an allow rule and does match a deny or ask rule',
+      ),
     regex: z.string().min(1).optional().describe('JavaScript regular expression the value must match'),
   })
   .refine((c) => (c.glob === undefined) !== (c.regex === undefined), {

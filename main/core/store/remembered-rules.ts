@@ -39,6 +39,11 @@ export class RememberedRuleStore {
     this.#delete = db.prepare(`DELETE FROM remembered_rules WHERE id = ?`);
   }
 
+  /**
+   * Stores a rule. Path conditions come from ApprovalBroker#answer with their directories
+   * already resolved to real paths (pinPathConditions), and are stored as they are.
+   * @throws better-sqlite3's error when the database cannot be written.
+   */
   add(rule: {
     server: string;
     tool: string;
