@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
 import { keyringMissing } from '../helpers/requirements.ts';
+import { secretsAtRest } from '../helpers/secret-files.ts';
 import {
   CLI,
   EVERYTHING_JS,
@@ -142,6 +143,8 @@ describe('clients: protect and restore', { skip }, () => {
     };
     assert.deepEqual(cursor.mcpServers.tools, { command: CLI, args: ['connect', 'tools'] });
     assert.deepEqual(cursor['x-cursor-extra'], [1, 2, 3]);
+    // The secrets left the file system: not in the configs, nor in the backups kept for restore.
+    assert.deepEqual(secretsAtRest(w.home, [GITHUB_TOKEN, API_KEY]), []);
   });
 
   test('the protected server works through Warden via the MCP Inspector CLI, with its token from the keychain', async () => {
@@ -187,6 +190,9 @@ describe('clients: protect and restore', { skip }, () => {
     const result = await call;
     assert.equal(result.code, 0, result.stderr);
     assert.ok(result.stdout.includes(GITHUB_TOKEN), 'the server received the token from the keychain');
+    // The daemon the shim started has run the server and recorded the call: still nowhere on disk
+    // (daemon.log, audit.db and state.db with their -wal and -shm files included).
+    assert.deepEqual(secretsAtRest(w.home, [GITHUB_TOKEN, API_KEY]), []);
   });
 
   test('restore puts both original files back, byte for byte', async () => {
@@ -194,5 +200,7 @@ describe('clients: protect and restore', { skip }, () => {
     assert.equal((await run(w.env, CLI, ['clients', 'restore', 'cursor'])).code, 0);
     assert.equal(fs.readFileSync(claudeFile, 'utf8'), claudeOriginal);
     assert.equal(fs.readFileSync(cursorFile, 'utf8'), cursorOriginal);
+    // Back in the files the person asked for, and in no other.
+    assert.deepEqual(secretsAtRest(w.home, [GITHUB_TOKEN, API_KEY], [claudeFile, cursorFile]), []);
   });
 });

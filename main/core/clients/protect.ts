@@ -146,28 +146,34 @@ export async function planProtect(
       const value = record[finding.key]!;
       const secret = secretNameFor(name, finding.key);
       const bearer = /^Bearer\s+/i.exec(value)?.[0] ?? '';
+      if (value.length === bearer.length) continue; // nothing after "Bearer ": no secret to move
       record[finding.key] = `${bearer}\${secret:${secret}}`;
       moves.push({ where: finding.where, key: finding.key, secret, value: value.slice(bearer.length) });
     }
-    referenceEverywhere(wardenEntry, moves);
+    planned.push({ name, target: '', moves, wardenEntry });
+  }
+  // A moved value anywhere else in a protected entry (args, another key, another server) becomes
+  // a reference too: no copy of it stays in Warden's config.
+  const allMoves = planned.flatMap((p) => p.moves);
+  for (const p of planned) {
+    referenceEverywhere(p.wardenEntry, [...p.moves, ...allMoves]);
     if (
-      Object.hasOwn(wardenServers, name) &&
-      JSON.stringify(wardenServers[name]) !== JSON.stringify(wardenEntry)
+      Object.hasOwn(wardenServers, p.name) &&
+      JSON.stringify(wardenServers[p.name]) !== JSON.stringify(p.wardenEntry)
     ) {
       throw new WardenError(
         'CONFLICT',
-        `Warden's config already has another server named "${name}"; rename one of them first`,
+        `Warden's config already has another server named "${p.name}"; rename one of them first`,
       );
     }
-    const target =
-      typeof wardenEntry.url === 'string'
-        ? wardenEntry.url
-        : [wardenEntry.command, ...((wardenEntry.args as string[] | undefined) ?? [])].join(' ');
-    const shim: Record<string, unknown> = { command: launcher, args: ['connect', name] };
+    p.target =
+      typeof p.wardenEntry.url === 'string'
+        ? p.wardenEntry.url
+        : [p.wardenEntry.command, ...((p.wardenEntry.args as string[] | undefined) ?? [])].join(' ');
+    const shim: Record<string, unknown> = { command: launcher, args: ['connect', p.name] };
     if (location.client === 'vscode') shim.type = 'stdio';
-    clientText = editJsonc(clientText, [location.key, name], shim);
-    wardenText = editJsonc(wardenText, ['mcpServers', name], wardenEntry);
-    planned.push({ name, target, moves, wardenEntry });
+    clientText = editJsonc(clientText, [location.key, p.name], shim);
+    wardenText = editJsonc(wardenText, ['mcpServers', p.name], p.wardenEntry);
   }
   const plan: ProtectPlan = {
     location,
@@ -376,6 +382,7 @@ export async function applyProtect(
 ): Promise<{ backup: string; outcome: ChangeOutcome }> {
   const { ctx, location } = { ctx: options.ctx, location: plan.location };
   validatePlan(plan, options.wardenConfigFile);
+  await sealLegacyBackups(options.backupDir, ctx);
   const before = parseConfig(plan.wardenBefore, options.wardenConfigFile);
   const after = parseConfig(plan.wardenAfter, options.wardenConfigFile);
   const planned = new Set(plan.servers.map((s) => s.name));
