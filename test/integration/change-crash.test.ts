@@ -14,7 +14,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { pino } from 'pino';
 import { FAULT_ENV_VAR } from '../../main/core/change/fault-point.ts';
+import { loadConfig } from '../../main/core/config/load.ts';
+import { startDaemon } from '../../main/core/daemon/daemon.ts';
 import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
 import { keyringMissing } from '../helpers/requirements.ts';
 import { filesUnder, secretsAtRest } from '../helpers/secret-files.ts';
@@ -386,6 +389,58 @@ describe('multi-step changes survive a kill between any two writes', { skip }, (
       }
     },
   );
+});
+
+describe('a daemon started after a kill', { skip }, () => {
+  test('recovers the change before it serves: the config it was handed is read again', async () => {
+    const s = new Scene();
+    const wardenBefore = s.config();
+    const saved = process.env.DBUS_SESSION_BUS_ADDRESS;
+    try {
+      // Kill protect right after it replaced Warden's config, before it rewrote the client.
+      for (let n = 1; ; n++) {
+        assert.ok(n <= MAX_WRITES, 'a kill point between the two files');
+        const killed = await run(faulty(s.env, String(n)), CLI, [
+          'clients',
+          'protect',
+          'claude-desktop',
+          '--yes',
+        ]);
+        assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+        if (s.config() !== wardenBefore) break;
+        // Not there yet: the next command puts everything back, and the next kill goes one write further.
+        await s.secretNames();
+      }
+      assert.equal(s.client(), ORIGINAL);
+      assert.ok(fs.existsSync(s.journal));
+      // What the tray app does: read the config, then start the daemon in this process.
+      process.env.DBUS_SESSION_BUS_ADDRESS = s.env.DBUS_SESSION_BUS_ADDRESS;
+      const config = loadConfig(s.w.paths, { createDefault: false });
+      assert.ok(config.servers.has('everything'), 'the config as the kill left it');
+      const lines: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+      const daemon = await startDaemon({
+        config,
+        paths: s.w.paths,
+        logger,
+        port: 0,
+        managedPolicyFile: path.join(s.w.home, 'no-managed-policy.json'),
+      });
+      try {
+        assert.match(lines.join(''), /an interrupted change \(clients protect claude-desktop.*was undone/);
+        assert.deepEqual([...daemon.core.config.servers.keys()], []);
+        assert.equal(s.config(), wardenBefore);
+        assert.deepEqual(s.strays(), []);
+        assert.ok(!fs.existsSync(s.journal));
+      } finally {
+        await daemon.close();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+      else process.env.DBUS_SESSION_BUS_ADDRESS = saved;
+      s.stop();
+    }
+  });
 });
 
 describe('multi-step changes without the keychain survive a kill too', () => {

@@ -109,6 +109,30 @@ describe('clients: protect and restore', { skip }, () => {
     assert.equal(fs.readFileSync(claudeFile, 'utf8'), claudeOriginal);
   });
 
+  test('protect refuses a client Warden could not run, and changes nothing: no file, no keychain entry, no backup', async () => {
+    // VS Code takes numbers in env; Warden's config (the daemon's schema) takes strings only.
+    const vscodeFile = path.join(w.env.XDG_CONFIG_HOME!, 'Code', 'User', 'mcp.json');
+    fs.mkdirSync(path.dirname(vscodeFile), { recursive: true });
+    const vscodeOriginal = `{\n  "servers": {\n    "search": { "command": "node", "env": { "API_KEY": "${API_KEY}" } },\n    "web": { "command": "node", "env": { "PORT": 8080 } }\n  }\n}\n`;
+    fs.writeFileSync(vscodeFile, vscodeOriginal);
+    const wardenBefore = fs.readFileSync(w.paths.configFile, 'utf8');
+    const refused = await run(w.env, CLI, ['clients', 'protect', 'vscode', '--yes']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /Warden's config would not be valid afterwards/);
+    assert.match(refused.stderr, /mcpServers\.web\.env\.PORT/);
+    assert.match(refused.stderr, /nothing was changed/);
+    assert.equal(fs.readFileSync(vscodeFile, 'utf8'), vscodeOriginal);
+    assert.equal(fs.readFileSync(w.paths.configFile, 'utf8'), wardenBefore);
+    assert.equal((await run(w.env, CLI, ['secrets', 'list'])).stdout.trim(), 'no secrets');
+    assert.ok(!fs.existsSync(path.join(w.paths.dataDir, 'backups')), 'no backup was written');
+    // Only the servers Warden can run, then.
+    const some = await run(w.env, CLI, ['clients', 'protect', 'vscode', '--server', 'search', '--yes']);
+    assert.equal(some.code, 0, some.stderr);
+    assert.equal((await run(w.env, CLI, ['clients', 'restore', 'vscode'])).code, 0);
+    assert.equal(fs.readFileSync(vscodeFile, 'utf8'), vscodeOriginal);
+    fs.rmSync(vscodeFile);
+  });
+
   test('protect --yes: the client launches the shim, the token is in the keychain, other keys are untouched', async () => {
     const applied = await run(w.env, CLI, ['clients', 'protect', 'claude-desktop', '--yes']);
     assert.equal(applied.code, 0, applied.stderr);

@@ -208,7 +208,10 @@ function validatePlan(plan: ProtectPlan, wardenConfigFile: string): string[] {
     config = parseConfig(plan.wardenAfter, wardenConfigFile);
   } catch (error) {
     if (!isWardenError(error)) throw error;
-    return refuse(error.code, `Warden's config would not be valid afterwards:\n${error.message}`);
+    return refuse(
+      error.code,
+      `Warden's config would not be valid afterwards:\n${error.message.replace('; nothing was started', '')}`,
+    );
   }
   for (const s of plan.servers)
     if (!config.servers.has(s.name))
