@@ -198,6 +198,8 @@ async function recover(ctx: ChangeContext, journal: Journal): Promise<RecoveredC
     else for (const step of journal.steps) await finishStep(step, ctx);
     removeJournal(ctx.journalDir);
   } catch (error) {
+    // Another command that started at the same moment recovered it first.
+    if (readJournalOrReport(ctx.journalDir)?.id !== journal.id) return report;
     throw new WardenError(
       'CHANGE_PENDING',
       `an interrupted change (${journal.what}, pid ${journal.pid}) could not be ${report.outcome === 'undone' ? 'undone' : 'finished'} yet: ` +

@@ -254,12 +254,12 @@ function validatePlan(plan: ProtectPlan, wardenConfigFile: string): string[] {
           `two different secrets would both be named "${m.secret}"; rename one of the servers or keys`,
         );
       secrets.set(m.secret, m.value);
-      if (plan.servers.some((p) => contains(JSON.stringify(p.wardenEntry), m.value)))
+      if (plan.servers.some((p) => stringsOf(p.wardenEntry).some((t) => holds(t, m.value))))
         refuse(
           'CONFLICT',
           `the value of ${s.name} ${m.where}.${m.key} would stay in plain text in Warden's config`,
         );
-      if (contains(plan.clientAfter, m.value))
+      if (m.value.length >= MIN_SEARCHED && holds(plan.clientAfter, m.value))
         warnings.push(
           `the value of ${s.name} ${m.where}.${m.key} also appears elsewhere in ${location.file} (outside the server entries protect rewrites): it stays there in plain text`,
         );
@@ -267,10 +267,22 @@ function validatePlan(plan: ProtectPlan, wardenConfigFile: string): string[] {
   return [...new Set(warnings)];
 }
 
-/** Whether `text` holds `value` as it is or as it is written in a JSON string. */
-function contains(text: string, value: string): boolean {
-  if (value.length < 4) return false;
+/** Values shorter than this are looked for as whole strings only (a short one is in many words). */
+const MIN_SEARCHED = 8;
+
+/** Whether `text` is `value`, or holds it (as it is or as a JSON string writes it) when it is long enough. */
+function holds(text: string, value: string): boolean {
+  if (text === value) return true;
+  if (value.length < MIN_SEARCHED) return false;
   return text.includes(value) || text.includes(JSON.stringify(value).slice(1, -1));
+}
+
+/** Every string in a JSON value. */
+function stringsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsOf);
+  if (isObject(value)) return Object.values(value).flatMap(stringsOf);
+  return [];
 }
 
 /** Replaces every other occurrence of a moved value in the entry (args, env, headers, URL) by its reference. */
@@ -282,7 +294,7 @@ function referenceEverywhere(
     for (const m of moves) {
       const ref = `\${secret:${m.secret}}`;
       if (text === m.value) return ref;
-      if (m.value.length >= 8) text = text.split(m.value).join(ref);
+      if (m.value.length >= MIN_SEARCHED) text = text.split(m.value).join(ref);
     }
     return text;
   };
@@ -304,7 +316,7 @@ export function describePlan(plan: ProtectPlan, wardenConfigFile: string): strin
     moves.reduce(
       (t, m) =>
         [m.value, JSON.stringify(m.value).slice(1, -1)]
-          .filter((v) => v.length >= 4)
+          .filter((v) => v.length >= MIN_SEARCHED)
           .reduce((u, v) => u.split(v).join(`[moved to keychain as ${m.secret}]`), t),
       text,
     );
