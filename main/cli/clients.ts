@@ -1,13 +1,8 @@
 import readline from 'node:readline/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import {
-  applyProtect,
-  describePlan,
-  inspectClient,
-  planProtect,
-  restoreClient,
-} from '../core/clients/protect.ts';
+import { applyProtect, describePlan, inspectClient, planProtect } from '../core/clients/protect.ts';
+import { restoreClient } from '../core/clients/restore.ts';
 import { clientLocations, type ClientLocation } from '../core/clients/locations.ts';
 import { loadConfig } from '../core/config/load.ts';
 import { WardenError } from '../core/errors.ts';

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { openChangeContext } from '../../main/core/change/context.ts';
 import { clientLocations } from '../../main/core/clients/locations.ts';
-import { applyProtect, planProtect, restoreClient, secretNameFor } from '../../main/core/clients/protect.ts';
+import { applyProtect, planProtect, secretNameFor } from '../../main/core/clients/protect.ts';
+import { restoreClient } from '../../main/core/clients/restore.ts';
 import { MemorySecretStore } from '../../main/core/secrets/secret-store.ts';
 
 test('client config locations per OS', () => {

@@ -13,7 +13,8 @@ import { openChangeContext } from '../../main/core/change/context.ts';
 import type { ChangeContext } from '../../main/core/change/run-change.ts';
 import { recoverChanges, runChange } from '../../main/core/change/run-change.ts';
 import { clientLocations, type ClientLocation } from '../../main/core/clients/locations.ts';
-import { applyProtect, planProtect, restoreClient } from '../../main/core/clients/protect.ts';
+import { applyProtect, planProtect } from '../../main/core/clients/protect.ts';
+import { restoreClient } from '../../main/core/clients/restore.ts';
 import { MemorySecretStore } from '../../main/core/secrets/secret-store.ts';
 import { filesContaining } from '../helpers/secret-files.ts';
 
