@@ -6,6 +6,7 @@ import { connectControlClient } from '../core/control/connect.ts';
 import { loadConfig } from '../core/config/load.ts';
 import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
+import { reportOutcome, withChangeContext } from './changes.ts';
 import { launcher } from './launcher.ts';
 
 const out = (text: string) => void process.stdout.write(text + '\n');
@@ -75,17 +76,21 @@ export function registerCatalogCommands(program: Command): void {
         );
       const target = options.file ? { ...location, file: path.resolve(options.file) } : location;
       const config = loadConfig(p, { createDefault: true });
-      const result = await installCatalogEntry(
-        {
-          name: item.name,
-          description: item.description,
-          ...(item.command ? { command: item.command, args: item.args ?? [] } : {}),
-          ...(item.url ? { url: item.url } : {}),
-        },
-        target,
-        config.file,
-        launcher(),
+      const result = await withChangeContext(p, (ctx) =>
+        installCatalogEntry(
+          {
+            name: item.name,
+            description: item.description,
+            ...(item.command ? { command: item.command, args: item.args ?? [] } : {}),
+            ...(item.url ? { url: item.url } : {}),
+          },
+          target,
+          config.file,
+          launcher(),
+          ctx,
+        ),
       );
+      reportOutcome(result.outcome);
       if (!result.changed) return out(`"${name}" is already installed in ${target.label} (${target.file})`);
       out(`added "${name}" to ${config.file}: it runs exactly \`${item.target}\` (approved by ${item.from})`);
       out(`added "${name}" to ${target.label} (${target.file}): ${JSON.stringify(result.clientEntry)}`);

@@ -1,21 +1,13 @@
 import readline from 'node:readline/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import {
-  applyProtect,
-  describePlan,
-  inspectClient,
-  planProtect,
-  restoreClient,
-} from '../core/clients/protect.ts';
+import { applyProtect, describePlan, inspectClient, planProtect } from '../core/clients/protect.ts';
+import { restoreClient } from '../core/clients/restore.ts';
 import { clientLocations, type ClientLocation } from '../core/clients/locations.ts';
 import { loadConfig } from '../core/config/load.ts';
 import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
-import { serverIdentity } from '../core/policy/identity.ts';
-import { KeychainSecretStore } from '../core/secrets/secret-store.ts';
-import { ServerApprovalStore } from '../core/store/server-approvals.ts';
-import { openStateDb } from '../core/store/state-db.ts';
+import { withChangeContext, reportOutcome } from './changes.ts';
 import { launcher } from './launcher.ts';
 
 const out = (text: string) => void process.stdout.write(text + '\n');
@@ -98,21 +90,15 @@ export function registerClientsCommands(program: Command): void {
         'These servers have not run under Warden before: each command above is shown in full. Approving lets Warden run them.',
       );
       if (!(await confirm('Apply these changes?', options.yes))) return out('nothing was changed');
-      const backup = await applyProtect(
-        plan,
-        config.file,
-        new KeychainSecretStore(),
-        path.join(p.dataDir, 'backups'),
+      const { backup, outcome } = await withChangeContext(p, (ctx) =>
+        applyProtect(plan, {
+          wardenConfigFile: config.file,
+          ctx,
+          backupDir: path.join(p.dataDir, 'backups'),
+          approvedBy: `clients protect ${id}`,
+        }),
       );
-      const updated = loadConfig(p, { createDefault: false });
-      const db = openStateDb(p.stateDb);
-      try {
-        const approvals = new ServerApprovalStore(db);
-        for (const s of plan.servers)
-          approvals.approve(s.name, serverIdentity(updated.servers.get(s.name)!), `clients protect ${id}`);
-      } finally {
-        db.close();
-      }
+      reportOutcome(outcome);
       out(`protected ${plan.servers.map((s) => s.name).join(', ')}; backup of the original: ${backup}`);
       out('A running Warden picks up the new servers within seconds. Restart the client to use them.');
     });
@@ -125,7 +111,10 @@ export function registerClientsCommands(program: Command): void {
     .argument('<client>')
     .option('--file <path>', 'the client config file, if not at its usual place')
     .action(async (id: string, options: { file?: string }) => {
-      for (const line of await restoreClient(locate(id, options.file), path.join(paths().dataDir, 'backups')))
-        out(line);
+      const p = paths();
+      const report = await withChangeContext(p, (ctx) =>
+        restoreClient(locate(id, options.file), { ctx, backupDir: path.join(p.dataDir, 'backups') }),
+      );
+      for (const line of report) out(line);
     });
 }

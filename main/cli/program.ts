@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isWardenError } from '../core/errors.ts';
+import { resolvePaths } from '../core/paths.ts';
+import { recoverBeforeCommand } from './changes.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerConnectCommand } from './connect.ts';
 import { registerDashboardCommand, registerServeCommand } from './serve.ts';
@@ -38,6 +40,12 @@ export function buildProgram(): Command {
     );
   // Before the commands are added, so they inherit it: usage errors reach main() and exit 2.
   program.exitOverride();
+  // What an interrupted multi-step change left is recovered before any command looks at its
+  // files. Not for the connect shim: it must start fast, and the daemon it reaches does it.
+  program.hook('preAction', async (_program, action) => {
+    if (action.name() === 'connect') return;
+    await recoverBeforeCommand(resolvePaths(program.opts<{ config?: string }>().config));
+  });
   registerServeCommand(program);
   registerDashboardCommand(program);
   registerConnectCommand(program);

@@ -4,8 +4,10 @@ import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
 import { describeIdentity, serverIdentity } from '../core/policy/identity.ts';
 import { assertSecretName, KeychainSecretStore } from '../core/secrets/secret-store.ts';
+import { deleteSecret, setSecret } from '../core/secrets/secret-changes.ts';
 import { SecretBindingStore } from '../core/store/secret-bindings.ts';
 import { openStateDb } from '../core/store/state-db.ts';
+import { reportOutcome, withChangeContext } from './changes.ts';
 
 const out = (text: string) => void process.stdout.write(text + '\n');
 
@@ -84,15 +86,11 @@ export function registerSecretsCommands(program: Command): void {
       assertSecretName(name);
       const server = options.server ? configuredServer(program, options.server) : undefined;
       const value = await readValue(name);
-      await new KeychainSecretStore().set(name, value);
-      if (server) {
-        const b = bindings(program);
-        try {
-          b.store.bind(name, server);
-        } finally {
-          b.close();
-        }
-      }
+      reportOutcome(
+        await withChangeContext(resolvePaths(program.opts<{ config?: string }>().config), (ctx) =>
+          setSecret(ctx, name, value, server),
+        ),
+      );
       out(`stored secret "${name}" in the OS keychain${server ? `, bound to server "${server.name}"` : ''}`);
     });
   secrets
@@ -128,14 +126,11 @@ export function registerSecretsCommands(program: Command): void {
     .command('delete')
     .argument('<name>')
     .action(async (name: string) => {
-      if (!(await new KeychainSecretStore().delete(name)))
-        throw new WardenError('NOT_FOUND', `no secret "${name}" in the keychain`);
-      const b = bindings(program);
-      try {
-        b.store.unbind(name);
-      } finally {
-        b.close();
-      }
+      reportOutcome(
+        await withChangeContext(resolvePaths(program.opts<{ config?: string }>().config), (ctx) =>
+          deleteSecret(ctx, name),
+        ),
+      );
       out(`deleted secret "${name}"`);
     });
   secrets

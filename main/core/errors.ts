@@ -25,6 +25,9 @@ export type WardenErrorCode =
   | 'SERVER_NOT_ALLOWED'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'CHANGE_PENDING'
+  | 'CHANGE_FAILED'
+  | 'FAULT_INJECTED'
   | 'USAGE';
 
 /** An error with a stable code and a message that says what went wrong and what to do. */

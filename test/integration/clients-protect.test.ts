@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
 import { keyringMissing } from '../helpers/requirements.ts';
+import { secretsAtRest } from '../helpers/secret-files.ts';
 import {
   CLI,
   EVERYTHING_JS,
@@ -108,6 +109,30 @@ describe('clients: protect and restore', { skip }, () => {
     assert.equal(fs.readFileSync(claudeFile, 'utf8'), claudeOriginal);
   });
 
+  test('protect refuses a client Warden could not run, and changes nothing: no file, no keychain entry, no backup', async () => {
+    // VS Code takes numbers in env; Warden's config (the daemon's schema) takes strings only.
+    const vscodeFile = path.join(w.env.XDG_CONFIG_HOME!, 'Code', 'User', 'mcp.json');
+    fs.mkdirSync(path.dirname(vscodeFile), { recursive: true });
+    const vscodeOriginal = `{\n  "servers": {\n    "search": { "command": "node", "env": { "API_KEY": "${API_KEY}" } },\n    "web": { "command": "node", "env": { "PORT": 8080 } }\n  }\n}\n`;
+    fs.writeFileSync(vscodeFile, vscodeOriginal);
+    const wardenBefore = fs.readFileSync(w.paths.configFile, 'utf8');
+    const refused = await run(w.env, CLI, ['clients', 'protect', 'vscode', '--yes']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /Warden's config would not be valid afterwards/);
+    assert.match(refused.stderr, /mcpServers\.web\.env\.PORT/);
+    assert.match(refused.stderr, /nothing was changed/);
+    assert.equal(fs.readFileSync(vscodeFile, 'utf8'), vscodeOriginal);
+    assert.equal(fs.readFileSync(w.paths.configFile, 'utf8'), wardenBefore);
+    assert.equal((await run(w.env, CLI, ['secrets', 'list'])).stdout.trim(), 'no secrets');
+    assert.ok(!fs.existsSync(path.join(w.paths.dataDir, 'backups')), 'no backup was written');
+    // Only the servers Warden can run, then.
+    const some = await run(w.env, CLI, ['clients', 'protect', 'vscode', '--server', 'search', '--yes']);
+    assert.equal(some.code, 0, some.stderr);
+    assert.equal((await run(w.env, CLI, ['clients', 'restore', 'vscode'])).code, 0);
+    assert.equal(fs.readFileSync(vscodeFile, 'utf8'), vscodeOriginal);
+    fs.rmSync(vscodeFile);
+  });
+
   test('protect --yes: the client launches the shim, the token is in the keychain, other keys are untouched', async () => {
     const applied = await run(w.env, CLI, ['clients', 'protect', 'claude-desktop', '--yes']);
     assert.equal(applied.code, 0, applied.stderr);
@@ -142,6 +167,8 @@ describe('clients: protect and restore', { skip }, () => {
     };
     assert.deepEqual(cursor.mcpServers.tools, { command: CLI, args: ['connect', 'tools'] });
     assert.deepEqual(cursor['x-cursor-extra'], [1, 2, 3]);
+    // The secrets left the file system: not in the configs, nor in the backups kept for restore.
+    assert.deepEqual(secretsAtRest(w.home, [GITHUB_TOKEN, API_KEY]), []);
   });
 
   test('the protected server works through Warden via the MCP Inspector CLI, with its token from the keychain', async () => {
@@ -187,6 +214,9 @@ describe('clients: protect and restore', { skip }, () => {
     const result = await call;
     assert.equal(result.code, 0, result.stderr);
     assert.ok(result.stdout.includes(GITHUB_TOKEN), 'the server received the token from the keychain');
+    // The daemon the shim started has run the server and recorded the call: still nowhere on disk
+    // (daemon.log, audit.db and state.db with their -wal and -shm files included).
+    assert.deepEqual(secretsAtRest(w.home, [GITHUB_TOKEN, API_KEY]), []);
   });
 
   test('restore puts both original files back, byte for byte', async () => {
@@ -194,5 +224,7 @@ describe('clients: protect and restore', { skip }, () => {
     assert.equal((await run(w.env, CLI, ['clients', 'restore', 'cursor'])).code, 0);
     assert.equal(fs.readFileSync(claudeFile, 'utf8'), claudeOriginal);
     assert.equal(fs.readFileSync(cursorFile, 'utf8'), cursorOriginal);
+    // Back in the files the person asked for, and in no other.
+    assert.deepEqual(secretsAtRest(w.home, [GITHUB_TOKEN, API_KEY], [claudeFile, cursorFile]), []);
   });
 });

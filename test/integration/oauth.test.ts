@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
 import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
 import { keyringMissing } from '../helpers/requirements.ts';
+import { secretsAtRest } from '../helpers/secret-files.ts';
 import {
   CLI,
   NODE,
@@ -113,5 +114,22 @@ describe('OAuth for a remote upstream', { skip }, () => {
       'refreshed tokens were saved',
     );
     assert.equal(fs.readFileSync(browserLog, 'utf8').trim().split('\n').length, 1, 'no second sign-in');
+  });
+
+  test('tokens and client credentials are in the keychain only: no file Warden wrote holds one', async () => {
+    const tokens = JSON.parse(await cli(w.env, ['secrets', 'get', 'oauth.remote.tokens', '--reveal'])) as {
+      access_token: string;
+      refresh_token?: string;
+    };
+    const client = JSON.parse(await cli(w.env, ['secrets', 'get', 'oauth.remote.client', '--reveal'])) as {
+      client_id: string;
+      client_secret?: string;
+    };
+    const values = [tokens.access_token, tokens.refresh_token, client.client_secret].filter(
+      (v): v is string => typeof v === 'string',
+    );
+    assert.ok(values.length >= 2, 'an access token and a refresh token or client secret to look for');
+    assert.deepEqual(secretsAtRest(w.home, values), []);
+    for (const value of values) assert.ok(!daemon.output().includes(value), 'a token is in the daemon log');
   });
 });

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
 import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
 import { keyringMissing, keytarLoads } from '../helpers/requirements.ts';
+import { filesContaining } from '../helpers/secret-files.ts';
 import {
   CLI,
   everythingServer,
@@ -35,18 +35,6 @@ function cli(
     );
     child.stdin!.end(input ?? '');
   });
-}
-
-/** Every file under `dir` whose bytes contain `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const hits: string[] = [];
-  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    if (file.includes(`${path.sep}keyrings${path.sep}`)) continue; // the keychain's own (encrypted) store
-    if (fs.readFileSync(file).includes(needle)) hits.push(file);
-  }
-  return hits;
 }
 
 describe('secrets in the OS keychain', { skip }, () => {
@@ -120,9 +108,14 @@ describe('secrets in the OS keychain', { skip }, () => {
   });
 
   test('the token appears in no log, audit row, state file or config', async () => {
+    // While the daemon runs: its databases' -wal and -shm files are there too.
+    assert.ok(fs.existsSync(`${w.paths.auditDb}-wal`), 'the audit log has its write-ahead log open');
+    assert.deepEqual(filesContaining(w.home, TOKEN), []);
+    assert.deepEqual(filesContaining(w.home, 'x-bound-value'), []);
     await daemon.stop();
     assert.ok(!daemon.output().includes(TOKEN), 'the daemon log holds the token');
     assert.deepEqual(filesContaining(w.home, TOKEN), []);
+    assert.deepEqual(filesContaining(w.home, 'x-bound-value'), []);
     daemon = await startDaemonProcess(w);
   });
 });

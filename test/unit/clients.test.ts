@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { openChangeContext } from '../../main/core/change/context.ts';
 import { clientLocations } from '../../main/core/clients/locations.ts';
-import { applyProtect, planProtect, restoreClient, secretNameFor } from '../../main/core/clients/protect.ts';
+import { applyProtect, planProtect, secretNameFor } from '../../main/core/clients/protect.ts';
+import { restoreClient } from '../../main/core/clients/restore.ts';
 import { MemorySecretStore } from '../../main/core/secrets/secret-store.ts';
 
 test('client config locations per OS', () => {
@@ -56,8 +58,9 @@ test('restore after the file changed since protect: merges the original entries 
     ),
   );
   const store = new MemorySecretStore();
+  const { ctx } = openChangeContext({ dataDir: dir, stateDb: path.join(dir, 'state.db') }, store);
   const plan = await planProtect(location, warden, '/opt/warden', ['a']);
-  await applyProtect(plan, warden, store, path.join(dir, 'backups'));
+  await applyProtect(plan, { wardenConfigFile: warden, ctx, backupDir: path.join(dir, 'backups') });
   assert.equal(await store.get(secretNameFor('a', 'A_TOKEN')), 'sekret-value-1');
   assert.ok(!fs.readFileSync(location.file, 'utf8').includes('sekret-value-1'));
   // The user adds a server after protecting.
@@ -66,7 +69,7 @@ test('restore after the file changed since protect: merges the original entries 
   };
   changed.mcpServers.c = { command: 'c-server' };
   fs.writeFileSync(location.file, JSON.stringify(changed, null, 2));
-  const report = await restoreClient(location, path.join(dir, 'backups'));
+  const report = await restoreClient(location, { ctx, backupDir: path.join(dir, 'backups') });
   assert.match(report.join('\n'), /changed since it was protected; merging:\n {2}a: original entry restored/);
   const restored = JSON.parse(fs.readFileSync(location.file, 'utf8')) as {
     mcpServers: Record<string, unknown>;
@@ -76,6 +79,6 @@ test('restore after the file changed since protect: merges the original entries 
     b: { command: 'b-server' },
     c: { command: 'c-server' },
   });
-  await assert.rejects(restoreClient(location, path.join(dir, 'backups')), /no backup/);
+  await assert.rejects(restoreClient(location, { ctx, backupDir: path.join(dir, 'backups') }), /no backup/);
   fs.rmSync(dir, { recursive: true, force: true });
 });

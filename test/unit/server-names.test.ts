@@ -18,7 +18,9 @@ import { AuditReader } from '../../main/core/audit/audit-reader.ts';
 import { buildProgram } from '../../main/cli/program.ts';
 import { clientEntrySnippet } from '../../main/cli/serve.ts';
 import { clientLocations } from '../../main/core/clients/locations.ts';
-import { applyProtect, planProtect, restoreClient, secretNameFor } from '../../main/core/clients/protect.ts';
+import { applyProtect, planProtect, secretNameFor } from '../../main/core/clients/protect.ts';
+import { restoreClient } from '../../main/core/clients/restore.ts';
+import { openChangeContext } from '../../main/core/change/context.ts';
 import { commandHint } from '../../main/core/command-hint.ts';
 import { loadConfig, parseConfig } from '../../main/core/config/load.ts';
 import {
@@ -254,8 +256,13 @@ test('protect with any name: refused naming the server with both files untouched
         return;
       }
       const store = new MemorySecretStore();
+      const { ctx, close } = openChangeContext(
+        { dataDir: path.join(dir, 'data'), stateDb: path.join(dir, 'data', 'state.db') },
+        store,
+      );
+      const backupDir = path.join(dir, 'data', 'backups');
       const plan = await planProtect(location, warden, launcher);
-      await applyProtect(plan, warden, store, path.join(dir, 'backups'));
+      await applyProtect(plan, { wardenConfigFile: warden, ctx, backupDir });
       const config = parseConfig(fs.readFileSync(warden, 'utf8'), warden);
       assert.deepEqual([...config.servers.keys()], [name, 'other']);
       const server = config.servers.get(name)!;
@@ -268,7 +275,8 @@ test('protect with any name: refused naming the server with both files untouched
       };
       assert.ok(Object.hasOwn(rewritten.mcpServers, name));
       assert.deepEqual(rewritten.mcpServers[name], { command: launcher, args: connectArgs(name) });
-      await restoreClient(location, path.join(dir, 'backups'));
+      await restoreClient(location, { ctx, backupDir });
+      close();
       assert.equal(fs.readFileSync(location.file, 'utf8'), client);
     }),
     { numRuns: 80, examples: TRICKY_NAMES.map((n) => [n]) },

@@ -1,14 +1,11 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { applyEdits, modify } from 'jsonc-parser';
-import writeFileAtomic from 'write-file-atomic';
+import { parseConfig } from '../config/load.ts';
 import { connectArgs } from '../config/server-name.ts';
-import { WardenError } from '../errors.ts';
-import { ownValue } from '../own-property.ts';
+import { isWardenError, WardenError } from '../errors.ts';
 import type { CatalogEntry } from '../policy/org-policy.ts';
+import { runChange, type ChangeContext, type ChangeOutcome, type Intent } from '../change/run-change.ts';
 import type { ClientLocation } from './locations.ts';
-import { parseJsonc } from './jsonc.ts';
-import { FORMAT, readJsonc } from './protect.ts';
+import { assertUniqueServers, editJsonc, parseJsonc, readJsonc, serversOf } from './jsonc-file.ts';
 
 /** What `catalog install` wrote. */
 export interface CatalogInstall {
@@ -18,34 +15,27 @@ export interface CatalogInstall {
   clientEntry: Record<string, unknown>;
   /** False when both entries were already there, identical. */
   changed: boolean;
-}
-
-/** The file's text; a missing client file reads as an empty object. */
-function read(file: string, missingOk: boolean): string {
-  if (!fs.existsSync(file)) {
-    if (missingOk) return '{}\n';
-    throw new WardenError('NOT_FOUND', `no file ${file}`);
-  }
-  return readJsonc(file).text;
-}
-
-function entryAt(text: string, key: string, name: string): unknown {
-  return ownValue(ownValue(parseJsonc(text) as Record<string, Record<string, unknown>>, key), name);
+  /** What the change recovered first or could not clean up (absent when nothing changed). */
+  outcome?: ChangeOutcome;
 }
 
 /**
  * Installs an org catalog server into a client in one step: Warden's config gets the entry
  * with the catalog's exact command and args (or URL), which the org catalog admits as
  * IT-approved; the client's config gets `<launcher> connect <name>`. Comments and formatting of
- * both files are kept (jsonc-parser edits); writes are atomic; a missing client file is created.
- * @throws WardenError CONFLICT when either file already has another server of that name,
- *   CONFIG_NOT_JSON when a file is not a JSON object.
+ * both files are kept (jsonc-parser edits); a missing client file is created. Both results are
+ * validated first (Warden's config through the daemon's schema, the client file as JSONC), and
+ * both files are written as one change (see runChange): all or nothing, recovered after a crash.
+ * @throws WardenError CONFLICT when either file already has another server of that name (or
+ *   changed meanwhile), CONFIG_NOT_JSON / CONFIG_INVALID when a file is not a JSON object or the
+ *   result would not be valid; nothing is changed then.
  */
 export async function installCatalogEntry(
   entry: CatalogEntry,
   location: ClientLocation,
   wardenConfigFile: string,
   launcher: string,
+  ctx: ChangeContext,
 ): Promise<CatalogInstall> {
   const wardenEntry: Record<string, unknown> = entry.url
     ? { url: entry.url }
@@ -53,16 +43,21 @@ export async function installCatalogEntry(
   const clientEntry: Record<string, unknown> = { command: launcher, args: connectArgs(entry.name) };
   if (location.client === 'vscode') clientEntry.type = 'stdio';
 
-  const wardenText = read(wardenConfigFile, false);
-  const clientText = read(location.file, true);
+  if (!fs.existsSync(wardenConfigFile)) throw new WardenError('NOT_FOUND', `no file ${wardenConfigFile}`);
+  const warden = readJsonc(wardenConfigFile);
+  assertUniqueServers(warden, 'mcpServers');
+  const client = fs.existsSync(location.file) ? readJsonc(location.file) : undefined;
+  if (client) assertUniqueServers(client, location.key);
   const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-  const existingWarden = entryAt(wardenText, 'mcpServers', entry.name);
+  const entryIn = (servers: Record<string, unknown>): unknown =>
+    Object.hasOwn(servers, entry.name) ? servers[entry.name] : undefined;
+  const existingWarden = entryIn(serversOf(warden, 'mcpServers'));
   if (existingWarden !== undefined && !same(existingWarden, wardenEntry))
     throw new WardenError(
       'CONFLICT',
       `Warden's config (${wardenConfigFile}) already has another server named "${entry.name}"; remove or rename it first`,
     );
-  const existingClient = entryAt(clientText, location.key, entry.name);
+  const existingClient = client ? entryIn(serversOf(client, location.key)) : undefined;
   if (existingClient !== undefined && !same(existingClient, clientEntry))
     throw new WardenError(
       'CONFLICT',
@@ -71,15 +66,43 @@ export async function installCatalogEntry(
   if (existingWarden !== undefined && existingClient !== undefined)
     return { wardenEntry, clientEntry, changed: false };
 
+  const intents: Intent[] = [];
   if (existingWarden === undefined) {
-    const next = applyEdits(wardenText, modify(wardenText, ['mcpServers', entry.name], wardenEntry, FORMAT));
-    await writeFileAtomic(wardenConfigFile, next, { mode: 0o600 });
+    const next = editJsonc(warden.text, ['mcpServers', entry.name], wardenEntry);
+    try {
+      if (!parseConfig(next, wardenConfigFile).servers.has(entry.name))
+        throw new WardenError('CONFIG_INVALID', `server "${entry.name}" would not be in force`);
+    } catch (error) {
+      if (!isWardenError(error)) throw error;
+      throw new WardenError(
+        error.code,
+        `installing "${entry.name}" would leave Warden's config invalid, so nothing was changed:\n${error.message}`,
+      );
+    }
+    intents.push({
+      kind: 'write-file',
+      file: wardenConfigFile,
+      content: next,
+      expect: warden.text,
+      mode: 0o600,
+    });
   }
   if (existingClient === undefined) {
-    const next = applyEdits(clientText, modify(clientText, [location.key, entry.name], clientEntry, FORMAT));
-    fs.mkdirSync(path.dirname(location.file), { recursive: true });
-    const mode = fs.existsSync(location.file) ? fs.statSync(location.file).mode & 0o777 : 0o600;
-    await writeFileAtomic(location.file, next, { mode });
+    const before = client?.text ?? '{}\n';
+    const next = editJsonc(before, [location.key, entry.name], clientEntry);
+    const installed = serversOf(parseJsonc(next, location.file), location.key);
+    if (!same(installed[entry.name], clientEntry))
+      throw new WardenError(
+        'CONFIG_INVALID',
+        `the edit of ${location.file} would not take effect; nothing was changed`,
+      );
+    intents.push({
+      kind: 'write-file',
+      file: location.file,
+      content: next,
+      expect: client ? client.text : null,
+    });
   }
-  return { wardenEntry, clientEntry, changed: true };
+  const outcome = await runChange(ctx, `catalog install ${entry.name} --client ${location.id}`, intents);
+  return { wardenEntry, clientEntry, changed: true, outcome };
 }

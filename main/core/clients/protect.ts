@@ -2,16 +2,21 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { applyEdits, modify, type ParseError, printParseErrorCode } from 'jsonc-parser';
-import writeFileAtomic from 'write-file-atomic';
+import { findNodeAtLocation } from 'jsonc-parser';
 import { parseConfig } from '../config/load.ts';
 import { connectArgs, quoteName, SERVER_NAME_RULES, serverNameProblem } from '../config/server-name.ts';
-import { isWardenError, WardenError } from '../errors.ts';
-import { ownValue } from '../own-property.ts';
-import type { SecretStore } from '../secrets/secret-store.ts';
+import { describeError, isWardenError, WardenError } from '../errors.ts';
+import { serverIdentity } from '../policy/identity.ts';
+import { referencedSecrets } from '../secrets/references.ts';
+import { assertSecretName } from '../secrets/secret-store.ts';
+import { runChange, type ChangeContext, type ChangeOutcome, type Intent } from '../change/run-change.ts';
+import { sha256 } from '../change/steps.ts';
+import { backupKeyName, sealBackup, sealLegacyBackups } from './backup.ts';
+import { assertUniqueServers, editJsonc, parseJsonc, readJsonc, serversOf } from './jsonc-file.ts';
 import type { ClientLocation } from './locations.ts';
-import { parseJsonc } from './jsonc.ts';
 import { findSecrets, type SecretFinding } from './secret-scan.ts';
+
+export { readJsonc } from './jsonc-file.ts';
 
 /** A server entry of a client config, as found. */
 export interface ClientServer {
@@ -35,37 +40,19 @@ export interface ProtectPlan {
   launcher: string;
   servers: {
     name: string;
-    /** The exact command line (or URL) Warden will run. */
+    /** The exact command line (or URL) Warden will run, secrets as `${secret:NAME}`. */
     target: string;
     /** Secrets moved to the keychain: entry key -> secret name. */
     moves: { where: 'env' | 'headers'; key: string; secret: string; value: string }[];
     wardenEntry: Record<string, unknown>;
   }[];
+  /** What the person should know before applying (e.g. a moved value also elsewhere in the file). */
+  warnings: string[];
+  /** The client file's text as read (its exact bytes as UTF-8, byte order mark included). */
   clientBefore: string;
   clientAfter: string;
   wardenBefore: string;
   wardenAfter: string;
-}
-
-/** How edits to JSON(C) config files are formatted (jsonc-parser `modify`). */
-export const FORMAT = { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' } };
-
-/**
- * Reads a JSON-with-comments config file.
- * @throws WardenError CONFIG_NOT_JSON when it is not a JSON object (naming the first error).
- */
-export function readJsonc(file: string): { text: string; value: Record<string, unknown> } {
-  const text = fs.readFileSync(file, 'utf8');
-  const errors: ParseError[] = [];
-  const value = parseJsonc(text, errors);
-  if (errors.length || !value || typeof value !== 'object' || Array.isArray(value)) {
-    const first = errors[0];
-    throw new WardenError(
-      'CONFIG_NOT_JSON',
-      `${file} is not a JSON object${first ? ` (${printParseErrorCode(first.error)} at offset ${first.offset})` : ''}`,
-    );
-  }
-  return { text, value: value as Record<string, unknown> };
 }
 
 /** Whether an entry launches the connect shim. */
@@ -78,10 +65,11 @@ export function isShimEntry(entry: Record<string, unknown>): boolean {
 export async function inspectClient(location: ClientLocation): Promise<ClientReport> {
   if (!fs.existsSync(location.file)) return { location, exists: false, servers: [] };
   try {
-    const { value } = readJsonc(location.file);
-    const servers = (ownValue(value, location.key) ?? {}) as Record<string, Record<string, unknown>>;
+    const doc = readJsonc(location.file);
+    assertUniqueServers(doc, location.key);
     const list: ClientServer[] = [];
-    for (const [name, entry] of Object.entries(servers)) {
+    for (const [name, entry] of Object.entries(serversOf(doc, location.key))) {
+      if (!isObject(entry)) continue;
       list.push({ name, entry, protected: isShimEntry(entry), secrets: await findSecrets(entry) });
     }
     return { location, exists: true, servers: list };
@@ -124,10 +112,14 @@ export function secretNameFor(server: string, key: string): string {
 
 /**
  * Plans protecting servers of a client config: each entry moves into Warden's config (its
- * plaintext secrets into the keychain, leaving `${secret:NAME}` references) and the client's
- * entry becomes `<launcher> connect <name>`. Nothing is written.
+ * plaintext secrets into the keychain, leaving `${secret:NAME}` references, also wherever else
+ * the same value appears in the entry) and the client's entry becomes `<launcher> connect
+ * <name>`. Nothing is written. The complete results are validated: Warden's config through the
+ * daemon's own schema, the client file as JSONC with exactly the planned entries changed.
  * @throws WardenError NOT_FOUND (no file / no such server), CONFLICT (Warden already has another
- *   server of that name).
+ *   server of that name; two secrets would share a name), CONFIG_NOT_JSON / CONFIG_INVALID (a file
+ *   that cannot be edited safely, or a result the daemon would refuse), USAGE (a secret name that
+ *   references cannot use). Every message says that nothing was changed.
  */
 export async function planProtect(
   location: ClientLocation,
@@ -138,20 +130,24 @@ export async function planProtect(
   if (!fs.existsSync(location.file))
     throw new WardenError('NOT_FOUND', `no ${location.label} config at ${location.file}`);
   const client = readJsonc(location.file);
+  assertUniqueServers(client, location.key);
   const warden = readJsonc(wardenConfigFile);
-  const servers = (ownValue(client.value, location.key) ?? {}) as Record<string, Record<string, unknown>>;
-  const wardenServers = (ownValue(warden.value, 'mcpServers') ?? {}) as Record<string, unknown>;
+  assertUniqueServers(warden, 'mcpServers');
+  const servers = serversOf(client, location.key);
+  const wardenServers = serversOf(warden, 'mcpServers');
   const names = only?.length ? only : Object.keys(servers);
   let clientText = client.text;
   let wardenText = warden.text;
   const planned: ProtectPlan['servers'] = [];
   for (const name of names) {
-    const entry = ownValue(servers, name);
-    if (!entry)
+    const entry = Object.hasOwn(servers, name) ? servers[name] : undefined;
+    if (entry === undefined)
       throw new WardenError(
         'NOT_FOUND',
         `${location.label} has no server "${name}" (it has: ${Object.keys(servers).join(', ') || 'none'})`,
       );
+    if (!isObject(entry))
+      throw new WardenError('CONFIG_INVALID', `server "${name}" in ${location.file} is not an object`);
     if (isShimEntry(entry)) continue;
     const problem = serverNameProblem(name);
     if (problem !== undefined)
@@ -170,55 +166,180 @@ export async function planProtect(
       const value = record[finding.key]!;
       const secret = secretNameFor(name, finding.key);
       const bearer = /^Bearer\s+/i.exec(value)?.[0] ?? '';
+      if (value.length === bearer.length) continue; // nothing after "Bearer ": no secret to move
       record[finding.key] = `${bearer}\${secret:${secret}}`;
       moves.push({ where: finding.where, key: finding.key, secret, value: value.slice(bearer.length) });
     }
-    const existing = ownValue(wardenServers, name);
-    if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(wardenEntry)) {
+    planned.push({ name, target: '', moves, wardenEntry });
+  }
+  // A moved value anywhere else in a protected entry (args, another key, another server) becomes
+  // a reference too: no copy of it stays in Warden's config.
+  const allMoves = planned.flatMap((p) => p.moves);
+  for (const p of planned) {
+    referenceEverywhere(p.wardenEntry, [...p.moves, ...allMoves]);
+    if (
+      Object.hasOwn(wardenServers, p.name) &&
+      JSON.stringify(wardenServers[p.name]) !== JSON.stringify(p.wardenEntry)
+    ) {
       throw new WardenError(
         'CONFLICT',
-        `Warden's config already has another server named "${name}"; rename one of them first`,
+        `Warden's config already has another server named "${p.name}"; rename one of them first`,
       );
     }
-    const target =
-      typeof entry.url === 'string'
-        ? entry.url
-        : [entry.command, ...((entry.args as string[] | undefined) ?? [])].join(' ');
-    const shim: Record<string, unknown> = { command: launcher, args: connectArgs(name) };
+    p.target =
+      typeof p.wardenEntry.url === 'string'
+        ? p.wardenEntry.url
+        : [p.wardenEntry.command, ...((p.wardenEntry.args as string[] | undefined) ?? [])].join(' ');
+    const shim: Record<string, unknown> = { command: launcher, args: connectArgs(p.name) };
     if (location.client === 'vscode') shim.type = 'stdio';
-    clientText = applyEdits(clientText, modify(clientText, [location.key, name], shim, FORMAT));
-    wardenText = applyEdits(wardenText, modify(wardenText, ['mcpServers', name], wardenEntry, FORMAT));
-    planned.push({ name, target, moves, wardenEntry });
+    clientText = editJsonc(clientText, [location.key, p.name], shim);
+    wardenText = editJsonc(wardenText, ['mcpServers', p.name], p.wardenEntry);
   }
-  // Never write a config the daemon would refuse to start with (that would take every server away).
-  if (planned.length) {
-    try {
-      parseConfig(wardenText, wardenConfigFile);
-    } catch (error) {
-      if (!isWardenError(error)) throw error;
-      throw new WardenError(
-        'CONFIG_INVALID',
-        `protecting ${planned.map((s) => JSON.stringify(s.name)).join(', ')} would leave Warden's config invalid, so nothing was changed: ${error.message}`,
-      );
-    }
-  }
-  return {
+  const plan: ProtectPlan = {
     location,
     launcher,
     servers: planned,
+    warnings: [],
     clientBefore: client.text,
     clientAfter: clientText,
     wardenBefore: warden.text,
     wardenAfter: wardenText,
   };
+  plan.warnings = validatePlan(plan, wardenConfigFile);
+  return plan;
+}
+
+/**
+ * Checks the complete results of a plan before anything is written.
+ * @returns warnings for the person.
+ * @throws WardenError (see planProtect).
+ */
+function validatePlan(plan: ProtectPlan, wardenConfigFile: string): string[] {
+  const { location } = plan;
+  const refuse = (code: WardenError['code'], why: string): never => {
+    throw new WardenError(
+      code,
+      `cannot protect ${location.label} (${location.file}): ${why}; nothing was changed`,
+    );
+  };
+  if (!plan.servers.length) return [];
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(plan.wardenAfter, wardenConfigFile);
+  } catch (error) {
+    if (!isWardenError(error)) throw error;
+    return refuse(
+      error.code,
+      `Warden's config would not be valid afterwards:\n${error.message.replace('; nothing was started', '')}`,
+    );
+  }
+  for (const s of plan.servers)
+    if (!config.servers.has(s.name))
+      refuse('CONFIG_INVALID', `server "${s.name}" would not be in force in Warden's config`);
+  const before = parseJsonc(plan.clientBefore, location.file);
+  const after = parseJsonc(plan.clientAfter, location.file);
+  const expected = structuredClone(before.value);
+  const shims = serversOf(after, location.key);
+  for (const s of plan.servers) {
+    const shim = {
+      command: plan.launcher,
+      args: connectArgs(s.name),
+      ...(location.client === 'vscode' ? { type: 'stdio' } : {}),
+    };
+    if (JSON.stringify(shims[s.name]) !== JSON.stringify(shim))
+      refuse('CONFIG_INVALID', `the edit of server "${s.name}" would not take effect`);
+    Object.defineProperty(expected[location.key] as object, s.name, {
+      value: shims[s.name],
+      enumerable: true,
+    });
+  }
+  if (JSON.stringify(expected) !== JSON.stringify(after.value))
+    refuse('CONFIG_INVALID', 'the edit would change more than the protected servers');
+  const secrets = new Map<string, string>();
+  const warnings: string[] = [];
+  for (const s of plan.servers)
+    for (const m of s.moves) {
+      try {
+        assertSecretName(m.secret);
+      } catch (error) {
+        refuse(
+          'USAGE',
+          `the secret of server "${s.name}" ${m.where}.${m.key} cannot be named: ${describeError(error)}`,
+        );
+      }
+      const other = secrets.get(m.secret);
+      if (other !== undefined && other !== m.value)
+        refuse(
+          'CONFLICT',
+          `two different secrets would both be named "${m.secret}"; rename one of the servers or keys`,
+        );
+      secrets.set(m.secret, m.value);
+      if (plan.servers.some((p) => stringsOf(p.wardenEntry).some((t) => holds(t, m.value))))
+        refuse(
+          'CONFLICT',
+          `the value of ${s.name} ${m.where}.${m.key} would stay in plain text in Warden's config`,
+        );
+      if (m.value.length >= MIN_SEARCHED && holds(plan.clientAfter, m.value))
+        warnings.push(
+          `the value of ${s.name} ${m.where}.${m.key} also appears elsewhere in ${location.file} (outside the server entries protect rewrites): it stays there in plain text`,
+        );
+    }
+  return [...new Set(warnings)];
+}
+
+/** Values shorter than this are looked for as whole strings only (a short one is in many words). */
+const MIN_SEARCHED = 8;
+
+/** Whether `text` is `value`, or holds it (as it is or as a JSON string writes it) when it is long enough. */
+function holds(text: string, value: string): boolean {
+  if (text === value) return true;
+  if (value.length < MIN_SEARCHED) return false;
+  return text.includes(value) || text.includes(JSON.stringify(value).slice(1, -1));
+}
+
+/** Every string in a JSON value. */
+function stringsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsOf);
+  if (isObject(value)) return Object.values(value).flatMap(stringsOf);
+  return [];
+}
+
+/** Replaces every other occurrence of a moved value in the entry (args, env, headers, URL) by its reference. */
+function referenceEverywhere(
+  entry: Record<string, unknown>,
+  moves: ProtectPlan['servers'][number]['moves'],
+): void {
+  const swap = (text: string): string => {
+    for (const m of moves) {
+      const ref = `\${secret:${m.secret}}`;
+      if (text === m.value) return ref;
+      if (m.value.length >= MIN_SEARCHED) text = text.split(m.value).join(ref);
+    }
+    return text;
+  };
+  if (Array.isArray(entry.args))
+    entry.args = (entry.args as unknown[]).map((a) => (typeof a === 'string' ? swap(a) : a));
+  for (const where of ['env', 'headers'] as const) {
+    const record = entry[where];
+    if (!isObject(record)) continue;
+    for (const key of Object.keys(record))
+      if (typeof record[key] === 'string') record[key] = swap(record[key]);
+  }
+  if (typeof entry.url === 'string') entry.url = swap(entry.url);
 }
 
 /** The plan as a person reviews it: both diffs, secret values replaced by their names. */
 export function describePlan(plan: ProtectPlan, wardenConfigFile: string): string {
+  const moves = plan.servers.flatMap((s) => s.moves.map((m) => ({ ...m, server: s.name })));
   const hide = (text: string): string =>
-    plan.servers
-      .flatMap((s) => s.moves)
-      .reduce((t, m) => t.split(m.value).join(`[moved to keychain as ${m.secret}]`), text);
+    moves.reduce(
+      (t, m) =>
+        [m.value, JSON.stringify(m.value).slice(1, -1)]
+          .filter((v) => v.length >= MIN_SEARCHED)
+          .reduce((u, v) => u.split(v).join(`[moved to keychain as ${m.secret}]`), t),
+      text,
+    );
   const lines = [
     `Protect ${plan.servers.length} server(s) of ${plan.location.label} (${plan.location.file}):`,
   ];
@@ -226,13 +347,14 @@ export function describePlan(plan: ProtectPlan, wardenConfigFile: string): strin
     lines.push(`  ${s.name}: Warden will run exactly: ${s.target}`);
     for (const m of s.moves) lines.push(`    ${m.where}.${m.key} -> OS keychain as "${m.secret}"`);
   }
+  for (const w of plan.warnings) lines.push(`  warning: ${w}`);
   lines.push(
     '',
     hide(
       createTwoFilesPatch(
         plan.location.file,
         plan.location.file,
-        plan.clientBefore,
+        redactLiterals(plan.clientBefore, plan),
         plan.clientAfter,
         'now',
         'protected',
@@ -254,102 +376,111 @@ export function describePlan(plan: ProtectPlan, wardenConfigFile: string): strin
   return lines.join('\n');
 }
 
-/** A backup of a client config taken by `protect`, for `restore`. */
-interface Backup {
-  file: string;
-  createdAt: string;
-  original: string;
-  originalSha256: string;
-  protectedSha256: string;
-  servers: string[];
-  /** The entries protect wrote (restore puts back the original only where these are unchanged). */
-  shimEntries: Record<string, unknown>;
+/** The client text with each moved value's string literal replaced by a placeholder, however it is escaped. */
+function redactLiterals(text: string, plan: ProtectPlan): string {
+  const doc = parseJsonc(text, plan.location.file);
+  const bom = text.startsWith('\uFEFF') ? 1 : 0;
+  const ranges: { offset: number; length: number; secret: string }[] = [];
+  for (const s of plan.servers)
+    for (const m of s.moves) {
+      const node = findNodeAtLocation(doc.tree, [plan.location.key, s.name, m.where, m.key]);
+      if (node) ranges.push({ offset: node.offset + bom, length: node.length, secret: m.secret });
+    }
+  ranges.sort((a, b) => b.offset - a.offset);
+  let out = text;
+  for (const r of ranges)
+    out = `${out.slice(0, r.offset)}"[moved to keychain as ${r.secret}]"${out.slice(r.offset + r.length)}`;
+  return out;
 }
 
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+/** Where protect and restore keep backups and journals, and what they write with. */
+export interface ProtectOptions {
+  wardenConfigFile: string;
+  ctx: ChangeContext;
+  backupDir: string;
+  /** Who approves the protected servers' exact commands (state.db); no approvals when absent. */
+  approvedBy?: string;
+}
 
 /**
- * Carries out a plan: secrets into the keychain first (nothing else is written if that fails),
- * then Warden's config, then a backup of the client file, then the client file (atomic writes).
- * @returns the backup file.
+ * Carries out a plan as one change (see runChange): the secrets and the backup's key into the
+ * keychain, the encrypted backup, Warden's config, the servers' approvals, and last the client
+ * file, which then launches the shim. Any failure leaves every file, the keychain and state.db
+ * as they were; a crash is recovered by the next run.
+ * @returns the backup file, and what the change recovered or could not clean up.
+ * @throws WardenError CONFLICT when a file changed since the plan or the keychain already holds
+ *   another value under a moved secret's name that another server uses; see runChange.
  */
 export async function applyProtect(
   plan: ProtectPlan,
-  wardenConfigFile: string,
-  secrets: SecretStore,
-  backupDir: string,
-): Promise<string> {
-  for (const s of plan.servers) for (const m of s.moves) await secrets.set(m.secret, m.value);
-  if (fs.readFileSync(plan.location.file, 'utf8') !== plan.clientBefore) {
-    throw new WardenError(
-      'CONFLICT',
-      `${plan.location.file} changed while the plan was reviewed; run protect again`,
-    );
+  options: ProtectOptions,
+): Promise<{ backup: string; outcome: ChangeOutcome }> {
+  const { ctx, location } = { ctx: options.ctx, location: plan.location };
+  validatePlan(plan, options.wardenConfigFile);
+  await sealLegacyBackups(options.backupDir, ctx);
+  const before = parseConfig(plan.wardenBefore, options.wardenConfigFile);
+  const after = parseConfig(plan.wardenAfter, options.wardenConfigFile);
+  const planned = new Set(plan.servers.map((s) => s.name));
+  const intents: Intent[] = [];
+  const named = new Set<string>();
+  for (const m of plan.servers.flatMap((s) => s.moves)) {
+    if (named.has(m.secret)) continue;
+    named.add(m.secret);
+    const held = await ctx.secrets.get(m.secret);
+    const users = [...before.servers.values()]
+      .filter((s) => !planned.has(s.name) && referencedSecrets(s).includes(m.secret))
+      .map((s) => `"${s.name}"`);
+    if (held !== undefined && held !== m.value && users.length)
+      throw new WardenError(
+        'CONFLICT',
+        `the keychain already holds another value as "${m.secret}", which server ${users.join(', ')} uses; ` +
+          `rename the server in ${location.file} first; nothing was changed`,
+      );
+    intents.push({ kind: 'set-secret', name: m.secret, value: m.value });
   }
-  await writeFileAtomic(wardenConfigFile, plan.wardenAfter, { mode: 0o600 });
-  fs.mkdirSync(backupDir, { recursive: true, mode: 0o700 });
+  const keyName = backupKeyName();
   const backupFile = path.join(
-    backupDir,
-    `${plan.location.id}--${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+    options.backupDir,
+    `${location.id}--${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
   );
-  const protectedEntries =
-    ownValue(parseJsonc(plan.clientAfter) as Record<string, Record<string, unknown>>, plan.location.key) ??
-    {};
-  const backup: Backup = {
-    file: plan.location.file,
-    createdAt: new Date().toISOString(),
-    original: plan.clientBefore,
-    originalSha256: sha256(plan.clientBefore),
-    protectedSha256: sha256(plan.clientAfter),
-    servers: plan.servers.map((s) => s.name),
-    shimEntries: Object.fromEntries(plan.servers.map((s) => [s.name, ownValue(protectedEntries, s.name)])),
-  };
-  fs.writeFileSync(backupFile, JSON.stringify(backup, null, 2), { mode: 0o600 });
-  const mode = fs.statSync(plan.location.file).mode & 0o777;
-  await writeFileAtomic(plan.location.file, plan.clientAfter, { mode });
-  return backupFile;
+  const shimEntries = serversOf(parseJsonc(plan.clientAfter, location.file), location.key);
+  const sealed = sealBackup(
+    {
+      file: location.file,
+      createdAt: new Date().toISOString(),
+      servers: plan.servers.map((s) => s.name),
+      shimEntries: Object.fromEntries(plan.servers.map((s) => [s.name, shimEntries[s.name]])),
+      protectedSha256: sha256(plan.clientAfter),
+    },
+    Buffer.from(plan.clientBefore, 'utf8'),
+    keyName,
+  );
+  intents.push({ kind: 'set-secret', name: keyName, value: sealed.key });
+  intents.push({ kind: 'write-file', file: backupFile, content: sealed.text, expect: null, mode: 0o600 });
+  intents.push({
+    kind: 'write-file',
+    file: options.wardenConfigFile,
+    content: plan.wardenAfter,
+    expect: plan.wardenBefore,
+    mode: 0o600,
+  });
+  if (options.approvedBy)
+    for (const s of plan.servers)
+      intents.push({
+        kind: 'approve-server',
+        server: s.name,
+        identity: serverIdentity(after.servers.get(s.name)!),
+        by: options.approvedBy,
+      });
+  intents.push({
+    kind: 'write-file',
+    file: location.file,
+    content: plan.clientAfter,
+    expect: plan.clientBefore,
+  });
+  const outcome = await runChange(ctx, `clients protect ${location.id}`, intents);
+  return { backup: backupFile, outcome };
 }
 
-/**
- * Puts a client config back as it was before `protect`: byte for byte when the file is still
- * exactly what protect wrote; otherwise each protected entry that still launches the shim gets
- * its original back and everything else is kept, with a report.
- * @returns a sentence per server saying what happened.
- */
-export async function restoreClient(location: ClientLocation, backupDir: string): Promise<string[]> {
-  const candidates = fs.existsSync(backupDir)
-    ? fs
-        .readdirSync(backupDir)
-        .filter((f) => f.startsWith(`${location.id}--`) && f.endsWith('.json'))
-        .sort()
-    : [];
-  const latest = candidates.at(-1);
-  if (!latest)
-    throw new WardenError('NOT_FOUND', `no backup of ${location.label} (${location.file}) in ${backupDir}`);
-  const backup = JSON.parse(fs.readFileSync(path.join(backupDir, latest), 'utf8')) as Backup;
-  const current = fs.existsSync(location.file) ? fs.readFileSync(location.file, 'utf8') : '';
-  const mode = fs.existsSync(location.file) ? fs.statSync(location.file).mode & 0o777 : 0o600;
-  if (sha256(current) === backup.protectedSha256) {
-    await writeFileAtomic(location.file, backup.original, { mode });
-    fs.renameSync(path.join(backupDir, latest), path.join(backupDir, `${latest}.restored`));
-    return [`${location.file} is back to its original, byte for byte`];
-  }
-  const original = parseJsonc(backup.original) as Record<string, Record<string, unknown>>;
-  const originals = ownValue(original, location.key) ?? {};
-  const now = readJsonc(location.file);
-  const servers = (ownValue(now.value, location.key) ?? {}) as Record<string, Record<string, unknown>>;
-  let text = now.text;
-  const report: string[] = [`${location.file} changed since it was protected; merging:`];
-  for (const name of backup.servers) {
-    const entry = ownValue(servers, name);
-    if (entry && JSON.stringify(entry) === JSON.stringify(ownValue(backup.shimEntries, name))) {
-      text = applyEdits(text, modify(text, [location.key, name], ownValue(originals, name), FORMAT));
-      report.push(`  ${name}: original entry restored`);
-    } else {
-      report.push(`  ${name}: ${entry ? 'changed since (left as it is)' : 'removed since (not restored)'}`);
-    }
-  }
-  await writeFileAtomic(location.file, text, { mode });
-  fs.renameSync(path.join(backupDir, latest), path.join(backupDir, `${latest}.restored`));
-  return report;
-}
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

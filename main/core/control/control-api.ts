@@ -7,10 +7,13 @@ import { z } from 'zod';
 import { exportStream } from '../audit/audit-export.ts';
 import { AuditReader, type AuditFilter } from '../audit/audit-reader.ts';
 import { clientLocations, type ClientLocation } from '../clients/locations.ts';
-import { applyProtect, describePlan, inspectClient, planProtect, restoreClient } from '../clients/protect.ts';
-import { parseConfig } from '../config/load.ts';
+import { applyProtect, describePlan, inspectClient, planProtect } from '../clients/protect.ts';
+import { restoreClient } from '../clients/restore.ts';
+import { journalDir } from '../change/context.ts';
+import type { ChangeContext } from '../change/run-change.ts';
 import { launcher } from '../../cli/launcher.ts';
 import { referencedSecrets } from '../secrets/references.ts';
+import { deleteSecret, setSecret } from '../secrets/secret-changes.ts';
 import { assertSecretName } from '../secrets/secret-store.ts';
 import { describeIdentity, serverIdentity } from '../policy/identity.ts';
 import { describeServerRule, describeToolRule, label, ruleText } from '../policy/engine.ts';
@@ -64,6 +67,7 @@ const STATUS_FOR: Partial<Record<WardenErrorCode, number>> = {
   // the request is fine, the file is not.
   CONFIG_INVALID: 409,
   CONFIG_NOT_JSON: 409,
+  CHANGE_PENDING: 409,
 };
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<unknown>;
@@ -260,12 +264,12 @@ export function createControlApi(
         if (sha256(plan.clientBefore) !== body.clientSha256)
           throw new WardenError('CONFLICT', `${location.file} changed since the preview; preview it again`);
         if (!plan.servers.length) throw new WardenError('CONFLICT', `nothing to protect in ${location.file}`);
-        const backup = await applyProtect(plan, core.config.file, core.secrets.store, backupDir(core));
-        const updated = parseConfig(fs.readFileSync(core.config.file, 'utf8'), core.config.file);
-        for (const s of plan.servers) {
-          const server = updated.servers.get(s.name);
-          if (server) core.serverApprovals.approve(s.name, serverIdentity(server), `dashboard protect ${id}`);
-        }
+        const { backup } = await applyProtect(plan, {
+          wardenConfigFile: core.config.file,
+          ctx: changeContext(core),
+          backupDir: backupDir(core),
+          approvedBy: `dashboard protect ${id}`,
+        });
         core.emit({ type: 'status.changed' });
         return { servers: plan.servers.map((s) => s.name), backup };
       },
@@ -273,7 +277,9 @@ export function createControlApi(
     [
       'POST',
       /^\/api\/v1\/clients\/([^/]+)\/restore$/,
-      async (_req, _res, [id]) => ({ report: await restoreClient(locate(id!), backupDir(core)) }),
+      async (_req, _res, [id]) => ({
+        report: await restoreClient(locate(id!), { ctx: changeContext(core), backupDir: backupDir(core) }),
+      }),
     ],
     ['GET', /^\/api\/v1\/secrets$/, () => listSecrets(core)],
     ['GET', /^\/api\/v1\/catalog$/, () => Promise.resolve(catalog(core))],
@@ -283,7 +289,7 @@ export function createControlApi(
       async (req, _res, [name]) => {
         assertName(name!);
         const body = parse(secretSetBodySchema, await readJson(req), 'body');
-        await core.secrets.store.set(name!, body.value);
+        await setSecret(changeContext(core), name!, body.value);
         return { ok: true };
       },
     ],
@@ -292,9 +298,7 @@ export function createControlApi(
       /^\/api\/v1\/secrets\/([^/]+)$/,
       async (_req, _res, [name]) => {
         assertName(name!);
-        if (!(await core.secrets.store.delete(name!)))
-          throw new WardenError('NOT_FOUND', `no secret "${name}" in the keychain`);
-        core.secretBindings.unbind(name!);
+        await deleteSecret(changeContext(core), name!);
         return { ok: true };
       },
     ],
@@ -344,6 +348,13 @@ const STREAMING = Symbol('streaming');
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 const backupDir = (core: WardenCore): string => path.join(core.dataDir, 'backups');
+
+/** Changes made through the control API use the daemon's own keychain access and state.db. */
+const changeContext = (core: WardenCore): ChangeContext => ({
+  journalDir: journalDir(core.dataDir),
+  secrets: core.secrets.store,
+  state: () => ({ approvals: core.serverApprovals, bindings: core.secretBindings }),
+});
 
 function assertName(name: string): void {
   try {

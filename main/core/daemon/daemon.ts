@@ -1,8 +1,12 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WardenConfig } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';
+import { openChangeContext } from '../change/context.ts';
+import { sealLegacyBackups } from '../clients/backup.ts';
+import { describeRecovery, recoverChanges } from '../change/run-change.ts';
 import { watchFileChanges } from '../watch-file.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -46,10 +50,11 @@ export interface RunningDaemon {
  *   cannot be opened.
  */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
-  const { config, paths, logger } = options;
+  const { paths, logger } = options;
   const existing = readDaemonState(paths.daemonStateFile);
   const running = await probeDaemon(existing);
   if (running) throw alreadyRunning(existing?.url, running.pid, running.config);
+  const config = await recoverInterruptedChange(options.config, paths, logger);
 
   const token = loadOrCreateToken(paths.daemonStateFile);
   const core = WardenCore.open(
@@ -168,4 +173,43 @@ function listen(server: http.Server, port: number): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * Recovers what an interrupted multi-step change left (see recoverChanges) before the daemon
+ * serves anything; when it touched the config file, the config is read again. A change that
+ * cannot be recovered yet (e.g. no keychain) is logged, and the daemon starts with the config as
+ * it is (each file is wholly before or after the change). Then client config backups that
+ * earlier versions kept in plain text are encrypted.
+ */
+async function recoverInterruptedChange(
+  config: WardenConfig,
+  paths: WardenPaths,
+  logger: Logger,
+): Promise<WardenConfig> {
+  const { ctx, close } = openChangeContext(paths);
+  try {
+    let current = config;
+    try {
+      const recovered = await recoverChanges(ctx);
+      if (recovered) {
+        logger.warn({ change: recovered.what, outcome: recovered.outcome }, describeRecovery(recovered));
+        const real = fs.existsSync(config.file) ? fs.realpathSync(config.file) : config.file;
+        if (recovered.files.includes(real))
+          current = parseConfig(fs.readFileSync(config.file, 'utf8'), config.file);
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'an interrupted change could not be recovered yet');
+    }
+    try {
+      const sealed = await sealLegacyBackups(path.join(paths.dataDir, 'backups'), ctx);
+      if (sealed.length)
+        logger.info({ files: sealed }, 'client config backups kept in plain text are now encrypted');
+    } catch (error) {
+      logger.warn({ err: error }, 'client config backups kept in plain text could not be encrypted yet');
+    }
+    return current;
+  } finally {
+    close();
+  }
 }

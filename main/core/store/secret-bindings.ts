@@ -47,6 +47,19 @@ export class SecretBindingStore {
     return binding;
   }
 
+  /** The binding of secret `name`, if any. */
+  get(name: string): SecretBinding | undefined {
+    const r = this.#get.get(name);
+    return r
+      ? { name: r.name, server: r.server, identityHash: r.identity_hash, boundAt: r.bound_at }
+      : undefined;
+  }
+
+  /** Records a binding as it is (bind() computes one; this puts a stored one back). */
+  put(binding: SecretBinding): void {
+    this.#put.run(binding.name, binding.server, binding.identityHash, binding.boundAt);
+  }
+
   unbind(name: string): void {
     this.#delete.run(name);
   }

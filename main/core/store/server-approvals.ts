@@ -24,6 +24,11 @@ export class ServerApprovalStore {
     [],
     { server: string; identity_hash: string; identity: string; approved_at: string; approved_by: string }
   >;
+  readonly #one: Database.Statement<
+    [string, string],
+    { server: string; identity_hash: string; identity: string; approved_at: string; approved_by: string }
+  >;
+  readonly #remove: Database.Statement<[string, string]>;
 
   constructor(db: Database.Database) {
     this.#insert = db.prepare(
@@ -31,6 +36,8 @@ export class ServerApprovalStore {
     );
     this.#byServer = db.prepare(`SELECT * FROM server_approvals WHERE server = ? ORDER BY approved_at`);
     this.#all = db.prepare(`SELECT * FROM server_approvals ORDER BY server, approved_at`);
+    this.#one = db.prepare(`SELECT * FROM server_approvals WHERE server = ? AND identity_hash = ?`);
+    this.#remove = db.prepare(`DELETE FROM server_approvals WHERE server = ? AND identity_hash = ?`);
   }
 
   approve(server: string, identity: ServerIdentity, by: string): ServerApproval {
@@ -43,6 +50,28 @@ export class ServerApprovalStore {
     };
     this.#insert.run(server, approval.identityHash, JSON.stringify(identity), approval.approvedAt, by);
     return approval;
+  }
+
+  /** The approval of exactly this server name and identity hash, if recorded. */
+  get(server: string, identityHash: string): ServerApproval | undefined {
+    const row = this.#one.get(server, identityHash);
+    return row ? toApproval(row) : undefined;
+  }
+
+  /** Records an approval as it is (approve() stamps the time; this puts a stored one back). */
+  put(approval: ServerApproval): void {
+    this.#insert.run(
+      approval.server,
+      approval.identityHash,
+      JSON.stringify(approval.identity),
+      approval.approvedAt,
+      approval.approvedBy,
+    );
+  }
+
+  /** Forgets the approval of this server name and identity hash (nothing when there is none). */
+  remove(server: string, identityHash: string): void {
+    this.#remove.run(server, identityHash);
   }
 
   /** Approvals recorded for a server name (any identity), oldest first. */
