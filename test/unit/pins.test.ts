@@ -165,7 +165,7 @@ test('a pinned tool no longer offered is reported removed and hides nothing', (t
   assert.match(review?.diff ?? '', /^- {2}"description": "Writes a file\.",$/m);
 
   assert.equal(review?.pinnedHash, definitionHash('tool', tool('write', 'Writes a file.')));
-  pins.approve('fs', 'tool', 'write', { hash: review!.pinnedHash! });
+  pins.approve('fs', 'tool', 'write', { hash: review.pinnedHash });
   assert.deepEqual(
     pins.pins('fs').map((p) => p.name),
     ['read'],
@@ -441,9 +441,9 @@ test('reviews carry the pinned hash; approval takes only the hash the person saw
 
   // The pinned hash does not approve a change, nor the offered one a removal.
   for (const [name, hash] of [
-    ['read', changed.pinnedHash!],
+    ['read', changed.pinnedHash],
     ['stat', 'b'.repeat(64)],
-    ['write', changed.hash!],
+    ['write', changed.hash],
   ] as const) {
     assert.throws(
       () => pins.approve('fs', 'tool', name, { hash }),
