@@ -15,7 +15,11 @@ export function ServersPage({ api, live }: { api: WardenApi; live: LiveState }) 
         pins.reload();
         live.refresh();
       },
-      (e: unknown) => setError(message(e)),
+      (e: unknown) => {
+        setError(message(e));
+        // A definition that changed since it was shown: show the new one (and its hash).
+        pins.reload();
+      },
     );
   };
   return (
