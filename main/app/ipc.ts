@@ -59,8 +59,8 @@ const HANDLERS = {
   rules: handler(z.tuple([]), (api) => api.rules()),
   revokeRule: handler(z.tuple([z.number().int().nonnegative()]), (api, [id]) => api.revokeRule(id)),
   pins: handler(z.tuple([]), (api) => api.pins()),
-  approvePin: handler(z.tuple([segment, segment, segment]), (api, [server, kind, name]) =>
-    api.approvePin(server, kind, name),
+  approvePin: handler(z.tuple([segment, segment, segment, sha256]), (api, [server, kind, name, hash]) =>
+    api.approvePin(server, kind, name, hash),
   ),
   policyStatus: handler(z.tuple([]), (api) => api.policyStatus()),
   effectivePolicy: handler(z.tuple([]), (api) => api.effectivePolicy()),

@@ -9,6 +9,7 @@ import { resolvePaths } from '../core/paths.ts';
 import { PolicyEngine, ruleText } from '../core/policy/engine.ts';
 import { describeIdentity, serverIdentity } from '../core/policy/identity.ts';
 import { policySources } from '../core/daemon/warden-core.ts';
+import { reviewHash } from '../core/pins/review-hash.ts';
 
 const client = (program: Command) =>
   connectControlClient(resolvePaths(program.opts<{ config?: string }>().config));
@@ -44,7 +45,7 @@ export function registerPinsCommands(program: Command): void {
   const pins = program.command('pins').description('pinned tool definitions and changes awaiting review');
   pins
     .command('list')
-    .option('--diff', 'show the diff of each pending review')
+    .option('--diff', 'show the diff and the hash of each pending review')
     .option('--json', 'JSON output')
     .action(async (options: { diff?: boolean; json?: boolean }) => {
       const data = await (await client(program)).pins();
@@ -58,16 +59,22 @@ export function registerPinsCommands(program: Command): void {
           : 'nothing awaits review',
       );
       for (const r of data.reviews) {
-        out(
-          `  ${r.server} ${r.kind} ${r.name}: ${r.status} (${r.detectedAt}); approve with \`${commandHint(['mcp-warden', 'pins', 'approve', ...(r.kind === 'tool' ? [] : ['--kind', r.kind])], [r.server, r.name])}\``,
+        const hash = reviewHash(r);
+        // Options before the names: a name starting with "-" follows a "--".
+        const command = commandHint(
+          [
+            'mcp-warden',
+            'pins',
+            'approve',
+            ...(r.kind === 'tool' ? [] : ['--kind', r.kind]),
+            ...(options.diff && hash ? ['--hash', hash] : []),
+          ],
+          [r.server, r.name],
         );
-        if (options.diff && r.diff)
-          out(
-            r.diff
-              .split('\n')
-              .map((l) => `    ${l}`)
-              .join('\n'),
-          );
+        out(`  ${r.server} ${r.kind} ${r.name}: ${r.status} (${r.detectedAt}); approve with \`${command}\``);
+        if (!options.diff) continue;
+        if (hash) out(`    ${r.status === 'removed' ? 'pinned' : 'offered'} sha256 ${hash}`);
+        if (r.diff) out(indent(r.diff));
       }
       for (const s of data.shadows)
         out(
@@ -76,6 +83,9 @@ export function registerPinsCommands(program: Command): void {
     });
   pins
     .command('approve')
+    .description(
+      'approve a definition awaiting review: by the hash you reviewed (`pins list --diff` shows it), or shown here first and confirmed',
+    )
     .argument('<server>')
     .argument('<name>')
     .addOption(
@@ -83,10 +93,57 @@ export function registerPinsCommands(program: Command): void {
         .choices(['tool', 'prompt', 'resourceTemplate'])
         .default('tool'),
     )
-    .action(async (server: string, name: string, options: { kind: string }) => {
-      await (await client(program)).approvePin(server, options.kind, name);
-      out(`approved the current definition of ${options.kind} "${name}" of server "${server}"`);
+    .option('--hash <sha256>', 'the hash of the definition you reviewed; refused if it changed since')
+    .action(async (server: string, name: string, options: { kind: string; hash?: string }) => {
+      const control = await client(program);
+      let hash = options.hash;
+      if (hash !== undefined && !/^[0-9a-f]{64}$/.test(hash))
+        throw new WardenError(
+          'USAGE',
+          `--hash takes the 64-hex-digit sha256 shown by \`mcp-warden pins list --diff\`, got "${hash}"`,
+        );
+      if (hash === undefined) {
+        const review = (await control.pins()).reviews.find(
+          (r) => r.server === server && r.kind === options.kind && r.name === name,
+        );
+        if (!review)
+          throw new WardenError(
+            'NOT_FOUND',
+            `no ${options.kind} "${name}" of server "${server}" awaits review; \`mcp-warden pins list\` shows what does`,
+          );
+        hash = reviewHash(review) ?? undefined;
+        if (!hash)
+          throw new WardenError(
+            'CONFLICT',
+            `the review of ${options.kind} "${name}" has no hash; it cannot be approved`,
+          );
+        out(`${options.kind} "${name}" of server "${server}": ${review.status} (${review.detectedAt})`);
+        if (review.diff) out(indent(review.diff));
+        out(`${review.status === 'removed' ? 'pinned' : 'offered'} sha256 ${hash}`);
+        if (!process.stdin.isTTY)
+          throw new WardenError(
+            'USAGE',
+            `not a terminal: review the diff above and pass --hash ${hash} to approve exactly this definition`,
+          );
+        const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+        const answer = await rl.question(
+          review.status === 'removed' ? 'Approve the removal? [y/N] ' : 'Approve this definition? [y/N] ',
+        );
+        rl.close();
+        if (!/^y(es)?$/i.test(answer.trim())) return out('not approved');
+      }
+      await control.approvePin(server, options.kind, name, hash);
+      out(
+        `approved the reviewed definition of ${options.kind} "${name}" of server "${server}" (sha256 ${hash})`,
+      );
     });
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 export function registerServersCommands(program: Command): void {

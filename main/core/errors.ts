@@ -28,7 +28,11 @@ export type WardenErrorCode =
   | 'CHANGE_PENDING'
   | 'CHANGE_FAILED'
   | 'FAULT_INJECTED'
-  | 'USAGE';
+  | 'USAGE'
+  /** A server's complete list (every page) could not be read, so nothing of it is shown. */
+  | 'LIST_INCOMPLETE'
+  /** A request for something Warden hides (a definition awaiting review, a denied tool). */
+  | 'REFUSED';
 
 /** An error with a stable code and a message that says what went wrong and what to do. */
 export class WardenError extends Error {

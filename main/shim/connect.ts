@@ -70,15 +70,20 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
     try {
       await transport.send(message);
     } catch (error) {
-      const text = daemonErrorText(error);
+      const { code, text } = daemonError(error);
       say(text);
-      if (isJSONRPCRequest(message))
-        write(errorResponse(message.id, JsonRpcCode.ConnectionClosed, `MCP Warden: ${text}`));
+      if (isJSONRPCRequest(message)) write(errorResponse(message.id, code, `MCP Warden: ${text}`));
     }
   };
 
   await readLines(input, MAX_REQUEST_BYTES, (line) => {
     const message = parseLine(line);
+    if ('batch' in message) {
+      say(BATCH_REFUSED);
+      for (const id of message.batch)
+        write(errorResponse(id, JsonRpcCode.InvalidRequest, `MCP Warden: ${BATCH_REFUSED}`));
+      return;
+    }
     if ('error' in message) {
       say(message.error.message);
       write(errorResponse(message.id, message.error.code, `MCP Warden: ${message.error.message}`));
@@ -96,8 +101,19 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
   return 0;
 }
 
+/**
+ * What one stdin line is: a message to forward; an error to answer (with the line's id when it
+ * has one); or a JSON-RPC batch, refused with one error per request in it (`batch` holds their
+ * ids).
+ */
 type Parsed =
-  { message: JSONRPCMessage } | { id: RequestId | null; error: { code: number; message: string } };
+  | { message: JSONRPCMessage }
+  | { id: RequestId | null; error: { code: number; message: string } }
+  | { batch: RequestId[] };
+
+/** Why a batch line is refused (each of its requests gets this error). */
+export const BATCH_REFUSED =
+  'Invalid Request: JSON-RPC batches are not supported over stdio (MCP 2025-06-18 removed them); send one message per line';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -129,6 +145,20 @@ export function parseLine(line: Buffer | { tooLong: number }): Parsed {
       id: null,
       error: { code: JsonRpcCode.ParseError, message: `Parse error: ${describeError(error)}` },
     };
+  }
+  if (Array.isArray(raw)) {
+    const batch = raw.flatMap((item: unknown) => {
+      const request = item as { id?: unknown; method?: unknown } | null;
+      const id = request?.id;
+      return typeof request === 'object' &&
+        request !== null &&
+        'method' in request &&
+        (typeof id === 'string' || typeof id === 'number')
+        ? [id]
+        : [];
+    });
+    if (batch.length > 0) return { batch };
+    return { id: null, error: { code: JsonRpcCode.InvalidRequest, message: BATCH_REFUSED } };
   }
   const parsed = JSONRPCMessageSchema.safeParse(raw);
   if (!parsed.success) {
@@ -187,17 +217,23 @@ export function readLines(
   });
 }
 
-function daemonErrorText(error: unknown): string {
+/** The JSON-RPC error to answer a request the daemon refused or could not take, and its text. */
+function daemonError(error: unknown): { code: number; text: string } {
   const text = describeError(error);
   const json = /\{.*\}$/s.exec(text)?.[0];
   if (json) {
     try {
-      const parsed = JSON.parse(json) as { error?: { message?: string } };
-      if (parsed.error?.message) return parsed.error.message;
+      const parsed = JSON.parse(json) as { error?: { message?: string; code?: unknown } };
+      if (parsed.error?.message)
+        return {
+          code: typeof parsed.error.code === 'number' ? parsed.error.code : JsonRpcCode.ConnectionClosed,
+          text: parsed.error.message,
+        };
     } catch {
       // not JSON: fall through
     }
   }
-  if (/fetch failed|ECONNREFUSED/.test(text)) return 'the Warden daemon is not reachable (did it stop?)';
-  return text;
+  if (/fetch failed|ECONNREFUSED/.test(text))
+    return { code: JsonRpcCode.ConnectionClosed, text: 'the Warden daemon is not reachable (did it stop?)' };
+  return { code: JsonRpcCode.ConnectionClosed, text };
 }

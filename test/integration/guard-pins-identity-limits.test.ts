@@ -97,7 +97,11 @@ describe('pinning: a tool that changes between sessions', () => {
     );
     await second.close();
 
-    await run(CLI, ['pins', 'approve', 'drifting', 'lookup'], { env: w.env });
+    // Approval takes the hash the person reviewed, as `pins list --diff` shows it.
+    const hash = /offered sha256 ([0-9a-f]{64})/.exec(report)?.[1];
+    assert.ok(hash, 'the review shows its hash');
+    assert.match(report, new RegExp(`mcp-warden pins approve --hash ${hash} drifting lookup`));
+    await run(CLI, ['pins', 'approve', 'drifting', 'lookup', '--hash', hash], { env: w.env });
     const third = await httpClient(daemon.url, daemon.token, 'drifting');
     assert.deepEqual((await third.listTools()).tools.map((t) => t.name).sort(), ['lookup', 'stable']);
     assert.equal(resultText(await callTool(third, 'lookup', {})), 'called lookup');

@@ -523,7 +523,7 @@ test('IPC: every WardenApi method is registered, and a call from our window reac
 
   assert.deepEqual(await invoke('status'), api.state.status);
   await invoke('approveServer', 'github', 'c'.repeat(64));
-  await invoke('approvePin', 'github', 'tool', 'create_issue');
+  await invoke('approvePin', 'github', 'tool', 'create_issue', 'f'.repeat(64));
   const body = { choice: 'allow-once', argumentsHash: 'd'.repeat(64), channel: 'popup' };
   await invoke('answer', 'req-1', body);
   await invoke('revokeRule', 4);
@@ -532,7 +532,7 @@ test('IPC: every WardenApi method is registered, and a call from our window reac
   await invoke('setSecret', 'gh-token', 's3cret');
   await invoke('exportAudit', { server: 'github', limit: 10 }, 'csv');
   assert.deepEqual(api.called('approveServer'), [['github', 'c'.repeat(64)]]);
-  assert.deepEqual(api.called('approvePin'), [['github', 'tool', 'create_issue']]);
+  assert.deepEqual(api.called('approvePin'), [['github', 'tool', 'create_issue', 'f'.repeat(64)]]);
   assert.deepEqual(api.called('answer'), [['req-1', body]]);
   assert.deepEqual(api.called('revokeRule'), [[4]]);
   assert.deepEqual(api.called('protect'), [
@@ -598,7 +598,16 @@ test('IPC: arguments of the wrong shape are refused before the daemon is called'
       fake.handlers.get(`warden:${method}`)!(from, ...args);
 
   assert.throws(call('revokeRule', '1/../../secrets/x'), /refused: bad arguments for revokeRule/);
-  assert.throws(call('approvePin', '..', 'tool', 'x'), /refused: bad arguments for approvePin/);
+  assert.throws(
+    call('approvePin', '..', 'tool', 'x', 'f'.repeat(64)),
+    /refused: bad arguments for approvePin/,
+  );
+  // A pin is approved only by the hash the person saw.
+  assert.throws(call('approvePin', 'github', 'tool', 'x'), /refused: bad arguments for approvePin/);
+  assert.throws(
+    call('approvePin', 'github', 'tool', 'x', 'not-a-hash'),
+    /refused: bad arguments for approvePin/,
+  );
   assert.throws(call('deleteSecret', ''), /refused: bad arguments for deleteSecret/);
   assert.throws(call('status', 'extra'), /refused: bad arguments for status/);
   assert.throws(

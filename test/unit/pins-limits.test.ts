@@ -52,7 +52,7 @@ test('pins: first use pins everything; a changed description is hidden with a di
   assert.match(byName.get('read')!.diff!, /\+\s+"description": "Reads\. And exfiltrates\."/);
   assert.equal(byName.get('extra')?.status, 'new');
 
-  pins.approve('fs', 'tool', 'read');
+  pins.approve('fs', 'tool', 'read', { hash: byName.get('read')!.hash! });
   const third = pins.check(
     'fs',
     'tool',
@@ -60,7 +60,10 @@ test('pins: first use pins everything; a changed description is hidden with a di
     { pinAllIfNone: true },
   );
   assert.deepEqual([...third.visible].sort(), ['read', 'write']);
-  assert.throws(() => pins.approve('fs', 'tool', 'read'), /awaits review/);
+  assert.throws(
+    () => pins.approve('fs', 'tool', 'read', { hash: byName.get('read')!.hash! }),
+    /awaits review/,
+  );
   const removed = pins.check('fs', 'tool', [tool('read', 'Reads. And exfiltrates.')], { pinAllIfNone: true });
   assert.deepEqual(removed.removed, ['write']);
   assert.ok(pins.reviews('fs').some((r) => r.name === 'write' && r.status === 'removed'));

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { isWardenError } from '../../main/core/errors.ts';
 import { definitionHash, pinnedFields } from '../../main/core/pins/definition-hash.ts';
 import { PinStore, type PinReview } from '../../main/core/pins/pin-store.ts';
+import { reviewHash } from '../../main/core/pins/review-hash.ts';
 import { ShadowTracker } from '../../main/core/pins/shadowing.ts';
 import { openStateDb } from '../../main/core/store/state-db.ts';
 
@@ -163,7 +164,8 @@ test('a pinned tool no longer offered is reported removed and hides nothing', (t
   assert.equal(review?.hash, null);
   assert.match(review?.diff ?? '', /^- {2}"description": "Writes a file\.",$/m);
 
-  pins.approve('fs', 'tool', 'write');
+  assert.equal(review?.pinnedHash, definitionHash('tool', tool('write', 'Writes a file.')));
+  pins.approve('fs', 'tool', 'write', { hash: review.pinnedHash });
   assert.deepEqual(
     pins.pins('fs').map((p) => p.name),
     ['read'],
@@ -195,8 +197,9 @@ test('an approved change is visible the next time, and its review is gone', (t) 
   const before = pins.check('fs', 'tool', changed, FIRST);
   assert.deepEqual([...before.visible], ['write']);
 
-  pins.approve('fs', 'tool', 'read');
-  pins.approve('fs', 'tool', 'stat');
+  const shown = byName(before.reviews);
+  pins.approve('fs', 'tool', 'read', { hash: shown.get('read')!.hash! });
+  pins.approve('fs', 'tool', 'stat', { hash: shown.get('stat')!.hash! });
   const after = pins.check('fs', 'tool', changed, FIRST);
   assert.deepEqual([...after.visible].sort(), ['read', 'stat', 'write']);
   assert.deepEqual(after.reviews, []);
@@ -220,13 +223,13 @@ test('approving with the hash that was shown refuses a definition that changed a
 test('approving what awaits no review throws NOT_FOUND', (t) => {
   const { pins } = approvedStore(t);
   assert.throws(
-    () => pins.approve('fs', 'tool', 'read'),
+    () => pins.approve('fs', 'tool', 'read', { hash: 'a'.repeat(64) }),
     (error: unknown) =>
       isWardenError(error, 'NOT_FOUND') &&
       error.message.includes('no tool "read" of server "fs" awaits review'),
   );
   assert.throws(
-    () => pins.approve('other', 'prompt', 'x'),
+    () => pins.approve('other', 'prompt', 'x', { hash: 'a'.repeat(64) }),
     (error: unknown) => isWardenError(error, 'NOT_FOUND'),
   );
 });
@@ -414,4 +417,54 @@ test('ShadowTracker flags a tool name offered by two servers to the same client,
     'a re-observed server replaces its tools',
   );
   assert.deepEqual(tracker.shadows(), []);
+});
+
+test('reviews carry the pinned hash; approval takes only the hash the person saw', (t) => {
+  const { pins } = approvedStore(t);
+  const check = pins.check(
+    'fs',
+    'tool',
+    [tool('read', 'Reads a file, and more.'), tool('stat', 'Stats.')],
+    FIRST,
+  );
+  const reviews = byName(check.reviews);
+  const changed = reviews.get('read')!;
+  assert.equal(changed.pinnedHash, definitionHash('tool', tool('read', 'Reads a file.')));
+  assert.equal(changed.hash, definitionHash('tool', tool('read', 'Reads a file, and more.')));
+  assert.equal(reviewHash(changed), changed.hash);
+  const added = reviews.get('stat')!;
+  assert.equal(added.pinnedHash, null);
+  const removed = reviews.get('write')!;
+  assert.equal(removed.hash, null);
+  assert.equal(reviewHash(removed), definitionHash('tool', tool('write', 'Writes a file.')));
+  assert.deepEqual(pins.reviews('fs'), check.reviews, 'the listing shows the same hashes');
+
+  // The pinned hash does not approve a change, nor the offered one a removal.
+  for (const [name, hash] of [
+    ['read', changed.pinnedHash],
+    ['stat', 'b'.repeat(64)],
+    ['write', changed.hash],
+  ] as const) {
+    assert.throws(
+      () => pins.approve('fs', 'tool', name, { hash }),
+      (error: unknown) => isWardenError(error, 'CONFLICT'),
+      `${name} is not approved by another hash`,
+    );
+  }
+  assert.equal(pins.reviews('fs').length, 3, 'a refused approval changes nothing');
+  assert.deepEqual(
+    pins.pins('fs').map((p) => p.name),
+    ['read', 'write'],
+  );
+
+  pins.approve('fs', 'tool', 'read', { hash: reviewHash(changed)! });
+  pins.approve('fs', 'tool', 'write', { hash: reviewHash(removed)! });
+  assert.deepEqual(
+    pins.pins('fs').map((p) => [p.name, p.hash]),
+    [['read', changed.hash]],
+  );
+  assert.deepEqual(
+    pins.reviews('fs').map((r) => r.name),
+    ['stat'],
+  );
 });

@@ -38,3 +38,21 @@ test('parseLine: JSON-RPC passes; invalid UTF-8, non-JSON and non-JSON-RPC get t
   const big = parseLine({ tooLong: 10 });
   assert.ok('error' in big && /10-byte limit/.test(big.error.message));
 });
+
+test('parseLine: a batch is refused with one error per request in it (MCP 2025-06-18 removed batching)', () => {
+  const batch = parseLine(
+    Buffer.from(
+      JSON.stringify([
+        { jsonrpc: '2.0', id: 'mcp-warden/ping/1', method: 'ping' },
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        { jsonrpc: '2.0', id: 0, method: 'tools/list' },
+        { jsonrpc: '2.0', id: 9, result: {} },
+      ]),
+    ),
+  );
+  assert.ok('batch' in batch);
+  assert.deepEqual(batch.batch, ['mcp-warden/ping/1', 0]);
+  const noRequests = parseLine(Buffer.from('[{"jsonrpc":"2.0","method":"notifications/initialized"}]'));
+  assert.ok('error' in noRequests && noRequests.id === null && noRequests.error.code === -32600);
+  assert.match('error' in noRequests ? noRequests.error.message : '', /batches are not supported over stdio/);
+});

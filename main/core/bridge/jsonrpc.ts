@@ -8,6 +8,8 @@ import { isWardenError, type WardenErrorCode } from '../errors.ts';
 export const JsonRpcCode = {
   ParseError: -32700,
   InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
   InternalError: -32603,
   /** The upstream connection is gone or unavailable (SDK ErrorCode.ConnectionClosed). */
   ConnectionClosed: -32000,
@@ -18,7 +20,24 @@ const CODE_FOR: Partial<Record<WardenErrorCode, number>> = {
   UPSTREAM_CRASHED: JsonRpcCode.ConnectionClosed,
   CIRCUIT_OPEN: JsonRpcCode.ConnectionClosed,
   SERVER_UNKNOWN: JsonRpcCode.InvalidRequest,
+  REFUSED: JsonRpcCode.InvalidParams,
 };
+
+/**
+ * The upstream answered one of Warden's own requests with a JSON-RPC error (JSON-RPC 2.0
+ * section 5.1): `code` and `data` are the server's.
+ */
+export class JsonRpcError extends Error {
+  readonly code: number;
+  readonly data: unknown;
+
+  constructor(message: string, code: number, data?: unknown) {
+    super(message);
+    this.name = 'JsonRpcError';
+    this.code = code;
+    this.data = data;
+  }
+}
 
 /** A JSON-RPC error response; `data.reason` carries Warden's error code when there is one. */
 export function errorResponse(

@@ -6,9 +6,9 @@ import {
   type CallToolResult,
   type InitializeRequest,
   type JSONRPCMessage,
+  type JSONRPCNotification,
   type JSONRPCRequest,
   type RequestId,
-  type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditCallEnd, AuditCallStart } from '../audit/audit-log.ts';
 import type { ServerConfig } from '../config/schema.ts';
@@ -21,9 +21,10 @@ import { ToolListsStep, type ToolLists } from '../guard/tool-lists.ts';
 import type { PinKind } from '../pins/definition-hash.ts';
 import type { RememberedGrant } from '../policy/engine.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
-import { errorResponse, errorResponseFor, idKey, JsonRpcCode } from './jsonrpc.ts';
+import { Exchanges, type Exchange, type Reservation } from './exchanges.ts';
+import { errorResponse, errorResponseFor, JsonRpcCode } from './jsonrpc.ts';
+import { PINNED_LIST_METHODS, PinnedLists } from './pinned-lists.ts';
 import { UpstreamSupervisor, type SupervisorOptions } from './supervisor.ts';
-import { commandHint } from '../command-hint.ts';
 
 /** Where the session's messages to the client go (the Streamable HTTP server transport). */
 export interface DownstreamPort {
@@ -59,31 +60,25 @@ export interface BridgeSessionOptions {
   now?: () => number;
 }
 
-interface Pending {
-  id: RequestId;
-  method: string;
-  startedAt: number;
-  auditId?: number;
-  /** Held by the guard for this call (released when the call ends). */
-  scope?: CallScope;
-  /** The request's params, for list results that depend on them (pagination). */
-  params?: Record<string, unknown> | undefined;
-}
-
-/** Results of list methods whose entries are pinned, and the kind of pin. */
-const PINNED_LISTS: Record<string, { kind: PinKind; key: string }> = {
-  'tools/list': { kind: 'tool', key: 'tools' },
-  'prompts/list': { kind: 'prompt', key: 'prompts' },
-  'resources/templates/list': { kind: 'resourceTemplate', key: 'resourceTemplates' },
+/** The list each list_changed notification is about (resource templates change with resources). */
+const LIST_CHANGED: Record<string, PinKind> = {
+  'notifications/tools/list_changed': 'tool',
+  'notifications/prompts/list_changed': 'prompt',
+  'notifications/resources/list_changed': 'resourceTemplate',
 };
 
 /**
  * One downstream session bridged to one upstream session.
  *
  * Every message is forwarded as it is, in both directions, except that Warden:
+ * - forwards each client request under an id of its own and maps the answer back (Exchanges),
+ *   so every request is answered exactly once whatever its id; `notifications/cancelled` is
+ *   mapped the same way;
  * - runs each `tools/call` through the guard chain and records it in the audit log (durably
  *   before it is forwarded, and its outcome before the result is delivered);
- * - removes hidden tools from `tools/list` results;
+ * - judges list pages against the complete lists and removes what is hidden (PinnedLists), and
+ *   refuses `prompts/get`, `resources/read`, `resources/subscribe` and `completion/complete` of
+ *   what is hidden;
  * - answers requests in flight with a JSON-RPC error when the upstream is lost.
  * Server-to-client messages are routed onto the stream of the request they belong to
  * (progress by progressToken; other messages onto the latest request still open), else onto
@@ -94,19 +89,13 @@ export class BridgeSession {
   readonly #opts: BridgeSessionOptions;
   readonly #log: Logger;
   readonly #upstream: UpstreamSupervisor;
-  readonly #pending = new Map<string, Pending>();
-  readonly #progress = new Map<string | number, RequestId>();
+  readonly #exchanges = new Exchanges();
+  readonly #progress = new Map<string | number, Exchange>();
   readonly #now: () => number;
   readonly #audit: CallRecorder;
   readonly #guard: GuardChain;
+  readonly #lists: PinnedLists;
   readonly #sessionGrants: RememberedGrant[] = [];
-  /** Calls held by the guard (waiting for approval), by request id key. */
-  readonly #held = new Map<string, AbortController>();
-  /** Verified tools (pins approved), by name; undefined until the first tools/list. */
-  #tools: Map<string, Tool> | undefined;
-  /** Tools hidden because their definition awaits review, with the reason. */
-  #pinHidden = new Map<string, string>();
-  #listing: Promise<void> | undefined;
   #client: { name?: string; version?: string } = {};
   #initializeParams: InitializeRequest['params'] | undefined;
   #closed = false;
@@ -118,9 +107,28 @@ export class BridgeSession {
     this.#now = options.now ?? (() => performance.now());
     this.#audit = options.core.audit;
     const core = options.core;
+    this.#upstream = new UpstreamSupervisor({
+      server: options.server,
+      breaker: options.breaker,
+      logger: options.logger,
+      onMessage: (message) => this.#fromUpstream(message),
+      onLost: (reason, restarting) => this.#failPending(reason, restarting),
+      ...options.supervisor,
+    });
+    this.#lists = new PinnedLists({
+      server: options.server.name,
+      pins: core.pins,
+      request: (method, params) => this.#upstream.request(method, params),
+      configBlock: (kind, name) => (kind === 'tool' ? options.toolLists.blockReason(name) : undefined),
+      onChecked: (kind, shown) => {
+        if (kind === 'tool') this.#observeShadows(shown);
+      },
+      logger: options.logger,
+    });
     this.#guard = new GuardChain([
       new ToolListsStep(options.toolLists),
-      new PinsStep((tool) => this.#pinBlockReason(tool)),
+      // A tool is called only as the complete list offers it, pinned and reviewed.
+      new PinsStep((tool) => this.#lists.hiddenReason('tool', tool) ?? this.#lists.notOffered('tool', tool)),
       new PolicyStep(
         () => core.engine,
         options.trusted,
@@ -135,30 +143,27 @@ export class BridgeSession {
         logger: options.logger,
       }),
     ]);
-    this.#upstream = new UpstreamSupervisor({
-      server: options.server,
-      breaker: options.breaker,
-      logger: options.logger,
-      onMessage: (message) => this.#fromUpstream(message),
-      onLost: (reason, restarting) => this.#failPending(reason, restarting),
-      ...options.supervisor,
-    });
   }
 
   get clientInfo(): { name?: string; version?: string } {
     return this.#client;
   }
 
+  /**
+   * Reserves the ids of the requests in one POST before the transport delivers them: a request
+   * whose id is in progress in this session (or given twice) must be refused before the
+   * transport sees it, since the transport routes answers by id. See Exchanges.reserve.
+   */
+  reserve(ids: readonly RequestId[]): Reservation {
+    return this.#exchanges.reserve(ids);
+  }
+
   /** Handles one message from the client. Never throws: failures are answered to the client. */
   async fromDownstream(message: JSONRPCMessage): Promise<void> {
+    if (isJSONRPCRequest(message)) return this.#request(message);
     if (this.#closed) return;
-    if (isJSONRPCRequest(message)) {
-      if (message.method === 'initialize') this.#noteInitialize(message);
-      if (message.method === 'tools/call') return this.#toolCall(message);
-      return this.#forwardRequest(message);
-    }
     if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
-      this.#noteCancelled(message.params?.requestId as RequestId | undefined);
+      return this.#cancelled(message);
     }
     try {
       await this.#upstream.send(message);
@@ -178,9 +183,92 @@ export class BridgeSession {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const held of this.#held.values()) held.abort('the client session ended');
+    for (const exchange of this.#exchanges.all()) exchange.held?.abort('the client session ended');
     this.#failPending('the session was closed');
     await this.#upstream.close();
+  }
+
+  async #request(request: JSONRPCRequest): Promise<void> {
+    const exchange = this.#exchanges.open(request, this.#now());
+    if (!exchange) {
+      // The gateway refuses these before the transport sees them (reserve); never forward one.
+      this.#log.warn({ id: request.id }, 'a request reused the id of a request in progress');
+      void this.#toDownstream(duplicateIdError(request.id));
+      return;
+    }
+    if (this.#closed) {
+      this.#answer(
+        exchange,
+        errorResponse(request.id, JsonRpcCode.ConnectionClosed, 'MCP Warden: the session was closed'),
+      );
+      return;
+    }
+    const params = request.params ?? {};
+    switch (request.method) {
+      case 'initialize':
+        this.#noteInitialize(request);
+        return this.#forward(exchange, request);
+      case 'tools/call':
+        return this.#toolCall(exchange, request);
+      case 'prompts/get':
+        return this.#unlessHidden(exchange, request, async () => {
+          if (typeof params.name !== 'string') return undefined;
+          await this.#lists.ensure('prompt');
+          return this.#lists.hiddenReason('prompt', params.name);
+        });
+      case 'resources/read':
+      case 'resources/subscribe':
+        return this.#unlessHidden(exchange, request, async () => {
+          if (typeof params.uri !== 'string') return undefined;
+          await this.#lists.ensure('resourceTemplate');
+          return this.#lists.hiddenResourceReason(params.uri);
+        });
+      case 'completion/complete':
+        return this.#unlessHidden(exchange, request, () => this.#completionHidden(params.ref));
+      default:
+        return this.#forward(exchange, request);
+    }
+  }
+
+  /** A completion for a hidden prompt or resource template would leak what it hides. */
+  async #completionHidden(ref: unknown): Promise<string | undefined> {
+    const { type, name, uri } = (ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
+    if (type === 'ref/prompt' && typeof name === 'string') {
+      await this.#lists.ensure('prompt');
+      return this.#lists.hiddenReason('prompt', name);
+    }
+    if (type === 'ref/resource' && typeof uri === 'string') {
+      await this.#lists.ensure('resourceTemplate');
+      return this.#lists.hiddenResourceReason(uri);
+    }
+    return undefined;
+  }
+
+  /** Forwards a request unless `hidden` names a reason; a request that cannot be checked is refused. */
+  async #unlessHidden(
+    exchange: Exchange,
+    request: JSONRPCRequest,
+    hidden: () => Promise<string | undefined>,
+  ): Promise<void> {
+    let reason: string | undefined;
+    try {
+      reason = await hidden();
+    } catch (error) {
+      this.#answer(exchange, errorResponseFor(exchange.id, error));
+      return;
+    }
+    if (!this.#exchanges.isOpen(exchange)) return;
+    if (reason === undefined) return this.#forward(exchange, request);
+    this.#log.warn({ method: request.method, reason }, 'refused a request for something hidden');
+    this.#answer(
+      exchange,
+      errorResponse(
+        exchange.id,
+        JsonRpcCode.InvalidParams,
+        `MCP Warden refused this request: ${reason}.`,
+        'REFUSED',
+      ),
+    );
   }
 
   #noteInitialize(request: JSONRPCRequest): void {
@@ -193,18 +281,41 @@ export class BridgeSession {
     };
   }
 
-  #noteCancelled(requestId: RequestId | undefined): void {
-    if (requestId === undefined) return;
-    this.#held.get(idKey(requestId))?.abort('the client cancelled the call');
-    const pending = this.#pending.get(idKey(requestId));
-    if (!pending) return;
-    this.#pending.delete(idKey(requestId));
-    pending.scope?.settle();
-    this.#finishAudit(pending, { outcome: 'cancelled', error: 'cancelled by the client' });
-    this.#opts.downstream.closeRequestStream(requestId);
+  /**
+   * The client cancelled a request (MCP basic/utilities/cancellation): a held call is withdrawn;
+   * a forwarded one is cancelled upstream under the id it was forwarded with; it gets no
+   * answer. A cancellation of no request in progress is dropped (it could name one of Warden's).
+   */
+  async #cancelled(message: JSONRPCNotification): Promise<void> {
+    const requestId = message.params?.requestId;
+    const exchange =
+      typeof requestId === 'string' || typeof requestId === 'number'
+        ? this.#exchanges.get(requestId)
+        : undefined;
+    if (!exchange) {
+      this.#log.debug({ requestId }, 'dropping a cancellation of no request in progress');
+      return;
+    }
+    if (exchange.held) {
+      // #toolCall sees the abort, records the withdrawn call and ends the exchange.
+      exchange.held.abort('the client cancelled the call');
+      return;
+    }
+    const upstreamId = exchange.upstreamId;
+    this.#exchanges.close(exchange);
+    this.#dropProgressTokens(exchange);
+    exchange.scope?.settle();
+    this.#finishAudit(exchange, { outcome: 'cancelled', error: 'cancelled by the client' });
+    this.#opts.downstream.closeRequestStream(exchange.id);
+    if (upstreamId === undefined) return;
+    try {
+      await this.#upstream.send({ ...message, params: { ...message.params, requestId: upstreamId } });
+    } catch (error) {
+      this.#log.debug({ err: describeError(error) }, 'could not forward a cancellation');
+    }
   }
 
-  async #toolCall(request: JSONRPCRequest): Promise<void> {
+  async #toolCall(exchange: Exchange, request: JSONRPCRequest): Promise<void> {
     const params = (request.params ?? {}) as {
       name?: unknown;
       arguments?: unknown;
@@ -216,13 +327,12 @@ export class BridgeSession {
         ? (params.arguments as Record<string, unknown>)
         : undefined;
     const progressToken = params._meta?.progressToken;
-    const key = idKey(request.id);
     const held = new AbortController();
-    this.#held.set(key, held);
+    exchange.held = held;
     const scope = new CallScope();
-    const started = this.#now();
+    const started = exchange.startedAt;
     try {
-      await this.#ensureTools();
+      await this.#lists.ensure('tool');
     } catch (error) {
       this.#log.warn({ err: describeError(error) }, 'could not list the tools to verify their pins');
     }
@@ -233,7 +343,7 @@ export class BridgeSession {
       tool,
       arguments: args,
       requestId: request.id,
-      annotations: this.#tools?.get(tool)?.annotations,
+      annotations: this.#lists.definition('tool', tool)?.annotations as Record<string, unknown> | undefined,
       signal: held.signal,
       ...(typeof progressToken === 'string' || typeof progressToken === 'number'
         ? {
@@ -243,7 +353,7 @@ export class BridgeSession {
         : {}),
     };
     const decision = await this.#guard.decide(call, scope);
-    this.#held.delete(key);
+    delete exchange.held;
     const start: AuditCallStart = {
       // When the call was received (a held call is decided later).
       startedAt: Date.now() - (this.#now() - started),
@@ -259,24 +369,22 @@ export class BridgeSession {
     };
     const policyVersion = this.#opts.core.policyVersion();
     if (policyVersion) start.policyVersion = policyVersion;
-    if (held.signal.aborted || this.#closed) {
+    if (held.signal.aborted || this.#closed || !this.#exchanges.isOpen(exchange)) {
       scope.settle();
+      const why = String(held.signal.reason ?? 'withdrawn');
       try {
-        const id = this.#audit.recordCall({
-          ...start,
-          decision: 'deny',
-          reason: String(held.signal.reason ?? 'withdrawn'),
-        });
+        const id = this.#audit.recordCall({ ...start, decision: 'deny', reason: why });
         this.#audit.recordOutcome(id, {
           outcome: 'cancelled',
-          error: String(held.signal.reason ?? 'withdrawn'),
+          error: why,
           durationMs: this.#elapsed(started),
         });
       } catch (error) {
         this.#log.error({ err: describeError(error) }, 'audit log failed while recording a withdrawn call');
       }
       // A cancelled request gets no answer (MCP basic/utilities/cancellation): end its stream.
-      if (!this.#closed) this.#opts.downstream.closeRequestStream(request.id);
+      if (this.#exchanges.close(exchange) && !this.#closed)
+        this.#opts.downstream.closeRequestStream(request.id);
       return;
     }
     if (decision.action === 'deny') {
@@ -287,7 +395,7 @@ export class BridgeSession {
         this.#log.error({ err: describeError(error) }, 'audit log failed while recording a refusal');
       }
       const result: CallToolResult = { content: [{ type: 'text', text }], isError: true };
-      await this.#toDownstream({ jsonrpc: '2.0', id: request.id, result });
+      this.#answer(exchange, { jsonrpc: '2.0', id: request.id, result });
       return;
     }
     let auditId: number;
@@ -297,7 +405,8 @@ export class BridgeSession {
       // Fail closed: a call that cannot be recorded is not forwarded.
       scope.settle();
       this.#log.error({ err: describeError(error) }, 'audit log failed; refusing the call');
-      await this.#toDownstream(
+      this.#answer(
+        exchange,
         errorResponse(
           request.id,
           JsonRpcCode.InternalError,
@@ -307,7 +416,9 @@ export class BridgeSession {
       );
       return;
     }
-    await this.#forwardRequest(request, auditId, scope);
+    exchange.auditId = auditId;
+    exchange.scope = scope;
+    await this.#forward(exchange, request);
   }
 
   #elapsed(since: number): number {
@@ -332,218 +443,165 @@ export class BridgeSession {
     );
   }
 
-  /** Lists the tools ourselves (all pages) when the client has not, so calls are checked against pins. */
-  async #ensureTools(): Promise<void> {
-    if (this.#tools) return;
-    this.#listing ??= this.#listToolsOurselves().finally(() => (this.#listing = undefined));
-    await this.#listing;
-  }
-
-  async #listToolsOurselves(): Promise<void> {
-    const tools: Tool[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < 100; page++) {
-      const result = await this.#upstream.request('tools/list', cursor ? { cursor } : undefined);
-      tools.push(...((result.tools as Tool[] | undefined) ?? []));
-      cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
-      if (!cursor) break;
-    }
-    this.#checkPins('tool', tools, false);
-  }
-
-  #pinBlockReason(tool: string): string | undefined {
-    const pending = this.#pinHidden.get(tool);
-    if (pending) return pending;
-    if (this.#tools && !this.#tools.has(tool))
-      return `tool "${tool}" is not offered by server "${this.server.name}"`;
-    if (!this.#tools) return `the tools of server "${this.server.name}" could not be verified`;
-    return undefined;
-  }
-
-  /**
-   * Checks offered definitions against their pins; records what is verified.
-   * @returns the names that may be shown.
-   */
-  #checkPins(kind: PinKind, offered: Record<string, unknown>[], merge: boolean): Set<string> {
-    const check = this.#opts.core.pins.check(this.server.name, kind, offered, { pinAllIfNone: true });
-    for (const review of check.reviews) {
+  /** Reports tool names this server shares with another server offering them to the same client. */
+  #observeShadows(shown: string[]): void {
+    for (const shadow of this.#opts.core.shadows.observe(
+      this.#client.name ?? 'unknown client',
+      this.server.name,
+      shown,
+    )) {
       this.#log.warn(
-        { kind, name: review.name, status: review.status },
-        `${kind} definition ${review.status} since it was pinned; hidden until a person reviews it`,
+        { tool: shadow.tool, servers: shadow.servers },
+        `tool name "${shadow.tool}" is offered by several servers to the same client`,
       );
     }
-    if (kind === 'tool') {
-      const tools = offered as unknown as Tool[];
-      if (!merge || !this.#tools) {
-        this.#tools = new Map();
-        this.#pinHidden = new Map();
-      }
-      for (const tool of tools) {
-        if (check.visible.has(tool.name)) {
-          this.#tools.set(tool.name, tool);
-          this.#pinHidden.delete(tool.name);
-        } else {
-          this.#tools.delete(tool.name);
-          this.#pinHidden.set(
-            tool.name,
-            `tool "${tool.name}" of server "${this.server.name}" is new or changed since it was approved and awaits review ` +
-              `(see \`mcp-warden pins list --diff\`, approve with \`${commandHint(['mcp-warden', 'pins', 'approve'], [this.server.name, tool.name])}\`)`,
-          );
-        }
-      }
-      const visible = [...this.#tools.keys()].filter((name) => this.#opts.toolLists.isVisible(name));
-      for (const shadow of this.#opts.core.shadows.observe(
-        this.#client.name ?? 'unknown client',
-        this.server.name,
-        visible,
-      )) {
-        this.#log.warn(
-          { tool: shadow.tool, servers: shadow.servers },
-          `tool name "${shadow.tool}" is offered by several servers to the same client`,
-        );
-      }
-    }
-    return check.visible;
   }
 
-  async #forwardRequest(request: JSONRPCRequest, auditId?: number, scope?: CallScope): Promise<void> {
-    const pending: Pending = {
-      id: request.id,
-      method: request.method,
-      startedAt: this.#now(),
-      params: request.params,
-    };
-    if (auditId !== undefined) pending.auditId = auditId;
-    if (scope) pending.scope = scope;
-    this.#pending.set(idKey(request.id), pending);
-    const token = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
-    if (token !== undefined) this.#progress.set(token, request.id);
+  /** Forwards a client request upstream under a Warden-assigned id. */
+  async #forward(exchange: Exchange, request: JSONRPCRequest): Promise<void> {
+    if (!this.#exchanges.isOpen(exchange)) {
+      exchange.scope?.settle();
+      return;
+    }
+    const upstreamId = this.#exchanges.forwarding(exchange);
+    exchange.forwardedAt = this.#now();
+    const token = (request.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
+    if (typeof token === 'string' || typeof token === 'number') this.#progress.set(token, exchange);
     try {
-      await this.#upstream.send(request);
+      await this.#upstream.send({ ...request, id: upstreamId });
     } catch (error) {
-      if (this.#pending.delete(idKey(request.id))) {
-        pending.scope?.settle();
-        this.#finishAudit(pending, { outcome: 'error', error: describeError(error) });
-        await this.#toDownstream(errorResponseFor(request.id, error));
+      if (this.#exchanges.isOpen(exchange) && exchange.upstreamId === upstreamId) {
+        exchange.scope?.settle();
+        this.#finishAudit(exchange, { outcome: 'error', error: describeError(error) });
+        this.#answer(exchange, errorResponseFor(exchange.id, error));
       }
     }
   }
 
   #fromUpstream(message: JSONRPCMessage): void {
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
-      if (message.id === undefined) {
+      if (message.id === undefined || message.id === null) {
         this.#log.warn(
           { error: 'error' in message ? message.error : undefined },
           'upstream sent an error without an id',
         );
         return;
       }
-      const pending = this.#pending.get(idKey(message.id));
-      if (!pending) {
+      const exchange = this.#exchanges.takeAnswered(message.id);
+      if (!exchange || !this.#exchanges.isOpen(exchange)) {
         this.#log.debug({ id: message.id }, 'dropping an upstream response to no open request (cancelled?)');
         return;
       }
-      this.#pending.delete(idKey(message.id));
-      pending.scope?.settle();
-      this.#dropProgressTokens(message.id);
-      let outgoing: JSONRPCMessage = message;
+      exchange.scope?.settle();
+      const answer = { ...message, id: exchange.id } as JSONRPCMessage;
       if (isJSONRPCResultResponse(message)) {
-        const pinned = PINNED_LISTS[pending.method];
-        if (pinned)
-          outgoing = this.#filterList(message, pinned.kind, pinned.key, pending.params?.cursor !== undefined);
-        if (pending.method === 'initialize' && this.#initializeParams) {
+        if (exchange.method === 'initialize' && this.#initializeParams) {
           const version = (message.result as { protocolVersion?: string }).protocolVersion;
           this.#upstream.noteInitialized(this.#initializeParams, version);
         }
-        if (pending.auditId !== undefined) {
+        if (exchange.auditId !== undefined) {
           const result = message.result as CallToolResult;
           this.#finishAudit(
-            pending,
+            exchange,
             result.isError ? { outcome: 'tool_error', error: firstText(result) } : { outcome: 'ok' },
           );
         }
-      } else if (pending.auditId !== undefined) {
-        this.#finishAudit(pending, { outcome: 'error', error: message.error.message });
+        const pinned = PINNED_LIST_METHODS[exchange.method];
+        if (pinned || exchange.method === 'resources/list') {
+          void this.#answerList(exchange, message.result, pinned?.kind);
+          return;
+        }
+      } else if (exchange.auditId !== undefined) {
+        this.#finishAudit(exchange, { outcome: 'error', error: message.error.message });
       }
-      void this.#toDownstream(outgoing);
+      this.#answer(exchange, answer);
       return;
     }
     void this.#toDownstream(message, this.#relatedRequest(message));
-    if (isJSONRPCNotification(message) && message.method === 'notifications/tools/list_changed') {
-      // Re-verify at once: a changed tool must be hidden before anyone calls it.
-      this.#tools = undefined;
-      this.#ensureTools().catch((error: unknown) =>
-        this.#log.warn({ err: describeError(error) }, 'could not re-list tools after list_changed'),
-      );
+    const changed = isJSONRPCNotification(message) ? LIST_CHANGED[message.method] : undefined;
+    if (changed && this.#lists.invalidate(changed)) {
+      // Re-verify at once: a changed definition must be hidden before anyone uses it.
+      this.#lists
+        .ensure(changed)
+        .catch((error: unknown) =>
+          this.#log.warn(
+            { err: describeError(error), kind: changed },
+            'could not re-list after list_changed',
+          ),
+        );
     }
+  }
+
+  /** Answers a list page once it is judged against the complete list (PinnedLists). */
+  async #answerList(
+    exchange: Exchange,
+    result: Record<string, unknown>,
+    kind: PinKind | undefined,
+  ): Promise<void> {
+    let shown: Record<string, unknown>;
+    try {
+      shown =
+        kind === undefined
+          ? await this.#lists.resourcesPage(result)
+          : await this.#lists.page(kind, exchange.params?.cursor, result);
+    } catch (error) {
+      this.#log.warn({ err: describeError(error), method: exchange.method }, 'refused a list page');
+      this.#answer(exchange, errorResponseFor(exchange.id, error));
+      return;
+    }
+    this.#answer(exchange, { jsonrpc: '2.0', id: exchange.id, result: shown });
   }
 
   #relatedRequest(message: JSONRPCMessage): RequestId | undefined {
     if (isJSONRPCNotification(message)) {
       if (message.method === 'notifications/progress') {
         const token = message.params?.progressToken as string | number | undefined;
-        const id = token === undefined ? undefined : this.#progress.get(token);
-        if (id !== undefined && this.#pending.has(idKey(id))) return id;
+        const exchange = token === undefined ? undefined : this.#progress.get(token);
+        if (exchange && this.#exchanges.isOpen(exchange)) return exchange.id;
       }
       if (message.method.endsWith('/list_changed') || message.method === 'notifications/resources/updated') {
         return undefined;
       }
     }
-    let latest: Pending | undefined;
-    for (const pending of this.#pending.values()) latest = pending;
-    return latest?.id;
+    return this.#exchanges.awaitingUpstream().at(-1)?.id;
   }
 
-  /** Removes entries whose pins await review, and tools the config's lists hide. */
-  #filterList(
-    message: JSONRPCMessage & { result: unknown },
-    kind: PinKind,
-    key: string,
-    merge: boolean,
-  ): JSONRPCMessage {
-    const result = message.result as Record<string, unknown>;
-    const items = result[key];
-    if (!Array.isArray(items)) return message;
-    const visible = this.#checkPins(kind, items as Record<string, unknown>[], merge);
-    const shown = (items as { name: string }[]).filter(
-      (item) => visible.has(item.name) && (kind !== 'tool' || this.#opts.toolLists.isVisible(item.name)),
-    );
-    if (shown.length === items.length) return message;
-    return { ...message, result: { ...result, [key]: shown } };
+  /** Delivers the one answer of a request; later answers of the same request are dropped. */
+  #answer(exchange: Exchange, message: JSONRPCMessage): void {
+    if (!this.#exchanges.close(exchange)) return;
+    this.#dropProgressTokens(exchange);
+    void this.#toDownstream(message);
   }
 
-  #finishAudit(pending: Pending, end: Omit<AuditCallEnd, 'durationMs'>): void {
-    if (pending.auditId === undefined) return;
-    const durationMs = Math.round((this.#now() - pending.startedAt) * 1000) / 1000;
+  #finishAudit(exchange: Exchange, end: Omit<AuditCallEnd, 'durationMs'>): void {
+    if (exchange.auditId === undefined) return;
+    const durationMs = this.#elapsed(exchange.forwardedAt ?? exchange.startedAt);
     try {
-      this.#audit.recordOutcome(pending.auditId, { ...end, durationMs });
+      this.#audit.recordOutcome(exchange.auditId, { ...end, durationMs });
     } catch (error) {
       this.#log.error(
-        { err: describeError(error), auditId: pending.auditId },
+        { err: describeError(error), auditId: exchange.auditId },
         'audit log failed to record an outcome',
       );
     }
-    pending.auditId = undefined;
+    delete exchange.auditId;
   }
 
   #failPending(reason: string, restarting = false): void {
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    this.#progress.clear();
-    for (const p of pending) {
-      p.scope?.settle();
-      this.#finishAudit(p, { outcome: 'error', error: reason });
+    for (const exchange of this.#exchanges.awaitingUpstream()) {
+      exchange.scope?.settle();
+      this.#finishAudit(exchange, { outcome: 'error', error: reason });
       const error = new WardenError(
         'UPSTREAM_CRASHED',
-        `server "${this.server.name}" did not answer ${p.method}: ${reason}` +
+        `server "${this.server.name}" did not answer ${exchange.method}: ${reason}` +
           (restarting ? '. Warden is restarting it; try again.' : ''),
       );
-      void this.#toDownstream(errorResponseFor(p.id, error));
+      this.#answer(exchange, errorResponseFor(exchange.id, error));
     }
   }
 
-  #dropProgressTokens(id: RequestId): void {
-    for (const [token, requestId] of this.#progress) if (requestId === id) this.#progress.delete(token);
+  #dropProgressTokens(exchange: Exchange): void {
+    for (const [token, owner] of this.#progress) if (owner === exchange) this.#progress.delete(token);
   }
 
   async #toDownstream(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
@@ -556,6 +614,15 @@ export class BridgeSession {
       this.#log.debug({ err: describeError(error) }, 'could not deliver a message to the client');
     }
   }
+}
+
+/** The answer to a request whose id is already in use by a request in progress in the session. */
+export function duplicateIdError(id: RequestId): JSONRPCMessage {
+  return errorResponse(
+    id,
+    JsonRpcCode.InvalidRequest,
+    `Invalid Request: the id ${JSON.stringify(id)} is in use by a request still in progress in this session (MCP: request ids are unique in a session)`,
+  );
 }
 
 function firstText(result: CallToolResult): string | undefined {

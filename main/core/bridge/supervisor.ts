@@ -8,12 +8,16 @@ import type { ServerConfig } from '../config/schema.ts';
 import { WardenError, describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { backoffDelay, type CircuitBreaker } from './circuit-breaker.ts';
+import { JsonRpcError } from './jsonrpc.ts';
 import { createUpstreamLink, type UpstreamLink } from './upstream-link.ts';
 
 /** How long a restarted server gets to answer Warden's initialize, ms. */
 export const REINITIALIZE_TIMEOUT_MS = 30_000;
 
-/** Prefix of JSON-RPC ids Warden itself sends upstream (client ids are passed through as they are). */
+/**
+ * Prefix of JSON-RPC ids Warden itself sends upstream. Client requests are forwarded under
+ * numeric ids their session assigns (BridgeSession), so the two never meet.
+ */
 export const WARDEN_ID_PREFIX = 'mcp-warden/';
 
 export interface SupervisorOptions {
@@ -105,7 +109,7 @@ export class UpstreamSupervisor {
    * Sends a request of Warden's own upstream (e.g. tools/list to verify pins) and waits for the
    * answer.
    * @returns the result object.
-   * @throws Error with the server's error message, or on timeout (ms).
+   * @throws JsonRpcError with the server's error code and message; Error on timeout (ms).
    */
   async request(
     method: string,
@@ -114,9 +118,21 @@ export class UpstreamSupervisor {
   ): Promise<Record<string, unknown>> {
     const id = `${WARDEN_ID_PREFIX}${method}/${this.#nextOwnId++}`;
     const answer = this.#awaitOwn(id, timeoutMs, method);
-    await this.send({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
+    try {
+      await this.send({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
+    } catch (error) {
+      // Not sent: settle the wait now (its timeout would reject with no one listening).
+      this.#ownRequests.get(id)?.({ jsonrpc: '2.0', id, error: { code: -32000, message: 'not sent' } });
+      this.#ownRequests.delete(id);
+      throw error;
+    }
     const response = await answer;
-    if (isJSONRPCErrorResponse(response)) throw new Error(`${method} failed: ${response.error.message}`);
+    if (isJSONRPCErrorResponse(response))
+      throw new JsonRpcError(
+        `${method} failed: ${response.error.message}`,
+        response.error.code,
+        response.error.data,
+      );
     return (response as { result: Record<string, unknown> }).result;
   }
 

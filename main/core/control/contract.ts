@@ -88,12 +88,21 @@ export const pinsSchema = z.object({
       kind: z.string(),
       name: z.string(),
       status: z.enum(['new', 'changed', 'removed']),
-      hash: z.string().nullable(),
+      hash: z.string().nullable().describe('sha256 of the definition now offered; null when removed'),
+      pinnedHash: z.string().nullable().describe('sha256 of the pinned definition; null when new'),
       diff: z.string().nullable(),
       detectedAt: z.string(),
     }),
   ),
   shadows: z.array(z.object({ client: z.string(), tool: z.string(), servers: z.array(z.string()) })),
+});
+
+/**
+ * POST /pins/:server/:kind/:name/approve: the hash of what the person reviewed (the review's
+ * `hash`, or its `pinnedHash` for a removal); another hash answers 409 and approves nothing.
+ */
+export const pinApproveBodySchema = z.strictObject({
+  hash: z.string().regex(/^[0-9a-f]{64}$/, 'the sha256 shown with the review'),
 });
 
 /** POST /servers/:name/approve */
@@ -290,6 +299,7 @@ export const controlEventSchema = z.discriminatedUnion('type', [
 export type StatusResponse = z.infer<typeof statusSchema>;
 export type ServerEntry = z.infer<typeof serverEntrySchema>;
 export type ApprovalAnswerBody = z.infer<typeof approvalAnswerBodySchema>;
+export type PinApproveBody = z.infer<typeof pinApproveBodySchema>;
 export type ExplainResponse = z.infer<typeof explainSchema>;
 export type PinsResponse = z.infer<typeof pinsSchema>;
 export type ControlEvent = z.infer<typeof controlEventSchema>;
@@ -365,8 +375,9 @@ export const CONTROL_ROUTES = [
   {
     method: 'POST',
     path: '/api/v1/pins/:server/:kind/:name/approve',
+    request: pinApproveBodySchema,
     response: okSchema,
-    description: 'approve a reviewed definition',
+    description: 'approve a reviewed definition, by the hash the person saw (409 when it changed since)',
   },
   {
     method: 'GET',

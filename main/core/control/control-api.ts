@@ -29,6 +29,7 @@ import {
   auditExportFormatSchema,
   auditQuerySchema,
   explainQuerySchema,
+  pinApproveBodySchema,
   protectBodySchema,
   secretSetBodySchema,
   serverApproveBodySchema,
@@ -162,9 +163,11 @@ export function createControlApi(
     [
       'POST',
       /^\/api\/v1\/pins\/([^/]+)\/(tool|prompt|resourceTemplate)\/([^/]+)\/approve$/,
-      (_req, _res, [server, kind, name]) => {
-        core.pins.approve(server!, kind as PinKind, name!);
-        return Promise.resolve({ ok: true });
+      async (req, _res, [server, kind, name]) => {
+        const body = parse(pinApproveBodySchema, await readJson(req), 'body');
+        core.pins.approve(server!, kind as PinKind, name!, { hash: body.hash });
+        core.emit({ type: 'status.changed' });
+        return { ok: true };
       },
     ],
     [

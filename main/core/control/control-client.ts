@@ -82,8 +82,8 @@ export class ControlClient implements WardenApi {
   pins() {
     return this.#call('GET', '/pins', pinsSchema);
   }
-  approvePin(server: string, kind: string, name: string) {
-    return this.#call('POST', `/pins/${seg(server)}/${seg(kind)}/${seg(name)}/approve`, okSchema, {});
+  approvePin(server: string, kind: string, name: string, hash: string) {
+    return this.#call('POST', `/pins/${seg(server)}/${seg(kind)}/${seg(name)}/approve`, okSchema, { hash });
   }
   policyStatus() {
     return this.#call('GET', '/policy/status', policyStatusSchema);

@@ -38,7 +38,11 @@ export interface WardenApi {
   rules(): Promise<RememberedRule[]>;
   revokeRule(id: number): Promise<unknown>;
   pins(): Promise<PinsResponse>;
-  approvePin(server: string, kind: string, name: string): Promise<unknown>;
+  /**
+   * Approves a pending pin review by the hash the person saw (reviewHash in pins/pin-store.ts);
+   * rejects (409) when the definition changed since.
+   */
+  approvePin(server: string, kind: string, name: string, hash: string): Promise<unknown>;
   policyStatus(): Promise<PolicyStatus>;
   effectivePolicy(): Promise<EffectivePolicy>;
   syncPolicy(): Promise<OrgSyncStatus>;

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import {
+  isInitializeRequest,
+  isJSONRPCRequest,
+  type JSONRPCMessage,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { WardenConfig } from '../config/schema.ts';
 import { CircuitBreaker } from '../bridge/circuit-breaker.ts';
-import { JsonRpcCode } from '../bridge/jsonrpc.ts';
-import { BridgeSession, type BridgeSessionOptions } from '../bridge/session.ts';
+import { errorResponse, idKey, JsonRpcCode } from '../bridge/jsonrpc.ts';
+import { BridgeSession, duplicateIdError, type BridgeSessionOptions } from '../bridge/session.ts';
 import { createUpstreamLink } from '../bridge/upstream-link.ts';
 import { OAUTH_CALLBACK_PATH } from '../oauth/oauth.ts';
 import { createControlApi, readJson } from '../control/control-api.ts';
@@ -296,7 +301,20 @@ export class Gateway {
         this.#flushQueued(entry);
       });
     }
-    await entry.transport.handleRequest(req, res, body);
+    const reservation = entry.session.reserve(body === undefined ? [] : requestIds(body));
+    if (reservation.clashes.length > 0) {
+      this.#log.warn(
+        { server: name, ids: reservation.clashes },
+        'refused requests whose ids are in progress',
+      );
+      sendJson(res, 400, duplicateIdAnswers(body!, reservation.clashes));
+      return;
+    }
+    try {
+      await entry.transport.handleRequest(req, res, body);
+    } finally {
+      reservation.release();
+    }
   }
 
   /**
@@ -466,6 +484,32 @@ export class Gateway {
       }),
     );
   }
+}
+
+/** The ids of the requests in a POST body (notifications and responses have none to answer). */
+function requestIds(body: JSONRPCMessage | JSONRPCMessage[]): RequestId[] {
+  return (Array.isArray(body) ? body : [body]).filter(isJSONRPCRequest).map((m) => m.id);
+}
+
+/**
+ * The answer to a POST holding a request whose id is in progress in the session (or twice in
+ * the batch): nothing of it is delivered, and every request in it gets an error, so each is
+ * answered exactly once (a batch gets a batch of errors, JSON-RPC 2.0 section 6).
+ */
+function duplicateIdAnswers(body: JSONRPCMessage | JSONRPCMessage[], clashes: RequestId[]): unknown {
+  if (!Array.isArray(body)) return duplicateIdError(clashes[0]!);
+  const clash = new Set(clashes.map(idKey));
+  return body
+    .filter(isJSONRPCRequest)
+    .map((request) =>
+      clash.has(idKey(request.id))
+        ? duplicateIdError(request.id)
+        : errorResponse(
+            request.id,
+            JsonRpcCode.InvalidRequest,
+            'Invalid Request: not processed, because another request in this batch reuses an id in progress',
+          ),
+    );
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { createTwoFilesPatch } from 'diff';
 import { WardenError } from '../errors.ts';
 import { definitionHash, pinnedFields, prettyDefinition, type PinKind } from './definition-hash.ts';
+import { reviewHash } from './review-hash.ts';
 
 /** A pinned definition: the one a person approved (or the one seen on first use). */
 export interface PinRecord {
@@ -28,6 +29,8 @@ export interface PinReview {
   status: 'new' | 'changed' | 'removed';
   /** {@link definitionHash} of the definition now offered; null when removed. */
   hash: string | null;
+  /** {@link definitionHash} of the pinned definition; null when new. */
+  pinnedHash: string | null;
   /**
    * Unified diff (`--- pinned` / `+++ offered`) of the pinned fields as sorted, indented JSON:
    * every line added when new, every line removed when removed.
@@ -74,7 +77,14 @@ interface ReviewRow {
   definition: string | null;
   diff: string | null;
   detected_at: string;
+  /** The pin's hash (joined from tool_pins), null when nothing is pinned. */
+  pinned_hash: string | null;
 }
+
+/** Reviews with the hash of their pin, if any. */
+const REVIEWS_SQL = `
+  SELECT r.*, p.hash AS pinned_hash FROM pin_reviews r
+  LEFT JOIN tool_pins p ON p.server = r.server AND p.kind = r.kind AND p.name = r.name`;
 
 type Key = [server: string, kind: string, name: string];
 
@@ -133,13 +143,13 @@ export class PinStore {
     this.#deletePin = db.prepare(`DELETE FROM tool_pins WHERE server = ? AND kind = ? AND name = ?`);
     this.#upsertReview = db.prepare(UPSERT_REVIEW_SQL);
     this.#deleteReview = db.prepare(`DELETE FROM pin_reviews WHERE server = ? AND kind = ? AND name = ?`);
-    this.#review = db.prepare(`SELECT * FROM pin_reviews WHERE server = ? AND kind = ? AND name = ?`);
-    this.#reviewsOf = db.prepare(`SELECT * FROM pin_reviews WHERE server = ? AND kind = ? ORDER BY name`);
+    this.#review = db.prepare(`${REVIEWS_SQL} WHERE r.server = ? AND r.kind = ? AND r.name = ?`);
+    this.#reviewsOf = db.prepare(`${REVIEWS_SQL} WHERE r.server = ? AND r.kind = ? ORDER BY r.name`);
     this.#listPins = db.prepare(
       `SELECT * FROM tool_pins WHERE @server IS NULL OR server = @server ORDER BY server, kind, name`,
     );
     this.#listReviews = db.prepare(
-      `SELECT * FROM pin_reviews WHERE @server IS NULL OR server = @server ORDER BY server, kind, name`,
+      `${REVIEWS_SQL} WHERE @server IS NULL OR r.server = @server ORDER BY r.server, r.kind, r.name`,
     );
     this.#forgetPins = db.prepare(`DELETE FROM tool_pins WHERE server = ?`);
     this.#forgetReviews = db.prepare(`DELETE FROM pin_reviews WHERE server = ?`);
@@ -238,12 +248,13 @@ export class PinStore {
    * Approves the pending review of one definition: for `new` and `changed` the offered
    * definition it recorded becomes the pin, for `removed` the pin is deleted; then the review
    * is deleted. The next {@link check} shows a definition equal to the approved one.
-   * @param options.hash the review's `hash` the person saw: when given and the review now holds
+   * @param options.hash the hash the person saw (see {@link reviewHash}): the review's `hash`
+   *   for `new` and `changed`, its `pinnedHash` for `removed`. When the review now holds
    *   another definition (the server changed it again meanwhile), nothing is approved.
    * @throws WardenError NOT_FOUND when nothing of that name awaits review; CONFLICT when
-   *   `options.hash` does not match the pending review.
+   *   `options.hash` is not the pending review's.
    */
-  approve(server: string, kind: PinKind, name: string, options: { hash?: string } = {}): void {
+  approve(server: string, kind: PinKind, name: string, options: { hash: string }): void {
     this.#db.transaction(() => {
       const review = this.#review.get(server, kind, name);
       if (!review) {
@@ -252,7 +263,7 @@ export class PinStore {
           `no ${kind} "${name}" of server "${server}" awaits review; \`mcp-warden pins list\` shows what does`,
         );
       }
-      if (options.hash !== undefined && options.hash !== review.hash) {
+      if (options.hash !== reviewHash(toReview(review))) {
         throw new WardenError(
           'CONFLICT',
           `the ${kind} "${name}" of server "${server}" changed again since it was shown; review the new diff (\`mcp-warden pins list --diff\`) and approve again`,
@@ -336,6 +347,7 @@ function toReview(row: ReviewRow): PinReview {
     name: row.name,
     status: row.status,
     hash: row.hash,
+    pinnedHash: row.pinned_hash,
     diff: row.diff,
     detectedAt: row.detected_at,
   };

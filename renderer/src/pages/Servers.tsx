@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { PinsResponse, ServerEntry } from '../../../main/core/control/contract.ts';
 import type { WardenApi } from '../../../main/core/control/warden-api.ts';
+import { reviewHash } from '../../../main/core/pins/review-hash.ts';
 import { message, useLoad, type LiveState } from '../live.ts';
 
 /** Servers: status, whether they may run, their tools with pin state, reviews with diffs. */
@@ -14,7 +15,11 @@ export function ServersPage({ api, live }: { api: WardenApi; live: LiveState }) 
         pins.reload();
         live.refresh();
       },
-      (e: unknown) => setError(message(e)),
+      (e: unknown) => {
+        setError(message(e));
+        // A definition that changed since it was shown: show the new one (and its hash).
+        pins.reload();
+      },
     );
   };
   return (
@@ -91,20 +96,29 @@ function ServerCard({
       {reviews.length > 0 && (
         <>
           <h3>Changed definitions to review</h3>
-          {reviews.map((r) => (
-            <div key={`${r.kind}/${r.name}`} className="review">
-              <p>
-                <span className="badge warn">{r.status}</span> {r.kind} <code>{r.name}</code>{' '}
-                <span className="muted">since {new Date(r.detectedAt).toLocaleString()}</span>{' '}
-                {r.status !== 'removed' && (
-                  <button type="button" onClick={() => act(api.approvePin(r.server, r.kind, r.name))}>
-                    Approve {r.name}
-                  </button>
+          {reviews.map((r) => {
+            // The hash shown is the one sent: a definition that changed since is refused (409).
+            const hash = reviewHash(r);
+            return (
+              <div key={`${r.kind}/${r.name}`} className="review">
+                <p>
+                  <span className="badge warn">{r.status}</span> {r.kind} <code>{r.name}</code>{' '}
+                  <span className="muted">since {new Date(r.detectedAt).toLocaleString()}</span>{' '}
+                  {r.status !== 'removed' && hash && (
+                    <button type="button" onClick={() => act(api.approvePin(r.server, r.kind, r.name, hash))}>
+                      Approve {r.name}
+                    </button>
+                  )}
+                </p>
+                {r.diff && <pre className="diff">{r.diff}</pre>}
+                {hash && (
+                  <p className="muted">
+                    {r.status === 'removed' ? 'pinned' : 'offered'} sha256 <code>{hash}</code>
+                  </p>
                 )}
-              </p>
-              {r.diff && <pre className="diff">{r.diff}</pre>}
-            </div>
-          ))}
+              </div>
+            );
+          })}
         </>
       )}
       {pinned.length > 0 && (
