@@ -35,6 +35,11 @@ export function registerServeCommand(program: Command): void {
       if (!options.headless) {
         const lines = [
           `MCP Warden is guarding ${config.servers.size} server(s) at ${daemon.url}`,
+          ...(daemon.core.paused
+            ? [
+                '  PAUSED:    no server runs until someone resumes Warden (in the dashboard below, or the tray menu)',
+              ]
+            : []),
           `  config:    ${config.file}`,
           `  audit log: ${paths.auditDb}`,
           `  state:     ${paths.daemonStateFile} (port and token, readable by you alone)`,
