@@ -65,6 +65,8 @@ export function registerServeCommand(program: Command): void {
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        // The terminal went away: stop as cleanly (the servers' process groups get no SIGHUP).
+        if (process.platform !== 'win32') process.once('SIGHUP', stop);
       });
     });
 }

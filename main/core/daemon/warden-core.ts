@@ -24,6 +24,8 @@ import { RememberedRuleStore } from '../store/remembered-rules.ts';
 import { ServerApprovalStore } from '../store/server-approvals.ts';
 import { SecretBindingStore } from '../store/secret-bindings.ts';
 import { DaemonSettingsStore } from '../store/daemon-settings.ts';
+import { ProcessGroupStore } from '../store/process-groups.ts';
+import { UpstreamProcesses } from '../process/upstream-processes.ts';
 import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.ts';
 import type { SecretAccess } from '../bridge/upstream-link.ts';
 import { OAuthCoordinator } from '../oauth/oauth.ts';
@@ -62,6 +64,8 @@ export class WardenCore {
   readonly secrets: SecretAccess;
   /** OAuth flows for remote upstreams; tokens in the keychain. */
   readonly oauth: OAuthCoordinator;
+  /** The process trees of stdio upstreams, recorded in state.db until they are over. */
+  readonly upstreams: UpstreamProcesses;
   readonly #state: Database.Database;
   readonly #settings: DaemonSettingsStore;
   #paused: boolean;
@@ -93,6 +97,10 @@ export class WardenCore {
     this.quota = new QuotaStore(state);
     this.#settings = new DaemonSettingsStore(state);
     this.#paused = this.#settings.paused;
+    this.upstreams = new UpstreamProcesses(
+      new ProcessGroupStore(state),
+      logger.child({ component: 'processes' }),
+    );
     this.audit.onRecord = (id) => this.emit({ type: 'audit.recorded', id });
   }
 
