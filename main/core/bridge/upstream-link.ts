@@ -14,6 +14,7 @@ import { redactValues, resolveSecrets } from '../secrets/references.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import { ownGroupSpawnOptions, ProcessTree } from '../process/process-tree.ts';
 import type { UpstreamProcesses } from '../process/upstream-processes.ts';
+import { QueuedWriter } from './queued-writer.ts';
 
 /** How a link gets the values of `${secret:NAME}` references (none: references stay unresolved). */
 export interface SecretAccess {
@@ -104,6 +105,7 @@ class StdioLink implements UpstreamLink {
   readonly #processes: UpstreamProcesses | undefined;
   #child: ChildProcess | undefined;
   #tree: ProcessTree | undefined;
+  #writer: QueuedWriter | undefined;
   #spawning: Promise<void> | undefined;
   #closing = false;
   #secretValues = new Map<string, string>();
@@ -150,6 +152,7 @@ class StdioLink implements UpstreamLink {
         const tree = new ProcessTree(child, this.#log);
         this.#tree = tree;
         this.#processes?.track(tree, server.name, formatCommandLine(server));
+        if (child.stdin) this.#writer = new QueuedWriter(child.stdin, "the server process's stdin");
         this.#log.info({ childPid: child.pid }, 'upstream started');
         resolve();
       });
@@ -230,16 +233,15 @@ class StdioLink implements UpstreamLink {
     this.onclose?.(reason);
   }
 
+  /**
+   * Writes a message to the child's stdin; resolves once the pipe took it (writes queue behind
+   * one `drain` listener).
+   * @throws Error when the process is not running or its stdin closed.
+   */
   send(message: JSONRPCMessage): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const stdin = this.#child?.stdin;
-      if (!stdin || stdin.destroyed) {
-        reject(new Error('the server process is not running'));
-        return;
-      }
-      if (stdin.write(serializeMessage(message))) resolve();
-      else stdin.once('drain', resolve);
-    });
+    const writer = this.#writer;
+    if (!writer || !this.#child) return Promise.reject(new Error('the server process is not running'));
+    return writer.write(serializeMessage(message));
   }
 
   /** Ends the child and everything it started (ProcessTree.end); resolves when all are gone. */
