@@ -7,6 +7,7 @@
  * inherits.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -149,24 +150,28 @@ describe('upstream process trees end with their sessions and with the daemon', (
     );
   }
 
-  test('SIGTERM of the daemon ends every upstream process tree (npx and sh -c) before it exits', async () => {
-    const mark = newMark();
-    marks.push(mark);
-    w.writeConfig({ policy: POLICY, mcpServers: { viaNpx: npxServer(mark), viaSh: shServer(mark) } });
-    daemon = await startDaemonProcess(w);
-    const clients = await Promise.all([shimClient(w.env, 'viaNpx'), shimClient(w.env, 'viaSh')]);
-    try {
-      for (const { client } of clients) await callTool(client, 'toggle-simulated-logging', {}, 60_000);
-      const running = markedProcesses(mark);
-      assert.equal(groupsOf(running).size, 2, describeProcesses(running));
-      assert.equal(await daemon.stop(), 0);
-      daemon = undefined;
-      // No waiting here: the daemon ended them before it exited.
-      assert.deepEqual(markedProcesses(mark), [], 'no upstream process outlives the daemon');
-    } finally {
-      for (const { client } of clients) await client.close().catch(() => undefined);
-    }
-  });
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    test(`${signal} of the daemon ends every upstream process tree (npx and sh -c) before it exits`, async () => {
+      const mark = newMark();
+      marks.push(mark);
+      w.writeConfig({ policy: POLICY, mcpServers: { viaNpx: npxServer(mark), viaSh: shServer(mark) } });
+      const running = (daemon = await startDaemonProcess(w));
+      const clients = await Promise.all([shimClient(w.env, 'viaNpx'), shimClient(w.env, 'viaSh')]);
+      try {
+        for (const { client } of clients) await callTool(client, 'toggle-simulated-logging', {}, 60_000);
+        const processes = markedProcesses(mark);
+        assert.equal(groupsOf(processes).size, 2, describeProcesses(processes));
+        const exited = once(running.child, 'exit');
+        running.child.kill(signal);
+        assert.deepEqual(await exited, [0, null], 'the daemon stopped cleanly');
+        daemon = undefined;
+        // No waiting here: the daemon ended them before it exited.
+        assert.deepEqual(markedProcesses(mark), [], 'no upstream process outlives the daemon');
+      } finally {
+        for (const { client } of clients) await client.close().catch(() => undefined);
+      }
+    });
+  }
 
   test('a daemon killed with SIGKILL cannot end its servers; the next start ends what is left', async () => {
     const mark = newMark();
