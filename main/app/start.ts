@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type {
   App,
   BrowserWindow,
@@ -13,7 +11,7 @@ import type {
   session,
   Tray,
 } from 'electron';
-import { pino, type DestinationStream } from 'pino';
+import type { DestinationStream } from 'pino';
 import { loadConfig } from '../core/config/load.ts';
 import { connectControlClient } from '../core/control/connect.ts';
 import { ControlClient } from '../core/control/control-client.ts';
@@ -21,6 +19,7 @@ import type { WardenApi } from '../core/control/warden-api.ts';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../core/daemon/daemon.ts';
 import { describeError, isWardenError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/log.ts';
+import { logMaxBytes, openRotatingLog } from '../core/log-file.ts';
 import { resolvePaths, type WardenPaths } from '../core/paths.ts';
 import { runConnect } from '../shim/connect.ts';
 import { appPaths } from './app-paths.ts';
@@ -68,8 +67,8 @@ export interface MainDeps {
   connectControlClient: (paths: WardenPaths) => Promise<WardenApi>;
   /** A client of the daemon this app started: base "http://127.0.0.1:<port>/api/v1" and its token. */
   createClient: (base: string, token: string) => WardenApi;
-  /** The diagnostic logger, writing to `file` (the daemon log). */
-  createLogger: (file: string) => Logger;
+  /** The diagnostic logger, writing to `file` (the daemon log, rotated by size). */
+  createLogger: (file: string) => Logger | Promise<Logger>;
 }
 
 /** The parts of the running tray app (for tests and for quitting). */
@@ -200,7 +199,7 @@ export async function startTrayApp(
 
   const paths = deps.resolvePaths(launch.config);
   const config = deps.loadConfig(paths, { createDefault: true });
-  const logger = deps.createLogger(paths.daemonLogFile);
+  const logger = await deps.createLogger(paths.daemonLogFile);
   const port = portFromEnv(deps.env);
   const { api, daemon } = await startOrAttach(deps, {
     config,
@@ -345,13 +344,15 @@ function loginItemControl(
 }
 
 /**
- * The log destination of the tray app: the daemon log file (as for a shim-started daemon),
- * created readable by the user alone, appended to synchronously.
+ * The log destination of the tray app: the daemon log (as for a shim-started daemon), rotated
+ * by size ($MCP_WARDEN_LOG_MAX_SIZE, else 10 MiB; 5 files kept), readable by the user alone.
+ * @throws WardenError USAGE for an invalid $MCP_WARDEN_LOG_MAX_SIZE.
  */
-export function openLogDestination(file: string): DestinationStream {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.closeSync(fs.openSync(file, 'a', 0o600));
-  return pino.destination({ dest: file, append: true, sync: true });
+export function openLogDestination(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DestinationStream> {
+  return openRotatingLog(file, { maxBytes: logMaxBytes(env) });
 }
 
 /** The real dependencies, for main.ts. */
@@ -369,6 +370,6 @@ export function defaultMainDeps(mainDir: string): MainDeps {
     startDaemon,
     connectControlClient,
     createClient: (base, token) => new ControlClient(base, token),
-    createLogger: (file) => createLogger({ destination: openLogDestination(file) }),
+    createLogger: async (file) => createLogger({ destination: await openLogDestination(file) }),
   };
 }

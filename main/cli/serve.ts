@@ -4,6 +4,7 @@ import { connectArgs } from '../core/config/server-name.ts';
 import { startDaemon } from '../core/daemon/daemon.ts';
 import { WardenError } from '../core/errors.ts';
 import { createLogger, LOG_LEVEL_ENV_VAR, LOG_LEVELS } from '../core/log.ts';
+import { LOG_MAX_SIZE_ENV_VAR, logMaxBytes, openRotatingLog } from '../core/log-file.ts';
 import { connectControlClient } from '../core/control/connect.ts';
 import { launcher } from './launcher.ts';
 import { resolvePaths } from '../core/paths.ts';
@@ -26,16 +27,29 @@ export function registerServeCommand(program: Command): void {
         .default('info')
         .env(LOG_LEVEL_ENV_VAR),
     )
-    .option('--headless', 'started by a shim: no banner')
+    .option(
+      '--headless',
+      `started by a shim: no banner; the diagnostic log goes to daemon.log in the state directory, rotated by size (${LOG_MAX_SIZE_ENV_VAR})`,
+    )
     .action(async (options: { port?: string; logLevel: string; headless?: boolean }) => {
       const paths = resolvePaths(program.opts<{ config?: string }>().config);
       const config = loadConfig(paths, { createDefault: true });
       const port = options.port === undefined ? undefined : parsePort(options.port);
-      const logger = createLogger({ level: options.logLevel });
+      const logger = createLogger({
+        level: options.logLevel,
+        ...(options.headless
+          ? { destination: await openRotatingLog(paths.daemonLogFile, { maxBytes: logMaxBytes() }) }
+          : {}),
+      });
       const daemon = await startDaemon({ config, paths, logger, ...(port !== undefined ? { port } : {}) });
       if (!options.headless) {
         const lines = [
           `MCP Warden is guarding ${config.servers.size} server(s) at ${daemon.url}`,
+          ...(daemon.core.paused
+            ? [
+                '  PAUSED:    no server runs until someone resumes Warden (in the dashboard below, or the tray menu)',
+              ]
+            : []),
           `  config:    ${config.file}`,
           `  audit log: ${paths.auditDb}`,
           `  state:     ${paths.daemonStateFile} (port and token, readable by you alone)`,
@@ -59,6 +73,8 @@ export function registerServeCommand(program: Command): void {
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        // The terminal went away: stop as cleanly (the servers' process groups get no SIGHUP).
+        if (process.platform !== 'win32') process.once('SIGHUP', stop);
       });
     });
 }

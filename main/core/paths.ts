@@ -7,7 +7,8 @@ import path from 'node:path';
  *
  * - `config`: the user's config file `config.json`.
  * - `data`: the audit database `audit.db` and the default filesystem sandbox.
- * - `state`: the daemon's state file `daemon.json` (port, token, pid; mode 0600) and `daemon.log`.
+ * - `state`: the daemon's state file `daemon.json` (port, token, pid; mode 0600) and `daemon.log`
+ *   (a link to the active `daemon.<n>.log`, see log-file.ts), `daemon.stderr.log`.
  */
 export interface WardenPaths {
   configDir: string;

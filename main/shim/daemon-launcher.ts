@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WardenError } from '../core/errors.ts';
 import type { WardenPaths } from '../core/paths.ts';
+import { currentLogFile } from '../core/log-file.ts';
 import {
   probeDaemon,
   readDaemonState,
@@ -21,12 +22,13 @@ export interface DaemonEndpoint {
 }
 
 /**
- * Finds the running daemon, or starts one headless (detached, logging to daemon.log) and waits
- * for it. Many shims may do this at once: every daemon but one exits at once (the port and the
- * state file decide), and all shims end up with the one that answers.
+ * Finds the running daemon, or starts one headless and waits for it. The daemon is detached and
+ * writes daemon.log itself (rotated by size); its stderr goes to daemon.stderr.log. Many shims
+ * may do this at once: every daemon but one exits at once (the port and the state file decide),
+ * and all shims end up with the one that answers.
  * @param cliEntry the script that implements `mcp-warden` (this process's argv[1]).
- * @throws WardenError DAEMON_START_FAILED with the tail of the daemon log when no daemon answers
- *   within DAEMON_START_TIMEOUT_MS.
+ * @throws WardenError DAEMON_START_FAILED with the tails of daemon.stderr.log and the daemon log
+ *   when no daemon answers within DAEMON_START_TIMEOUT_MS.
  */
 export async function ensureDaemon(
   paths: WardenPaths,
@@ -37,7 +39,11 @@ export async function ensureDaemon(
   if (found) return { ...found, started: false };
 
   fs.mkdirSync(path.dirname(paths.daemonLogFile), { recursive: true, mode: 0o700 });
-  const log = fs.openSync(paths.daemonLogFile, 'a', 0o600);
+  // The daemon writes its own (rotating) log; its stderr catches what comes before the log is
+  // open and what Node prints on a crash. Kept small: emptied when over its limit.
+  const stderrFile = daemonStderrFile(paths);
+  truncateIfOver(stderrFile, DAEMON_STDERR_MAX_BYTES);
+  const log = fs.openSync(stderrFile, 'a', 0o600);
   const args = [
     ...process.execArgv,
     cliEntry,
@@ -47,7 +53,7 @@ export async function ensureDaemon(
   ];
   const child = spawn(process.execPath, args, {
     detached: true,
-    stdio: ['ignore', log, log],
+    stdio: ['ignore', 'ignore', log],
     env: process.env,
   });
   fs.closeSync(log);
@@ -67,8 +73,25 @@ export async function ensureDaemon(
   throw new WardenError(
     'DAEMON_START_FAILED',
     `could not start the MCP Warden daemon (${exit.code === null ? 'no answer in time' : `it exited with code ${exit.code}`}). ` +
-      `Last lines of ${paths.daemonLogFile}:\n${tail(paths.daemonLogFile, 8)}`,
+      `Last lines of ${stderrFile}:\n${tail(stderrFile, 8)}\n` +
+      `Last lines of ${currentLogFile(paths.daemonLogFile)}:\n${tail(currentLogFile(paths.daemonLogFile), 8)}`,
   );
+}
+
+/** Largest size of the headless daemon's stderr file before a start empties it, bytes (1 MiB). */
+export const DAEMON_STDERR_MAX_BYTES = 1024 * 1024;
+
+/** Where a headless daemon's stderr goes: `daemon.stderr.log` next to daemon.log. */
+export function daemonStderrFile(paths: WardenPaths): string {
+  return path.join(path.dirname(paths.daemonLogFile), 'daemon.stderr.log');
+}
+
+function truncateIfOver(file: string, limit: number): void {
+  try {
+    if (fs.statSync(file).size > limit) fs.truncateSync(file, 0);
+  } catch {
+    // missing: it is created below
+  }
 }
 
 async function findDaemon(paths: WardenPaths): Promise<Omit<DaemonEndpoint, 'started'> | undefined> {

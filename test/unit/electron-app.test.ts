@@ -1160,3 +1160,52 @@ test('tray app with the real daemon in-process: IPC reaches it, quitting stops i
     env.cleanup();
   }
 });
+
+test('tray app with the real daemon in-process: a pause from the tray is kept when the app starts again', async () => {
+  const env = makeWardenEnv();
+  env.writeConfig({ mcpServers: { everything: everythingServer() } });
+  const managedPolicyFile = path.join(env.home, 'no-managed-policy.json');
+  const start = async (): Promise<{ fake: FakeElectron; app: RunningApp }> => {
+    const fake = fakeElectron();
+    const deps = fakeDeps({
+      env: { MCP_WARDEN_PORT: '0' },
+      resolvePaths: () => env.paths,
+      loadConfig,
+      startDaemon: (options) => startDaemon({ ...options, managedPolicyFile }),
+      createClient: (base, token) => new ControlClient(base, token),
+      createLogger: () => silentLogger(),
+    });
+    const app = await main(fake.electron, deps).done;
+    assert.ok(app?.daemon, 'the daemon runs in this process');
+    return { fake, app };
+  };
+  const quit = async (fake: FakeElectron): Promise<void> => {
+    fake.app.quit();
+    for (let i = 0; i < 200 && fake.app.quits < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(fake.app.quits, 2, 'quit completes once the daemon stopped');
+  };
+  let running: { fake: FakeElectron; app: RunningApp } | undefined;
+  try {
+    running = await start();
+    await running.app.tray.refresh();
+    const tray = FakeTray.instances[0]!;
+    tray.click('pause');
+    for (let i = 0; i < 200 && !tray.menu.some((item) => item.id === 'resume'); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.ok(labels(tray.menu).includes('Resume all servers'), 'paused');
+    await quit(running.fake);
+
+    running = await start();
+    await running.app.tray.refresh();
+    const again = FakeTray.instances[0]!;
+    assert.ok(labels(again.menu).includes('Paused: no server runs'), labels(again.menu).join(' | '));
+    assert.ok(labels(again.menu).includes('Resume all servers'));
+    assert.match(again.tooltip, /paused/);
+    assert.equal((await running.app.api.status()).paused, true);
+    await quit(running.fake);
+  } finally {
+    running?.fake.app.quit();
+    await running?.app.daemon?.close();
+    env.cleanup();
+  }
+});

@@ -197,12 +197,14 @@ export class UpstreamSupervisor {
 
   async #firstStart(): Promise<void> {
     this.#state = 'starting';
+    let link: UpstreamLink;
     try {
-      this.#link = await this.#connect();
-      this.#state = 'ready';
+      link = await this.#connect();
     } catch (error) {
-      this.#opts.breaker.recordFailure();
-      this.#state = 'idle';
+      if ((this.#state as State) !== 'closed') {
+        this.#opts.breaker.recordFailure();
+        this.#state = 'idle';
+      }
       this.#startPromise = undefined;
       throw new WardenError(
         'UPSTREAM_UNAVAILABLE',
@@ -212,6 +214,16 @@ export class UpstreamSupervisor {
         },
       );
     }
+    if ((this.#state as State) === 'closed') {
+      // The session ended while the server was starting: it must not keep running.
+      await link.close();
+      throw new WardenError(
+        'UPSTREAM_UNAVAILABLE',
+        `the session with server "${this.#opts.server.name}" is closed`,
+      );
+    }
+    this.#link = link;
+    this.#state = 'ready';
   }
 
   async #connect(): Promise<UpstreamLink> {

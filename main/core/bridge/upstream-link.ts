@@ -12,6 +12,9 @@ import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { redactValues, resolveSecrets } from '../secrets/references.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
+import { ownGroupSpawnOptions, ProcessTree } from '../process/process-tree.ts';
+import type { UpstreamProcesses } from '../process/upstream-processes.ts';
+import { QueuedWriter } from './queued-writer.ts';
 
 /** How a link gets the values of `${secret:NAME}` references (none: references stay unresolved). */
 export interface SecretAccess {
@@ -22,9 +25,6 @@ export interface SecretAccess {
 
 /** Largest message Warden accepts from an upstream server, bytes (16 MiB). */
 export const MAX_UPSTREAM_MESSAGE_BYTES = 16 * 1024 * 1024;
-
-/** How long a stdio child gets to exit after its stdin is closed, then after SIGTERM, ms. */
-const CHILD_EXIT_GRACE_MS = 2000;
 
 /**
  * One live connection to an upstream server, carrying JSON-RPC messages as they are.
@@ -44,15 +44,17 @@ export interface UpstreamLink {
 /**
  * Creates the link for a configured server (stdio child or Streamable HTTP). Secret references
  * are resolved in `start()`, at spawn / connect time; logs show the references, never values.
+ * `processes` follows the process trees of stdio children (recorded until they are over).
  */
 export function createUpstreamLink(
   server: ServerConfig,
   logger: Logger,
   secrets?: SecretAccess,
   oauth?: OAuthCoordinator,
+  processes?: UpstreamProcesses,
 ): UpstreamLink {
   return server.kind === 'stdio'
-    ? new StdioLink(server, logger, secrets)
+    ? new StdioLink(server, logger, secrets, processes)
     : new HttpLink(server, logger, secrets, oauth);
 }
 
@@ -88,6 +90,10 @@ export function formatCommandLine(server: StdioServerConfig): string {
  * A stdio child process speaking newline-delimited JSON-RPC (MCP 2025-11-25, transports: stdio).
  * Lines that are not JSON-RPC are logged and skipped; a message over
  * MAX_UPSTREAM_MESSAGE_BYTES ends the link. stderr is copied to the diagnostic log.
+ *
+ * The child leads its own process group (ProcessTree): whatever it starts (npx's shell and the
+ * server under it, the children of a `sh -c` wrapper) ends with the link, when it is closed,
+ * when the child exits on its own (a crash), and when Warden exits.
  */
 class StdioLink implements UpstreamLink {
   onmessage?: (message: JSONRPCMessage) => void;
@@ -96,20 +102,32 @@ class StdioLink implements UpstreamLink {
   readonly #log: Logger;
   readonly #buffer = new ReadBuffer({ maxBufferSize: MAX_UPSTREAM_MESSAGE_BYTES });
   readonly #secrets: SecretAccess | undefined;
+  readonly #processes: UpstreamProcesses | undefined;
   #child: ChildProcess | undefined;
+  #tree: ProcessTree | undefined;
+  #writer: QueuedWriter | undefined;
+  #spawning: Promise<void> | undefined;
   #closing = false;
   #secretValues = new Map<string, string>();
 
-  constructor(server: StdioServerConfig, logger: Logger, secrets?: SecretAccess) {
+  constructor(
+    server: StdioServerConfig,
+    logger: Logger,
+    secrets?: SecretAccess,
+    processes?: UpstreamProcesses,
+  ) {
     this.#server = server;
     this.#log = logger;
     this.#secrets = secrets;
+    this.#processes = processes;
   }
 
   async start(): Promise<void> {
     const { server: target, values } = await resolved(this.#server, this.#secrets);
+    if (this.#closing) throw new Error('the connection was closed before the server started');
     this.#secretValues = values;
-    return this.#spawn(target);
+    this.#spawning = this.#spawn(target);
+    return this.#spawning;
   }
 
   #spawn(target: StdioServerConfig): Promise<void> {
@@ -125,11 +143,16 @@ class StdioLink implements UpstreamLink {
         stdio: ['pipe', 'pipe', 'pipe'],
         shell: false,
         windowsHide: true,
+        ...ownGroupSpawnOptions(),
       });
       this.#child = child;
       let spawned = false;
       child.once('spawn', () => {
         spawned = true;
+        const tree = new ProcessTree(child, this.#log);
+        this.#tree = tree;
+        this.#processes?.track(tree, server.name, formatCommandLine(server));
+        if (child.stdin) this.#writer = new QueuedWriter(child.stdin, "the server process's stdin");
         this.#log.info({ childPid: child.pid }, 'upstream started');
         resolve();
       });
@@ -141,6 +164,10 @@ class StdioLink implements UpstreamLink {
         } else {
           this.#log.warn({ err: error }, 'upstream process error');
         }
+      });
+      child.once('exit', () => {
+        // What the leader started may outlive it (and hold its stdout open): end it too.
+        if (!this.#closing) void this.#tree?.end({ closeStdin: false });
       });
       child.once('close', (code, signal) => {
         this.#child = undefined;
@@ -170,6 +197,7 @@ class StdioLink implements UpstreamLink {
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#closing) return;
     try {
       this.#buffer.append(chunk);
     } catch {
@@ -196,43 +224,32 @@ class StdioLink implements UpstreamLink {
   }
 
   #kill(reason: string): void {
-    const child = this.#child;
-    if (!child) return;
+    const tree = this.#tree;
+    if (!this.#child || !tree) return;
     this.#closing = true;
     this.#buffer.clear();
-    child.kill('SIGKILL');
+    tree.killNow();
+    void tree.end({ closeStdin: false });
     this.onclose?.(reason);
   }
 
+  /**
+   * Writes a message to the child's stdin; resolves once the pipe took it (writes queue behind
+   * one `drain` listener).
+   * @throws Error when the process is not running or its stdin closed.
+   */
   send(message: JSONRPCMessage): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const stdin = this.#child?.stdin;
-      if (!stdin || stdin.destroyed) {
-        reject(new Error('the server process is not running'));
-        return;
-      }
-      if (stdin.write(serializeMessage(message))) resolve();
-      else stdin.once('drain', resolve);
-    });
+    const writer = this.#writer;
+    if (!writer || !this.#child) return Promise.reject(new Error('the server process is not running'));
+    return writer.write(serializeMessage(message));
   }
 
+  /** Ends the child and everything it started (ProcessTree.end); resolves when all are gone. */
   async close(): Promise<void> {
-    const child = this.#child;
     this.#closing = true;
     this.#buffer.clear();
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    const waitFor = (ms: number) =>
-      Promise.race([
-        exited.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref()),
-      ]);
-    child.stdin?.end();
-    if (await waitFor(CHILD_EXIT_GRACE_MS)) return;
-    child.kill('SIGTERM');
-    if (await waitFor(CHILD_EXIT_GRACE_MS)) return;
-    child.kill('SIGKILL');
-    await waitFor(CHILD_EXIT_GRACE_MS);
+    await this.#spawning?.catch(() => undefined);
+    await this.#tree?.end();
   }
 
   setProtocolVersion(): void {}

@@ -206,9 +206,8 @@ export function createControlApi(
       'POST',
       /^\/api\/v1\/pause$/,
       async () => {
-        core.paused = true;
+        core.setPaused(true);
         await runtime.pauseAll();
-        core.emit({ type: 'status.changed' });
         return { ok: true };
       },
     ],
@@ -216,8 +215,7 @@ export function createControlApi(
       'POST',
       /^\/api\/v1\/resume$/,
       () => {
-        core.paused = false;
-        core.emit({ type: 'status.changed' });
+        core.setPaused(false);
         return Promise.resolve({ ok: true });
       },
     ],

@@ -38,7 +38,10 @@ export interface RunningDaemon {
   token: string;
   gateway: Gateway;
   core: WardenCore;
-  /** Stops accepting requests, ends every session and upstream child, closes the audit log. */
+  /**
+   * Stops accepting requests, ends every session and the whole process tree of every upstream
+   * (waiting for them, a few seconds at most), closes the audit log.
+   */
   close(): Promise<void>;
 }
 
@@ -96,6 +99,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   // Attached in the same tick as `listen` resolves, before any connection is processed.
   const gateway = new Gateway({ config, port, token, core, logger, ...options.gateway });
   server.on('request', gateway.handle);
+  // Only now that this daemon owns the port: end what a killed predecessor left running.
+  const leftovers = core.upstreams.endLeftovers().catch((error: unknown) => {
+    logger.warn({ err: describeError(error) }, 'could not check for upstream processes left running');
+  });
   const unwatch = core.watchManagedPolicy();
   const unwatchConfig = watchConfig(config.file, gateway, logger);
   writeDaemonState(paths.daemonStateFile, {
@@ -121,6 +128,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       server.closeAllConnections();
       core.broker.withdrawAll('MCP Warden is shutting down');
       await gateway.close();
+      await leftovers;
       core.close();
       const state = readDaemonState(paths.daemonStateFile);
       if (state?.pid === process.pid) writeDaemonState(paths.daemonStateFile, { token: state.token });

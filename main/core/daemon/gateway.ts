@@ -399,7 +399,13 @@ export class Gateway {
       limits: this.#limits,
       supervisor: {
         createLink: (srv, log) =>
-          createUpstreamLink(srv, log, this.#opts.core.secrets, this.#opts.core.oauth),
+          createUpstreamLink(
+            srv,
+            log,
+            this.#opts.core.secrets,
+            this.#opts.core.oauth,
+            this.#opts.core.upstreams,
+          ),
         ...this.#opts.session?.supervisor,
       },
       breaker: this.#breakers.get(name)!,
@@ -469,7 +475,10 @@ export class Gateway {
     return { added, changed, removed };
   }
 
-  /** Ends every session and its upstream (children are stopped). */
+  /**
+   * Ends every session and its upstream; resolves when every upstream process tree is gone,
+   * including those of sessions that were already ending (client gone, DELETE, idle).
+   */
   async close(options: { keepSweeping?: boolean } = {}): Promise<void> {
     if (!options.keepSweeping) {
       clearInterval(this.#sweep);
@@ -483,6 +492,7 @@ export class Gateway {
         await e.transport.close();
       }),
     );
+    await this.#opts.core.upstreams.endAll();
   }
 }
 

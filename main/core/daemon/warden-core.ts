@@ -24,6 +24,9 @@ import { openStateDb } from '../store/state-db.ts';
 import { RememberedRuleStore } from '../store/remembered-rules.ts';
 import { ServerApprovalStore } from '../store/server-approvals.ts';
 import { SecretBindingStore } from '../store/secret-bindings.ts';
+import { DaemonSettingsStore } from '../store/daemon-settings.ts';
+import { ProcessGroupStore } from '../store/process-groups.ts';
+import { UpstreamProcesses } from '../process/upstream-processes.ts';
 import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.ts';
 import type { SecretAccess } from '../bridge/upstream-link.ts';
 import { OAuthCoordinator } from '../oauth/oauth.ts';
@@ -62,9 +65,11 @@ export class WardenCore {
   readonly secrets: SecretAccess;
   /** OAuth flows for remote upstreams; tokens in the keychain. */
   readonly oauth: OAuthCoordinator;
+  /** The process trees of stdio upstreams, recorded in state.db until they are over. */
+  readonly upstreams: UpstreamProcesses;
   readonly #state: Database.Database;
-  /** While true no server runs: sessions are refused and running upstreams were stopped. */
-  paused = false;
+  readonly #settings: DaemonSettingsStore;
+  #paused: boolean;
   readonly #listeners = new Set<(event: CoreEvent) => void>();
 
   private constructor(
@@ -91,7 +96,42 @@ export class WardenCore {
     this.remembered = new RememberedRuleStore(state);
     this.pins = new PinStore(state);
     this.quota = new QuotaStore(state);
+    this.#settings = new DaemonSettingsStore(state);
+    this.#paused = this.#settings.paused;
+    this.upstreams = new UpstreamProcesses(
+      new ProcessGroupStore(state),
+      logger.child({ component: 'processes' }),
+    );
     this.audit.onRecord = (id) => this.emit({ type: 'audit.recorded', id });
+  }
+
+  /**
+   * While true no server runs: sessions are refused and running upstreams were stopped. Kept in
+   * state.db, so a restarted daemon (or tray app) comes back paused.
+   */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Pauses or resumes: recorded durably first (so a crash right after cannot forget a pause),
+   * then in force, then told to live views (status.changed). Ending the running sessions is the
+   * gateway's part (see ControlRuntime.pauseAll).
+   * @throws WardenError STORE_FAILED when state.db cannot record it (nothing changes then).
+   */
+  setPaused(paused: boolean): void {
+    try {
+      this.#settings.paused = paused;
+    } catch (error) {
+      throw new WardenError(
+        'STORE_FAILED',
+        `could not ${paused ? 'pause' : 'resume'}: state.db did not record it (${describeError(error)})`,
+        { cause: error },
+      );
+    }
+    this.#paused = paused;
+    this.#logger.info({ paused }, paused ? 'paused: no server runs' : 'resumed');
+    this.emit({ type: 'status.changed' });
   }
 
   /**

@@ -7,7 +7,8 @@ import { describeError, WardenError } from '../errors.ts';
 /**
  * Warden's own durable state (`state.db` in the data dir, SQLite, WAL): server identities a
  * person approved, pinned tool definitions and their pending reviews, remembered approval
- * decisions, and daily quota counters. Separate from the audit log so the audit file holds
+ * decisions, daily quota counters, daemon settings that outlive a restart (pause), and the
+ * process groups of running upstream servers. Separate from the audit log so the audit file holds
  * records only. Migrations are numbered and never edited.
  */
 export const STATE_MIGRATIONS: readonly Migration[] = [
@@ -69,6 +70,32 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
         server        TEXT NOT NULL,     -- the only server that may receive it
         identity_hash TEXT NOT NULL,     -- the exact identity it was bound to
         bound_at      TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'daemon settings (pause)',
+    sql: `
+      CREATE TABLE daemon_settings (
+        key        TEXT PRIMARY KEY,   -- 'paused', ...
+        value      TEXT NOT NULL,      -- JSON
+        updated_at TEXT NOT NULL       -- ISO 8601 UTC
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'upstream process groups',
+    sql: `
+      CREATE TABLE upstream_process_groups (
+        pgid            INTEGER PRIMARY KEY, -- the group id: pid of the spawned command (group leader)
+        leader_identity TEXT    NOT NULL,    -- the leader's pid incarnation (boot id + start time)
+        server          TEXT    NOT NULL,
+        command         TEXT    NOT NULL,    -- the command line as spawned, secret references unresolved
+        daemon_pid      INTEGER NOT NULL,    -- the daemon that spawned it
+        daemon_identity TEXT    NOT NULL,
+        started_at      TEXT    NOT NULL     -- ISO 8601 UTC
       );
     `,
   },

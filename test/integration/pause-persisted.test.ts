@@ -1,0 +1,80 @@
+/**
+ * Pause survives a restart of the daemon (a real process): the status, the `serve` banner and
+ * refused sessions say so until someone resumes.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { controlApi } from '../helpers/control.ts';
+import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
+import {
+  everythingServer,
+  makeWardenEnv,
+  startDaemonProcess,
+  waitFor,
+  type DaemonProcess,
+  type WardenEnv,
+} from '../helpers/warden-env.ts';
+
+async function initialize(daemon: DaemonProcess): Promise<Response> {
+  return fetch(`${daemon.url}/mcp/everything`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${daemon.token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
+  });
+}
+
+describe('pause', () => {
+  let w: WardenEnv;
+  let daemon: DaemonProcess | undefined;
+
+  beforeEach(() => {
+    w = makeWardenEnv();
+  });
+
+  afterEach(async () => {
+    await daemon?.stop();
+    daemon = undefined;
+    w.cleanup();
+  });
+
+  test('pause survives a restart: status, banner and refused sessions say so, until resumed', async () => {
+    w.writeConfig({ mcpServers: { everything: everythingServer() } });
+    daemon = await startDaemonProcess(w);
+    await controlApi(daemon, 'POST', 'pause');
+    assert.equal(await daemon.stop(), 0);
+
+    daemon = await startDaemonProcess(w);
+    assert.equal(((await controlApi(daemon, 'GET', 'status')) as { paused: boolean }).paused, true);
+    const d = daemon;
+    await waitFor(
+      () => /PAUSED: +no server runs until someone resumes Warden/.test(d.output()),
+      10_000,
+      'the banner',
+    );
+    const refused = await initialize(daemon);
+    assert.equal(refused.status, 503);
+    assert.match(
+      ((await refused.json()) as { error: { message: string } }).error.message,
+      /MCP Warden is paused/,
+    );
+
+    await controlApi(daemon, 'POST', 'resume');
+    const client = await httpClient(daemon.url, daemon.token, 'everything');
+    assert.equal(resultText(await callTool(client, 'echo', { message: 'back' })), 'Echo: back');
+    await client.close();
+    assert.equal(await daemon.stop(), 0);
+
+    daemon = await startDaemonProcess(w);
+    assert.equal(((await controlApi(daemon, 'GET', 'status')) as { paused: boolean }).paused, false);
+    assert.doesNotMatch(daemon.output(), /PAUSED/);
+  });
+});
