@@ -6,7 +6,7 @@
  * and of every dashboard page are saved in test-results/ui/.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,23 +29,14 @@ import {
   type DaemonProcess,
   type WardenEnv,
 } from '../helpers/warden-env.ts';
+import { runProcess, type RunResult } from '../helpers/run.ts';
 
 const skip = firstMissing(chromiumMissing(), keyringMissing());
 
 const CURSOR_TOKEN = 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB';
 
-function run(
-  env: NodeJS.ProcessEnv,
-  file: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { env, timeout: 90_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin!.end();
-  });
-}
+const run = (env: NodeJS.ProcessEnv, file: string, args: string[]): Promise<RunResult> =>
+  runProcess(file, args, { env, timeoutMs: 90_000 });
 
 /** Builds the UI when dist/renderer is missing or older than its sources (vite, ~1 s). */
 function ensureUiBuilt(): void {

@@ -7,7 +7,6 @@
  * config still validates.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -24,23 +23,14 @@ import {
   makeWardenEnv,
   type WardenEnv,
 } from '../helpers/warden-env.ts';
+import { runProcess, type RunResult } from '../helpers/run.ts';
 
 const TOKEN = 'ghp_' + 'Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2';
 const NAMES = ['My Notes', 'notes — ü', 'a/b', '__proto__', 'github'];
 const skip = keyringMissing();
 
-function run(
-  env: NodeJS.ProcessEnv,
-  file: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin!.end();
-  });
-}
+const run = (env: NodeJS.ProcessEnv, file: string, args: string[]): Promise<RunResult> =>
+  runProcess(file, args, { env });
 
 describe('clients protect with the server names clients really have', { skip }, () => {
   let w: WardenEnv;

@@ -5,7 +5,6 @@
  * config now launches; restore puts the original files back byte for byte.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,23 +21,14 @@ import {
   waitFor,
   type WardenEnv,
 } from '../helpers/warden-env.ts';
+import { runProcess, type RunResult } from '../helpers/run.ts';
 
 const GITHUB_TOKEN = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
 const API_KEY = 'key-9c1f0d6e8b7a4c3d2e1f';
 const skip = keyringMissing();
 
-function run(
-  env: NodeJS.ProcessEnv,
-  file: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { env }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin!.end();
-  });
-}
+const run = (env: NodeJS.ProcessEnv, file: string, args: string[]): Promise<RunResult> =>
+  runProcess(file, args, { env });
 
 describe('clients: protect and restore', { skip }, () => {
   let w: WardenEnv;

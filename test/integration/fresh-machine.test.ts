@@ -6,9 +6,9 @@
  * without libsecret has none, and test/integration/secrets.test.ts checks the message for it).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
+import { runProcess } from '../helpers/run.ts';
 import { ROOT } from '../helpers/warden-env.ts';
 
 const SUITES = [
@@ -19,17 +19,10 @@ const SUITES = [
 ];
 
 test('without the optional packages the suites that need them skip with the command that enables them', async () => {
-  const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      ['--test', '--test-reporter=tap', ...SUITES],
-      {
-        cwd: ROOT,
-        env: { PATH: path.dirname(process.execPath), HOME: process.env.HOME ?? '/tmp' },
-        timeout: 60_000,
-      },
-      (error, out) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: out }),
-    );
+  const { code, stdout } = await runProcess(process.execPath, ['--test', '--test-reporter=tap', ...SUITES], {
+    cwd: ROOT,
+    env: { PATH: path.dirname(process.execPath), HOME: process.env.HOME ?? '/tmp' },
+    timeoutMs: 60_000,
   });
   assert.equal(code, 0, stdout);
   assert.match(stdout, /# fail 0/);

@@ -4,7 +4,6 @@
  * server's environment and no log, audit row, state file or error message.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
@@ -19,23 +18,14 @@ import {
   type DaemonProcess,
   type WardenEnv,
 } from '../helpers/warden-env.ts';
+import { runProcess, type RunResult } from '../helpers/run.ts';
 
 const TOKEN = 'tok-5f1c9e-DO-NOT-LEAK-7a2b';
 const skip = keyringMissing();
 
 /** Runs the CLI with `input` on stdin; resolves with its exit code and output. */
-function cli(
-  env: NodeJS.ProcessEnv,
-  args: string[],
-  input?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(CLI, args, { env }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin!.end(input ?? '');
-  });
-}
+const cli = (env: NodeJS.ProcessEnv, args: string[], input?: string): Promise<RunResult> =>
+  runProcess(CLI, args, { env, ...(input === undefined ? {} : { input }) });
 
 describe('secrets in the OS keychain', { skip }, () => {
   let w: WardenEnv;
