@@ -92,7 +92,7 @@ describe('daemon lifecycle and the connect shim', () => {
       });
       let log = '';
       child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-      await waitFor(() => w.state()?.pid === child.pid, 20_000, 'the daemon to start');
+      await waitFor(() => w.state()?.pid === child.pid, 60_000, 'the daemon to start');
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
