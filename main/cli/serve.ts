@@ -6,7 +6,7 @@ import { WardenError } from '../core/errors.ts';
 import { createLogger, LOG_LEVEL_ENV_VAR, LOG_LEVELS } from '../core/log.ts';
 import { LOG_MAX_SIZE_ENV_VAR, logMaxBytes, openRotatingLog } from '../core/log-file.ts';
 import { connectControlClient } from '../core/control/connect.ts';
-import { launcher } from './launcher.ts';
+import { launcher } from '../core/launcher.ts';
 import { resolvePaths } from '../core/paths.ts';
 
 /** Environment variable that overrides the daemon's port. */

@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { WardenPaths } from '../paths.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import { Gateway, type GatewayOptions } from './gateway.ts';
-import { loadOrCreateToken, probeDaemon, readDaemonState, writeDaemonState } from './state-file.ts';
+import { loadOrCreateToken, probeDaemon, readDaemonState, writeDaemonState } from '../state-file.ts';
 import { WardenCore } from './warden-core.ts';
 import { OAUTH_CALLBACK_PATH } from '../oauth/oauth.ts';
 

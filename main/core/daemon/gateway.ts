@@ -24,7 +24,7 @@ import { WARDEN_VERSION } from '../version.ts';
 import { HttpGate } from './http-gate.ts';
 import { DashboardAccess, DEFAULT_UI_DIR, serveUi } from './dashboard.ts';
 import { MAX_REQUEST_BYTES, readJsonRpcBody } from './request-body.ts';
-import { endpointServerName, requestUrl } from './request-target.ts';
+import { endpointServerName, requestUrl } from '../request-target.ts';
 import { quoteName } from '../config/server-name.ts';
 
 /** A session with no open stream and no request for this long is closed, ms (10 min). */
