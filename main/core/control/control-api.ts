@@ -19,7 +19,7 @@ import { describeIdentity, serverIdentity } from '../policy/identity.ts';
 import { describeServerRule, describeToolRule, label, ruleText } from '../policy/engine.ts';
 import type { WardenCore } from '../daemon/warden-core.ts';
 import { isWardenError, WardenError, type WardenErrorCode } from '../errors.ts';
-import { formatCommandLine } from '../bridge/upstream-link.ts';
+import { formatCommandLine } from '../command-line.ts';
 import { identityHash } from '../policy/identity.ts';
 import type { PinKind } from '../pins/definition-hash.ts';
 import { WARDEN_VERSION } from '../version.ts';
