@@ -13,7 +13,7 @@ import { journalDir } from '../change/context.ts';
 import type { ChangeContext } from '../change/run-change.ts';
 import { launcher } from '../launcher.ts';
 import { referencedSecrets } from '../secrets/references.ts';
-import { deleteSecret, setSecret } from '../secrets/secret-changes.ts';
+import { deleteSecret, setSecret } from '../change/secret-changes.ts';
 import { assertSecretName } from '../secrets/secret-store.ts';
 import { describeIdentity, serverIdentity } from '../policy/identity.ts';
 import { describeServerRule, describeToolRule, label, ruleText } from '../policy/engine.ts';
