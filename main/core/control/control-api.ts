@@ -17,7 +17,7 @@ import { deleteSecret, setSecret } from '../change/secret-changes.ts';
 import { assertSecretName } from '../secrets/secret-store.ts';
 import { describeIdentity, serverIdentity } from '../policy/identity.ts';
 import { describeServerRule, describeToolRule, label, ruleText } from '../policy/engine.ts';
-import type { WardenCore } from '../daemon/warden-core.ts';
+import type { WardenCore } from '../runtime/warden-core.ts';
 import { isWardenError, WardenError, type WardenErrorCode } from '../errors.ts';
 import { formatCommandLine } from '../command-line.ts';
 import { identityHash } from '../policy/identity.ts';

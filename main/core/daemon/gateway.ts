@@ -18,7 +18,7 @@ import { uiSessionBodySchema } from '../control/contract.ts';
 import { LimitsStep } from '../guard/limits.ts';
 import { ToolLists } from '../guard/tool-lists.ts';
 import { describeIdentity } from '../policy/identity.ts';
-import type { WardenCore } from './warden-core.ts';
+import type { WardenCore } from '../runtime/warden-core.ts';
 import type { Logger } from '../log.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import { HttpGate } from './http-gate.ts';
