@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { PORT_ENV_VAR } from '../cli/serve.ts';
+import { PORT_ENV_VAR } from '../core/daemon/daemon.ts';
 import { WardenError } from '../core/errors.ts';
 
 /** What this launch of the app binary is for, from its command line. */

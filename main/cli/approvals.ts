@@ -5,7 +5,7 @@ import type { approvalRequestSchema, ControlEvent } from '../core/control/contra
 
 type ApprovalRequest = z.infer<typeof approvalRequestSchema>;
 import { connectControlClient } from '../core/control/connect.ts';
-import type { ArgumentCondition } from '../core/policy/schema.ts';
+import type { ArgumentCondition } from '../core/config/policy-schema.ts';
 import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
 import { underDirectoryGlob } from '../core/policy/path-rules.ts';

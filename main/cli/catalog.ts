@@ -7,7 +7,7 @@ import { loadConfig } from '../core/config/load.ts';
 import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
 import { reportOutcome, withChangeContext } from './changes.ts';
-import { launcher } from './launcher.ts';
+import { launcher } from '../core/launcher.ts';
 
 const out = (text: string) => void process.stdout.write(text + '\n');
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
 import { configJsonSchema } from '../core/config/json-schema.ts';
-import { formatCommandLine } from '../core/bridge/upstream-link.ts';
+import { formatCommandLine } from '../core/command-line.ts';
 import { resolvePaths } from '../core/paths.ts';
 
 export function registerConfigCommands(program: Command): void {

@@ -8,7 +8,7 @@ import { registerPolicySigningCommands } from './policy-signing.ts';
 import { resolvePaths } from '../core/paths.ts';
 import { PolicyEngine, ruleText } from '../core/policy/engine.ts';
 import { describeIdentity, serverIdentity } from '../core/policy/identity.ts';
-import { policySources } from '../core/daemon/warden-core.ts';
+import { policySources } from '../core/runtime/warden-core.ts';
 import { reviewHash } from '../core/pins/review-hash.ts';
 
 const client = (program: Command) =>

@@ -4,7 +4,7 @@ import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
 import { describeIdentity, serverIdentity } from '../core/policy/identity.ts';
 import { assertSecretName, KeychainSecretStore } from '../core/secrets/secret-store.ts';
-import { deleteSecret, setSecret } from '../core/secrets/secret-changes.ts';
+import { deleteSecret, setSecret } from '../core/change/secret-changes.ts';
 import { SecretBindingStore } from '../core/store/secret-bindings.ts';
 import { openStateDb } from '../core/store/state-db.ts';
 import { reportOutcome, withChangeContext } from './changes.ts';

@@ -1,16 +1,13 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
 import { connectArgs } from '../core/config/server-name.ts';
-import { startDaemon } from '../core/daemon/daemon.ts';
+import { PORT_ENV_VAR, startDaemon } from '../core/daemon/daemon.ts';
 import { WardenError } from '../core/errors.ts';
 import { createLogger, LOG_LEVEL_ENV_VAR, LOG_LEVELS } from '../core/log.ts';
 import { LOG_MAX_SIZE_ENV_VAR, logMaxBytes, openRotatingLog } from '../core/log-file.ts';
 import { connectControlClient } from '../core/control/connect.ts';
-import { launcher } from './launcher.ts';
+import { launcher } from '../core/launcher.ts';
 import { resolvePaths } from '../core/paths.ts';
-
-/** Environment variable that overrides the daemon's port. */
-export const PORT_ENV_VAR = 'MCP_WARDEN_PORT';
 
 export function registerServeCommand(program: Command): void {
   program

@@ -4,12 +4,7 @@ import path from 'node:path';
 import { WardenError } from '../core/errors.ts';
 import type { WardenPaths } from '../core/paths.ts';
 import { currentLogFile } from '../core/log-file.ts';
-import {
-  probeDaemon,
-  readDaemonState,
-  type DaemonHealth,
-  type DaemonState,
-} from '../core/daemon/state-file.ts';
+import { probeDaemon, readDaemonState, type DaemonHealth, type DaemonState } from '../core/state-file.ts';
 
 /** How long a shim waits for a daemon it started to answer, ms. */
 export const DAEMON_START_TIMEOUT_MS = 20_000;

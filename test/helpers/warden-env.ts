@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolvePaths, type WardenPaths } from '../../main/core/paths.ts';
-import { readDaemonState, type DaemonState } from '../../main/core/daemon/state-file.ts';
+import { readDaemonState, type DaemonState } from '../../main/core/state-file.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'bin', 'mcp-warden');

@@ -14,7 +14,7 @@ import { FAULT_ENV_VAR } from '../../main/core/change/fault-point.ts';
 import { loadConfig } from '../../main/core/config/load.ts';
 import { protectPreviewSchema } from '../../main/core/control/contract.ts';
 import { createControlApi } from '../../main/core/control/control-api.ts';
-import { WardenCore } from '../../main/core/daemon/warden-core.ts';
+import { WardenCore } from '../../main/core/runtime/warden-core.ts';
 import { silentLogger } from '../../main/core/log.ts';
 import { KeychainSecretStore } from '../../main/core/secrets/secret-store.ts';
 import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';

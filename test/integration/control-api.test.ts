@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseConfig } from '../../main/core/config/load.ts';
 import { approvalRequestSchema, explainSchema, statusSchema } from '../../main/core/control/contract.ts';
 import { createControlApi } from '../../main/core/control/control-api.ts';
-import { WardenCore } from '../../main/core/daemon/warden-core.ts';
+import { WardenCore } from '../../main/core/runtime/warden-core.ts';
 import { silentLogger } from '../../main/core/log.ts';
 import { MemorySecretStore } from '../../main/core/secrets/secret-store.ts';
 import { everythingServer, makeWardenEnv, type WardenEnv } from '../helpers/warden-env.ts';

@@ -17,7 +17,7 @@ import {
   waitFor,
   type WardenEnv,
 } from '../helpers/warden-env.ts';
-import { isProcessAlive } from '../../main/core/daemon/state-file.ts';
+import { isProcessAlive } from '../../main/core/state-file.ts';
 
 const run = promisify(execFile);
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { isProcessAlive } from '../../main/core/daemon/state-file.ts';
+import { isProcessAlive } from '../../main/core/state-file.ts';
 import { currentLogFile, rotatedLogFiles } from '../../main/core/log-file.ts';
 import { callTool, resultText, shimClient } from '../helpers/sdk-client.ts';
 import {

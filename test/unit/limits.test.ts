@@ -10,8 +10,9 @@ import {
   type GuardStep,
   type ToolCallContext,
 } from '../../main/core/guard/chain.ts';
-import { LimitsStep, QuotaStore, type SourcedLimit } from '../../main/core/guard/limits.ts';
-import { limitRuleSchema } from '../../main/core/policy/schema.ts';
+import { LimitsStep, QuotaStore } from '../../main/core/guard/limits.ts';
+import type { SourcedLimit } from '../../main/core/policy/engine.ts';
+import { limitRuleSchema } from '../../main/core/config/policy-schema.ts';
 import { openStateDb } from '../../main/core/store/state-db.ts';
 
 const USER = 'user config /x/config.json';

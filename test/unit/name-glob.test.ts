@@ -18,7 +18,7 @@ import { LimitsStep, QuotaStore } from '../../main/core/guard/limits.ts';
 import { ToolLists } from '../../main/core/guard/tool-lists.ts';
 import { PolicyEngine, type RememberedGrant } from '../../main/core/policy/engine.ts';
 import { nameGlob } from '../../main/core/policy/name-glob.ts';
-import { limitRuleSchema, policyDocumentSchema } from '../../main/core/policy/schema.ts';
+import { limitRuleSchema, policyDocumentSchema } from '../../main/core/config/policy-schema.ts';
 import { openStateDb } from '../../main/core/store/state-db.ts';
 import { anyName } from '../helpers/names.ts';
 

@@ -19,7 +19,7 @@ import {
 import { PolicyEngine, type RememberedGrant, type ToolQuestion } from '../../main/core/policy/engine.ts';
 import { underDirectoryGlob } from '../../main/core/policy/path-rules.ts';
 import { nodeFsView, PathResolver, type FsView } from '../../main/core/policy/real-path.ts';
-import { policyDocumentSchema, type PolicySource } from '../../main/core/policy/schema.ts';
+import { policyDocumentSchema, type PolicySource } from '../../main/core/config/policy-schema.ts';
 import { memoryFs } from '../helpers/memory-fs.ts';
 
 let R: string;

@@ -18,7 +18,7 @@ import {
   type PathFlavor,
 } from '../../main/core/policy/path-rules.ts';
 import { PathResolver } from '../../main/core/policy/real-path.ts';
-import { policyDocumentSchema } from '../../main/core/policy/schema.ts';
+import { policyDocumentSchema } from '../../main/core/config/policy-schema.ts';
 import { memoryFs, type MemoryFs } from '../helpers/memory-fs.ts';
 
 /** The normalized path, or the doubt's reason prefixed with "doubt: ". */

@@ -8,7 +8,7 @@ import { LimitsStep, QuotaStore } from '../../main/core/guard/limits.ts';
 import { definitionHash } from '../../main/core/pins/definition-hash.ts';
 import { PinStore } from '../../main/core/pins/pin-store.ts';
 import { ShadowTracker } from '../../main/core/pins/shadowing.ts';
-import { limitRuleSchema } from '../../main/core/policy/schema.ts';
+import { limitRuleSchema } from '../../main/core/config/policy-schema.ts';
 import { openStateDb } from '../../main/core/store/state-db.ts';
 
 const stateFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'warden-state-')), 'state.db');

@@ -7,7 +7,7 @@ import {
   policyDocumentSchema,
   type PolicyDocument,
   type PolicySource,
-} from '../../main/core/policy/schema.ts';
+} from '../../main/core/config/policy-schema.ts';
 import type { ServerConfig } from '../../main/core/config/schema.ts';
 
 const doc = (d: unknown): PolicyDocument => policyDocumentSchema.parse(d);

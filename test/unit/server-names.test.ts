@@ -30,7 +30,7 @@ import {
   secretSafeServerName,
   serverNameProblem,
 } from '../../main/core/config/server-name.ts';
-import { endpointServerName } from '../../main/core/daemon/request-target.ts';
+import { endpointServerName } from '../../main/core/request-target.ts';
 import { isWardenError } from '../../main/core/errors.ts';
 import { resolvePaths } from '../../main/core/paths.ts';
 import { MemorySecretStore, SECRET_NAME_PATTERN } from '../../main/core/secrets/secret-store.ts';

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { applyMigrations } from '../../main/core/audit/migrations.ts';
-import { openStateDb, STATE_MIGRATIONS } from '../../main/core/store/state-db.ts';
+import { isWardenError } from '../../main/core/errors.ts';
+import { applyStateMigrations, openStateDb, STATE_MIGRATIONS } from '../../main/core/store/state-db.ts';
 import { DaemonSettingsStore } from '../../main/core/store/daemon-settings.ts';
 import { ProcessGroupStore } from '../../main/core/store/process-groups.ts';
 
@@ -18,7 +18,7 @@ test('a state.db of schema 2 is brought to 4 with its rows kept; pause and proce
   try {
     const file = path.join(dir, 'state.db');
     const old = new Database(file);
-    applyMigrations(old, STATE_MIGRATIONS.slice(0, 2));
+    applyStateMigrations(old, STATE_MIGRATIONS.slice(0, 2));
     old
       .prepare('INSERT INTO secret_bindings (name, server, identity_hash, bound_at) VALUES (?, ?, ?, ?)')
       .run('token', 'github', 'h'.repeat(64), '2026-01-01T00:00:00Z');
@@ -50,6 +50,26 @@ test('a state.db of schema 2 is brought to 4 with its rows kept; pause and proce
     store.remove(4242);
     assert.deepEqual(store.list(), []);
     again.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a state.db from a newer Warden is refused with STORE_FAILED naming the state database, not the audit log', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-state-'));
+  try {
+    const file = path.join(dir, 'state.db');
+    const newer = new Database(file);
+    newer.pragma(`user_version = ${STATE_MIGRATIONS.length + 1}`);
+    newer.close();
+    assert.throws(
+      () => openStateDb(file),
+      (error) =>
+        isWardenError(error, 'STORE_FAILED') &&
+        error.message.includes(file) &&
+        isWardenError(error.cause, 'STORE_FAILED') &&
+        /^Warden's state database has schema version \d+, newer/.test(error.cause.message),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

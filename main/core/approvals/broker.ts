@@ -3,7 +3,7 @@ import canonicalize from 'canonicalize';
 import { WardenError } from '../errors.ts';
 import { hostPathResolver, pinPathConditions } from '../policy/conditions.ts';
 import type { PathResolver } from '../policy/real-path.ts';
-import type { ArgumentCondition, Remembrance } from '../policy/schema.ts';
+import type { ArgumentCondition, Remembrance } from '../config/policy-schema.ts';
 
 /** The answers a person may give; which ones are offered depends on the rule that asked. */
 export type ApprovalChoice = 'deny' | 'allow-once' | 'allow-session' | 'allow-always';

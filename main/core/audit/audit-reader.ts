@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describeError, WardenError } from '../errors.ts';
 import type { AuditDecision, AuditOutcome } from './audit-log.ts';
-import { schemaVersion } from './migrations.ts';
+import { schemaVersion } from '../db/migrations.ts';
 
 /**
  * One recorded `tools/call`, as read back from the audit log. Absent values are `null`, so

@@ -1,16 +1,5 @@
 import type Database from 'better-sqlite3';
-import { WardenError } from '../errors.ts';
-
-/**
- * One step of the audit database's schema. Migrations are numbered from 1 without gaps and
- * applied in order; the database's `PRAGMA user_version` is the number of the last one applied.
- * A migration that has shipped is never edited: change the schema with a new one.
- */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import { applyMigrations as applyOwnMigrations, type Migration } from '../db/migrations.ts';
 
 /** Every migration of the audit database, oldest first. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -50,17 +39,8 @@ export const MIGRATIONS: readonly Migration[] = [
 /** The schema version this build writes: the last migration's number. */
 export const SCHEMA_VERSION: number = MIGRATIONS.at(-1)?.version ?? 0;
 
-/** The schema version recorded in a database (`PRAGMA user_version`; 0 for a new file). */
-export function schemaVersion(db: Database.Database): number {
-  return db.pragma('user_version', { simple: true }) as number;
-}
-
 /**
- * Brings a database up to {@link SCHEMA_VERSION}: each pending migration runs in its own
- * `BEGIN IMMEDIATE` transaction together with the `user_version` update, so a crash leaves the
- * database at some migration's boundary and two processes opening it at once do not race.
- * Applying the migrations again does nothing.
- * @returns the versions before and after.
+ * Brings the audit database to the newest schema (see db/migrations.ts, applyMigrations).
  * @throws WardenError AUDIT_FAILED when the database was written by a newer Warden; any
  *   SQLite error of a migration (the caller names the file).
  */
@@ -68,22 +48,5 @@ export function applyMigrations(
   db: Database.Database,
   migrations: readonly Migration[] = MIGRATIONS,
 ): { from: number; to: number } {
-  const from = schemaVersion(db);
-  const latest = migrations.at(-1)?.version ?? 0;
-  if (from > latest) {
-    throw new WardenError(
-      'AUDIT_FAILED',
-      `the audit log has schema version ${from}, newer than this MCP Warden knows (${latest}); upgrade MCP Warden`,
-    );
-  }
-  for (const migration of migrations) {
-    const apply = db.transaction(() => {
-      // Read again under the write lock: another process may have applied it meanwhile.
-      if (schemaVersion(db) >= migration.version) return;
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    });
-    if (migration.version > from) apply.immediate();
-  }
-  return { from, to: schemaVersion(db) };
+  return applyOwnMigrations(db, migrations, { database: 'the audit log', code: 'AUDIT_FAILED' });
 }

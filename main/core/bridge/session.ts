@@ -12,7 +12,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditCallEnd, AuditCallStart } from '../audit/audit-log.ts';
 import type { ServerConfig } from '../config/schema.ts';
-import type { WardenCore } from '../daemon/warden-core.ts';
+import type { ApprovalBroker } from '../approvals/broker.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { PinStore } from '../pins/pin-store.ts';
+import type { ShadowTracker } from '../pins/shadowing.ts';
+import type { PolicyEngine } from '../policy/engine.ts';
+import type { RememberedRuleStore } from '../store/remembered-rules.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { CallScope, GuardChain, type GuardStep, type ToolCallContext } from '../guard/chain.ts';
@@ -41,12 +46,28 @@ export interface CallRecorder {
   recordRefusal(start: AuditCallStart, error: string, durationMs?: number): number;
 }
 
+/**
+ * What a session uses of the running Warden (runtime/warden-core.ts's WardenCore has all of it):
+ * the audit log, pins, the current policy engine (read on each call: a reload replaces it), the
+ * remembered decisions, the approval broker, the shadowing tracker and the org policy version.
+ */
+export interface SessionCore {
+  readonly audit: AuditLog;
+  readonly pins: PinStore;
+  readonly engine: PolicyEngine;
+  readonly remembered: RememberedRuleStore;
+  readonly broker: ApprovalBroker;
+  readonly shadows: ShadowTracker;
+  /** The org policy version in force, for audit rows; undefined without org policy. */
+  policyVersion(): string | undefined;
+}
+
 export interface BridgeSessionOptions {
   server: ServerConfig;
   downstream: DownstreamPort;
   /** The downstream session id (known once initialize has been received). */
   sessionId: () => string;
-  core: WardenCore;
+  core: SessionCore;
   /** Whether server policy trusts this server's annotations. */
   trusted: boolean;
   toolLists: ToolLists;

@@ -8,6 +8,7 @@ import type { OAuthCoordinator } from '../oauth/oauth.ts';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/schema.ts';
+import { formatCommandLine } from '../command-line.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { redactValues, resolveSecrets } from '../secrets/references.ts';
@@ -74,16 +75,6 @@ async function resolved<T extends ServerConfig>(
  */
 export function upstreamEnvironment(server: StdioServerConfig): Record<string, string> {
   return { ...getDefaultEnvironment(), ...server.env };
-}
-
-/** Quotes one argv element (POSIX shell style) so the exact command line can be read back. */
-export function quoteArg(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The command line as it is spawned, shell-quoted, for logs and messages. */
-export function formatCommandLine(server: StdioServerConfig): string {
-  return [server.command, ...server.args].map(quoteArg).join(' ');
 }
 
 /**

@@ -5,7 +5,7 @@ import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.t
 import { SecretBindingStore } from '../store/secret-bindings.ts';
 import { ServerApprovalStore } from '../store/server-approvals.ts';
 import { openStateDb } from '../store/state-db.ts';
-import type { ChangeContext } from './run-change.ts';
+import type { ChangeContext } from './steps.ts';
 
 /** Where changes are journaled: `<dataDir>/journal`. */
 export const journalDir = (dataDir: string): string => path.join(dataDir, 'journal');

@@ -6,8 +6,7 @@ import { WardenError } from '../errors.ts';
 import { identityHash, serverIdentity, type ServerIdentity } from '../policy/identity.ts';
 import { assertSecretName } from '../secrets/secret-store.ts';
 import type { Journal, Step } from './journal.ts';
-import type { ChangeContext } from './run-change.ts';
-import { fileHash, sha256, type StepValues } from './steps.ts';
+import { fileHash, sha256, type ChangeContext, type StepValues } from './steps.ts';
 
 /**
  * One thing a change does. Files are compared with what the caller read (`expect`: the bytes it

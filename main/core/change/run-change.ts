@@ -10,15 +10,10 @@ import {
   type Journal,
 } from './journal.ts';
 import { prepare, type Intent } from './prepare.ts';
-import { doStep, finishStep, undoStep, type StepTargets, type StepValues } from './steps.ts';
+import { doStep, finishStep, undoStep, type ChangeContext, type StepValues } from './steps.ts';
 
 export type { Intent } from './prepare.ts';
-
-/** Where a change is journaled and what it acts on. */
-export interface ChangeContext extends StepTargets {
-  /** `<dataDir>/journal`. */
-  journalDir: string;
-}
+export type { ChangeContext } from './steps.ts';
 
 /** What a later run did with a change an earlier one left unfinished. */
 export interface RecoveredChange {

@@ -20,6 +20,12 @@ export interface StepTargets {
   state: () => StateStores;
 }
 
+/** Where a change is journaled and what it acts on. */
+export interface ChangeContext extends StepTargets {
+  /** `<dataDir>/journal`. */
+  journalDir: string;
+}
+
 /** Values a running change holds in memory only: new secret values and the ones they replace. */
 export interface StepValues {
   /** By step index: the value a secret-set step stores. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { policyDocumentSchema } from '../policy/schema.ts';
+import { policyDocumentSchema } from './policy-schema.ts';
 import { wardenConfigDocumentSchema } from './schema.ts';
 
 /**

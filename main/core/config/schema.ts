@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { policyDocumentSchema, type PolicyDocument } from '../policy/schema.ts';
+import { policyDocumentSchema, type PolicyDocument } from './policy-schema.ts';
 import { quoteName, SERVER_NAME_RULES, serverNameProblem } from './server-name.ts';
 
 /** The default loopback port of the daemon; `daemon.port`, `--port` or `$MCP_WARDEN_PORT` change it. */

@@ -1,6 +1,6 @@
 import { WardenError } from '../errors.ts';
 import type { WardenPaths } from '../paths.ts';
-import { probeDaemon, readDaemonState } from '../daemon/state-file.ts';
+import { probeDaemon, readDaemonState } from '../state-file.ts';
 import { ControlClient } from './control-client.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { argumentConditionSchema } from '../policy/schema.ts';
+import { argumentConditionSchema } from '../config/policy-schema.ts';
 
 /**
  * The control API's one typed contract: zod schemas for every request and response, used by

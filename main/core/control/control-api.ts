@@ -11,19 +11,19 @@ import { applyProtect, describePlan, inspectClient, planProtect } from '../clien
 import { restoreClient } from '../clients/restore.ts';
 import { journalDir } from '../change/context.ts';
 import type { ChangeContext } from '../change/run-change.ts';
-import { launcher } from '../../cli/launcher.ts';
+import { launcher } from '../launcher.ts';
 import { referencedSecrets } from '../secrets/references.ts';
-import { deleteSecret, setSecret } from '../secrets/secret-changes.ts';
+import { deleteSecret, setSecret } from '../change/secret-changes.ts';
 import { assertSecretName } from '../secrets/secret-store.ts';
 import { describeIdentity, serverIdentity } from '../policy/identity.ts';
 import { describeServerRule, describeToolRule, label, ruleText } from '../policy/engine.ts';
-import type { WardenCore } from '../daemon/warden-core.ts';
+import type { WardenCore } from '../runtime/warden-core.ts';
 import { isWardenError, WardenError, type WardenErrorCode } from '../errors.ts';
-import { formatCommandLine } from '../bridge/upstream-link.ts';
+import { formatCommandLine } from '../command-line.ts';
 import { identityHash } from '../policy/identity.ts';
 import type { PinKind } from '../pins/definition-hash.ts';
 import { WARDEN_VERSION } from '../version.ts';
-import { decodeSegment } from '../daemon/request-target.ts';
+import { decodeSegment } from '../request-target.ts';
 import {
   approvalAnswerBodySchema,
   auditExportFormatSchema,

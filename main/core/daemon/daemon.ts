@@ -13,12 +13,15 @@ import type { Logger } from '../log.ts';
 import type { WardenPaths } from '../paths.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import { Gateway, type GatewayOptions } from './gateway.ts';
-import { loadOrCreateToken, probeDaemon, readDaemonState, writeDaemonState } from './state-file.ts';
-import { WardenCore } from './warden-core.ts';
+import { loadOrCreateToken, probeDaemon, readDaemonState, writeDaemonState } from '../state-file.ts';
+import { WardenCore } from '../runtime/warden-core.ts';
 import { OAUTH_CALLBACK_PATH } from '../oauth/oauth.ts';
 
 /** The daemon only ever listens here (never on a routable address). */
 export const LOOPBACK = '127.0.0.1';
+
+/** Environment variable that overrides the daemon's port. */
+export const PORT_ENV_VAR = 'MCP_WARDEN_PORT';
 
 export interface DaemonOptions {
   config: WardenConfig;

@@ -18,13 +18,13 @@ import { uiSessionBodySchema } from '../control/contract.ts';
 import { LimitsStep } from '../guard/limits.ts';
 import { ToolLists } from '../guard/tool-lists.ts';
 import { describeIdentity } from '../policy/identity.ts';
-import type { WardenCore } from './warden-core.ts';
+import type { WardenCore } from '../runtime/warden-core.ts';
 import type { Logger } from '../log.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import { HttpGate } from './http-gate.ts';
 import { DashboardAccess, DEFAULT_UI_DIR, serveUi } from './dashboard.ts';
 import { MAX_REQUEST_BYTES, readJsonRpcBody } from './request-body.ts';
-import { endpointServerName, requestUrl } from './request-target.ts';
+import { endpointServerName, requestUrl } from '../request-target.ts';
 import { quoteName } from '../config/server-name.ts';
 
 /** A session with no open stream and no request for this long is closed, ms (10 min). */

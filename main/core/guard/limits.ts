@@ -1,14 +1,8 @@
 import type Database from 'better-sqlite3';
 import { nameGlob } from '../policy/name-glob.ts';
-import type { LimitRule } from '../policy/schema.ts';
+import type { LimitRule } from '../config/policy-schema.ts';
+import type { SourcedLimit } from '../policy/engine.ts';
 import type { CallScope, GuardDecision, GuardStep, ToolCallContext } from './chain.ts';
-
-/** A limit rule and the policy source it came from. */
-export interface SourcedLimit {
-  rule: LimitRule;
-  /** For messages and the quota scope, e.g. "managed policy /etc/mcp-warden/managed-policy.json". */
-  source: string;
-}
 
 /**
  * Daily call counters per limit scope (table `quota_usage` in state.db), so a daily quota

@@ -3,7 +3,7 @@ import { choicesFor } from '../approvals/broker.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { ruleText, type PolicyEngine, type RememberedGrant } from '../policy/engine.ts';
-import type { ArgumentCondition } from '../policy/schema.ts';
+import type { ArgumentCondition } from '../config/policy-schema.ts';
 import type { RememberedRuleStore } from '../store/remembered-rules.ts';
 import type { CallScope, GuardDecision, GuardStep, ToolCallContext } from './chain.ts';
 

@@ -15,7 +15,7 @@ import {
   type PathFlavor,
 } from './path-rules.ts';
 import { PathResolver, type PathResolution } from './real-path.ts';
-import type { ArgumentCondition } from './schema.ts';
+import type { ArgumentCondition } from '../config/policy-schema.ts';
 
 /**
  * Resolves a JSON pointer (RFC 6901) in a value.

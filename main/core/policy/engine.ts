@@ -1,6 +1,5 @@
 import picomatch from 'picomatch';
 import type { ServerConfig } from '../config/schema.ts';
-import type { SourcedLimit } from '../guard/limits.ts';
 import { allConditionsHold, CallPaths, hostPathResolver } from './conditions.ts';
 import { describeIdentity, type ServerIdentity } from './identity.ts';
 import { nameGlob } from './name-glob.ts';
@@ -8,12 +7,20 @@ import type { PathResolver } from './real-path.ts';
 import {
   SOURCE_RANK,
   type ArgumentCondition,
+  type LimitRule,
   type LockableSetting,
   type PolicySource,
   type Remembrance,
   type ServerRule,
   type ToolRule,
-} from './schema.ts';
+} from '../config/policy-schema.ts';
+
+/** A limit rule and the policy source it came from. */
+export interface SourcedLimit {
+  rule: LimitRule;
+  /** For messages and the quota scope, e.g. "managed policy /etc/mcp-warden/managed-policy.json". */
+  source: string;
+}
 
 /** Default time a held call waits for a person, ms (120 s). */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 120_000;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import which from 'which';
 import type { ServerConfig } from '../config/schema.ts';
-import { quoteArg } from '../bridge/upstream-link.ts';
+import { quoteArg } from '../command-line.ts';
 
 /**
  * What a server *is*, as opposed to what it is called: the exact command and argv of a stdio

@@ -11,7 +11,7 @@ import {
 import { z } from 'zod';
 import { serverNameSchema } from '../config/schema.ts';
 import { WardenError } from '../errors.ts';
-import { policyDocumentSchema } from './schema.ts';
+import { policyDocumentSchema } from '../config/policy-schema.ts';
 
 /**
  * Signed org policy: a JSON document an org's IT signs as a compact JWS (EdDSA, Ed25519; RFC

@@ -9,7 +9,7 @@ import {
   type OrgPolicyPayload,
   type TrustedKey,
 } from './org-policy.ts';
-import type { OrgPolicySource, PolicySource } from './schema.ts';
+import type { OrgPolicySource, PolicySource } from '../config/policy-schema.ts';
 
 /** What `policy status` shows about the org policy. */
 export interface OrgSyncStatus {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { WardenError } from '../errors.ts';
 import { readPlatformManagedPolicy } from './platform-managed.ts';
-import { policyDocumentSchema, type PolicyDocument, type PolicySource } from './schema.ts';
+import { policyDocumentSchema, type PolicyDocument, type PolicySource } from '../config/policy-schema.ts';
 
 /** Environment variable naming another managed policy file (tests, non-standard installs). */
 export const MANAGED_POLICY_ENV_VAR = 'MCP_WARDEN_MANAGED_POLICY';

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { WardenError } from '../errors.ts';
 import type { RememberedGrant } from '../policy/engine.ts';
-import type { ArgumentCondition } from '../policy/schema.ts';
+import type { ArgumentCondition } from '../config/policy-schema.ts';
 
 /** A persisted "always allow" a person gave in answer to an approval request. */
 export interface RememberedRule {

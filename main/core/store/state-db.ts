@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { applyMigrations, type Migration } from '../audit/migrations.ts';
+import { applyMigrations, type Migration } from '../db/migrations.ts';
 import { describeError, WardenError } from '../errors.ts';
 
 /**
@@ -102,6 +102,19 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
 ];
 
 /**
+ * Brings state.db to the newest schema (see db/migrations.ts, applyMigrations).
+ * @param migrations the migrations to apply, oldest first; all of STATE_MIGRATIONS by default.
+ * @throws WardenError STORE_FAILED when the database was written by a newer Warden; any SQLite
+ *   error of a migration (the caller names the file).
+ */
+export function applyStateMigrations(
+  db: Database.Database,
+  migrations: readonly Migration[] = STATE_MIGRATIONS,
+): { from: number; to: number } {
+  return applyMigrations(db, migrations, { database: "Warden's state database", code: 'STORE_FAILED' });
+}
+
+/**
  * Opens (creating if needed, mode 0600) the state database and applies its migrations.
  * @throws WardenError STORE_FAILED naming the file.
  */
@@ -114,7 +127,7 @@ export function openStateDb(file: string): Database.Database {
     db = new Database(resolved, { fileMustExist: true, timeout: 5000 });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    applyMigrations(db, STATE_MIGRATIONS);
+    applyStateMigrations(db);
     return db;
   } catch (error) {
     db?.close();

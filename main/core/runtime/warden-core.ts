@@ -17,7 +17,7 @@ import {
   serverIdentity,
   type ServerIdentity,
 } from '../policy/identity.ts';
-import type { PolicySource } from '../policy/schema.ts';
+import type { PolicySource } from '../config/policy-schema.ts';
 import { loadMachinePolicy, managedPolicyPath } from '../policy/sources.ts';
 import { readPlatformManagedPolicy } from '../policy/platform-managed.ts';
 import { openStateDb } from '../store/state-db.ts';

@@ -1,7 +1,7 @@
 import type { ServerConfig } from '../config/schema.ts';
 import { WardenError } from '../errors.ts';
-import { runChange, type ChangeContext, type ChangeOutcome } from '../change/run-change.ts';
-import { assertSecretName } from './secret-store.ts';
+import { runChange, type ChangeContext, type ChangeOutcome } from './run-change.ts';
+import { assertSecretName } from '../secrets/secret-store.ts';
 
 /**
  * Stores a secret in the keychain, optionally bound to one server's exact identity, as one
