@@ -1,31 +1,10 @@
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { isWardenError, type WardenErrorCode } from '../errors.ts';
-
-/**
- * JSON-RPC error codes Warden answers with (JSON-RPC 2.0 section 5.1, and the MCP SDK's
- * ErrorCode for connection-level failures).
- */
-export const JsonRpcCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  InternalError: -32603,
-  /** The upstream connection is gone or unavailable (SDK ErrorCode.ConnectionClosed). */
-  ConnectionClosed: -32000,
-} as const;
-
-const CODE_FOR: Partial<Record<WardenErrorCode, number>> = {
-  UPSTREAM_UNAVAILABLE: JsonRpcCode.ConnectionClosed,
-  UPSTREAM_CRASHED: JsonRpcCode.ConnectionClosed,
-  CIRCUIT_OPEN: JsonRpcCode.ConnectionClosed,
-  SERVER_UNKNOWN: JsonRpcCode.InvalidRequest,
-  REFUSED: JsonRpcCode.InvalidParams,
-};
+import { jsonRpcErrorOf, type JsonRpcErrorObject } from '../errors.ts';
 
 /**
  * The upstream answered one of Warden's own requests with a JSON-RPC error (JSON-RPC 2.0
- * section 5.1): `code` and `data` are the server's.
+ * section 5.1): `code` and `data` are the server's. Not a Warden error: it is what the server
+ * said, kept as it said it.
  */
 export class JsonRpcError extends Error {
   readonly code: number;
@@ -39,32 +18,23 @@ export class JsonRpcError extends Error {
   }
 }
 
-/** A JSON-RPC error response; `data.reason` carries Warden's error code when there is one. */
-export function errorResponse(
-  id: RequestId | null,
-  code: number,
-  message: string,
-  reason?: string,
-): JSONRPCMessage {
-  return {
-    jsonrpc: '2.0',
-    id,
-    error: { code, message, ...(reason ? { data: { source: 'mcp-warden', reason } } : {}) },
-  } as JSONRPCMessage;
+/**
+ * The JSON-RPC error response answering request `id` (null when the request's id is not known)
+ * with any thrown value, mapped by jsonRpcErrorOf (errors.ts): the only way Warden builds one.
+ */
+export function errorResponseFor(id: RequestId | null, error: unknown): JSONRPCMessage {
+  return errorResponseWith(id, jsonRpcErrorOf(error));
 }
 
-/** Maps any thrown value to the JSON-RPC error answering request `id` (the one edge mapping). */
-export function errorResponseFor(id: RequestId, error: unknown): JSONRPCMessage {
-  if (isWardenError(error)) {
-    return errorResponse(
-      id,
-      CODE_FOR[error.code] ?? JsonRpcCode.InternalError,
-      `MCP Warden: ${error.message}`,
-      error.code,
-    );
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return errorResponse(id, JsonRpcCode.InternalError, `MCP Warden: ${message}`);
+/**
+ * The JSON-RPC error response answering request `id` with an error object already mapped (by
+ * jsonRpcErrorOf here, or by the daemon, whose answer the shim passes on).
+ */
+export function errorResponseWith(
+  id: RequestId | null,
+  error: JsonRpcErrorObject | { code: number; message: string; data?: unknown },
+): JSONRPCMessage {
+  return { jsonrpc: '2.0', id, error } as JSONRPCMessage;
 }
 
 /** A key for a JSON-RPC id usable in a Map (1 and "1" are different ids). */

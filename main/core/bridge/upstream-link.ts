@@ -8,7 +8,7 @@ import type { OAuthCoordinator } from '../oauth/oauth.ts';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/schema.ts';
-import { describeError } from '../errors.ts';
+import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { redactValues, resolveSecrets } from '../secrets/references.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
@@ -124,7 +124,8 @@ class StdioLink implements UpstreamLink {
 
   async start(): Promise<void> {
     const { server: target, values } = await resolved(this.#server, this.#secrets);
-    if (this.#closing) throw new Error('the connection was closed before the server started');
+    if (this.#closing)
+      throw new WardenError('UPSTREAM_UNAVAILABLE', 'the connection was closed before the server started');
     this.#secretValues = values;
     this.#spawning = this.#spawn(target);
     return this.#spawning;
@@ -160,7 +161,13 @@ class StdioLink implements UpstreamLink {
         if (!spawned) {
           const hint =
             (error as NodeJS.ErrnoException).code === 'ENOENT' ? ' (command not found on PATH)' : '';
-          reject(new Error(`cannot start "${formatCommandLine(server)}": ${error.message}${hint}`));
+          reject(
+            new WardenError(
+              'UPSTREAM_UNAVAILABLE',
+              `cannot start "${formatCommandLine(server)}": ${error.message}${hint}`,
+              { cause: error },
+            ),
+          );
         } else {
           this.#log.warn({ err: error }, 'upstream process error');
         }
@@ -240,7 +247,8 @@ class StdioLink implements UpstreamLink {
    */
   send(message: JSONRPCMessage): Promise<void> {
     const writer = this.#writer;
-    if (!writer || !this.#child) return Promise.reject(new Error('the server process is not running'));
+    if (!writer || !this.#child)
+      return Promise.reject(new WardenError('UPSTREAM_UNAVAILABLE', 'the server process is not running'));
     return writer.write(serializeMessage(message));
   }
 
@@ -306,7 +314,7 @@ class HttpLink implements UpstreamLink {
 
   async #sendAuthorized(message: JSONRPCMessage): Promise<void> {
     const transport = this.#transport;
-    if (!transport) throw new Error('the HTTP connection is not started');
+    if (!transport) throw new WardenError('UPSTREAM_UNAVAILABLE', 'the HTTP connection is not started');
     try {
       await transport.send(message);
     } catch (error) {
