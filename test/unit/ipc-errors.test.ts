@@ -23,17 +23,14 @@ function rendererOf(fake: ReturnType<typeof fakeElectron>, url: string): IpcRend
       const handler = fake.handlers.get(channel);
       assert.ok(handler, `a handler for ${channel}`);
       try {
-        return await (handler as (event: unknown, ...values: unknown[]) => unknown)(
-          invokeEvent(sender, url),
-          ...args,
-        );
+        return await handler(invokeEvent(sender, url), ...args);
       } catch (error) {
-        throw new Error(`Error invoking remote method '${channel}': ${String(error)}`);
+        throw new Error(`Error invoking remote method '${channel}': ${String(error)}`, { cause: error });
       }
     },
     on: () => undefined as never,
     removeListener: () => undefined as never,
-  } as unknown as IpcRendererLike;
+  };
 }
 
 function bridge(api: Partial<WardenApi>, url = PAGE): WardenApi {
