@@ -78,7 +78,7 @@ export async function main(): Promise<void> {
       return;
     }
     if (isWardenError(error)) {
-      process.stderr.write(`mcp-warden: ${error.message} (${error.received ?? error.code})\n`);
+      process.stderr.write(`mcp-warden: ${error.message}\n`);
       process.exitCode = 1;
       return;
     }
