@@ -1,5 +1,6 @@
 import type { IpcRenderer, IpcRendererEvent } from 'electron';
 import { IPC_EVENT_CHANNEL, ipcChannel } from '../main/app/channels.ts';
+import { fromIpcError } from '../main/core/errors.ts';
 import type { ControlEvent } from '../main/core/control/contract.ts';
 import { WARDEN_API_METHODS, type WardenApi, type WardenApiMethod } from '../main/core/control/warden-api.ts';
 
@@ -18,7 +19,8 @@ export function remoteErrorMessage(error: unknown): string {
 /**
  * The object exposed to the renderer as `window.warden`: exactly the WardenApi. Each request
  * method invokes `warden:<method>` with its arguments (the main process checks the sender and
- * the arguments, then calls the daemon) and rejects with the daemon's message. `subscribe`
+ * the arguments, then calls the daemon) and rejects with the same WardenError the main process
+ * threw (fromIpcError: code and message), or an Error with the message of any other failure. `subscribe`
  * listens on `warden:event` and hands the renderer the event alone, never Electron's
  * IpcRendererEvent (whose `sender` is ipcRenderer itself); it calls `onOpen` once, right after
  * subscribing, and returns a function that removes the listener. Nothing else is exposed: no
@@ -31,7 +33,7 @@ export function buildApi(ipc: IpcRendererLike): WardenApi {
       try {
         return await ipc.invoke(ipcChannel(method), ...args);
       } catch (error) {
-        throw new Error(remoteErrorMessage(error), { cause: error });
+        throw fromIpcError(error) ?? new Error(remoteErrorMessage(error), { cause: error });
       }
     };
   const api: Record<string, unknown> = {};

@@ -7,6 +7,7 @@ import {
   explainQuerySchema,
   secretSetBodySchema,
 } from '../core/control/contract.ts';
+import { toIpcError, WardenError } from '../core/errors.ts';
 import { WARDEN_API_METHODS, type WardenApi, type WardenApiMethod } from '../core/control/warden-api.ts';
 import { ipcChannel } from './channels.ts';
 import { isAppPageUrl } from './window-options.ts';
@@ -97,10 +98,11 @@ function handler<S extends z.ZodType<unknown[]>>(
 
 /**
  * Registers `warden:<method>` with ipcMain.handle for every name in WARDEN_API_METHODS. Each
- * handler first checks the sender (isTrustedSender; else it throws UNTRUSTED_FRAME_MESSAGE),
- * then the arguments (else it throws "refused: bad arguments for <method>: …"), then forwards
- * them to `api` and returns its result (the renderer's invoke resolves with it, or rejects
- * with the API's error message).
+ * handler first checks the sender (isTrustedSender; else it throws FORBIDDEN
+ * UNTRUSTED_FRAME_MESSAGE), then the arguments (else INVALID_REQUEST "refused: bad arguments for
+ * <method>: …"), then forwards them to `api` and returns its result. Every error leaves as
+ * toIpcError (errors.ts) of it, so the preload bridge rebuilds the same WardenError (code and
+ * message) in the renderer.
  */
 export function registerIpcHandlers(
   ipcMain: Pick<IpcMain, 'handle'>,
@@ -110,12 +112,20 @@ export function registerIpcHandlers(
   for (const method of WARDEN_API_METHODS) {
     const { args, call } = HANDLERS[method];
     ipcMain.handle(ipcChannel(method), (event, ...values: unknown[]) => {
-      if (!isTrustedSender(event, ownsWebContents)) throw new Error(UNTRUSTED_FRAME_MESSAGE);
+      if (!isTrustedSender(event, ownsWebContents))
+        throw toIpcError(new WardenError('FORBIDDEN', UNTRUSTED_FRAME_MESSAGE));
       const parsed = args.safeParse(values);
       if (!parsed.success) {
-        throw new Error(`refused: bad arguments for ${method}: ${z.prettifyError(parsed.error)}`);
+        throw toIpcError(
+          new WardenError(
+            'INVALID_REQUEST',
+            `refused: bad arguments for ${method}: ${z.prettifyError(parsed.error)}`,
+          ),
+        );
       }
-      return call(api, parsed.data);
+      return call(api, parsed.data).catch((error: unknown) => {
+        throw toIpcError(error);
+      });
     });
   }
 }

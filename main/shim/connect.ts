@@ -9,8 +9,13 @@ import {
   type JSONRPCMessage,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import { errorResponse, JsonRpcCode } from '../core/bridge/jsonrpc.ts';
-import { describeError } from '../core/errors.ts';
+import {
+  errorResponseFor,
+  errorResponseWith,
+  jsonRpcErrorOf,
+  type JsonRpcErrorObject,
+} from '../core/bridge/jsonrpc.ts';
+import { describeError, WardenError } from '../core/errors.ts';
 import type { WardenPaths } from '../core/paths.ts';
 import { MAX_REQUEST_BYTES } from '../core/daemon/request-body.ts';
 import { ensureDaemon } from './daemon-launcher.ts';
@@ -70,9 +75,9 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
     try {
       await transport.send(message);
     } catch (error) {
-      const { code, text } = daemonError(error);
-      say(text);
-      if (isJSONRPCRequest(message)) write(errorResponse(message.id, code, `MCP Warden: ${text}`));
+      const answer = daemonError(error);
+      say(answer.message);
+      if (isJSONRPCRequest(message)) write(errorResponseWith(message.id, answer));
     }
   };
 
@@ -81,12 +86,12 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
     if ('batch' in message) {
       say(BATCH_REFUSED);
       for (const id of message.batch)
-        write(errorResponse(id, JsonRpcCode.InvalidRequest, `MCP Warden: ${BATCH_REFUSED}`));
+        write(errorResponseFor(id, new WardenError('INVALID_REQUEST', BATCH_REFUSED)));
       return;
     }
     if ('error' in message) {
       say(message.error.message);
-      write(errorResponse(message.id, message.error.code, `MCP Warden: ${message.error.message}`));
+      write(errorResponseWith(message.id, message.error));
       return;
     }
     void forward(message.message);
@@ -107,9 +112,7 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
  * ids).
  */
 type Parsed =
-  | { message: JSONRPCMessage }
-  | { id: RequestId | null; error: { code: number; message: string } }
-  | { batch: RequestId[] };
+  { message: JSONRPCMessage } | { id: RequestId | null; error: JsonRpcErrorObject } | { batch: RequestId[] };
 
 /** Why a batch line is refused (each of its requests gets this error). */
 export const BATCH_REFUSED =
@@ -122,10 +125,9 @@ export function parseLine(line: Buffer | { tooLong: number }): Parsed {
   if (!Buffer.isBuffer(line)) {
     return {
       id: null,
-      error: {
-        code: JsonRpcCode.InvalidRequest,
-        message: `message over the ${line.tooLong}-byte limit skipped`,
-      },
+      error: jsonRpcErrorOf(
+        new WardenError('TOO_LARGE', `message over the ${line.tooLong}-byte limit skipped`),
+      ),
     };
   }
   let text: string;
@@ -134,7 +136,7 @@ export function parseLine(line: Buffer | { tooLong: number }): Parsed {
   } catch {
     return {
       id: null,
-      error: { code: JsonRpcCode.ParseError, message: 'Parse error: the message is not valid UTF-8' },
+      error: jsonRpcErrorOf(new WardenError('PARSE_ERROR', 'Parse error: the message is not valid UTF-8')),
     };
   }
   let raw: unknown;
@@ -143,7 +145,7 @@ export function parseLine(line: Buffer | { tooLong: number }): Parsed {
   } catch (error) {
     return {
       id: null,
-      error: { code: JsonRpcCode.ParseError, message: `Parse error: ${describeError(error)}` },
+      error: jsonRpcErrorOf(new WardenError('PARSE_ERROR', `Parse error: ${describeError(error)}`)),
     };
   }
   if (Array.isArray(raw)) {
@@ -158,14 +160,16 @@ export function parseLine(line: Buffer | { tooLong: number }): Parsed {
         : [];
     });
     if (batch.length > 0) return { batch };
-    return { id: null, error: { code: JsonRpcCode.InvalidRequest, message: BATCH_REFUSED } };
+    return { id: null, error: jsonRpcErrorOf(new WardenError('INVALID_REQUEST', BATCH_REFUSED)) };
   }
   const parsed = JSONRPCMessageSchema.safeParse(raw);
   if (!parsed.success) {
     const id = (raw as { id?: unknown } | null)?.id;
     return {
       id: typeof id === 'string' || typeof id === 'number' ? id : null,
-      error: { code: JsonRpcCode.InvalidRequest, message: 'Invalid Request: not a JSON-RPC 2.0 message' },
+      error: jsonRpcErrorOf(
+        new WardenError('INVALID_REQUEST', 'Invalid Request: not a JSON-RPC 2.0 message'),
+      ),
     };
   }
   return { message: raw as JSONRPCMessage };
@@ -217,23 +221,33 @@ export function readLines(
   });
 }
 
-/** The JSON-RPC error to answer a request the daemon refused or could not take, and its text. */
-function daemonError(error: unknown): { code: number; text: string } {
+/**
+ * The JSON-RPC error to answer a request the daemon refused or could not take: the daemon's own
+ * JSON-RPC error (already mapped by it, `data.reason` included) when its answer carries one,
+ * else DAEMON_UNREACHABLE.
+ */
+function daemonError(error: unknown): { code: number; message: string; data?: unknown } {
   const text = describeError(error);
   const json = /\{.*\}$/s.exec(text)?.[0];
   if (json) {
     try {
-      const parsed = JSON.parse(json) as { error?: { message?: string; code?: unknown } };
-      if (parsed.error?.message)
-        return {
-          code: typeof parsed.error.code === 'number' ? parsed.error.code : JsonRpcCode.ConnectionClosed,
-          text: parsed.error.message,
-        };
+      const parsed = JSON.parse(json) as { error?: { message?: unknown; code?: unknown; data?: unknown } };
+      const answer = parsed.error;
+      if (typeof answer?.message === 'string' && answer.message)
+        return typeof answer.code === 'number'
+          ? {
+              code: answer.code,
+              message: answer.message,
+              ...(answer.data !== undefined ? { data: answer.data } : {}),
+            }
+          : jsonRpcErrorOf(new WardenError('DAEMON_UNREACHABLE', answer.message));
     } catch {
       // not JSON: fall through
     }
   }
   if (/fetch failed|ECONNREFUSED/.test(text))
-    return { code: JsonRpcCode.ConnectionClosed, text: 'the Warden daemon is not reachable (did it stop?)' };
-  return { code: JsonRpcCode.ConnectionClosed, text };
+    return jsonRpcErrorOf(
+      new WardenError('DAEMON_UNREACHABLE', 'the Warden daemon is not reachable (did it stop?)'),
+    );
+  return jsonRpcErrorOf(new WardenError('DAEMON_UNREACHABLE', text, { cause: error }));
 }

@@ -1,31 +1,42 @@
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { isWardenError, type WardenErrorCode } from '../errors.ts';
+import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { asWardenError, jsonRpcKindOf, type JsonRpcKind } from '../errors.ts';
+
+/** The JSON-RPC error numbers (the MCP SDK's ErrorCode; -32001 as the SDK's HTTP server transport answers an unknown session). */
+const JSON_RPC_CODE: Record<JsonRpcKind, number> = {
+  ParseError: ErrorCode.ParseError,
+  InvalidRequest: ErrorCode.InvalidRequest,
+  InvalidParams: ErrorCode.InvalidParams,
+  InternalError: ErrorCode.InternalError,
+  ConnectionClosed: ErrorCode.ConnectionClosed,
+  SessionNotFound: -32001,
+};
+
+/** A JSON-RPC error object (JSON-RPC 2.0 section 5.1) with Warden's code in `data.reason`. */
+export interface JsonRpcErrorObject {
+  code: number;
+  message: string;
+  data: { source: 'mcp-warden'; reason: string };
+}
 
 /**
- * JSON-RPC error codes Warden answers with (JSON-RPC 2.0 section 5.1, and the MCP SDK's
- * ErrorCode for connection-level failures).
+ * The JSON-RPC error for a thrown value (one of the three mappers of errors.ts): the code's
+ * JSON-RPC number, the message naming Warden as its source ("MCP Warden: …" unless it already
+ * begins with "MCP Warden"), and the Warden code in `data.reason` (for UNRECOGNIZED, the code
+ * received). A value that is not a WardenError is INTERNAL.
  */
-export const JsonRpcCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  InternalError: -32603,
-  /** The upstream connection is gone or unavailable (SDK ErrorCode.ConnectionClosed). */
-  ConnectionClosed: -32000,
-} as const;
-
-const CODE_FOR: Partial<Record<WardenErrorCode, number>> = {
-  UPSTREAM_UNAVAILABLE: JsonRpcCode.ConnectionClosed,
-  UPSTREAM_CRASHED: JsonRpcCode.ConnectionClosed,
-  CIRCUIT_OPEN: JsonRpcCode.ConnectionClosed,
-  SERVER_UNKNOWN: JsonRpcCode.InvalidRequest,
-  REFUSED: JsonRpcCode.InvalidParams,
-};
+export function jsonRpcErrorOf(error: unknown): JsonRpcErrorObject {
+  const warden = asWardenError(error);
+  return {
+    code: JSON_RPC_CODE[jsonRpcKindOf(warden)],
+    message: warden.message.startsWith('MCP Warden') ? warden.message : `MCP Warden: ${warden.message}`,
+    data: { source: 'mcp-warden', reason: warden.received ?? warden.code },
+  };
+}
 
 /**
  * The upstream answered one of Warden's own requests with a JSON-RPC error (JSON-RPC 2.0
- * section 5.1): `code` and `data` are the server's.
+ * section 5.1): `code` and `data` are the server's. Not a Warden error: it is what the server
+ * said, kept as it said it.
  */
 export class JsonRpcError extends Error {
   readonly code: number;
@@ -39,32 +50,23 @@ export class JsonRpcError extends Error {
   }
 }
 
-/** A JSON-RPC error response; `data.reason` carries Warden's error code when there is one. */
-export function errorResponse(
-  id: RequestId | null,
-  code: number,
-  message: string,
-  reason?: string,
-): JSONRPCMessage {
-  return {
-    jsonrpc: '2.0',
-    id,
-    error: { code, message, ...(reason ? { data: { source: 'mcp-warden', reason } } : {}) },
-  } as JSONRPCMessage;
+/**
+ * The JSON-RPC error response answering request `id` (null when the request's id is not known)
+ * with any thrown value, mapped by jsonRpcErrorOf: the only way Warden builds one.
+ */
+export function errorResponseFor(id: RequestId | null, error: unknown): JSONRPCMessage {
+  return errorResponseWith(id, jsonRpcErrorOf(error));
 }
 
-/** Maps any thrown value to the JSON-RPC error answering request `id` (the one edge mapping). */
-export function errorResponseFor(id: RequestId, error: unknown): JSONRPCMessage {
-  if (isWardenError(error)) {
-    return errorResponse(
-      id,
-      CODE_FOR[error.code] ?? JsonRpcCode.InternalError,
-      `MCP Warden: ${error.message}`,
-      error.code,
-    );
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return errorResponse(id, JsonRpcCode.InternalError, `MCP Warden: ${message}`);
+/**
+ * The JSON-RPC error response answering request `id` with an error object already mapped (by
+ * jsonRpcErrorOf here, or by the daemon, whose answer the shim passes on).
+ */
+export function errorResponseWith(
+  id: RequestId | null,
+  error: JsonRpcErrorObject | { code: number; message: string; data?: unknown },
+): JSONRPCMessage {
+  return { jsonrpc: '2.0', id, error } as JSONRPCMessage;
 }
 
 /** A key for a JSON-RPC id usable in a Map (1 and "1" are different ids). */

@@ -1,10 +1,11 @@
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import { commandHint } from '../command-hint.ts';
 import { WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { definitionHash, type PinKind } from '../pins/definition-hash.ts';
 import type { PinStore } from '../pins/pin-store.ts';
-import { JsonRpcCode, JsonRpcError } from './jsonrpc.ts';
+import { JsonRpcError } from './jsonrpc.ts';
 
 /** The list methods whose entries are pinned: the kind of pin and the result's array. */
 export const PINNED_LIST_METHODS: Readonly<Record<string, { kind: PinKind; key: string }>> = {
@@ -254,7 +255,7 @@ export class PinnedLists {
           page === 0 &&
           cursor === undefined &&
           error instanceof JsonRpcError &&
-          error.code === JsonRpcCode.MethodNotFound
+          error.code === (ErrorCode.MethodNotFound as number)
         )
           return [];
         throw incomplete(server, label, error instanceof Error ? error.message : String(error), error);

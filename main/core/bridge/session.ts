@@ -27,7 +27,7 @@ import type { PinKind } from '../pins/definition-hash.ts';
 import type { RememberedGrant } from '../policy/engine.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { Exchanges, type Exchange, type Reservation } from './exchanges.ts';
-import { errorResponse, errorResponseFor, JsonRpcCode } from './jsonrpc.ts';
+import { errorResponseFor } from './jsonrpc.ts';
 import { PINNED_LIST_METHODS, PinnedLists } from './pinned-lists.ts';
 import { UpstreamSupervisor, type SupervisorOptions } from './supervisor.ts';
 
@@ -220,7 +220,7 @@ export class BridgeSession {
     if (this.#closed) {
       this.#answer(
         exchange,
-        errorResponse(request.id, JsonRpcCode.ConnectionClosed, 'MCP Warden: the session was closed'),
+        errorResponseFor(request.id, new WardenError('SESSION_CLOSED', 'the session was closed')),
       );
       return;
     }
@@ -283,11 +283,9 @@ export class BridgeSession {
     this.#log.warn({ method: request.method, reason }, 'refused a request for something hidden');
     this.#answer(
       exchange,
-      errorResponse(
+      errorResponseFor(
         exchange.id,
-        JsonRpcCode.InvalidParams,
-        `MCP Warden refused this request: ${reason}.`,
-        'REFUSED',
+        new WardenError('REFUSED', `MCP Warden refused this request: ${reason}.`),
       ),
     );
   }
@@ -428,11 +426,13 @@ export class BridgeSession {
       this.#log.error({ err: describeError(error) }, 'audit log failed; refusing the call');
       this.#answer(
         exchange,
-        errorResponse(
+        errorResponseFor(
           request.id,
-          JsonRpcCode.InternalError,
-          `MCP Warden: the call was not forwarded because the audit log could not record it (${describeError(error)})`,
-          'AUDIT_FAILED',
+          new WardenError(
+            'AUDIT_FAILED',
+            `the call was not forwarded because the audit log could not record it (${describeError(error)})`,
+            { cause: error },
+          ),
         ),
       );
       return;
@@ -639,10 +639,12 @@ export class BridgeSession {
 
 /** The answer to a request whose id is already in use by a request in progress in the session. */
 export function duplicateIdError(id: RequestId): JSONRPCMessage {
-  return errorResponse(
+  return errorResponseFor(
     id,
-    JsonRpcCode.InvalidRequest,
-    `Invalid Request: the id ${JSON.stringify(id)} is in use by a request still in progress in this session (MCP: request ids are unique in a session)`,
+    new WardenError(
+      'INVALID_REQUEST',
+      `Invalid Request: the id ${JSON.stringify(id)} is in use by a request still in progress in this session (MCP: request ids are unique in a session)`,
+    ),
   );
 }
 

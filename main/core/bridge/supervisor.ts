@@ -8,7 +8,7 @@ import type { ServerConfig } from '../config/schema.ts';
 import { WardenError, describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { backoffDelay, type CircuitBreaker } from './circuit-breaker.ts';
-import { JsonRpcError } from './jsonrpc.ts';
+import { errorResponseFor, JsonRpcError } from './jsonrpc.ts';
 import { createUpstreamLink, type UpstreamLink } from './upstream-link.ts';
 
 /** How long a restarted server gets to answer Warden's initialize, ms. */
@@ -122,7 +122,7 @@ export class UpstreamSupervisor {
       await this.send({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
     } catch (error) {
       // Not sent: settle the wait now (its timeout would reject with no one listening).
-      this.#ownRequests.get(id)?.({ jsonrpc: '2.0', id, error: { code: -32000, message: 'not sent' } });
+      this.#ownRequests.get(id)?.(errorResponseFor(id, new WardenError('UPSTREAM_UNAVAILABLE', 'not sent')));
       this.#ownRequests.delete(id);
       throw error;
     }
@@ -140,7 +140,7 @@ export class UpstreamSupervisor {
     return new Promise<JSONRPCMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#ownRequests.delete(id);
-        reject(new Error(`no answer to ${what} within ${timeoutMs} ms`));
+        reject(new WardenError('UPSTREAM_UNAVAILABLE', `no answer to ${what} within ${timeoutMs} ms`));
       }, timeoutMs);
       timer.unref();
       this.#ownRequests.set(id, (message) => {
@@ -314,7 +314,8 @@ export class UpstreamSupervisor {
     const answer = this.#awaitOwn(id, REINITIALIZE_TIMEOUT_MS, 'initialize');
     await link.send({ jsonrpc: '2.0', id, method: 'initialize', params: this.#initializeParams! });
     const response = await answer;
-    if (isJSONRPCErrorResponse(response)) throw new Error(`initialize failed: ${response.error.message}`);
+    if (isJSONRPCErrorResponse(response))
+      throw new WardenError('UPSTREAM_UNAVAILABLE', `initialize failed: ${response.error.message}`);
     await link.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }
 

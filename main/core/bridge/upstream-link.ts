@@ -9,7 +9,7 @@ import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/s
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/schema.ts';
 import { formatCommandLine } from '../command-line.ts';
-import { describeError } from '../errors.ts';
+import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { redactValues, resolveSecrets } from '../secrets/references.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
@@ -115,7 +115,8 @@ class StdioLink implements UpstreamLink {
 
   async start(): Promise<void> {
     const { server: target, values } = await resolved(this.#server, this.#secrets);
-    if (this.#closing) throw new Error('the connection was closed before the server started');
+    if (this.#closing)
+      throw new WardenError('UPSTREAM_UNAVAILABLE', 'the connection was closed before the server started');
     this.#secretValues = values;
     this.#spawning = this.#spawn(target);
     return this.#spawning;
@@ -151,7 +152,13 @@ class StdioLink implements UpstreamLink {
         if (!spawned) {
           const hint =
             (error as NodeJS.ErrnoException).code === 'ENOENT' ? ' (command not found on PATH)' : '';
-          reject(new Error(`cannot start "${formatCommandLine(server)}": ${error.message}${hint}`));
+          reject(
+            new WardenError(
+              'UPSTREAM_UNAVAILABLE',
+              `cannot start "${formatCommandLine(server)}": ${error.message}${hint}`,
+              { cause: error },
+            ),
+          );
         } else {
           this.#log.warn({ err: error }, 'upstream process error');
         }
@@ -231,7 +238,8 @@ class StdioLink implements UpstreamLink {
    */
   send(message: JSONRPCMessage): Promise<void> {
     const writer = this.#writer;
-    if (!writer || !this.#child) return Promise.reject(new Error('the server process is not running'));
+    if (!writer || !this.#child)
+      return Promise.reject(new WardenError('UPSTREAM_UNAVAILABLE', 'the server process is not running'));
     return writer.write(serializeMessage(message));
   }
 
@@ -297,7 +305,7 @@ class HttpLink implements UpstreamLink {
 
   async #sendAuthorized(message: JSONRPCMessage): Promise<void> {
     const transport = this.#transport;
-    if (!transport) throw new Error('the HTTP connection is not started');
+    if (!transport) throw new WardenError('UPSTREAM_UNAVAILABLE', 'the HTTP connection is not started');
     try {
       await transport.send(message);
     } catch (error) {

@@ -18,7 +18,7 @@ import { assertSecretName } from '../secrets/secret-store.ts';
 import { describeIdentity, serverIdentity } from '../policy/identity.ts';
 import { describeServerRule, describeToolRule, label, ruleText } from '../policy/engine.ts';
 import type { WardenCore } from '../runtime/warden-core.ts';
-import { isWardenError, WardenError, type WardenErrorCode } from '../errors.ts';
+import { describeError, httpStatusOf, toWire, WardenError } from '../errors.ts';
 import { formatCommandLine } from '../command-line.ts';
 import { identityHash } from '../policy/identity.ts';
 import type { PinKind } from '../pins/definition-hash.ts';
@@ -59,24 +59,13 @@ export const MAX_CONTROL_BODY_BYTES = 1024 * 1024;
 /** SSE keep-alive comment interval, ms. */
 const KEEP_ALIVE_MS = 15_000;
 
-const STATUS_FOR: Partial<Record<WardenErrorCode, number>> = {
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  USAGE: 400,
-  POLICY_INVALID: 400,
-  // A client or Warden config that cannot be used as it is (e.g. a server name Warden refuses):
-  // the request is fine, the file is not.
-  CONFIG_INVALID: 409,
-  CONFIG_NOT_JSON: 409,
-  CHANGE_PENDING: 409,
-};
-
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<unknown>;
 
 /**
  * The control API's HTTP handler (routes in contract.ts). Requests reach it only after the
  * daemon's gate (Host, Origin, bearer token). Every body and query is validated with the
- * contract; errors answer `{ error: { code, message } }` with 400, 404, 405, 409 or 500.
+ * contract; errors answer `{ error: { code, message } }` (toWire) with their code's HTTP status
+ * (httpStatusOf, errors.ts): 400, 404, 405, 409, 413 or 500 in practice.
  */
 export function createControlApi(
   core: WardenCore,
@@ -309,17 +298,16 @@ export function createControlApi(
     try {
       const path = url.pathname;
       const candidates = routes.filter(([, pattern]) => pattern.test(path));
-      if (!candidates.length) throw httpError(404, 'NOT_FOUND', `no control route ${path}`);
+      if (!candidates.length) throw new WardenError('NOT_FOUND', `no control route ${path}`);
       const route = candidates.find(([method]) => method === req.method);
-      if (!route) throw httpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`);
+      if (!route) throw new WardenError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`);
       const params = route[1]
         .exec(path)!
         .slice(1)
         .map((segment) => {
           const decoded = decodeSegment(segment);
           if (decoded === undefined)
-            throw httpError(
-              400,
+            throw new WardenError(
               'INVALID_REQUEST',
               `the path segment "${segment}" of ${path} is not valid percent-encoded UTF-8 (encode names with encodeURIComponent)`,
             );
@@ -332,14 +320,7 @@ export function createControlApi(
         res.end();
         return;
       }
-      if (error instanceof HttpError)
-        sendJson(res, error.status, { error: { code: error.code, message: error.message } });
-      else if (isWardenError(error))
-        sendJson(res, STATUS_FOR[error.code] ?? 500, { error: { code: error.code, message: error.message } });
-      else
-        sendJson(res, 500, {
-          error: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) },
-        });
+      sendControlError(res, error);
     }
   };
 }
@@ -361,7 +342,7 @@ function assertName(name: string): void {
   try {
     assertSecretName(name);
   } catch (error) {
-    throw httpError(400, 'INVALID_REQUEST', error instanceof Error ? error.message : String(error));
+    throw new WardenError('INVALID_REQUEST', describeError(error), { cause: error });
   }
 }
 
@@ -589,24 +570,10 @@ function explain(core: WardenCore, url: URL): ExplainResponse {
   };
 }
 
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-function httpError(status: number, code: string, message: string): HttpError {
-  return new HttpError(status, code, message);
-}
-
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success)
-    throw httpError(400, 'INVALID_REQUEST', `invalid ${what}:\n${z.prettifyError(parsed.error)}`);
+    throw new WardenError('INVALID_REQUEST', `invalid ${what}:\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
 
@@ -614,13 +581,13 @@ function parseJsonParam(text: string, name: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw httpError(400, 'INVALID_REQUEST', `"${name}" is not JSON`);
+    throw new WardenError('INVALID_REQUEST', `"${name}" is not JSON`);
   }
 }
 
 /**
  * Reads a JSON request body.
- * @throws HttpError 413 over MAX_CONTROL_BODY_BYTES, 400 when it is not JSON.
+ * @throws WardenError TOO_LARGE over MAX_CONTROL_BODY_BYTES, INVALID_REQUEST when it is not JSON.
  */
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -628,14 +595,22 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > MAX_CONTROL_BODY_BYTES)
-      throw httpError(413, 'TOO_LARGE', `the body is over ${MAX_CONTROL_BODY_BYTES} bytes`);
+      throw new WardenError('TOO_LARGE', `the body is over ${MAX_CONTROL_BODY_BYTES} bytes`);
     chunks.push(chunk);
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw httpError(400, 'INVALID_REQUEST', 'the body is not JSON');
+    throw new WardenError('INVALID_REQUEST', 'the body is not JSON');
   }
+}
+
+/**
+ * Answers with any thrown value in the control API's error shape `{ error: { code, message } }`
+ * (toWire) and its HTTP status (httpStatusOf); a value that is not a WardenError is INTERNAL, 500.
+ */
+export function sendControlError(res: ServerResponse, error: unknown): void {
+  sendJson(res, httpStatusOf(error), { error: toWire(error) });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

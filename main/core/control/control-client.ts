@@ -1,6 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import { z } from 'zod';
-import { WardenError, type WardenErrorCode } from '../errors.ts';
+import { describeError, fromWire, WardenError } from '../errors.ts';
 import {
   approvalRequestSchema,
   auditPageSchema,
@@ -33,8 +33,9 @@ const RECONNECT_MS = 1000;
 /**
  * A typed client of the daemon's control API (contract.ts) over HTTP. Runs in Node (CLI) and
  * in the browser (dashboard): it only needs `fetch`. Every response is validated against the
- * contract. Errors are WardenError with the daemon's message (NOT_FOUND, CONFLICT, USAGE,
- * DAEMON_UNREACHABLE).
+ * contract. Errors are the daemon's WardenError rebuilt from its `{ error: { code, message } }`
+ * (fromWire, errors.ts; a code this version does not know is UNRECOGNIZED), or
+ * DAEMON_UNREACHABLE when it does not answer or answers without an error body.
  */
 export class ControlClient implements WardenApi {
   readonly #base: string;
@@ -146,7 +147,8 @@ export class ControlClient implements WardenApi {
   /**
    * Follows the event stream until `signal` aborts (one connection; see `subscribe` for the
    * reconnecting form). `onOpen` runs once the stream is connected.
-   * @throws WardenError DAEMON_UNREACHABLE when the stream cannot be opened.
+   * @throws WardenError the daemon's error when it refuses the stream, DAEMON_UNREACHABLE when
+   *   it does not answer.
    */
   async events(
     onEvent: (event: ControlEvent) => void,
@@ -155,7 +157,12 @@ export class ControlClient implements WardenApi {
   ): Promise<void> {
     const response = await this.#fetch('GET', '/events', undefined, signal);
     if (!response.ok || !response.body) {
-      throw new WardenError('DAEMON_UNREACHABLE', `the event stream answered HTTP ${response.status}`);
+      throw response.ok
+        ? new WardenError(
+            'DAEMON_UNREACHABLE',
+            `the event stream answered HTTP ${response.status} without a body`,
+          )
+        : await errorOf(response);
     }
     await onOpen?.();
     const parser = createParser({
@@ -203,7 +210,7 @@ export class ControlClient implements WardenApi {
     }).catch((error: unknown) => {
       throw new WardenError(
         'DAEMON_UNREACHABLE',
-        `the Warden daemon did not answer (${error instanceof Error ? error.message : String(error)})`,
+        `the Warden daemon did not answer (${describeError(error)})`,
         { cause: error },
       );
     });
@@ -216,18 +223,27 @@ export class ControlClient implements WardenApi {
   }
 }
 
-const CODES: readonly WardenErrorCode[] = ['NOT_FOUND', 'CONFLICT', 'KEYCHAIN_UNAVAILABLE', 'POLICY_INVALID'];
-
+/**
+ * The WardenError an error response carries (`{ error: { code, message } }`, the control API's
+ * shape), or DAEMON_UNREACHABLE naming the status when the body is not one.
+ */
 async function errorOf(response: Response): Promise<WardenError> {
-  let error: { code?: string; message?: string } | undefined;
+  let body: unknown;
   try {
-    error = ((await response.json()) as { error?: { code?: string; message?: string } }).error;
-  } catch {
-    // not JSON: the status says enough
+    body = await response.json();
+  } catch (error) {
+    return new WardenError(
+      'DAEMON_UNREACHABLE',
+      `the Warden daemon answered HTTP ${response.status} without an error (${describeError(error)})`,
+    );
   }
-  const code =
-    CODES.find((c) => c === error?.code) ?? (response.status === 401 ? 'DAEMON_UNREACHABLE' : 'USAGE');
-  return new WardenError(code, error?.message ?? `HTTP ${response.status}`);
+  return (
+    fromWire((body as { error?: unknown } | null)?.error) ??
+    new WardenError(
+      'DAEMON_UNREACHABLE',
+      `the Warden daemon answered HTTP ${response.status} without an error`,
+    )
+  );
 }
 
 /**

@@ -9,11 +9,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { WardenConfig } from '../config/schema.ts';
 import { CircuitBreaker } from '../bridge/circuit-breaker.ts';
-import { errorResponse, idKey, JsonRpcCode } from '../bridge/jsonrpc.ts';
+import { errorResponseFor, idKey } from '../bridge/jsonrpc.ts';
+import { httpStatusOf, WardenError } from '../errors.ts';
 import { BridgeSession, duplicateIdError, type BridgeSessionOptions } from '../bridge/session.ts';
 import { createUpstreamLink } from '../bridge/upstream-link.ts';
 import { OAUTH_CALLBACK_PATH } from '../oauth/oauth.ts';
-import { createControlApi, readJson } from '../control/control-api.ts';
+import { createControlApi, readJson, sendControlError } from '../control/control-api.ts';
 import { uiSessionBodySchema } from '../control/contract.ts';
 import { LimitsStep } from '../guard/limits.ts';
 import { ToolLists } from '../guard/tool-lists.ts';
@@ -118,7 +119,7 @@ export class Gateway {
     this.#route(req, res).catch((error: unknown) => {
       this.#log.error({ err: error }, 'request handler failed');
       if (!res.headersSent)
-        sendJsonRpcError(res, 500, JsonRpcCode.InternalError, 'Internal error in MCP Warden');
+        sendJsonRpcError(res, new WardenError('INTERNAL', 'Internal error in MCP Warden', { cause: error }));
       else res.end();
     });
   };
@@ -128,9 +129,7 @@ export class Gateway {
     if (!url) {
       sendJsonRpcError(
         res,
-        400,
-        JsonRpcCode.InvalidRequest,
-        'Bad Request: the request target is not a URL path',
+        new WardenError('INVALID_REQUEST', 'Bad Request: the request target is not a URL path'),
       );
       return;
     }
@@ -148,10 +147,13 @@ export class Gateway {
     });
     if (verdict) {
       this.#log.warn(
-        { host: req.headers.host, origin: req.headers.origin, status: verdict.status },
+        { host: req.headers.host, origin: req.headers.origin, code: verdict.code },
         'request refused',
       );
-      sendJsonRpcError(res, verdict.status, JsonRpcCode.ConnectionClosed, verdict.message);
+      // The control API answers in its own shape ({ error: { code, message } }), MCP endpoints
+      // with a JSON-RPC error.
+      if (url.pathname.startsWith('/api/v1/')) sendControlError(res, verdict);
+      else sendJsonRpcError(res, verdict);
       return;
     }
     if (callback) {
@@ -190,18 +192,17 @@ export class Gateway {
     if (!target) {
       sendJsonRpcError(
         res,
-        404,
-        JsonRpcCode.InvalidRequest,
-        `Not found: ${url.pathname} (MCP endpoints are /mcp/<server>)`,
+        new WardenError('NOT_FOUND', `Not found: ${url.pathname} (MCP endpoints are /mcp/<server>)`),
       );
       return;
     }
     if ('malformed' in target) {
       sendJsonRpcError(
         res,
-        400,
-        JsonRpcCode.InvalidRequest,
-        `Bad Request: the server name in ${url.pathname} is not valid percent-encoded UTF-8 (encode it with encodeURIComponent)`,
+        new WardenError(
+          'INVALID_REQUEST',
+          `Bad Request: the server name in ${url.pathname} is not valid percent-encoded UTF-8 (encode it with encodeURIComponent)`,
+        ),
       );
       return;
     }
@@ -211,9 +212,10 @@ export class Gateway {
       const configured = [...this.#opts.core.config.servers.keys()].map(quoteName).join(', ');
       sendJsonRpcError(
         res,
-        404,
-        JsonRpcCode.InvalidRequest,
-        `Unknown server ${quoteName(name)}: it is not in ${this.#opts.core.config.file} (configured: ${configured || 'none'})`,
+        new WardenError(
+          'SERVER_UNKNOWN',
+          `Unknown server ${quoteName(name)}: it is not in ${this.#opts.core.config.file} (configured: ${configured || 'none'})`,
+        ),
       );
       return;
     }
@@ -221,8 +223,8 @@ export class Gateway {
     if (req.method === 'POST') {
       const read = await readJsonRpcBody(req, MAX_REQUEST_BYTES);
       if (!read.ok) {
-        this.#log.warn({ server: name, status: read.status }, read.message);
-        sendJsonRpcError(res, read.status, read.code, read.message);
+        this.#log.warn({ server: name, code: read.error.code }, read.error.message);
+        sendJsonRpcError(res, read.error);
         return;
       }
       body = read.body;
@@ -234,9 +236,10 @@ export class Gateway {
       if (!entry || entry.session.server.name !== name) {
         sendJsonRpcError(
           res,
-          404,
-          -32001,
-          'Session not found: it ended or belongs to another server; initialize again',
+          new WardenError(
+            'SESSION_NOT_FOUND',
+            'Session not found: it ended or belongs to another server; initialize again',
+          ),
         );
         return;
       }
@@ -247,14 +250,14 @@ export class Gateway {
       isInitializeRequest(body)
     ) {
       if (this.#opts.core.paused) {
-        sendJson(res, 503, {
-          jsonrpc: '2.0',
-          id: (body as { id?: string | number }).id ?? null,
-          error: {
-            code: JsonRpcCode.InvalidRequest,
-            message: 'MCP Warden is paused: no server runs until someone resumes it (tray menu or dashboard)',
-          },
-        });
+        sendJsonRpcError(
+          res,
+          new WardenError(
+            'PAUSED',
+            'MCP Warden is paused: no server runs until someone resumes it (tray menu or dashboard)',
+          ),
+          (body as { id?: RequestId }).id ?? null,
+        );
         return;
       }
       const admission = this.#opts.core.admit(server);
@@ -263,23 +266,24 @@ export class Gateway {
           { server: name, command: describeIdentity(admission.identity) },
           `server refused: ${admission.reason}`,
         );
-        sendJson(res, 403, {
-          jsonrpc: '2.0',
-          id: (body as { id?: string | number }).id ?? null,
-          error: {
-            code: JsonRpcCode.InvalidRequest,
-            message: `MCP Warden refused to start this server: ${admission.reason}`,
-          },
-        });
+        sendJsonRpcError(
+          res,
+          new WardenError(
+            'SERVER_NOT_ALLOWED',
+            `MCP Warden refused to start this server: ${admission.reason}`,
+          ),
+          (body as { id?: RequestId }).id ?? null,
+        );
         return;
       }
       entry = this.#createSession(name, admission.trusted);
     } else {
       sendJsonRpcError(
         res,
-        400,
-        JsonRpcCode.InvalidRequest,
-        'Bad Request: Mcp-Session-Id header is required (send initialize first)',
+        new WardenError(
+          'INVALID_REQUEST',
+          'Bad Request: Mcp-Session-Id header is required (send initialize first)',
+        ),
       );
       return;
     }
@@ -324,7 +328,7 @@ export class Gateway {
    */
   async #dashboardAccess(req: IncomingMessage, res: ServerResponse, exchange: boolean): Promise<void> {
     if (req.method !== 'POST') {
-      sendJson(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not allowed` } });
+      sendControlError(res, new WardenError('METHOD_NOT_ALLOWED', `${req.method} is not allowed`));
       return;
     }
     if (!exchange) {
@@ -337,13 +341,13 @@ export class Gateway {
     const token = typeof ticket === 'string' ? this.dashboard.redeem(ticket) : undefined;
     if (!token) {
       this.#log.warn('dashboard ticket refused');
-      sendJson(res, 401, {
-        error: {
-          code: 'TICKET_INVALID',
-          message:
-            'this dashboard link was already used or has expired: run `mcp-warden dashboard` for a new one',
-        },
-      });
+      sendControlError(
+        res,
+        new WardenError(
+          'TICKET_INVALID',
+          'this dashboard link was already used or has expired: run `mcp-warden dashboard` for a new one',
+        ),
+      );
       return;
     }
     sendJson(res, 200, { token });
@@ -514,10 +518,12 @@ function duplicateIdAnswers(body: JSONRPCMessage | JSONRPCMessage[], clashes: Re
     .map((request) =>
       clash.has(idKey(request.id))
         ? duplicateIdError(request.id)
-        : errorResponse(
+        : errorResponseFor(
             request.id,
-            JsonRpcCode.InvalidRequest,
-            'Invalid Request: not processed, because another request in this batch reuses an id in progress',
+            new WardenError(
+              'INVALID_REQUEST',
+              'Invalid Request: not processed, because another request in this batch reuses an id in progress',
+            ),
           ),
     );
 }
@@ -528,6 +534,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  sendJson(res, status, { jsonrpc: '2.0', id: null, error: { code, message } });
+/** Answers with `error` as a JSON-RPC error response (to request `id`, if known) and its HTTP status. */
+function sendJsonRpcError(res: ServerResponse, error: WardenError, id: RequestId | null = null): void {
+  sendJson(res, httpStatusOf(error), errorResponseFor(id, error));
 }

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { WardenError } from '../errors.ts';
 
 /**
  * Checks of every request to the daemon, before anything else runs
@@ -8,10 +9,6 @@ import type { IncomingMessage } from 'node:http';
  * the daemon's own, is refused with 403 (DNS rebinding, cross-site requests); a missing or wrong
  * bearer token with 401.
  */
-export interface GateVerdict {
-  status: 403 | 401;
-  message: string;
-}
 
 /** The Host header values the daemon answers to. */
 export function allowedHosts(port: number): Set<string> {
@@ -35,7 +32,8 @@ export class HttpGate {
   }
 
   /**
-   * Returns why the request is refused, or undefined when it may proceed.
+   * Returns why the request is refused (WardenError FORBIDDEN, answered 403, or UNAUTHORIZED,
+   * 401), or undefined when it may proceed.
    * @param options.tokenRequired false for routes anyone on this machine may reach (static UI,
    *   OAuth callback, the dashboard ticket exchange): Host and Origin are still checked.
    * @param options.alsoAccept another credential this route accepts (dashboard session tokens).
@@ -43,27 +41,30 @@ export class HttpGate {
   check(
     req: IncomingMessage,
     options: { tokenRequired?: boolean; alsoAccept?: (authorization: string) => boolean } = {},
-  ): GateVerdict | undefined {
+  ): WardenError | undefined {
     const host = req.headers.host?.toLowerCase();
     if (!host || !this.#hosts.has(host)) {
-      return {
-        status: 403,
-        message: `Forbidden: Host "${host ?? ''}" is not this daemon's loopback address`,
-      };
+      return new WardenError(
+        'FORBIDDEN',
+        `Forbidden: Host "${host ?? ''}" is not this daemon's loopback address`,
+      );
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !this.#origins.has(origin.toLowerCase())) {
-      return { status: 403, message: `Forbidden: requests from Origin "${origin}" are not allowed` };
+      return new WardenError('FORBIDDEN', `Forbidden: requests from Origin "${origin}" are not allowed`);
     }
     if (options.tokenRequired === false) return undefined;
     const auth = req.headers.authorization;
     if (auth === undefined) {
-      return { status: 401, message: 'Unauthorized: a bearer token is required (see the daemon state file)' };
+      return new WardenError(
+        'UNAUTHORIZED',
+        'Unauthorized: a bearer token is required (see the daemon state file)',
+      );
     }
     const given = Buffer.from(auth);
     const daemonToken = given.length === this.#token.length && timingSafeEqual(given, this.#token);
     if (!daemonToken && !options.alsoAccept?.(auth)) {
-      return { status: 401, message: 'Unauthorized: the bearer token is not valid' };
+      return new WardenError('UNAUTHORIZED', 'Unauthorized: the bearer token is not valid');
     }
     return undefined;
   }

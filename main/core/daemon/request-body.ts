@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { JsonRpcCode } from '../bridge/jsonrpc.ts';
+import { WardenError } from '../errors.ts';
 
 /** Largest request body the daemon accepts from a client, bytes (4 MiB). */
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -9,15 +9,15 @@ export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 export const MAX_BATCH = 100;
 
 export type BodyResult =
-  | { ok: true; body: JSONRPCMessage | JSONRPCMessage[] }
-  | { ok: false; status: number; code: number; message: string };
+  { ok: true; body: JSONRPCMessage | JSONRPCMessage[] } | { ok: false; error: WardenError };
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Reads and checks a POST body: at most MAX_REQUEST_BYTES, valid UTF-8, JSON, and JSON-RPC 2.0
  * messages (single or batch), validated with the MCP SDK's JSONRPCMessageSchema.
- * Never throws; a bad body yields the HTTP status and JSON-RPC error to answer with.
+ * Never throws; a bad body yields the WardenError to answer with (PARSE_ERROR, INVALID_REQUEST,
+ * TOO_LARGE; errors.ts maps it to the HTTP status and the JSON-RPC error).
  */
 export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_BYTES): Promise<BodyResult> {
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -39,12 +39,7 @@ export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_
   try {
     text = decoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
   } catch {
-    return {
-      ok: false,
-      status: 400,
-      code: JsonRpcCode.ParseError,
-      message: 'Parse error: the body is not valid UTF-8',
-    };
+    return { ok: false, error: new WardenError('PARSE_ERROR', 'Parse error: the body is not valid UTF-8') };
   }
   let raw: unknown;
   try {
@@ -52,18 +47,20 @@ export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_
   } catch (error) {
     return {
       ok: false,
-      status: 400,
-      code: JsonRpcCode.ParseError,
-      message: `Parse error: the body is not JSON (${error instanceof Error ? error.message : String(error)})`,
+      error: new WardenError(
+        'PARSE_ERROR',
+        `Parse error: the body is not JSON (${error instanceof Error ? error.message : String(error)})`,
+      ),
     };
   }
   const items = Array.isArray(raw) ? raw : [raw];
   if (Array.isArray(raw) && (raw.length === 0 || raw.length > MAX_BATCH)) {
     return {
       ok: false,
-      status: 400,
-      code: JsonRpcCode.InvalidRequest,
-      message: `Invalid Request: a batch must hold 1 to ${MAX_BATCH} messages`,
+      error: new WardenError(
+        'INVALID_REQUEST',
+        `Invalid Request: a batch must hold 1 to ${MAX_BATCH} messages`,
+      ),
     };
   }
   for (const [index, item] of items.entries()) {
@@ -72,9 +69,10 @@ export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_
       const where = Array.isArray(raw) ? ` (batch item ${index})` : '';
       return {
         ok: false,
-        status: 400,
-        code: JsonRpcCode.InvalidRequest,
-        message: `Invalid Request: not a JSON-RPC 2.0 request, notification or response${where}`,
+        error: new WardenError(
+          'INVALID_REQUEST',
+          `Invalid Request: not a JSON-RPC 2.0 request, notification or response${where}`,
+        ),
       };
     }
   }
@@ -84,8 +82,6 @@ export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_
 function tooLarge(limit: number): BodyResult {
   return {
     ok: false,
-    status: 413,
-    code: JsonRpcCode.InvalidRequest,
-    message: `Request too large: the limit is ${limit} bytes per message`,
+    error: new WardenError('TOO_LARGE', `Request too large: the limit is ${limit} bytes per message`),
   };
 }

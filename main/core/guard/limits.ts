@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { WardenError } from '../errors.ts';
 import { nameGlob } from '../policy/name-glob.ts';
 import type { LimitRule } from '../config/policy-schema.ts';
 import type { SourcedLimit } from '../policy/engine.ts';
@@ -38,7 +39,7 @@ export class QuotaStore {
   /** Counts one call for `scope` on `day`; returns the new count. */
   increment(day: string, scope: string): number {
     const row = this.#increment.get(day, scope);
-    if (!row) throw new Error(`quota_usage returned no count for ${day} ${scope}`);
+    if (!row) throw new WardenError('STORE_FAILED', `quota_usage returned no count for ${day} ${scope}`);
     return row.count;
   }
 
