@@ -68,9 +68,13 @@ describe('config edits while the daemon runs', () => {
       const refused = await callTool(again, 'get-env', {});
       assert.equal(refused.isError, true);
       fs.writeFileSync(w.paths.configFile, '{ "mcpServers": ');
-      await new Promise((r) => setTimeout(r, 5000));
+      // The daemon says when it has read the edit; only then is "nothing changed" meaningful.
+      await waitFor(
+        () => /the edited config is not valid; the previous one stays in force/.test(daemon.output()),
+        15_000,
+        'the daemon to read the invalid edit',
+      );
       assert.deepEqual(await servers(), ['everything'], 'the previous config stays in force');
-      assert.match(daemon.output(), /the edited config is not valid; the previous one stays in force/);
     } finally {
       await again.close();
     }
