@@ -140,6 +140,19 @@ export async function doStep(
 }
 
 /**
+ * Puts the keychain value kept in `stash` back under `name`, then removes the stash. The stash
+ * is written before the value is replaced or deleted: no stash, nothing was changed.
+ */
+async function putBackFromStash(name: string, stash: string, targets: StepTargets): Promise<void> {
+  const old = await targets.secrets.get(stash);
+  if (old === undefined) return;
+  await targets.secrets.set(name, old);
+  faultPoint(`undo: keychain: put back ${name}`);
+  await targets.secrets.delete(stash);
+  faultPoint(`undo: keychain: removed the stash of ${name}`);
+}
+
+/**
  * Undoes one step, whether it ran fully, partly or not at all (a crash may have stopped it
  * anywhere); running it twice is the same as once.
  */
@@ -152,24 +165,11 @@ export async function undoStep(step: Step, targets: StepTargets): Promise<void> 
         faultPoint(`undo: keychain: deleted ${step.name}`);
         return;
       }
-      // The stash is written before the value is replaced: no stash, nothing was replaced.
-      const old = await targets.secrets.get(step.stash);
-      if (old === undefined) return;
-      await targets.secrets.set(step.name, old);
-      faultPoint(`undo: keychain: put back ${step.name}`);
-      await targets.secrets.delete(step.stash);
-      faultPoint(`undo: keychain: removed the stash of ${step.name}`);
-      return;
+      return putBackFromStash(step.name, step.stash, targets);
     }
     case 'secret-delete': {
       if (step.previous === 'none') return;
-      const old = await targets.secrets.get(step.stash);
-      if (old === undefined) return;
-      await targets.secrets.set(step.name, old);
-      faultPoint(`undo: keychain: put back ${step.name}`);
-      await targets.secrets.delete(step.stash);
-      faultPoint(`undo: keychain: removed the stash of ${step.name}`);
-      return;
+      return putBackFromStash(step.name, step.stash, targets);
     }
     case 'file-write': {
       if (exists(step.old)) {
