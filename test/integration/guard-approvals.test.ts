@@ -4,11 +4,10 @@
  * terminal. The file system is checked at the end: exactly the approved writes happened.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
@@ -23,25 +22,7 @@ import {
   type DaemonProcess,
   type WardenEnv,
 } from '../helpers/warden-env.ts';
-
-const run = promisify(execFile);
-
-async function cli(w: WardenEnv, ...args: string[]): Promise<string> {
-  return (await run(CLI, args, { env: w.env })).stdout;
-}
-
-async function pending(w: WardenEnv): Promise<ApprovalRequest[]> {
-  return JSON.parse(await cli(w, 'approvals', 'list', '--json')) as ApprovalRequest[];
-}
-
-/** Waits for the held call for `tool` whose arguments have this path. */
-async function heldCall(w: WardenEnv, file: string): Promise<ApprovalRequest> {
-  return waitFor(
-    async () => (await pending(w)).find((r) => r.arguments?.path === file),
-    15_000,
-    `an approval request for ${file}`,
-  );
-}
+import { cli, heldCall, pending } from '../helpers/approvals-cli.ts';
 
 function write(
   client: Client,

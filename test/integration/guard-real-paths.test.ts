@@ -4,45 +4,22 @@
  * A path is under a directory when the OS puts it there, however it is spelled.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { ApprovalRequest } from '../../main/core/approvals/broker.ts';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
 import { underDirectoryGlob } from '../../main/core/policy/path-rules.ts';
 import { httpClient, resultText } from '../helpers/sdk-client.ts';
 import {
-  CLI,
   filesystemServer,
   makeWardenEnv,
   startDaemonProcess,
-  waitFor,
   type DaemonProcess,
   type WardenEnv,
 } from '../helpers/warden-env.ts';
-
-const run = promisify(execFile);
-
-async function cli(w: WardenEnv, ...args: string[]): Promise<string> {
-  return (await run(CLI, args, { env: w.env })).stdout;
-}
-
-async function pending(w: WardenEnv): Promise<ApprovalRequest[]> {
-  return JSON.parse(await cli(w, 'approvals', 'list', '--json')) as ApprovalRequest[];
-}
-
-/** Waits for the held call whose arguments have this path. */
-async function heldCall(w: WardenEnv, file: string): Promise<ApprovalRequest> {
-  return waitFor(
-    async () => (await pending(w)).find((r) => r.arguments?.path === file),
-    15_000,
-    `an approval request for ${file}`,
-  );
-}
+import { cli, heldCall, pending } from '../helpers/approvals-cli.ts';
 
 function write(client: Client, file: string, content: string): Promise<CallToolResult> {
   return client.request(
