@@ -88,12 +88,16 @@ describe('daemon lifecycle and the connect shim', () => {
       const port = await freePort();
       const child = spawn(CLI, ['serve', '--port', String(port), ...args], {
         env,
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
       let log = '';
+      let banner = '';
       child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-      await waitFor(() => w.state()?.pid === child.pid, 60_000, 'the daemon to start');
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdout.on('data', (d: Buffer) => (banner += d.toString()));
+      // The banner's last line is printed as serve starts waiting for its stop signal.
+      await waitFor(() => banner.includes('Press Ctrl-C to stop.'), 60_000, 'the daemon to start');
+      // 'close', not 'exit': stderr may still hold lines when the process has exited.
+      const exited = new Promise((resolve) => child.once('close', resolve));
       child.kill('SIGTERM');
       await exited;
       return new Set(
