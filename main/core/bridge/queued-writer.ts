@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { WardenError } from '../errors.ts';
 
 /**
  * Writes to a stream with backpressure, behind one `drain` listener however many writes wait.
@@ -18,18 +19,20 @@ export class QueuedWriter {
   constructor(stream: Writable, what: string) {
     this.#stream = stream;
     this.#what = what;
-    stream.once('close', () => this.#fail(new Error(`${what} was closed`)));
-    stream.on('error', (error: Error) => this.#fail(new Error(`${what} failed: ${error.message}`)));
+    stream.once('close', () => this.#fail(new WardenError('UPSTREAM_CRASHED', `${what} was closed`)));
+    stream.on('error', (error: Error) =>
+      this.#fail(new WardenError('UPSTREAM_CRASHED', `${what} failed: ${error.message}`, { cause: error })),
+    );
   }
 
   /**
    * Writes one chunk.
-   * @throws (rejects) Error when the stream is closed, ended or failed, before or while waiting.
+   * @throws (rejects) WardenError UPSTREAM_CRASHED when the stream is closed, ended or failed, before or while waiting.
    */
   write(chunk: string | Uint8Array): Promise<void> {
     const stream = this.#stream;
     if (!this.#failure && (stream.destroyed || stream.writableEnded))
-      this.#failure = new Error(`${this.#what} is closed`);
+      this.#failure = new WardenError('UPSTREAM_CRASHED', `${this.#what} is closed`);
     if (this.#failure) return Promise.reject(this.#failure);
     const accepted = stream.write(chunk);
     if (accepted && this.#waiting.length === 0) return Promise.resolve();

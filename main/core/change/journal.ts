@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { WardenError } from '../errors.ts';
 import type { SecretBinding } from '../store/secret-bindings.ts';
 import type { ServerApproval } from '../store/server-approvals.ts';
 import { faultPoint } from './fault-point.ts';
@@ -56,7 +57,9 @@ export const journalFile = (dir: string): string => path.join(dir, 'current.json
 /**
  * Reads the journal.
  * @returns undefined when there is none.
- * @throws Error when it exists but cannot be read or parsed (reported, never guessed at).
+ * @throws WardenError CHANGE_PENDING when it exists but is not JSON or not a journal this version
+ *   knows (reported, never guessed at: the change must be finished by hand or by a newer version);
+ *   the file system's error when it cannot be read.
  */
 export function readJournal(dir: string): Journal | undefined {
   let text: string;
@@ -66,9 +69,17 @@ export function readJournal(dir: string): Journal | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const journal = JSON.parse(text) as Journal;
+  let journal: Journal;
+  try {
+    journal = JSON.parse(text) as Journal;
+  } catch (error) {
+    throw new WardenError('CHANGE_PENDING', `${journalFile(dir)} is damaged (not JSON)`, { cause: error });
+  }
   if (journal.version !== 1 || !Array.isArray(journal.steps))
-    throw new Error(`${journalFile(dir)} is not a change journal this version of MCP Warden knows`);
+    throw new WardenError(
+      'CHANGE_PENDING',
+      `${journalFile(dir)} is not a change journal this version of MCP Warden knows`,
+    );
   return journal;
 }
 

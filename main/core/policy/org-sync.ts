@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { describeError } from '../errors.ts';
+import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
   MAX_ORG_POLICY_BYTES,
@@ -149,10 +149,14 @@ export class OrgPolicySync {
         signal: AbortSignal.timeout(15_000),
       });
       if (response.status === 304) return this.#succeeded();
-      if (!response.ok) throw new Error(`the policy server answered HTTP ${response.status}`);
+      if (!response.ok)
+        throw new WardenError('ORG_POLICY_REJECTED', `the policy server answered HTTP ${response.status}`);
       const declared = Number(response.headers.get('content-length') ?? 0);
       if (declared > MAX_ORG_POLICY_BYTES)
-        throw new Error(`the document is ${declared} bytes, over the ${MAX_ORG_POLICY_BYTES}-byte limit`);
+        throw new WardenError(
+          'ORG_POLICY_REJECTED',
+          `the document is ${declared} bytes, over the ${MAX_ORG_POLICY_BYTES}-byte limit`,
+        );
       const text = await response.text();
       const verified = await verifyOrgPolicy(text, this.#keys, {
         highestAccepted: this.#state.highestAccepted,

@@ -1,4 +1,5 @@
 import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
+import { WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { groupMembers } from './process-table.ts';
 
@@ -113,9 +114,9 @@ export class ProcessTree {
   #resolveEnded!: () => void;
   #ending: Promise<void> | undefined;
 
-  /** @throws Error when the child has no pid (it was not spawned). */
+  /** @throws WardenError UPSTREAM_UNAVAILABLE when the child has no pid (it was not spawned). */
   constructor(child: ChildProcess, logger: Logger) {
-    if (child.pid === undefined) throw new Error('the process was not started');
+    if (child.pid === undefined) throw new WardenError('UPSTREAM_UNAVAILABLE', 'the process was not started');
     this.pid = child.pid;
     this.#child = child;
     this.#log = logger;
