@@ -137,6 +137,16 @@ export const OPERATIONS = {
     summary: 'daemon and server status',
     emits: [],
   }),
+  version: op(noArgs, z.object({ version: z.string(), pid: z.number(), api: z.literal('v1') }), {
+    method: 'GET',
+    path: '/version',
+    summary: "the daemon's version, its process id and the control API version",
+    emits: [],
+    cli: {
+      command: 'version',
+      description: "the running daemon's version, process id and control API version",
+    },
+  }),
   servers: op(noArgs, serverEntrySchema.array(), {
     method: 'GET',
     path: '/servers',

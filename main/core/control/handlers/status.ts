@@ -8,7 +8,7 @@ import type { DaemonContext } from './context.ts';
 
 type StatusHandlers = Pick<
   ControlHandlers,
-  'status' | 'servers' | 'approveServer' | 'restartServer' | 'pause' | 'resume'
+  'status' | 'version' | 'servers' | 'approveServer' | 'restartServer' | 'pause' | 'resume'
 >;
 
 /** Status, servers, pause and resume: the daemon's state and its servers'. */
@@ -39,6 +39,7 @@ export function statusHandlers({ core, runtime }: DaemonContext): StatusHandlers
       paused: core.paused,
       policyVersion: core.policyVersion() ?? null,
     }),
+    version: () => ({ version: WARDEN_VERSION, pid: process.pid, api: 'v1' }),
     servers,
     approveServer: ({ params, body }) => {
       core.approveServer(params.name, body.identityHash, 'control-api');
