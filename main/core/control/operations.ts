@@ -30,8 +30,10 @@ import {
   serverApproveBodySchema,
   serverEntrySchema,
   statusSchema,
-  type ControlEvent,
 } from './contract.ts';
+import type { OperationSpec, PathParamNames, RequestParts } from './operation-spec.ts';
+
+export * from './operation-spec.ts';
 
 /**
  * The control API's operations, each defined once: its name (the WardenApi method), HTTP method
@@ -53,56 +55,6 @@ import {
  * Not here: /ui/ticket and /ui/session, which mint dashboard access and are the gateway's own
  * (daemon/gateway.ts).
  */
-
-/** An HTTP method the control API uses. */
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-/** A ControlEvent type. */
-export type ControlEventType = ControlEvent['type'];
-
-/** One operation of the table; see OPERATIONS. */
-export interface OperationSpec {
-  readonly method: HttpMethod;
-  /**
-   * Under /api/v1. `:name` is a path parameter (one segment, percent-encoded by the client and
-   * decoded by the daemon); `:name(a|b)` restricts it to a pattern.
-   */
-  readonly path: string;
-  /** What it does, for a person. */
-  readonly summary: string;
-  /** The WardenApi method's positional arguments. */
-  readonly args: z.ZodTuple;
-  /** Path parameters as the daemon validates them (default: each a string). */
-  readonly params?: z.ZodType;
-  /** The query as the daemon validates it (from the URL's search parameters, all strings). */
-  readonly query?: z.ZodType;
-  /** The JSON body as the daemon validates it; without one the body is not read. */
-  readonly body?: z.ZodType;
-  /** How the positional arguments become the request (absent: no parameters, no body). */
-  readonly request?: (...args: never[]) => RequestParts;
-  /** The answer: JSON checked against this schema, or `text` for a download. */
-  readonly output: z.ZodType;
-  readonly response?: 'json' | 'text' | 'events';
-  /** ControlEvents the operation may cause (the dispatch tells `status.changed` itself). */
-  readonly emits: readonly ControlEventType[];
-  /**
-   * A CLI command derived from the entry (main/cli/operations.ts): it calls the operation with
-   * no arguments and prints the answer as JSON. Only for operations without arguments.
-   */
-  readonly cli?: { readonly command: string; readonly description: string };
-  /**
-   * false: not for the UI (not in WardenApi, not over IPC), only for the CLI and HTTP callers
-   * with the daemon's token. Default: the UI may call it.
-   */
-  readonly ui?: false;
-}
-
-/** An operation's request: path parameters (raw, before encoding), query, JSON body. */
-export interface RequestParts {
-  params?: Record<string, string | number>;
-  query?: Record<string, string | number | undefined>;
-  body?: unknown;
-}
 
 /** A path segment as WardenApi arguments take it: never empty, "." or "..". */
 const segment = z
@@ -373,15 +325,6 @@ type SchemaOutput<S, Fallback> = [S] extends [never]
     ? z.output<S>
     : Fallback;
 
-type WithoutPattern<N extends string> = N extends `${infer Name}(${string}` ? Name : N;
-
-/** The parameter names of a path: "/pins/:server/:kind(a|b)/x" -> "server" | "kind". */
-export type PathParamNames<P extends string> = P extends `${string}:${infer Rest}`
-  ? Rest extends `${infer Name}/${infer Tail}`
-    ? WithoutPattern<Name> | PathParamNames<`/${Tail}`>
-    : WithoutPattern<Rest>
-  : never;
-
 /** What a handler receives: the request's parts as the daemon validated them. */
 export interface OperationInput<K extends OperationName> {
   params: SchemaOutput<
@@ -402,47 +345,7 @@ export const REQUEST_OPERATIONS = (Object.keys(OPERATIONS) as OperationName[]).f
   (name) => operation(name).response !== 'events',
 ) as RequestOperationName[];
 
-/** A query as the URL carries it: each value a string, undefined and empty values left out. */
-export function queryEntries(query: NonNullable<RequestParts['query']>): [string, string][] {
-  return Object.entries(query)
-    .filter(([, value]) => value !== undefined && value !== '')
-    .map(([key, value]) => [key, String(value)]);
-}
-
 /** The UI's operations' names, in table order: WardenApi's request methods. */
 export const UI_OPERATIONS = REQUEST_OPERATIONS.filter(
   (name) => operation(name).ui !== false,
 ) as UiOperationName[];
-
-/** The names of a path's parameters, in order: "/pins/:server/:kind(a|b)" -> ["server", "kind"]. */
-export function pathParams(path: string): string[] {
-  return [...path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
-}
-
-/**
- * A path with its parameters filled in by `encode` (the client's percent-encoding of one
- * segment).
- */
-export function fillPath(path: string, params: RequestParts['params'], encode: (value: string) => string) {
-  return path.replace(/:([A-Za-z]+)(\([^)]*\))?/g, (_match, name: string) => {
-    const value = params?.[name];
-    if (value === undefined) throw new TypeError(`no value for path parameter ${name} of ${path}`);
-    return encode(String(value));
-  });
-}
-
-/**
- * The regular expression that matches a path (under /api/v1) and captures its parameters:
- * `:name` one segment, `:name(a|b)` one of those.
- */
-export function pathPattern(path: string): RegExp {
-  const source = path
-    .split(/(:[A-Za-z]+(?:\([^)]*\))?)/)
-    .map((part) => {
-      const param = /^:[A-Za-z]+(?:\(([^)]*)\))?$/.exec(part);
-      if (param) return `(${param[1] ?? '[^/]+'})`;
-      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    })
-    .join('');
-  return new RegExp(`^/api/v1${source}$`);
-}
