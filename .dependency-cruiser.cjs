@@ -23,7 +23,7 @@ const CORE_TIERS = [
 // The contract the renderer and the preload share with main: zod schemas, the typed API, the
 // control client, IPC channel names. These import only each other, zod and eventsource-parser.
 const CONTRACT = [
-  '^main/core/control/(contract|warden-api|control-client)\\.ts$',
+  '^main/core/control/(contract|operations|operation-spec|warden-api|control-client)\\.ts$',
   '^main/core/config/policy-schema\\.ts$',
   '^main/core/pins/review-hash\\.ts$',
   '^main/core/errors\\.ts$',

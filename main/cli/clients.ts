@@ -1,16 +1,14 @@
 import readline from 'node:readline/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { applyProtect, describePlan, inspectClient, planProtect } from '../core/clients/protect.ts';
-import { restoreClient } from '../core/clients/restore.ts';
+import { inspectClient } from '../core/clients/protect.ts';
 import { clientLocations, type ClientLocation } from '../core/clients/locations.ts';
-import { loadConfig } from '../core/config/load.ts';
 import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
-import { withChangeContext, reportOutcome } from './changes.ts';
-import { launcher } from '../core/launcher.ts';
+import { withControl } from './control.ts';
 
 const out = (text: string) => void process.stdout.write(text + '\n');
+const warn = (text: string) => void process.stderr.write(`mcp-warden: ${text}\n`);
 
 function locate(id: string, file?: string): ClientLocation {
   const all = clientLocations();
@@ -30,6 +28,11 @@ async function confirm(question: string, yes: boolean | undefined): Promise<bool
   return /^y(es)?$/i.test(answer.trim());
 }
 
+/**
+ * `mcp-warden clients …`: `list` reads the client files; `protect` and `restore` are the control
+ * operations (core/control/handlers/clients.ts), through the running daemon when one runs (else
+ * in this process; always in this process for a `--file` the daemon does not take).
+ */
 export function registerClientsCommands(program: Command): void {
   const clients = program
     .command('clients')
@@ -81,26 +84,28 @@ export function registerClientsCommands(program: Command): void {
     .option('-y, --yes', 'apply without asking (after reading the preview)')
     .action(async (id: string, options: { server?: string[]; file?: string; yes?: boolean }) => {
       const location = locate(id, options.file);
-      const p = paths();
-      const config = loadConfig(p, { createDefault: true });
-      const plan = await planProtect(location, config.file, launcher(), options.server);
-      if (!plan.servers.length) return out(`nothing to protect in ${location.file}`);
-      out(describePlan(plan, config.file));
-      out(
-        'These servers have not run under Warden before: each command above is shown in full. Approving lets Warden run them.',
+      const servers = options.server ? { servers: options.server } : {};
+      const control = { local: options.file !== undefined, client: id, file: location.file };
+      await withControl(
+        paths(),
+        async (api) => {
+          const preview = await api.request('previewProtect', { params: { id }, body: servers });
+          if (!preview.servers.length) return out(`nothing to protect in ${preview.file}`);
+          out(preview.diff ? `${preview.summary}\n\n${preview.diff}` : preview.summary);
+          out(
+            'These servers have not run under Warden before: each command above is shown in full. Approving lets Warden run them.',
+          );
+          if (!(await confirm('Apply these changes?', options.yes))) return out('nothing was changed');
+          const done = await api.request('protect', {
+            params: { id },
+            body: { clientSha256: preview.clientSha256, channel: 'cli', ...servers },
+          });
+          done.notes.forEach(warn);
+          out(`protected ${done.servers.join(', ')}; backup of the original: ${done.backup}`);
+          out('A running Warden picks up the new servers within seconds. Restart the client to use them.');
+        },
+        control,
       );
-      if (!(await confirm('Apply these changes?', options.yes))) return out('nothing was changed');
-      const { backup, outcome } = await withChangeContext(p, (ctx) =>
-        applyProtect(plan, {
-          wardenConfigFile: config.file,
-          ctx,
-          backupDir: path.join(p.dataDir, 'backups'),
-          approvedBy: `clients protect ${id}`,
-        }),
-      );
-      reportOutcome(outcome);
-      out(`protected ${plan.servers.map((s) => s.name).join(', ')}; backup of the original: ${backup}`);
-      out('A running Warden picks up the new servers within seconds. Restart the client to use them.');
     });
 
   clients
@@ -111,10 +116,12 @@ export function registerClientsCommands(program: Command): void {
     .argument('<client>')
     .option('--file <path>', 'the client config file, if not at its usual place')
     .action(async (id: string, options: { file?: string }) => {
-      const p = paths();
-      const report = await withChangeContext(p, (ctx) =>
-        restoreClient(locate(id, options.file), { ctx, backupDir: path.join(p.dataDir, 'backups') }),
-      );
+      const location = locate(id, options.file);
+      const { report } = await withControl(paths(), (api) => api.restore(id), {
+        local: options.file !== undefined,
+        client: id,
+        file: location.file,
+      });
       for (const line of report) out(line);
     });
 }

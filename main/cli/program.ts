@@ -10,6 +10,7 @@ import { registerApprovalsCommands } from './approvals.ts';
 import { registerSecretsCommands } from './secrets.ts';
 import { registerClientsCommands } from './clients.ts';
 import { registerCatalogCommands } from './catalog.ts';
+import { registerOperationCommands } from './operations.ts';
 import {
   registerPinsCommands,
   registerPolicyCommands,
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerClientsCommands(program);
   registerCatalogCommands(program);
   registerConfigCommands(program);
+  registerOperationCommands(program);
   return program;
 }
 

@@ -2,14 +2,11 @@ import type { Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
 import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
-import { describeIdentity, serverIdentity } from '../core/policy/identity.ts';
 import { assertSecretName, KeychainSecretStore } from '../core/secrets/secret-store.ts';
-import { deleteSecret, setSecret } from '../core/change/secret-changes.ts';
-import { SecretBindingStore } from '../core/store/secret-bindings.ts';
-import { openStateDb } from '../core/store/state-db.ts';
-import { reportOutcome, withChangeContext } from './changes.ts';
+import { withControl } from './control.ts';
 
 const out = (text: string) => void process.stdout.write(text + '\n');
+const warn = (text: string) => void process.stderr.write(`mcp-warden: ${text}\n`);
 
 /** Reads a value without echoing it (TTY), or all of stdin (pipe); never from argv. */
 async function readValue(name: string): Promise<string> {
@@ -52,11 +49,6 @@ async function readValue(name: string): Promise<string> {
   });
 }
 
-function bindings(program: Command): { store: SecretBindingStore; close: () => void } {
-  const db = openStateDb(resolvePaths(program.opts<{ config?: string }>().config).stateDb);
-  return { store: new SecretBindingStore(db), close: () => db.close() };
-}
-
 function configuredServer(program: Command, name: string) {
   const config = loadConfig(resolvePaths(program.opts<{ config?: string }>().config), {
     createDefault: false,
@@ -66,7 +58,13 @@ function configuredServer(program: Command, name: string) {
   return server;
 }
 
+/**
+ * `mcp-warden secrets …`: set, list, delete and bind go through the running daemon when one runs
+ * (else the same handlers in this process: cli/control.ts), so the dashboard hears of them;
+ * `get` reads the keychain itself (values never leave the daemon over its API).
+ */
 export function registerSecretsCommands(program: Command): void {
+  const paths = () => resolvePaths(program.opts<{ config?: string }>().config);
   const secrets = program
     .command('secrets')
     .description(
@@ -86,11 +84,13 @@ export function registerSecretsCommands(program: Command): void {
       assertSecretName(name);
       const server = options.server ? configuredServer(program, options.server) : undefined;
       const value = await readValue(name);
-      reportOutcome(
-        await withChangeContext(resolvePaths(program.opts<{ config?: string }>().config), (ctx) =>
-          setSecret(ctx, name, value, server),
-        ),
+      const done = await withControl(paths(), (api) =>
+        api.request('setSecret', {
+          params: { name },
+          body: { value, ...(server ? { server: server.name } : {}) },
+        }),
       );
+      done.notes.forEach(warn);
       out(`stored secret "${name}" in the OS keychain${server ? `, bound to server "${server.name}"` : ''}`);
     });
   secrets
@@ -109,28 +109,17 @@ export function registerSecretsCommands(program: Command): void {
     .command('list')
     .description('the names of the stored secrets and their bindings (values are never shown)')
     .action(async () => {
-      const names = await new KeychainSecretStore().list();
-      const b = bindings(program);
-      try {
-        const bound = new Map(b.store.all().map((x) => [x.name, x]));
-        if (!names.length) out('no secrets');
-        for (const name of names) {
-          const binding = bound.get(name);
-          out(binding ? `${name}  (bound to server "${binding.server}")` : name);
-        }
-      } finally {
-        b.close();
-      }
+      const entries = await withControl(paths(), (api) => api.secrets());
+      if (!entries.length) out('no secrets');
+      for (const { name, boundServer } of entries)
+        out(boundServer !== null ? `${name}  (bound to server "${boundServer}")` : name);
     });
   secrets
     .command('delete')
     .argument('<name>')
     .action(async (name: string) => {
-      reportOutcome(
-        await withChangeContext(resolvePaths(program.opts<{ config?: string }>().config), (ctx) =>
-          deleteSecret(ctx, name),
-        ),
-      );
+      const done = await withControl(paths(), (api) => api.deleteSecret(name));
+      done.notes.forEach(warn);
       out(`deleted secret "${name}"`);
     });
   secrets
@@ -140,17 +129,9 @@ export function registerSecretsCommands(program: Command): void {
     )
     .argument('<name>')
     .argument('<server>')
-    .action((name: string, serverName: string) => {
+    .action(async (name: string, serverName: string) => {
       assertSecretName(name);
-      const server = configuredServer(program, serverName);
-      const b = bindings(program);
-      try {
-        b.store.bind(name, server);
-      } finally {
-        b.close();
-      }
-      out(
-        `secret "${name}" is bound to server "${server.name}": ${describeIdentity(serverIdentity(server))}`,
-      );
+      const bound = await withControl(paths(), (api) => api.bindSecret(name, serverName));
+      out(`secret "${name}" is bound to server "${bound.server}": ${bound.identity}`);
     });
 }

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { argumentConditionSchema } from '../config/policy-schema.ts';
 
 /**
- * The control API's one typed contract: zod schemas for every request and response, used by
- * the daemon (validating what it receives), the CLI and, later, the Electron preload bridge.
- * Served over local HTTP under /api/v1 (loopback, bearer token, Origin checked).
+ * The control API's schemas: zod schemas for every request and response. The operations that
+ * use them (method, path, arguments, events) are listed once in operations.ts. Served over local
+ * HTTP under /api/v1 (loopback, bearer token, Origin checked) and over the tray app's IPC.
  */
 
 export const approvalChoiceSchema = z.enum(['deny', 'allow-once', 'allow-session', 'allow-always']);
@@ -145,6 +145,12 @@ export const policyStatusSchema = z.object({
 
 export const okSchema = z.object({ ok: z.literal(true) });
 
+/**
+ * A change done: `notes` says what it recovered first (an interrupted earlier change) and
+ * clean-up that must wait, one sentence each (see change/run-change.ts ChangeOutcome).
+ */
+export const changeOkSchema = z.object({ ok: z.literal(true), notes: z.array(z.string()) });
+
 /** One recorded `tools/call` (the audit log's row; see AuditRecord). */
 export const auditRecordSchema = z.object({
   id: z.number(),
@@ -212,6 +218,8 @@ export const clientConfigSchema = z.object({
 
 /** POST /clients/:id/preview: what protect would do, values replaced by secret names. */
 export const protectPreviewSchema = z.object({
+  /** The client config file the preview is of. */
+  file: z.string(),
   summary: z.string(),
   servers: z.array(
     z.object({
@@ -226,29 +234,49 @@ export const protectPreviewSchema = z.object({
   clientSha256: z.string(),
 });
 
+/** POST /clients/:id/preview: only the servers named (all when absent). */
+export const protectPreviewBodySchema = z.strictObject({ servers: z.array(z.string()).optional() });
+
+/** Who protects: the CLI (`clients protect`) or the dashboard (the default); recorded in state.db. */
+export const protectChannelSchema = z.enum(['cli', 'dashboard']);
+
 export const protectBodySchema = z.strictObject({
   servers: z.array(z.string()).optional(),
   clientSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  channel: protectChannelSchema.optional(),
 });
 
-export const protectResultSchema = z.object({ servers: z.array(z.string()), backup: z.string() });
+export const protectResultSchema = z.object({
+  servers: z.array(z.string()),
+  backup: z.string(),
+  notes: z.array(z.string()),
+});
 export const restoreResultSchema = z.object({ report: z.array(z.string()) });
 
 export const secretEntrySchema = z.object({
   name: z.string(),
   /** The server identity it is bound to, if any: "<server>: <command line or URL>". */
   boundTo: z.string().nullable(),
+  /** The name of the server it is bound to, if any. */
+  boundServer: z.string().nullable(),
   /** Servers whose config references it. */
   usedBy: z.array(z.string()),
 });
 
-/** PUT /secrets/:name */
+/** PUT /secrets/:name; with `server`, bound to that server's current exact identity. */
 export const secretSetBodySchema = z.strictObject({
   value: z
     .string()
     .min(1)
     .max(64 * 1024),
+  server: z.string().min(1).optional(),
 });
+
+/** POST /secrets/:name/bind */
+export const secretBindBodySchema = z.strictObject({ server: z.string().min(1) });
+
+/** A binding made: the server and the identity (command line or URL) that alone receives it. */
+export const secretBindingSchema = z.object({ server: z.string(), identity: z.string() });
 
 /** The effective policy: every rule with its source, and the settings a user cannot change. */
 export const effectivePolicySchema = z.object({
@@ -319,167 +347,3 @@ export type RestoreResult = z.infer<typeof restoreResultSchema>;
 export type SecretEntry = z.infer<typeof secretEntrySchema>;
 export type EffectivePolicy = z.infer<typeof effectivePolicySchema>;
 export type CatalogItem = z.infer<typeof catalogItemSchema>;
-
-/** Every route: method, path pattern, and what it does. */
-export const CONTROL_ROUTES = [
-  { method: 'GET', path: '/api/v1/status', response: statusSchema, description: 'daemon and server status' },
-  {
-    method: 'GET',
-    path: '/api/v1/servers',
-    response: z.array(serverEntrySchema),
-    description: 'configured servers and whether they may run',
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/servers/:name/approve',
-    request: serverApproveBodySchema,
-    response: okSchema,
-    description: "approve a server's exact identity",
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/approvals',
-    response: z.array(approvalRequestSchema),
-    description: 'calls waiting for a person',
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/approvals/:id',
-    request: approvalAnswerBodySchema,
-    response: okSchema,
-    description: 'answer a held call',
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/events',
-    description: 'server-sent events: approval.requested, approval.resolved',
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/rules',
-    response: z.array(rememberedRuleSchema),
-    description: 'remembered "always allow" decisions',
-  },
-  {
-    method: 'DELETE',
-    path: '/api/v1/rules/:id',
-    response: okSchema,
-    description: 'revoke a remembered decision',
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/pins',
-    response: pinsSchema,
-    description: 'pins, pending reviews with diffs, shadowed tool names',
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/pins/:server/:kind/:name/approve',
-    request: pinApproveBodySchema,
-    response: okSchema,
-    description: 'approve a reviewed definition, by the hash the person saw (409 when it changed since)',
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/policy/status',
-    response: policyStatusSchema,
-    description: 'policy sources in force and the org policy sync status',
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/policy/sync',
-    response: orgSyncStatusSchema,
-    description: 'check the org policy server now',
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/servers/:name/restart',
-    response: okSchema,
-    description: "end a server's sessions' upstream processes; they start again on the next message",
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/pause',
-    response: okSchema,
-    description: 'stop every server and refuse calls',
-  },
-  { method: 'POST', path: '/api/v1/resume', response: okSchema, description: 'let servers run again' },
-  {
-    method: 'GET',
-    path: '/api/v1/audit',
-    query: auditQuerySchema,
-    response: auditPageSchema,
-    description: 'recorded calls, newest first, filtered',
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/audit/export',
-    query: auditQuerySchema,
-    description: 'the filtered audit log as CSV or JSON lines (?format=csv|jsonl)',
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/clients',
-    response: z.array(clientConfigSchema),
-    description: 'client configs on this machine, their servers and plaintext secrets found',
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/clients/:id/preview',
-    response: protectPreviewSchema,
-    description: 'what protecting the client would change',
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/clients/:id/protect',
-    request: protectBodySchema,
-    response: protectResultSchema,
-    description: 'route the client through Warden, secrets to the keychain',
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/clients/:id/restore',
-    response: restoreResultSchema,
-    description: 'put the client config back as it was',
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/secrets',
-    response: z.array(secretEntrySchema),
-    description: 'secret names, bindings and users (never values)',
-  },
-  {
-    method: 'PUT',
-    path: '/api/v1/secrets/:name',
-    request: secretSetBodySchema,
-    response: okSchema,
-    description: 'store a secret in the OS keychain',
-  },
-  { method: 'DELETE', path: '/api/v1/secrets/:name', response: okSchema, description: 'delete a secret' },
-  {
-    method: 'GET',
-    path: '/api/v1/policy/effective',
-    response: effectivePolicySchema,
-    description: 'every rule in force with its source, and the locked settings',
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/catalog',
-    response: z.array(catalogItemSchema),
-    description: 'the org catalog of the policy in force (servers IT approved)',
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/ui/session',
-    request: uiSessionBodySchema,
-    response: uiSessionSchema,
-    description: 'exchange the one-time dashboard ticket for a bearer token (no token needed)',
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/policy/explain',
-    query: explainQuerySchema,
-    response: explainSchema,
-    description: 'the decision for a call and the rule behind it',
-  },
-] as const;

@@ -1,43 +1,30 @@
 import { createParser } from 'eventsource-parser';
 import { z } from 'zod';
 import { describeError, fromWire, WardenError } from '../errors.ts';
+import { controlEventSchema, type ControlEvent } from './contract.ts';
 import {
-  approvalRequestSchema,
-  auditPageSchema,
-  catalogItemSchema,
-  clientConfigSchema,
-  controlEventSchema,
-  effectivePolicySchema,
-  explainSchema,
-  okSchema,
-  orgSyncStatusSchema,
-  policyStatusSchema,
-  pinsSchema,
-  protectPreviewSchema,
-  protectResultSchema,
-  rememberedRuleSchema,
-  restoreResultSchema,
-  secretEntrySchema,
-  serverEntrySchema,
-  statusSchema,
-  type ApprovalAnswerBody,
-  type AuditExportFormat,
-  type AuditQuery,
-  type ControlEvent,
-} from './contract.ts';
-import type { WardenApi } from './warden-api.ts';
+  fillPath,
+  operation,
+  queryEntries,
+  REQUEST_OPERATIONS,
+  type OperationOutput,
+  type RequestOperationName,
+  type RequestParts,
+} from './operations.ts';
+import { operationMethods, type ControlCaller, type OperationMethods, type WardenApi } from './warden-api.ts';
 
 /** Reconnect delay of `subscribe` after the event stream drops, ms. */
 const RECONNECT_MS = 1000;
 
 /**
- * A typed client of the daemon's control API (contract.ts) over HTTP. Runs in Node (CLI) and
- * in the browser (dashboard): it only needs `fetch`. Every response is validated against the
- * contract. Errors are the daemon's WardenError rebuilt from its `{ error: { code, message } }`
- * (fromWire, errors.ts; a code this version does not know is UNRECOGNIZED), or
- * DAEMON_UNREACHABLE when it does not answer or answers without an error body.
+ * A typed client of the daemon's control API over HTTP, derived from the operations table
+ * (operations.ts): each WardenApi method builds its operation's request from its arguments and
+ * validates the answer with the operation's output schema. Runs in Node (CLI) and in the
+ * browser (dashboard): it only needs `fetch`. Errors are the daemon's WardenError rebuilt from
+ * its `{ error: { code, message } }` (fromWire, errors.ts; a code this version does not know is
+ * UNRECOGNIZED), or DAEMON_UNREACHABLE when it does not answer or answers without an error body.
  */
-export class ControlClient implements WardenApi {
+class HttpControlClient implements ControlCaller {
   readonly #base: string;
   readonly #token: string;
 
@@ -48,92 +35,23 @@ export class ControlClient implements WardenApi {
   constructor(base: string, token: string) {
     this.#base = base.replace(/\/$/, '');
     this.#token = token;
+    Object.assign(this, operationMethods(this, REQUEST_OPERATIONS));
   }
 
-  status() {
-    return this.#call('GET', '/status', statusSchema);
-  }
-  servers() {
-    return this.#call('GET', '/servers', serverEntrySchema.array());
-  }
-  approveServer(name: string, identityHash: string) {
-    return this.#call('POST', `/servers/${seg(name)}/approve`, okSchema, { identityHash });
-  }
-  restartServer(name: string) {
-    return this.#call('POST', `/servers/${seg(name)}/restart`, okSchema, {});
-  }
-  pause() {
-    return this.#call('POST', '/pause', okSchema, {});
-  }
-  resume() {
-    return this.#call('POST', '/resume', okSchema, {});
-  }
-  approvals() {
-    return this.#call('GET', '/approvals', approvalRequestSchema.array());
-  }
-  answer(id: string, body: ApprovalAnswerBody) {
-    return this.#call('POST', `/approvals/${seg(id)}`, okSchema, body);
-  }
-  rules() {
-    return this.#call('GET', '/rules', rememberedRuleSchema.array());
-  }
-  revokeRule(id: number) {
-    return this.#call('DELETE', `/rules/${id}`, okSchema);
-  }
-  pins() {
-    return this.#call('GET', '/pins', pinsSchema);
-  }
-  approvePin(server: string, kind: string, name: string, hash: string) {
-    return this.#call('POST', `/pins/${seg(server)}/${seg(kind)}/${seg(name)}/approve`, okSchema, { hash });
-  }
-  policyStatus() {
-    return this.#call('GET', '/policy/status', policyStatusSchema);
-  }
-  effectivePolicy() {
-    return this.#call('GET', '/policy/effective', effectivePolicySchema);
-  }
-  syncPolicy() {
-    return this.#call('POST', '/policy/sync', orgSyncStatusSchema, {});
-  }
-  explain(query: { server: string; tool: string; args?: string; annotations?: string }) {
-    return this.#call('GET', `/policy/explain?${searchParams(query)}`, explainSchema);
-  }
-  audit(query: AuditQuery) {
-    return this.#call('GET', `/audit?${searchParams(query)}`, auditPageSchema);
-  }
-  async exportAudit(query: AuditQuery, format: AuditExportFormat): Promise<string> {
-    const response = await this.#fetch('GET', `/audit/export?${searchParams({ ...query, format })}`);
+  /**
+   * Calls an operation with its request's parts (the WardenApi methods build them from their
+   * arguments; the CLI passes more where it needs to, e.g. a protect's channel).
+   * @throws WardenError the daemon's error, DAEMON_UNREACHABLE, USAGE for a "." or ".." name.
+   */
+  async request<K extends RequestOperationName>(name: K, parts: RequestParts): Promise<OperationOutput<K>> {
+    const spec = operation(name);
+    const query = parts.query ? new URLSearchParams(queryEntries(parts.query)).toString() : '';
+    const path = `${fillPath(spec.path, parts.params, seg)}${query ? `?${query}` : ''}`;
+    const body = parts.body ?? (spec.method === 'POST' || spec.method === 'PUT' ? {} : undefined);
+    const response = await this.#fetch(spec.method, path, body);
     if (!response.ok) throw await errorOf(response);
-    return response.text();
-  }
-  clients() {
-    return this.#call('GET', '/clients', clientConfigSchema.array());
-  }
-  previewProtect(id: string) {
-    return this.#call('POST', `/clients/${seg(id)}/preview`, protectPreviewSchema, {});
-  }
-  protect(id: string, clientSha256: string, servers?: string[]) {
-    return this.#call('POST', `/clients/${seg(id)}/protect`, protectResultSchema, {
-      clientSha256,
-      ...(servers ? { servers } : {}),
-    });
-  }
-  restore(id: string) {
-    return this.#call('POST', `/clients/${seg(id)}/restore`, restoreResultSchema, {});
-  }
-  secrets() {
-    return this.#call('GET', '/secrets', secretEntrySchema.array());
-  }
-  setSecret(name: string, value: string) {
-    return this.#call('PUT', `/secrets/${seg(name)}`, okSchema, { value });
-  }
-  deleteSecret(name: string) {
-    return this.#call('DELETE', `/secrets/${seg(name)}`, okSchema);
-  }
-
-  /** The org catalog of the policy in force. */
-  catalog() {
-    return this.#call('GET', '/catalog', catalogItemSchema.array());
+    if (spec.response === 'text') return (await response.text()) as OperationOutput<K>;
+    return spec.output.parse(await response.json()) as OperationOutput<K>;
   }
 
   /**
@@ -141,7 +59,9 @@ export class ControlClient implements WardenApi {
    * WardenApi: the UI cannot mint access for others).
    */
   async dashboardUrl(): Promise<string> {
-    return this.#call('POST', '/ui/ticket', z.object({ url: z.string() }), {}).then((r) => r.url);
+    const response = await this.#fetch('POST', '/ui/ticket', {});
+    if (!response.ok) throw await errorOf(response);
+    return z.object({ url: z.string() }).parse(await response.json()).url;
   }
 
   /**
@@ -155,7 +75,7 @@ export class ControlClient implements WardenApi {
     signal: AbortSignal,
     onOpen?: () => Promise<void> | void,
   ): Promise<void> {
-    const response = await this.#fetch('GET', '/events', undefined, signal);
+    const response = await this.#fetch('GET', operation('events').path, undefined, signal);
     if (!response.ok || !response.body) {
       throw response.ok
         ? new WardenError(
@@ -215,13 +135,16 @@ export class ControlClient implements WardenApi {
       );
     });
   }
-
-  async #call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
-    const response = await this.#fetch(method, path, body);
-    if (!response.ok) throw await errorOf(response);
-    return schema.parse(await response.json());
-  }
 }
+
+/** The HTTP client: every WardenApi method (derived from the table), plus ticket and events. */
+export type ControlClient = HttpControlClient & WardenApi & OperationMethods<RequestOperationName>;
+
+/** See HttpControlClient. */
+export const ControlClient = HttpControlClient as unknown as new (
+  base: string,
+  token: string,
+) => ControlClient;
 
 /**
  * The WardenError an error response carries (`{ error: { code, message } }`, the control API's
@@ -254,11 +177,4 @@ async function errorOf(response: Response): Promise<WardenError> {
 function seg(value: string): string {
   if (value === '.' || value === '..') throw new WardenError('USAGE', `"${value}" is not a valid name`);
   return encodeURIComponent(value);
-}
-
-function searchParams(query: Record<string, string | number | undefined>): string {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query))
-    if (value !== undefined && value !== '') params.set(key, String(value));
-  return params.toString();
 }

@@ -1,67 +1,30 @@
-import type {
-  ApprovalAnswerBody,
-  ApprovalRequest,
-  AuditExportFormat,
-  AuditPage,
-  AuditQuery,
-  ClientConfig,
-  ControlEvent,
-  EffectivePolicy,
-  ExplainResponse,
-  OrgSyncStatus,
-  PinsResponse,
-  PolicyStatus,
-  ProtectPreview,
-  ProtectResult,
-  RememberedRule,
-  RestoreResult,
-  SecretEntry,
-  ServerEntry,
-  StatusResponse,
-} from './contract.ts';
+import type { ControlEvent } from './contract.ts';
+import {
+  operation,
+  UI_OPERATIONS,
+  type OperationArgs,
+  type OperationOutput,
+  type RequestOperationName,
+  type RequestParts,
+  type UiOperationName,
+} from './operations.ts';
+
+/** A method per request operation named, with its positional arguments (operations.ts). */
+export type OperationMethods<Names extends RequestOperationName> = {
+  [K in Names]: (...args: OperationArgs<K>) => Promise<OperationOutput<K>>;
+};
+
+/** One method per operation the UI may call. */
+export type WardenApiMethods = OperationMethods<UiOperationName>;
 
 /**
- * What the UI may do, and nothing more: one method per control API route (contract.ts).
- * Implemented by ControlClient over HTTP (CLI, browser dashboard) and by the Electron preload
- * over IPC, which exposes exactly these methods under `window.warden`. Every method rejects
- * with an Error whose message is meant for a person.
+ * What the UI may do, and nothing more: one method per UI operation (operations.ts), typed
+ * from the table, plus `subscribe` for the event stream. Implemented by ControlClient over HTTP
+ * (CLI, browser dashboard) and by the Electron preload over IPC, which exposes exactly these
+ * methods under `window.warden`. Every method rejects with a WardenError whose message is meant
+ * for a person.
  */
-export interface WardenApi {
-  status(): Promise<StatusResponse>;
-  servers(): Promise<ServerEntry[]>;
-  approveServer(name: string, identityHash: string): Promise<unknown>;
-  restartServer(name: string): Promise<unknown>;
-  pause(): Promise<unknown>;
-  resume(): Promise<unknown>;
-  approvals(): Promise<ApprovalRequest[]>;
-  answer(id: string, body: ApprovalAnswerBody): Promise<unknown>;
-  rules(): Promise<RememberedRule[]>;
-  revokeRule(id: number): Promise<unknown>;
-  pins(): Promise<PinsResponse>;
-  /**
-   * Approves a pending pin review by the hash the person saw (reviewHash in pins/pin-store.ts);
-   * rejects (409) when the definition changed since.
-   */
-  approvePin(server: string, kind: string, name: string, hash: string): Promise<unknown>;
-  policyStatus(): Promise<PolicyStatus>;
-  effectivePolicy(): Promise<EffectivePolicy>;
-  syncPolicy(): Promise<OrgSyncStatus>;
-  explain(query: {
-    server: string;
-    tool: string;
-    args?: string;
-    annotations?: string;
-  }): Promise<ExplainResponse>;
-  audit(query: AuditQuery): Promise<AuditPage>;
-  /** The filtered log as text (CSV or JSON lines), for the UI to save. */
-  exportAudit(query: AuditQuery, format: AuditExportFormat): Promise<string>;
-  clients(): Promise<ClientConfig[]>;
-  previewProtect(id: string): Promise<ProtectPreview>;
-  protect(id: string, clientSha256: string, servers?: string[]): Promise<ProtectResult>;
-  restore(id: string): Promise<RestoreResult>;
-  secrets(): Promise<SecretEntry[]>;
-  setSecret(name: string, value: string): Promise<unknown>;
-  deleteSecret(name: string): Promise<unknown>;
+export interface WardenApi extends WardenApiMethods {
   /**
    * Follows the daemon's events (approvals requested and resolved, audit rows, status changes).
    * `onOpen` runs each time the stream is (re)connected: read the current state there, so
@@ -71,33 +34,31 @@ export interface WardenApi {
   subscribe(onEvent: (event: ControlEvent) => void, onOpen?: () => void): () => void;
 }
 
-/** The request methods of WardenApi (all but `subscribe`), for the IPC bridge to list one by one. */
-export const WARDEN_API_METHODS = [
-  'status',
-  'servers',
-  'approveServer',
-  'restartServer',
-  'pause',
-  'resume',
-  'approvals',
-  'answer',
-  'rules',
-  'revokeRule',
-  'pins',
-  'approvePin',
-  'policyStatus',
-  'effectivePolicy',
-  'syncPolicy',
-  'explain',
-  'audit',
-  'exportAudit',
-  'clients',
-  'previewProtect',
-  'protect',
-  'restore',
-  'secrets',
-  'setSecret',
-  'deleteSecret',
-] as const satisfies readonly (keyof WardenApi)[];
+/**
+ * Calls an operation with its request's parts, validated by the daemon (or, in process, by the
+ * same schemas): what the CLI uses where the positional arguments carry too little.
+ */
+export interface ControlCaller {
+  request<K extends RequestOperationName>(name: K, parts: RequestParts): Promise<OperationOutput<K>>;
+}
 
-export type WardenApiMethod = (typeof WARDEN_API_METHODS)[number];
+/** The request methods of WardenApi (all but `subscribe`), in table order. */
+export const WARDEN_API_METHODS: readonly UiOperationName[] = UI_OPERATIONS;
+
+export type WardenApiMethod = UiOperationName;
+
+/**
+ * The methods of the operations named, over `caller`: each builds its operation's request from
+ * its positional arguments (the table's `request`) and calls `caller.request`.
+ */
+export function operationMethods<N extends RequestOperationName>(
+  caller: ControlCaller,
+  names: readonly N[],
+): OperationMethods<N> {
+  const methods: Record<string, unknown> = {};
+  for (const name of names) {
+    const build = operation(name).request as ((...args: unknown[]) => RequestParts) | undefined;
+    methods[name] = (...args: unknown[]) => caller.request(name, build ? build(...args) : {});
+  }
+  return methods as OperationMethods<N>;
+}

@@ -1,0 +1,65 @@
+import { formatCommandLine } from '../../command-line.ts';
+import { WardenError } from '../../errors.ts';
+import { identityHash } from '../../policy/identity.ts';
+import { WARDEN_VERSION } from '../../version.ts';
+import type { ServerEntry } from '../contract.ts';
+import type { ControlHandlers } from '../invoke.ts';
+import type { DaemonContext } from './context.ts';
+
+type StatusHandlers = Pick<
+  ControlHandlers,
+  'status' | 'version' | 'servers' | 'approveServer' | 'restartServer' | 'pause' | 'resume'
+>;
+
+/** Status, servers, pause and resume: the daemon's state and its servers'. */
+export function statusHandlers({ core, runtime }: DaemonContext): StatusHandlers {
+  const servers = (): ServerEntry[] =>
+    [...core.config.servers.values()].map((server) => {
+      const admission = core.admit(server);
+      return {
+        name: server.name,
+        kind: server.kind,
+        target: server.kind === 'stdio' ? formatCommandLine(server) : server.url,
+        envKeys: server.kind === 'stdio' ? Object.keys(server.env) : Object.keys(server.headers),
+        identityHash: identityHash(admission.identity),
+        allowed: admission.allowed,
+        ...(admission.allowed ? {} : { reason: admission.reason }),
+        trusted: admission.allowed ? admission.trusted : false,
+        sessions: runtime.sessionsFor(server.name),
+        breaker: runtime.breakerState(server.name),
+      };
+    });
+  return {
+    status: () => ({
+      version: WARDEN_VERSION,
+      pid: process.pid,
+      config: core.config.file,
+      servers: servers(),
+      pendingApprovals: core.broker.list().length,
+      paused: core.paused,
+      policyVersion: core.policyVersion() ?? null,
+    }),
+    version: () => ({ version: WARDEN_VERSION, pid: process.pid, api: 'v1' }),
+    servers,
+    approveServer: ({ params, body }) => {
+      core.approveServer(params.name, body.identityHash, 'control-api');
+      return { ok: true };
+    },
+    restartServer: async ({ params: { name } }) => {
+      if (!core.config.servers.has(name))
+        throw new WardenError('NOT_FOUND', `no server "${name}" in ${core.config.file}`);
+      await runtime.restart(name);
+      core.emit({ type: 'status.changed' });
+      return { ok: true };
+    },
+    pause: async () => {
+      core.setPaused(true);
+      await runtime.pauseAll();
+      return { ok: true };
+    },
+    resume: () => {
+      core.setPaused(false);
+      return { ok: true };
+    },
+  };
+}
