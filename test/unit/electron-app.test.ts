@@ -138,6 +138,9 @@ class FakeApi implements WardenApi {
   status() {
     return this.#record('status', [], this.state.status);
   }
+  version() {
+    return this.#record('version', [], { version: '0.1.0', pid: 1, api: 'v1' });
+  }
   servers() {
     return this.#record('servers', [], this.state.status.servers);
   }
