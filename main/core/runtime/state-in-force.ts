@@ -146,7 +146,10 @@ export class StateInForce {
    * document is in force when this resolves; the network check continues in the background.
    */
   async startOrgSync(): Promise<void> {
-    await this.#enqueue(() => this.#reload('org policy', undefined));
+    await this.#enqueue(async () => {
+      const managed = this.#current.engine.sources.find((s) => s.kind === 'managed');
+      if (managed?.document.orgPolicy) await this.#reload('org policy', undefined);
+    });
   }
 
   /** Stops the org sync; reloads asked for later change nothing. */
