@@ -42,7 +42,8 @@ export type OwnRequest = (
 export interface PinnedListsOptions {
   /** The server's name in the config. */
   server: string;
-  pins: PinStore;
+  /** Checks complete lists against the pins (only `check` is used). */
+  pins: Pick<PinStore, 'check'>;
   request: OwnRequest;
   /** Why the config hides an entry (tool allow and deny lists), or undefined. */
   configBlock?: (kind: PinKind, name: string) => string | undefined;

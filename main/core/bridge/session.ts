@@ -10,86 +10,43 @@ import {
   type JSONRPCRequest,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { AuditCallEnd, AuditCallStart } from '../audit/audit-log.ts';
 import type { ServerConfig } from '../config/schema.ts';
-import type { ApprovalBroker } from '../approvals/broker.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
-import type { PinStore } from '../pins/pin-store.ts';
-import type { ShadowTracker } from '../pins/shadowing.ts';
-import type { PolicyEngine } from '../policy/engine.ts';
-import type { RememberedRuleStore } from '../store/remembered-rules.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { CallScope, GuardChain, type GuardStep, type ToolCallContext } from '../guard/chain.ts';
-import { ApprovalStep, PinsStep, PolicyStep } from '../guard/policy-steps.ts';
-import { ToolListsStep, type ToolLists } from '../guard/tool-lists.ts';
+import { GuardChain } from '../guard/chain.ts';
+import { PinsStep } from '../guard/policy-steps.ts';
+import { ToolListsStep } from '../guard/tool-lists.ts';
 import type { PinKind } from '../pins/definition-hash.ts';
-import type { RememberedGrant } from '../policy/engine.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { Exchanges, type Exchange, type Reservation } from './exchanges.ts';
 import { errorResponseFor } from './jsonrpc.ts';
 import { PINNED_LIST_METHODS, PinnedLists } from './pinned-lists.ts';
-import { UpstreamSupervisor, type SupervisorOptions } from './supervisor.ts';
+import { SessionAudit, toolOutcome } from './session-audit.ts';
+import { hiddenCheck, LIST_CHANGED } from './session-lists.ts';
+import type { DownstreamPort, SessionPorts } from './session-ports.ts';
+import { handleToolCall, type ToolCallHost } from './session-tool-call.ts';
+import { duplicateIdError, StreamRoutes } from './session-routing.ts';
+import { UpstreamSupervisor } from './supervisor.ts';
 
-/** Where the session's messages to the client go (the Streamable HTTP server transport). */
-export interface DownstreamPort {
-  /** Sends a message; `relatedRequestId` routes it onto that request's response stream. */
-  send(message: JSONRPCMessage, options?: { relatedRequestId?: RequestId }): Promise<void>;
-  /** Ends the response stream of a request that will get no answer (it was cancelled). */
-  closeRequestStream(id: RequestId): void;
-}
+export type { CallRecorder, DownstreamPort } from './session-ports.ts';
+export { duplicateIdError } from './session-routing.ts';
 
-/** What the session writes to the audit log (AuditLog implements it). */
-export interface CallRecorder {
-  recordCall(start: AuditCallStart): number;
-  recordOutcome(id: number, end: AuditCallEnd): void;
-  recordRefusal(start: AuditCallStart, error: string, durationMs?: number): number;
-}
-
-/**
- * What a session uses of the running Warden (runtime/warden-core.ts's WardenCore has all of it):
- * the audit log, pins, the current policy engine (read on each call: a reload replaces it), the
- * remembered decisions, the approval broker, the shadowing tracker and the org policy version.
- */
-export interface SessionCore {
-  readonly audit: AuditLog;
-  readonly pins: PinStore;
-  readonly engine: PolicyEngine;
-  readonly remembered: RememberedRuleStore;
-  readonly broker: ApprovalBroker;
-  readonly shadows: ShadowTracker;
-  /** The org policy version in force, for audit rows; undefined without org policy. */
-  policyVersion(): string | undefined;
-}
-
-export interface BridgeSessionOptions {
+/** A BridgeSession's surroundings: its server, its client side, and its ports (session-ports.ts). */
+export interface BridgeSessionOptions extends SessionPorts {
   server: ServerConfig;
   downstream: DownstreamPort;
   /** The downstream session id (known once initialize has been received). */
   sessionId: () => string;
-  core: SessionCore;
-  /** Whether server policy trusts this server's annotations. */
-  trusted: boolean;
-  toolLists: ToolLists;
-  /** The daemon-wide limits step (its counters are shared by all sessions). */
-  limits: GuardStep;
+  /** The server's circuit breaker, shared by all its sessions. */
   breaker: CircuitBreaker;
   logger: Logger;
-  /** Overrides for the supervisor (tests). */
-  supervisor?: Partial<Pick<SupervisorOptions, 'createLink' | 'backoff'>>;
   /** Clock for durations, ms (performance.now by default). */
   now?: () => number;
 }
 
-/** The list each list_changed notification is about (resource templates change with resources). */
-const LIST_CHANGED: Record<string, PinKind> = {
-  'notifications/tools/list_changed': 'tool',
-  'notifications/prompts/list_changed': 'prompt',
-  'notifications/resources/list_changed': 'resourceTemplate',
-};
-
 /**
- * One downstream session bridged to one upstream session.
+ * One downstream session bridged to one upstream session, working only through its ports
+ * (session-ports.ts): the tool catalog, the guard, the call audit and the upstream link.
  *
  * Every message is forwarded as it is, in both directions, except that Warden:
  * - forwards each client request under an id of its own and maps the answer back (Exchanges),
@@ -111,12 +68,12 @@ export class BridgeSession {
   readonly #log: Logger;
   readonly #upstream: UpstreamSupervisor;
   readonly #exchanges = new Exchanges();
-  readonly #progress = new Map<string | number, Exchange>();
+  readonly #routes = new StreamRoutes(this.#exchanges);
   readonly #now: () => number;
-  readonly #audit: CallRecorder;
+  readonly #audit: SessionAudit;
   readonly #guard: GuardChain;
   readonly #lists: PinnedLists;
-  readonly #sessionGrants: RememberedGrant[] = [];
+  readonly #toolCalls: ToolCallHost;
   #client: { name?: string; version?: string } = {};
   #initializeParams: InitializeRequest['params'] | undefined;
   #closed = false;
@@ -126,44 +83,49 @@ export class BridgeSession {
     this.#opts = options;
     this.#log = options.logger;
     this.#now = options.now ?? (() => performance.now());
-    this.#audit = options.core.audit;
-    const core = options.core;
+    this.#audit = new SessionAudit(options.audit, options.logger, this.#now);
+    const { catalog, guard, upstream } = options;
     this.#upstream = new UpstreamSupervisor({
       server: options.server,
       breaker: options.breaker,
       logger: options.logger,
       onMessage: (message) => this.#fromUpstream(message),
       onLost: (reason, restarting) => this.#failPending(reason, restarting),
-      ...options.supervisor,
+      createLink: (server, logger) => upstream.createLink(server, logger),
+      ...(upstream.backoff ? { backoff: upstream.backoff } : {}),
     });
     this.#lists = new PinnedLists({
       server: options.server.name,
-      pins: core.pins,
+      pins: catalog.pins,
       request: (method, params) => this.#upstream.request(method, params),
-      configBlock: (kind, name) => (kind === 'tool' ? options.toolLists.blockReason(name) : undefined),
+      configBlock: (kind, name) => (kind === 'tool' ? catalog.toolLists.blockReason(name) : undefined),
       onChecked: (kind, shown) => {
         if (kind === 'tool') this.#observeShadows(shown);
       },
       logger: options.logger,
     });
     this.#guard = new GuardChain([
-      new ToolListsStep(options.toolLists),
+      new ToolListsStep(catalog.toolLists),
       // A tool is called only as the complete list offers it, pinned and reviewed.
       new PinsStep((tool) => this.#lists.hiddenReason('tool', tool) ?? this.#lists.notOffered('tool', tool)),
-      new PolicyStep(
-        () => core.engine,
-        options.trusted,
-        () => [...core.remembered.grants(), ...this.#sessionGrants],
-      ),
-      options.limits,
-      new ApprovalStep({
-        broker: core.broker,
-        timeoutMs: core.engine.approvalTimeoutMs,
-        remembered: core.remembered,
-        sessionGrants: this.#sessionGrants,
-        logger: options.logger,
-      }),
+      // Policy, limits and approvals, as in force when the call arrives.
+      { name: 'guard', decide: (call, scope) => guard.decide(call, scope) },
     ]);
+    this.#toolCalls = {
+      server: options.server.name,
+      exchanges: this.#exchanges,
+      lists: this.#lists,
+      guard: this.#guard,
+      audit: this.#audit,
+      log: options.logger,
+      sessionId: options.sessionId,
+      client: () => this.#client,
+      closed: () => this.#closed,
+      answer: (exchange, message) => this.#answer(exchange, message),
+      forward: (exchange, request) => this.#forward(exchange, request),
+      notify: (message, id) => void this.#toDownstream(message, id),
+      closeRequestStream: (id) => options.downstream.closeRequestStream(id),
+    };
   }
 
   get clientInfo(): { name?: string; version?: string } {
@@ -224,45 +186,17 @@ export class BridgeSession {
       );
       return;
     }
-    const params = request.params ?? {};
     switch (request.method) {
       case 'initialize':
         this.#noteInitialize(request);
         return this.#forward(exchange, request);
       case 'tools/call':
-        return this.#toolCall(exchange, request);
-      case 'prompts/get':
-        return this.#unlessHidden(exchange, request, async () => {
-          if (typeof params.name !== 'string') return undefined;
-          await this.#lists.ensure('prompt');
-          return this.#lists.hiddenReason('prompt', params.name);
-        });
-      case 'resources/read':
-      case 'resources/subscribe':
-        return this.#unlessHidden(exchange, request, async () => {
-          if (typeof params.uri !== 'string') return undefined;
-          await this.#lists.ensure('resourceTemplate');
-          return this.#lists.hiddenResourceReason(params.uri);
-        });
-      case 'completion/complete':
-        return this.#unlessHidden(exchange, request, () => this.#completionHidden(params.ref));
-      default:
-        return this.#forward(exchange, request);
+        return handleToolCall(this.#toolCalls, exchange, request);
+      default: {
+        const hidden = hiddenCheck(this.#lists, request);
+        return hidden ? this.#unlessHidden(exchange, request, hidden) : this.#forward(exchange, request);
+      }
     }
-  }
-
-  /** A completion for a hidden prompt or resource template would leak what it hides. */
-  async #completionHidden(ref: unknown): Promise<string | undefined> {
-    const { type, name, uri } = (ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
-    if (type === 'ref/prompt' && typeof name === 'string') {
-      await this.#lists.ensure('prompt');
-      return this.#lists.hiddenReason('prompt', name);
-    }
-    if (type === 'ref/resource' && typeof uri === 'string') {
-      await this.#lists.ensure('resourceTemplate');
-      return this.#lists.hiddenResourceReason(uri);
-    }
-    return undefined;
   }
 
   /** Forwards a request unless `hidden` names a reason; a request that cannot be checked is refused. */
@@ -316,15 +250,15 @@ export class BridgeSession {
       return;
     }
     if (exchange.held) {
-      // #toolCall sees the abort, records the withdrawn call and ends the exchange.
+      // handleToolCall sees the abort, records the withdrawn call and ends the exchange.
       exchange.held.abort('the client cancelled the call');
       return;
     }
     const upstreamId = exchange.upstreamId;
     this.#exchanges.close(exchange);
-    this.#dropProgressTokens(exchange);
+    this.#routes.ended(exchange);
     exchange.scope?.settle();
-    this.#finishAudit(exchange, { outcome: 'cancelled', error: 'cancelled by the client' });
+    this.#audit.finish(exchange, { outcome: 'cancelled', error: 'cancelled by the client' });
     this.#opts.downstream.closeRequestStream(exchange.id);
     if (upstreamId === undefined) return;
     try {
@@ -334,143 +268,9 @@ export class BridgeSession {
     }
   }
 
-  async #toolCall(exchange: Exchange, request: JSONRPCRequest): Promise<void> {
-    const params = (request.params ?? {}) as {
-      name?: unknown;
-      arguments?: unknown;
-      _meta?: { progressToken?: unknown };
-    };
-    const tool = typeof params.name === 'string' ? params.name : '';
-    const args =
-      params.arguments && typeof params.arguments === 'object' && !Array.isArray(params.arguments)
-        ? (params.arguments as Record<string, unknown>)
-        : undefined;
-    const progressToken = params._meta?.progressToken;
-    const held = new AbortController();
-    exchange.held = held;
-    const scope = new CallScope();
-    const started = exchange.startedAt;
-    try {
-      await this.#lists.ensure('tool');
-    } catch (error) {
-      this.#log.warn({ err: describeError(error) }, 'could not list the tools to verify their pins');
-    }
-    const call: ToolCallContext = {
-      sessionId: this.#opts.sessionId(),
-      client: this.#client,
-      server: this.server.name,
-      tool,
-      arguments: args,
-      requestId: request.id,
-      annotations: this.#lists.definition('tool', tool)?.annotations as Record<string, unknown> | undefined,
-      signal: held.signal,
-      ...(typeof progressToken === 'string' || typeof progressToken === 'number'
-        ? {
-            onWaiting: (elapsedMs: number, timeoutMs: number) =>
-              this.#notifyWaiting(request.id, progressToken, elapsedMs, timeoutMs),
-          }
-        : {}),
-    };
-    const decision = await this.#guard.decide(call, scope);
-    delete exchange.held;
-    const start: AuditCallStart = {
-      // When the call was received (a held call is decided later).
-      startedAt: Date.now() - (this.#now() - started),
-      sessionId: call.sessionId,
-      ...(this.#client.name ? { clientName: this.#client.name } : {}),
-      ...(this.#client.version ? { clientVersion: this.#client.version } : {}),
-      server: this.server.name,
-      tool,
-      requestId: request.id,
-      arguments: params.arguments,
-      decision: decision.action,
-      reason: decision.action === 'deny' ? `${decision.by}: ${decision.reason}` : decision.by,
-    };
-    const policyVersion = this.#opts.core.policyVersion();
-    if (policyVersion) start.policyVersion = policyVersion;
-    if (held.signal.aborted || this.#closed || !this.#exchanges.isOpen(exchange)) {
-      scope.settle();
-      const why = String(held.signal.reason ?? 'withdrawn');
-      try {
-        const id = this.#audit.recordCall({ ...start, decision: 'deny', reason: why });
-        this.#audit.recordOutcome(id, {
-          outcome: 'cancelled',
-          error: why,
-          durationMs: this.#elapsed(started),
-        });
-      } catch (error) {
-        this.#log.error({ err: describeError(error) }, 'audit log failed while recording a withdrawn call');
-      }
-      // A cancelled request gets no answer (MCP basic/utilities/cancellation): end its stream.
-      if (this.#exchanges.close(exchange) && !this.#closed)
-        this.#opts.downstream.closeRequestStream(request.id);
-      return;
-    }
-    if (decision.action === 'deny') {
-      const text = `MCP Warden refused this call: ${decision.reason}.`;
-      try {
-        this.#audit.recordRefusal(start, text, this.#elapsed(started));
-      } catch (error) {
-        this.#log.error({ err: describeError(error) }, 'audit log failed while recording a refusal');
-      }
-      const result: CallToolResult = { content: [{ type: 'text', text }], isError: true };
-      this.#answer(exchange, { jsonrpc: '2.0', id: request.id, result });
-      return;
-    }
-    let auditId: number;
-    try {
-      auditId = this.#audit.recordCall(start);
-    } catch (error) {
-      // Fail closed: a call that cannot be recorded is not forwarded.
-      scope.settle();
-      this.#log.error({ err: describeError(error) }, 'audit log failed; refusing the call');
-      this.#answer(
-        exchange,
-        errorResponseFor(
-          request.id,
-          new WardenError(
-            'AUDIT_FAILED',
-            `the call was not forwarded because the audit log could not record it (${describeError(error)})`,
-            { cause: error },
-          ),
-        ),
-      );
-      return;
-    }
-    exchange.auditId = auditId;
-    exchange.scope = scope;
-    await this.#forward(exchange, request);
-  }
-
-  #elapsed(since: number): number {
-    return Math.round((this.#now() - since) * 1000) / 1000;
-  }
-
-  /** Progress notifications while a call waits for a person (MCP basic/utilities/progress). */
-  #notifyWaiting(id: RequestId, progressToken: string | number, elapsedMs: number, timeoutMs: number): void {
-    const left = Math.max(0, Math.round((timeoutMs - elapsedMs) / 1000));
-    void this.#toDownstream(
-      {
-        jsonrpc: '2.0',
-        method: 'notifications/progress',
-        params: {
-          progressToken,
-          progress: Math.round(elapsedMs / 1000),
-          total: Math.round(timeoutMs / 1000),
-          message: `Waiting for a person to approve this call in MCP Warden (${left} s left)`,
-        },
-      },
-      id,
-    );
-  }
-
   /** Reports tool names this server shares with another server offering them to the same client. */
   #observeShadows(shown: string[]): void {
-    for (const shadow of this.#opts.core.shadows.observe(
-      this.#client.name ?? 'unknown client',
-      this.server.name,
-      shown,
-    )) {
+    for (const shadow of this.#opts.catalog.observeTools(this.#client.name ?? 'unknown client', shown)) {
       this.#log.warn(
         { tool: shadow.tool, servers: shadow.servers },
         `tool name "${shadow.tool}" is offered by several servers to the same client`,
@@ -486,14 +286,13 @@ export class BridgeSession {
     }
     const upstreamId = this.#exchanges.forwarding(exchange);
     exchange.forwardedAt = this.#now();
-    const token = (request.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
-    if (typeof token === 'string' || typeof token === 'number') this.#progress.set(token, exchange);
+    this.#routes.forwarded(exchange, request);
     try {
       await this.#upstream.send({ ...request, id: upstreamId });
     } catch (error) {
       if (this.#exchanges.isOpen(exchange) && exchange.upstreamId === upstreamId) {
         exchange.scope?.settle();
-        this.#finishAudit(exchange, { outcome: 'error', error: describeError(error) });
+        this.#audit.finish(exchange, { outcome: 'error', error: describeError(error) });
         this.#answer(exchange, errorResponseFor(exchange.id, error));
       }
     }
@@ -520,25 +319,20 @@ export class BridgeSession {
           const version = (message.result as { protocolVersion?: string }).protocolVersion;
           this.#upstream.noteInitialized(this.#initializeParams, version);
         }
-        if (exchange.auditId !== undefined) {
-          const result = message.result as CallToolResult;
-          this.#finishAudit(
-            exchange,
-            result.isError ? { outcome: 'tool_error', error: firstText(result) } : { outcome: 'ok' },
-          );
-        }
+        if (exchange.auditId !== undefined)
+          this.#audit.finish(exchange, toolOutcome(message.result as CallToolResult));
         const pinned = PINNED_LIST_METHODS[exchange.method];
         if (pinned || exchange.method === 'resources/list') {
           void this.#answerList(exchange, message.result, pinned?.kind);
           return;
         }
       } else if (exchange.auditId !== undefined) {
-        this.#finishAudit(exchange, { outcome: 'error', error: message.error.message });
+        this.#audit.finish(exchange, { outcome: 'error', error: message.error.message });
       }
       this.#answer(exchange, answer);
       return;
     }
-    void this.#toDownstream(message, this.#relatedRequest(message));
+    void this.#toDownstream(message, this.#routes.relatedRequest(message));
     const changed = isJSONRPCNotification(message) ? LIST_CHANGED[message.method] : undefined;
     if (changed && this.#lists.invalidate(changed)) {
       // Re-verify at once: a changed definition must be hidden before anyone uses it.
@@ -573,45 +367,17 @@ export class BridgeSession {
     this.#answer(exchange, { jsonrpc: '2.0', id: exchange.id, result: shown });
   }
 
-  #relatedRequest(message: JSONRPCMessage): RequestId | undefined {
-    if (isJSONRPCNotification(message)) {
-      if (message.method === 'notifications/progress') {
-        const token = message.params?.progressToken as string | number | undefined;
-        const exchange = token === undefined ? undefined : this.#progress.get(token);
-        if (exchange && this.#exchanges.isOpen(exchange)) return exchange.id;
-      }
-      if (message.method.endsWith('/list_changed') || message.method === 'notifications/resources/updated') {
-        return undefined;
-      }
-    }
-    return this.#exchanges.awaitingUpstream().at(-1)?.id;
-  }
-
   /** Delivers the one answer of a request; later answers of the same request are dropped. */
   #answer(exchange: Exchange, message: JSONRPCMessage): void {
     if (!this.#exchanges.close(exchange)) return;
-    this.#dropProgressTokens(exchange);
+    this.#routes.ended(exchange);
     void this.#toDownstream(message);
-  }
-
-  #finishAudit(exchange: Exchange, end: Omit<AuditCallEnd, 'durationMs'>): void {
-    if (exchange.auditId === undefined) return;
-    const durationMs = this.#elapsed(exchange.forwardedAt ?? exchange.startedAt);
-    try {
-      this.#audit.recordOutcome(exchange.auditId, { ...end, durationMs });
-    } catch (error) {
-      this.#log.error(
-        { err: describeError(error), auditId: exchange.auditId },
-        'audit log failed to record an outcome',
-      );
-    }
-    delete exchange.auditId;
   }
 
   #failPending(reason: string, restarting = false): void {
     for (const exchange of this.#exchanges.awaitingUpstream()) {
       exchange.scope?.settle();
-      this.#finishAudit(exchange, { outcome: 'error', error: reason });
+      this.#audit.finish(exchange, { outcome: 'error', error: reason });
       const error = new WardenError(
         'UPSTREAM_CRASHED',
         `server "${this.server.name}" did not answer ${exchange.method}: ${reason}` +
@@ -619,10 +385,6 @@ export class BridgeSession {
       );
       this.#answer(exchange, errorResponseFor(exchange.id, error));
     }
-  }
-
-  #dropProgressTokens(exchange: Exchange): void {
-    for (const [token, owner] of this.#progress) if (owner === exchange) this.#progress.delete(token);
   }
 
   async #toDownstream(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
@@ -635,20 +397,4 @@ export class BridgeSession {
       this.#log.debug({ err: describeError(error) }, 'could not deliver a message to the client');
     }
   }
-}
-
-/** The answer to a request whose id is already in use by a request in progress in the session. */
-export function duplicateIdError(id: RequestId): JSONRPCMessage {
-  return errorResponseFor(
-    id,
-    new WardenError(
-      'INVALID_REQUEST',
-      `Invalid Request: the id ${JSON.stringify(id)} is in use by a request still in progress in this session (MCP: request ids are unique in a session)`,
-    ),
-  );
-}
-
-function firstText(result: CallToolResult): string | undefined {
-  const item = result.content?.find((c) => c.type === 'text');
-  return item && 'text' in item ? String(item.text).slice(0, 1000) : undefined;
 }

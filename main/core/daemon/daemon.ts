@@ -7,7 +7,6 @@ import { parseConfig } from '../config/load.ts';
 import { openChangeContext } from '../change/context.ts';
 import { sealLegacyBackups } from '../clients/backup.ts';
 import { describeRecovery, recoverChanges } from '../change/run-change.ts';
-import { watchFileChanges } from '../watch-file.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { WardenPaths } from '../paths.ts';
@@ -16,6 +15,7 @@ import { Gateway, type GatewayOptions } from './gateway.ts';
 import { loadOrCreateToken, probeDaemon, readDaemonState, writeDaemonState } from '../state-file.ts';
 import { WardenCore } from '../runtime/warden-core.ts';
 import { OAUTH_CALLBACK_PATH } from '../oauth/oauth.ts';
+import { watchInForce } from '../runtime/watch-in-force.ts';
 
 /** The daemon only ever listens here (never on a routable address). */
 export const LOOPBACK = '127.0.0.1';
@@ -100,14 +100,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const url = `http://${LOOPBACK}:${port}`;
   core.oauth.setRedirectUrl(`${url}${OAUTH_CALLBACK_PATH}`);
   // Attached in the same tick as `listen` resolves, before any connection is processed.
-  const gateway = new Gateway({ config, port, token, core, logger, ...options.gateway });
+  const gateway = new Gateway({ port, token, core, logger, ...options.gateway });
   server.on('request', gateway.handle);
   // Only now that this daemon owns the port: end what a killed predecessor left running.
   const leftovers = core.upstreams.endLeftovers().catch((error: unknown) => {
     logger.warn({ err: describeError(error) }, 'could not check for upstream processes left running');
   });
-  const unwatch = core.watchManagedPolicy();
-  const unwatchConfig = watchConfig(config.file, gateway, logger);
+  // The config file and the managed policy: edits are put in force while running (StateInForce).
+  const unwatch = watchInForce(core.inForce, logger);
   writeDaemonState(paths.daemonStateFile, {
     token,
     port,
@@ -126,7 +126,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       unwatch();
-      unwatchConfig();
       server.close();
       server.closeAllConnections();
       core.broker.withdrawAll('MCP Warden is shutting down');
@@ -138,34 +137,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       logger.info('daemon stopped');
     })());
   return { url, port, token, gateway, core, close };
-}
-
-/** How often the config file is checked for changes, ms. */
-export const CONFIG_POLL_MS = 2000;
-
-/**
- * Reloads the config when its file changes (stat polled every CONFIG_POLL_MS). An edit that is
- * not valid changes nothing: the previous config stays in force and the log says why.
- * @returns a function that stops watching.
- */
-function watchConfig(file: string, gateway: Gateway, logger: Logger): () => void {
-  return watchFileChanges(file, CONFIG_POLL_MS, async () => {
-    let next: WardenConfig;
-    try {
-      next = parseConfig(fs.readFileSync(file, 'utf8'), file);
-    } catch (error) {
-      logger.error(
-        { err: describeError(error) },
-        'the edited config is not valid; the previous one stays in force',
-      );
-      return;
-    }
-    try {
-      logger.info(await gateway.applyConfig(next), 'config reloaded');
-    } catch (error) {
-      logger.error({ err: describeError(error) }, 'config reload failed');
-    }
-  });
 }
 
 function alreadyRunning(url: string | undefined, pid: number, config: string): WardenError {

@@ -71,20 +71,25 @@ export class PolicyStep implements GuardStep {
 export class ApprovalStep implements GuardStep {
   readonly name = 'approval';
   readonly #broker: ApprovalBroker;
-  readonly #timeoutMs: number;
+  readonly #timeoutMs: () => number;
   readonly #remembered: RememberedRuleStore;
   readonly #sessionGrants: RememberedGrant[];
   readonly #log: Logger;
 
+  /**
+   * @param options.timeoutMs how long a held call waits for a person, ms: a number, or a function
+   *   read when each call is held (the approval timeout in force then; a reload changes it).
+   */
   constructor(options: {
     broker: ApprovalBroker;
-    timeoutMs: number;
+    timeoutMs: number | (() => number);
     remembered: RememberedRuleStore;
     sessionGrants: RememberedGrant[];
     logger: Logger;
   }) {
     this.#broker = options.broker;
-    this.#timeoutMs = options.timeoutMs;
+    const timeoutMs = options.timeoutMs;
+    this.#timeoutMs = typeof timeoutMs === 'number' ? () => timeoutMs : timeoutMs;
     this.#remembered = options.remembered;
     this.#sessionGrants = options.sessionGrants;
     this.#log = options.logger;
@@ -97,12 +102,13 @@ export class ApprovalStep implements GuardStep {
     if (verdict.action === 'deny')
       return { action: 'deny', by: ruleText(verdict.by), reason: verdict.reason };
 
+    const timeoutMs = this.#timeoutMs();
     const started = Date.now();
     const ticker = call.onWaiting
-      ? setInterval(() => call.onWaiting?.(Date.now() - started, this.#timeoutMs), WAITING_NOTICE_MS)
+      ? setInterval(() => call.onWaiting?.(Date.now() - started, timeoutMs), WAITING_NOTICE_MS)
       : undefined;
     try {
-      call.onWaiting?.(0, this.#timeoutMs);
+      call.onWaiting?.(0, timeoutMs);
       const outcome = await this.#broker.request(
         {
           sessionId: call.sessionId,
@@ -114,7 +120,7 @@ export class ApprovalStep implements GuardStep {
           rule: { source: verdict.by.source, text: verdict.by.text || ruleText(verdict.by) },
           choices: choicesFor(verdict.remember),
         },
-        { timeoutMs: this.#timeoutMs, ...(call.signal ? { signal: call.signal } : {}) },
+        { timeoutMs, ...(call.signal ? { signal: call.signal } : {}) },
       );
       if (outcome.kind === 'timeout') {
         return {

@@ -45,9 +45,9 @@ function anyOf(globs: readonly string[]): (tool: string) => boolean {
 /** Guard step: denies calls to tools the lists hide (a hidden tool is never callable). */
 export class ToolListsStep implements GuardStep {
   readonly name = 'tool-lists';
-  readonly #lists: ToolLists;
+  readonly #lists: Pick<ToolLists, 'blockReason'>;
 
-  constructor(lists: ToolLists) {
+  constructor(lists: Pick<ToolLists, 'blockReason'>) {
     this.#lists = lists;
   }
 

@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
 import { ApprovalBroker } from '../approvals/broker.ts';
 import { AuditLog } from '../audit/audit-log.ts';
-import { commandHint } from '../command-hint.ts';
 import type { ServerConfig, WardenConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import { QuotaStore } from '../guard/limits.ts';
@@ -9,17 +8,8 @@ import type { Logger } from '../log.ts';
 import type { WardenPaths } from '../paths.ts';
 import { PinStore } from '../pins/pin-store.ts';
 import { ShadowTracker } from '../pins/shadowing.ts';
-import { PolicyEngine, ruleText } from '../policy/engine.ts';
-import {
-  commandBinaryHash,
-  describeIdentity,
-  identityHash,
-  serverIdentity,
-  type ServerIdentity,
-} from '../policy/identity.ts';
-import type { PolicySource } from '../config/policy-schema.ts';
-import { loadMachinePolicy, managedPolicyPath } from '../policy/sources.ts';
-import { readPlatformManagedPolicy } from '../policy/platform-managed.ts';
+import type { PolicyEngine } from '../policy/engine.ts';
+import type { ServerIdentity } from '../policy/identity.ts';
 import { openStateDb } from '../store/state-db.ts';
 import { RememberedRuleStore } from '../store/remembered-rules.ts';
 import { ServerApprovalStore } from '../store/server-approvals.ts';
@@ -30,27 +20,22 @@ import { UpstreamProcesses } from '../process/upstream-processes.ts';
 import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.ts';
 import type { SecretAccess } from '../bridge/upstream-link.ts';
 import { OAuthCoordinator } from '../oauth/oauth.ts';
-import { OrgPolicySync } from '../policy/org-sync.ts';
-import { watchFileChanges } from '../watch-file.ts';
+import type { OrgPolicySync } from '../policy/org-sync.ts';
+import { admitServer, approveServerIdentity, catalogEntryFor, type ServerAdmission } from './admission.ts';
+import { StateInForce, type ServerChanges } from './state-in-force.ts';
 
-/** Whether a configured server may run, and why. */
-export type ServerAdmission =
-  | { allowed: true; identity: ServerIdentity; trusted: boolean; by: string }
-  | { allowed: false; identity: ServerIdentity; reason: string };
+export type { ServerAdmission } from './admission.ts';
+export { policySources } from './policy-sources.ts';
 
 /**
- * Everything the daemon's guard needs, built once at start: the merged policy, the approval
- * broker, the audit log and the state stores. The gateway, the sessions and the control API
- * share it.
+ * The assembled Warden, built once at start: the state in force (config and policy, owned by
+ * StateInForce), the approval broker, the audit log and the state stores. The gateway, the
+ * sessions' ports (runtime/session-ports.ts) and the control API share it. Nothing of it is
+ * assigned from outside: what changes while running changes through its methods.
  */
 export class WardenCore {
-  /** The user's config in force; replaced when the file changes (see Gateway.applyConfig). */
-  config: WardenConfig;
-  /** The merged policy in force; replaced when a new org policy is accepted. */
-  engine: PolicyEngine;
-  /** Org policy sync, when the managed policy names an org policy. */
-  orgSync: OrgPolicySync | undefined;
-  readonly #managedPolicyFile: string | undefined;
+  /** The one owner of the config and policy in force; sessions read and follow it. */
+  readonly inForce: StateInForce;
   readonly #logger: Logger;
   readonly #dataDir: string;
   readonly broker = new ApprovalBroker();
@@ -69,22 +54,19 @@ export class WardenCore {
   readonly upstreams: UpstreamProcesses;
   readonly #state: Database.Database;
   readonly #settings: DaemonSettingsStore;
+  readonly #unfollow: () => void;
   #paused: boolean;
   readonly #listeners = new Set<(event: CoreEvent) => void>();
 
   private constructor(
-    config: WardenConfig,
-    engine: PolicyEngine,
+    inForce: StateInForce,
     audit: AuditLog,
     state: Database.Database,
     secrets: SecretStore,
     logger: Logger,
-    managedPolicyFile: string | undefined,
     dataDir: string,
   ) {
-    this.config = config;
-    this.engine = engine;
-    this.#managedPolicyFile = managedPolicyFile;
+    this.inForce = inForce;
     this.#logger = logger;
     this.#dataDir = dataDir;
     this.audit = audit;
@@ -103,6 +85,23 @@ export class WardenCore {
       logger.child({ component: 'processes' }),
     );
     this.audit.onRecord = (id) => this.emit({ type: 'audit.recorded', id });
+    // Live views refresh on every change put in force (policy status, servers, catalog).
+    this.#unfollow = inForce.subscribe(() => this.emit({ type: 'status.changed' }));
+  }
+
+  /** The user's config in force (StateInForce.current; a reload replaces it). */
+  get config(): WardenConfig {
+    return this.inForce.current.config;
+  }
+
+  /** The merged policy in force (StateInForce.current; a reload replaces it). */
+  get engine(): PolicyEngine {
+    return this.inForce.current.engine;
+  }
+
+  /** Org policy sync, when the managed policy names an org policy. */
+  get orgSync(): OrgPolicySync | undefined {
+    return this.inForce.orgSync;
   }
 
   /**
@@ -165,17 +164,19 @@ export class WardenCore {
     logger: Logger,
     options: { managedPolicyFile?: string; secrets?: SecretStore } = {},
   ): WardenCore {
-    const engine = new PolicyEngine(policySources(config, options.managedPolicyFile));
+    const inForce = new StateInForce(config, {
+      ...(options.managedPolicyFile ? { managedPolicyFile: options.managedPolicyFile } : {}),
+      dataDir: paths.dataDir,
+      logger,
+    });
     const audit = AuditLog.open(paths.auditDb, { synchronous: config.auditSynchronous });
     try {
       return new WardenCore(
-        config,
-        engine,
+        inForce,
         audit,
         openStateDb(paths.stateDb),
         options.secrets ?? new KeychainSecretStore(),
         logger,
-        options.managedPolicyFile,
         paths.dataDir,
       );
     } catch (error) {
@@ -184,55 +185,13 @@ export class WardenCore {
     }
   }
 
-  /**
-   * May this configured server run? A deny rule refuses; an allow rule admits; otherwise the
-   * exact identity must have been approved by a person (`mcp-warden servers approve <name>`).
-   */
+  /** May this configured server run under what is in force now? See admitServer. */
   admit(server: ServerConfig): ServerAdmission {
-    const identity = serverIdentity(server);
-    const verdict = this.engine.decideServer(identity, () =>
-      identity.kind === 'stdio' ? commandBinaryHash(identity.command) : undefined,
-    );
-    if (verdict.action === 'deny') return { allowed: false, identity, reason: verdict.reason };
-    const entry = this.catalogEntry(identity);
-    if (entry) return { allowed: true, identity, trusted: false, by: `org catalog entry "${entry}"` };
-    const managed = this.engine.sources.find((source) => source.kind === 'managed');
-    if (managed?.document.catalogOnly) {
-      return {
-        allowed: false,
-        identity,
-        reason:
-          `server "${server.name}" (\`${describeIdentity(identity)}\`) is not in the org catalog, and ` +
-          `${managed.origin} allows only catalog servers (see \`mcp-warden policy status\`)`,
-      };
-    }
-    if (verdict.action === 'allow')
-      return { allowed: true, identity, trusted: verdict.trusted, by: ruleText(verdict.by) };
-    const locked = this.engine.locks.get('serverApprovals');
-    if (locked) {
-      return {
-        allowed: false,
-        identity,
-        reason:
-          `server "${server.name}" (\`${describeIdentity(identity)}\`) is not allowed by managed or org policy, ` +
-          `and ${locked} locks server approvals: ask IT to add it to the org catalog`,
-      };
-    }
-    if (this.serverApprovals.isApproved(server.name, identity)) {
-      return { allowed: true, identity, trusted: false, by: 'approved by a person' };
-    }
-    const previous = this.serverApprovals.lastApproved(server.name);
-    const now = describeIdentity(identity);
-    const reason = previous
-      ? `server "${server.name}" changed since it was approved: it was \`${previous}\`, now it is \`${now}\`. ` +
-        `Review the new command and approve it with \`${commandHint(['mcp-warden', 'servers', 'approve'], [server.name])}\``
-      : `server "${server.name}" (\`${now}\`) is not allowed by any policy and no one has approved it. ` +
-        `Review the command and approve it with \`${commandHint(['mcp-warden', 'servers', 'approve'], [server.name])}\``;
-    return { allowed: false, identity, reason };
+    return admitServer(server, this.inForce.current, this.serverApprovals);
   }
 
   /**
-   * Records a person's approval of a server's current identity.
+   * Records a person's approval of a server's current identity (see approveServerIdentity).
    * @param expectedHash the identity hash the person reviewed; guards against a config change in between.
    * @throws WardenError NOT_FOUND for an unknown server, CONFLICT when the identity changed.
    */
@@ -241,136 +200,40 @@ export class WardenCore {
     expectedHash: string | undefined,
     by: string,
   ): { identity: ServerIdentity; hash: string } {
-    const server = this.config.servers.get(name);
-    if (!server) throw new WardenError('NOT_FOUND', `no server "${name}" in ${this.config.file}`);
-    const locked = this.engine.locks.get('serverApprovals');
-    if (locked)
-      throw new WardenError('CONFLICT', `${locked} locks server approvals: only IT can allow servers here`);
-    const identity = serverIdentity(server);
-    const hash = identityHash(identity);
-    if (expectedHash !== undefined && expectedHash !== hash) {
-      throw new WardenError(
-        'CONFLICT',
-        `server "${name}" is no longer the command that was reviewed; review it again`,
-      );
-    }
-    this.serverApprovals.approve(name, identity, by);
-    this.emit({ type: 'status.changed' });
-    return { identity, hash };
-  }
-
-  /**
-   * Reads the managed policy again and puts the result in force (with the org policy and the
-   * user's config). When the managed policy became unreadable or invalid, fails closed: every
-   * server and every tool call is refused, naming the error, until it is fixed. When it names
-   * another org policy URL or other keys, the org sync starts over with them.
-   */
-  async reloadPolicy(): Promise<void> {
-    const previousOrg = JSON.stringify(
-      this.engine.sources.find((s) => s.kind === 'managed')?.document.orgPolicy,
-    );
-    let sources: PolicySource[];
-    try {
-      sources = policySources(this.config, this.#managedPolicyFile, this.orgSync?.source());
-    } catch (error) {
-      const reason = `MCP Warden refuses everything until the managed policy is fixed: ${describeError(error)}`;
-      this.#logger.error({ err: describeError(error) }, 'managed policy invalid: failing closed');
-      this.engine = new PolicyEngine([
-        {
-          kind: 'managed',
-          origin: this.#managedPolicyFile ?? 'managed policy',
-          document: {
-            servers: [
-              { action: 'deny', command: '**' },
-              { action: 'deny', url: '**' },
-            ],
-            rules: [{ server: '*', tool: '*', action: 'deny', reason }],
-          },
-        },
-      ]);
-      this.emit({ type: 'status.changed' });
-      return;
-    }
-    this.engine = new PolicyEngine(sources);
-    this.#logger.info({ sources: sources.map((s) => `${s.kind} ${s.origin}`) }, 'policy reloaded');
-    const managedOrg = JSON.stringify(sources.find((s) => s.kind === 'managed')?.document.orgPolicy);
-    if (managedOrg !== previousOrg) {
-      this.orgSync?.stop();
-      this.orgSync = undefined;
-      await this.startOrgSync();
-      const sync = this.orgSync as OrgPolicySync | undefined;
-      if (sync)
-        this.engine = new PolicyEngine(policySources(this.config, this.#managedPolicyFile, sync.source()));
-    }
-    this.emit({ type: 'status.changed' });
-  }
-
-  /**
-   * Watches the managed policy file while running (stat polled every `intervalMs`, so a file
-   * replaced, created or deleted is seen too) and reloads the policy when it changes.
-   * @returns a function that stops watching.
-   */
-  watchManagedPolicy(intervalMs = MANAGED_POLICY_POLL_MS): () => void {
-    const file = this.#managedPolicyFile ?? managedPolicyPath();
-    let reloading = Promise.resolve();
-    const reload = (): Promise<void> =>
-      (reloading = reloading.then(() => this.reloadPolicy()).catch(() => undefined));
-    const unwatchFile = watchFileChanges(file, intervalMs, () => {
-      this.#logger.info({ file }, 'managed policy changed');
-      return reload();
+    const approved = approveServerIdentity(this.inForce.current, this.serverApprovals, {
+      name,
+      expectedHash,
+      by,
     });
-    // macOS managed preferences and Windows Group Policy: read again every minute.
-    let platformTimer: NodeJS.Timeout | undefined;
-    if (!this.#managedPolicyFile && (process.platform === 'darwin' || process.platform === 'win32')) {
-      const read = (): string => {
-        try {
-          return JSON.stringify(readPlatformManagedPolicy() ?? null);
-        } catch (error) {
-          return `error: ${describeError(error)}`;
-        }
-      };
-      let last = read();
-      platformTimer = setInterval(() => {
-        const now = read();
-        if (now === last) return;
-        last = now;
-        this.#logger.info('platform managed policy changed');
-        void reload();
-      }, PLATFORM_POLICY_POLL_MS);
-      platformTimer.unref();
-    }
-    return () => {
-      unwatchFile();
-      clearInterval(platformTimer);
-    };
+    this.emit({ type: 'status.changed' });
+    return approved;
+  }
+
+  /** Puts an edited config in force (StateInForce.applyConfig). */
+  applyConfig(next: WardenConfig): Promise<ServerChanges> {
+    return this.inForce.applyConfig(next);
+  }
+
+  /**
+   * Reads the managed policy again and puts the result in force (StateInForce.reloadPolicy).
+   * When it became unreadable or invalid, fails closed: every server and every tool call is
+   * refused, naming the error, until it is fixed.
+   */
+  reloadPolicy(): Promise<void> {
+    return this.inForce.reloadPolicy();
   }
 
   /**
    * Starts syncing the org policy the managed policy names (if any): the cached last good
    * document is in force when this resolves; the network check continues in the background.
    */
-  async startOrgSync(): Promise<void> {
-    const managed = this.engine.sources.find((s) => s.kind === 'managed');
-    const config = managed?.document.orgPolicy;
-    if (!config) return;
-    this.orgSync = new OrgPolicySync({
-      config,
-      dataDir: this.#dataDir,
-      logger: this.#logger.child({ component: 'org-policy' }),
-      onChange: () => void this.reloadPolicy(),
-    });
-    await this.orgSync.start();
+  startOrgSync(): Promise<void> {
+    return this.inForce.startOrgSync();
   }
 
-  /** The name of the org catalog entry whose exact command and args (or URL) match, if any. */
+  /** The name of the org catalog entry (in force) whose exact command and args (or URL) match, if any. */
   catalogEntry(identity: ServerIdentity): string | undefined {
-    const match = (this.orgSync?.catalog() ?? []).find((entry) =>
-      identity.kind === 'http'
-        ? entry.url === identity.url
-        : entry.command === identity.command &&
-          JSON.stringify(entry.args ?? []) === JSON.stringify(identity.args),
-    );
-    return match?.name;
+    return catalogEntryFor(identity, this.inForce.current.catalog);
   }
 
   /** Where Warden keeps its data (client config backups live in `backups/` under it). */
@@ -380,36 +243,17 @@ export class WardenCore {
 
   /** The org policy version in force, for audit rows ("org acme v6"), or undefined. */
   policyVersion(): string | undefined {
-    const status = this.orgSync?.status();
-    return status?.version ? `org ${status.org ?? '?'} v${status.version}` : undefined;
+    return this.inForce.policyVersion();
   }
 
   close(): void {
-    this.orgSync?.stop();
+    this.#unfollow();
+    this.inForce.close();
     this.broker.withdrawAll('MCP Warden is shutting down');
     this.audit.close();
     this.#state.close();
   }
 }
 
-/** How often the managed policy file is checked for changes, ms. */
-export const MANAGED_POLICY_POLL_MS = 2000;
-/** How often macOS managed preferences / Windows Group Policy are read again, ms. */
-export const PLATFORM_POLICY_POLL_MS = 60_000;
-
 /** What the core tells live views (control API event stream). */
 export type CoreEvent = { type: 'audit.recorded'; id: number } | { type: 'status.changed' };
-
-/** The policy sources in force: the managed file (if any) and the user's config. */
-export function policySources(
-  config: WardenConfig,
-  managedPolicyFile?: string,
-  org?: PolicySource,
-): PolicySource[] {
-  const managed = loadMachinePolicy(managedPolicyFile);
-  return [
-    ...(managed ? [managed] : []),
-    ...(org ? [org] : []),
-    { kind: 'user', origin: config.file, document: config.policy },
-  ];
-}

@@ -1,0 +1,78 @@
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { AuditCallEnd, AuditCallStart } from '../audit/audit-log.ts';
+import type { ServerConfig } from '../config/schema.ts';
+import type { CallScope, GuardDecision, ToolCallContext } from '../guard/chain.ts';
+import type { ToolLists } from '../guard/tool-lists.ts';
+import type { Logger } from '../log.ts';
+import type { Shadow } from '../pins/shadowing.ts';
+import type { PinnedListsOptions } from './pinned-lists.ts';
+import type { UpstreamLink } from './upstream-link.ts';
+
+/**
+ * The ports a BridgeSession works through: it knows nothing else of the running Warden
+ * (runtime/session-wiring.ts connects them to it; tests pass their own).
+ */
+
+/** Where the session's messages to the client go (the Streamable HTTP server transport). */
+export interface DownstreamPort {
+  /** Sends a message; `relatedRequestId` routes it onto that request's response stream. */
+  send(message: JSONRPCMessage, options?: { relatedRequestId?: RequestId }): Promise<void>;
+  /** Ends the response stream of a request that will get no answer (it was cancelled). */
+  closeRequestStream(id: RequestId): void;
+}
+
+/**
+ * The tool catalog of the session's server: the pins its complete lists are checked against,
+ * the config's tool allow and deny lists, and tool shadowing across the client's servers.
+ */
+export interface ToolCatalogPort {
+  /** Checks a complete list against the pins (PinStore.check). */
+  readonly pins: PinnedListsOptions['pins'];
+  /** The server's tool lists from the config (`mcpServers.<name>.tools`). */
+  readonly toolLists: Pick<ToolLists, 'blockReason'>;
+  /**
+   * Records the tool names the server now offers the client named `client`.
+   * @returns the shadows (tool names also offered by another server) involving this server.
+   */
+  observeTools(client: string, tools: readonly string[]): readonly Shadow[];
+}
+
+/**
+ * Decides each `tools/call` after the catalog checks (tool lists and pins, which the session
+ * runs itself): policy, limits and approvals. It reads what is in force when each call arrives,
+ * so a reload applies to sessions already open. May hold a call (a person's approval) until
+ * `call.signal` aborts. A port that throws refuses the call (fail closed).
+ */
+export interface GuardPort {
+  decide(call: ToolCallContext, scope: CallScope): Promise<GuardDecision>;
+}
+
+/** What the session writes to the audit log (AuditLog implements it). */
+export interface CallRecorder {
+  /** Records a call before it is forwarded; returns its row id. Throws when it cannot (fail closed). */
+  recordCall(start: AuditCallStart): number;
+  recordOutcome(id: number, end: AuditCallEnd): void;
+  recordRefusal(start: AuditCallStart, error: string, durationMs?: number): number;
+}
+
+/** The audit of the session's calls: the recorder, and the policy version each row names. */
+export interface CallAuditPort extends CallRecorder {
+  /** The org policy version in force, for audit rows ("org acme v6"); undefined without one. */
+  policyVersion(): string | undefined;
+}
+
+/** How the session reaches its upstream server (UpstreamSupervisor keeps the link alive). */
+export interface UpstreamPort {
+  /** A new, unstarted link to the server (stdio child or Streamable HTTP). */
+  createLink(server: ServerConfig, logger: Logger): UpstreamLink;
+  /** Backoff before restart attempt n (0-based), ms (default: circuit-breaker's backoffDelay). */
+  backoff?: (attempt: number) => number;
+}
+
+/** The four ports of one session besides its downstream. */
+export interface SessionPorts {
+  catalog: ToolCatalogPort;
+  guard: GuardPort;
+  audit: CallAuditPort;
+  upstream: UpstreamPort;
+}

@@ -1,0 +1,389 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  isInitializeRequest,
+  isJSONRPCRequest,
+  type JSONRPCMessage,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+import { errorResponseFor, idKey } from '../bridge/jsonrpc.ts';
+import type { BridgeSession } from '../bridge/session.ts';
+import type { DownstreamPort } from '../bridge/session-ports.ts';
+import { duplicateIdError } from '../bridge/session-routing.ts';
+import type { ServerConfig, WardenConfig } from '../config/schema.ts';
+import { quoteName } from '../config/server-name.ts';
+import { WardenError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { describeIdentity } from '../policy/identity.ts';
+import { endpointServerName } from '../request-target.ts';
+import type { ServerAdmission } from '../runtime/admission.ts';
+import { sendJson, sendJsonRpcError } from './http-answers.ts';
+import { MAX_REQUEST_BYTES, readJsonRpcBody } from './request-body.ts';
+
+/** A session with no open stream and no request for this long is closed, ms (10 min). */
+export const SESSION_IDLE_MS = 10 * 60_000;
+
+/** At most this many messages wait for a client's standalone stream; older ones are dropped. */
+export const MAX_QUEUED_STANDALONE = 200;
+
+/** What the endpoint uses of a session's bridge (BridgeSession). */
+export type EndpointSession = Pick<
+  BridgeSession,
+  'server' | 'reserve' | 'fromDownstream' | 'close' | 'restartUpstream'
+>;
+
+/** What a new session's bridge is opened with. */
+export interface SessionInit {
+  server: ServerConfig;
+  /** Whether server policy trusts this server's annotations (from its admission). */
+  trusted: boolean;
+  downstream: DownstreamPort;
+  /** The downstream session id (known once initialize has been received). */
+  sessionId: () => string;
+  logger: Logger;
+}
+
+export interface McpEndpointOptions {
+  /** The config in force now: read on every request. */
+  config: () => WardenConfig;
+  /** While true, new sessions are refused (PAUSED). */
+  paused: () => boolean;
+  /** May this server run now? (WardenCore.admit) */
+  admit: (server: ServerConfig) => ServerAdmission;
+  /** Opens the bridge of a new session (BridgeSession over its ports). */
+  openSession: (init: SessionInit) => EndpointSession;
+  logger: Logger;
+  /** Idle sessions are closed after this long, ms (default SESSION_IDLE_MS). */
+  idleMs?: number;
+}
+
+interface SessionEntry {
+  transport: StreamableHTTPServerTransport;
+  session: EndpointSession;
+  lastActivity: number;
+  openRequests: number;
+  /** GET requests (standalone streams) being answered; a refused second GET comes and goes. */
+  standalone: number;
+  /** Messages for the standalone stream that arrived before it opened (delivered when it does). */
+  queued: JSONRPCMessage[];
+}
+
+/**
+ * The MCP endpoints `/mcp/<server>`: one Streamable HTTP endpoint per configured server (MCP
+ * 2025-11-25, basic/transports), each downstream session with a bridge of its own. Sessions
+ * start with an `initialize` POST (refused while paused or when the server is not admitted),
+ * are found by Mcp-Session-Id, and end on DELETE, when the client goes idle, or when the
+ * gateway ends them (the server's settings changed).
+ *
+ * Answers: 404 for an unknown server or session, 400 for a missing session id, an unsupported
+ * MCP-Protocol-Version, a malformed body or a request id in progress, 413 for a body over
+ * MAX_REQUEST_BYTES; everything else is the SDK transport's.
+ */
+export class McpEndpoint {
+  readonly #opts: McpEndpointOptions;
+  readonly #log: Logger;
+  readonly #sessions = new Map<string, SessionEntry>();
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(options: McpEndpointOptions) {
+    this.#opts = options;
+    this.#log = options.logger;
+    const idleMs = options.idleMs ?? SESSION_IDLE_MS;
+    this.#sweep = setInterval(() => this.#closeIdle(idleMs), Math.min(idleMs, 60_000));
+    this.#sweep.unref();
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** How many sessions of `server` are open. */
+  sessionsOf(server: string): number {
+    return this.#of(server).length;
+  }
+
+  /** Restarts the upstream of every session of `server`; resolves with how many. */
+  async restart(server: string): Promise<number> {
+    const entries = this.#of(server);
+    await Promise.all(entries.map((e) => e.session.restartUpstream()));
+    return entries.length;
+  }
+
+  /** Handles a request to `/mcp/<server>` (or any path that is not another route). */
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const server = this.#target(res, url);
+    if (!server) return;
+    const name = server.name;
+    let body: JSONRPCMessage | JSONRPCMessage[] | undefined;
+    if (req.method === 'POST') {
+      const read = await readJsonRpcBody(req, MAX_REQUEST_BYTES);
+      if (!read.ok) {
+        this.#log.warn({ server: name, code: read.error.code }, read.error.message);
+        sendJsonRpcError(res, read.error);
+        return;
+      }
+      body = read.body;
+    }
+    const entry = this.#entryFor(req, res, server, body);
+    if (!entry) return;
+    entry.lastActivity = Date.now();
+    entry.openRequests++;
+    let accepted = false;
+    res.once('close', () => {
+      entry.openRequests--;
+      entry.lastActivity = Date.now();
+      if (accepted) entry.standalone--;
+    });
+    if (req.method === 'GET') {
+      // The transport registers the stream while handling the request. Count it (and deliver
+      // what waited) only if it accepted it: a refused GET (400, 406, 409) opens no stream.
+      setImmediate(() => {
+        if (res.statusCode !== 200 || res.writableEnded || res.destroyed) return;
+        accepted = true;
+        entry.standalone++;
+        this.#flushQueued(entry);
+      });
+    }
+    const reservation = entry.session.reserve(body === undefined ? [] : requestIds(body));
+    if (reservation.clashes.length > 0) {
+      this.#log.warn(
+        { server: name, ids: reservation.clashes },
+        'refused requests whose ids are in progress',
+      );
+      sendJson(res, 400, duplicateIdAnswers(body!, reservation.clashes));
+      return;
+    }
+    try {
+      await entry.transport.handleRequest(req, res, body);
+    } finally {
+      reservation.release();
+    }
+  }
+
+  /** The configured server the path names, or undefined when it was answered with an error. */
+  #target(res: ServerResponse, url: URL): ServerConfig | undefined {
+    const target = endpointServerName(url.pathname);
+    if (!target) {
+      sendJsonRpcError(
+        res,
+        new WardenError('NOT_FOUND', `Not found: ${url.pathname} (MCP endpoints are /mcp/<server>)`),
+      );
+      return undefined;
+    }
+    if ('malformed' in target) {
+      sendJsonRpcError(
+        res,
+        new WardenError(
+          'INVALID_REQUEST',
+          `Bad Request: the server name in ${url.pathname} is not valid percent-encoded UTF-8 (encode it with encodeURIComponent)`,
+        ),
+      );
+      return undefined;
+    }
+    return this.#configured(res, target.name);
+  }
+
+  /** The server of that name in the config in force, or undefined when answered SERVER_UNKNOWN. */
+  #configured(res: ServerResponse, name: string): ServerConfig | undefined {
+    const config = this.#opts.config();
+    const server = config.servers.get(name);
+    if (!server) {
+      const configured = [...config.servers.keys()].map(quoteName).join(', ');
+      sendJsonRpcError(
+        res,
+        new WardenError(
+          'SERVER_UNKNOWN',
+          `Unknown server ${quoteName(name)}: it is not in ${config.file} (configured: ${configured || 'none'})`,
+        ),
+      );
+    }
+    return server;
+  }
+
+  /** The session the request belongs to, a new one for an initialize, or undefined when refused. */
+  #entryFor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    server: ServerConfig,
+    body: JSONRPCMessage | JSONRPCMessage[] | undefined,
+  ): SessionEntry | undefined {
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const entry = this.#sessions.get(sessionId);
+      if (entry && entry.session.server.name === server.name) return entry;
+      sendJsonRpcError(
+        res,
+        new WardenError(
+          'SESSION_NOT_FOUND',
+          'Session not found: it ended or belongs to another server; initialize again',
+        ),
+      );
+      return undefined;
+    }
+    if (req.method !== 'POST' || body === undefined || Array.isArray(body) || !isInitializeRequest(body)) {
+      sendJsonRpcError(
+        res,
+        new WardenError(
+          'INVALID_REQUEST',
+          'Bad Request: Mcp-Session-Id header is required (send initialize first)',
+        ),
+      );
+      return undefined;
+    }
+    const id = (body as { id?: RequestId }).id ?? null;
+    if (this.#opts.paused()) {
+      sendJsonRpcError(
+        res,
+        new WardenError(
+          'PAUSED',
+          'MCP Warden is paused: no server runs until someone resumes it (tray menu or dashboard)',
+        ),
+        id,
+      );
+      return undefined;
+    }
+    // The config may have changed while the body was read: start the server as it is now.
+    const current = this.#configured(res, server.name);
+    if (!current) return undefined;
+    const admission = this.#opts.admit(current);
+    if (!admission.allowed) {
+      this.#log.warn(
+        { server: current.name, command: describeIdentity(admission.identity) },
+        `server refused: ${admission.reason}`,
+      );
+      sendJsonRpcError(
+        res,
+        new WardenError('SERVER_NOT_ALLOWED', `MCP Warden refused to start this server: ${admission.reason}`),
+        id,
+      );
+      return undefined;
+    }
+    return this.#createSession(current, admission.trusted);
+  }
+
+  #flushQueued(entry: SessionEntry): void {
+    const queued = entry.queued.splice(0);
+    for (const message of queued) void entry.transport.send(message).catch(() => undefined);
+  }
+
+  #createSession(server: ServerConfig, trusted: boolean): SessionEntry {
+    const logger = this.#log.child({ server: server.name });
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      maxRequestBodySize: MAX_REQUEST_BYTES,
+      onsessioninitialized: (id) => {
+        logger.setBindings({ session: id });
+        this.#sessions.set(id, entry);
+        logger.info('session started');
+      },
+    });
+    const session = this.#opts.openSession({
+      server,
+      trusted,
+      downstream: {
+        send: (message, options) => {
+          // A message that belongs to no request goes on the standalone stream; until the client
+          // opens it (right after initialization), it waits instead of being dropped.
+          if (
+            options?.relatedRequestId === undefined &&
+            !('result' in message) &&
+            !('error' in message) &&
+            entry.standalone === 0
+          ) {
+            entry.queued.push(message);
+            if (entry.queued.length > MAX_QUEUED_STANDALONE) entry.queued.shift();
+            return Promise.resolve();
+          }
+          return transport.send(message, options);
+        },
+        closeRequestStream: (id) => transport.closeSSEStream(id),
+      },
+      sessionId: () => transport.sessionId ?? '',
+      logger,
+    });
+    const entry: SessionEntry = {
+      transport,
+      session,
+      lastActivity: Date.now(),
+      openRequests: 0,
+      standalone: 0,
+      queued: [],
+    };
+    transport.onmessage = (message) => void session.fromDownstream(message);
+    transport.onerror = (error) => logger.debug({ err: error.message }, 'transport error');
+    transport.onclose = () => {
+      const id = transport.sessionId;
+      if (id) this.#sessions.delete(id);
+      logger.info('session ended');
+      void session.close();
+    };
+    void transport.start();
+    return entry;
+  }
+
+  #of(server: string): SessionEntry[] {
+    return [...this.#sessions.values()].filter((e) => e.session.server.name === server);
+  }
+
+  #closeIdle(idleMs: number): void {
+    const now = Date.now();
+    for (const entry of this.#sessions.values()) {
+      if (entry.openRequests === 0 && now - entry.lastActivity > idleMs) void entry.transport.close();
+    }
+  }
+
+  /**
+   * Ends the sessions of the named servers (their bridges first, then their transports), at
+   * once: none of them serves another request. Resolves when they are closed.
+   */
+  async endSessionsOf(servers: ReadonlySet<string>): Promise<void> {
+    const entries = [...this.#sessions.entries()].filter(([, e]) => servers.has(e.session.server.name));
+    for (const [id] of entries) this.#sessions.delete(id);
+    await Promise.all(entries.map(([, e]) => end(e)));
+  }
+
+  /**
+   * Ends every session. With `keepSweeping` (pause), the endpoint keeps serving (new sessions
+   * are refused while paused); otherwise it stops its idle sweep too.
+   */
+  async close(options: { keepSweeping?: boolean } = {}): Promise<void> {
+    if (!options.keepSweeping) clearInterval(this.#sweep);
+    const entries = [...this.#sessions.values()];
+    this.#sessions.clear();
+    await Promise.all(entries.map(end));
+  }
+}
+
+async function end(entry: SessionEntry): Promise<void> {
+  await entry.session.close();
+  await entry.transport.close();
+}
+
+/** The ids of the requests in a POST body (notifications and responses have none to answer). */
+function requestIds(body: JSONRPCMessage | JSONRPCMessage[]): RequestId[] {
+  return (Array.isArray(body) ? body : [body]).filter(isJSONRPCRequest).map((m) => m.id);
+}
+
+/**
+ * The answer to a POST holding a request whose id is in progress in the session (or twice in
+ * the batch): nothing of it is delivered, and every request in it gets an error, so each is
+ * answered exactly once (a batch gets a batch of errors, JSON-RPC 2.0 section 6).
+ */
+function duplicateIdAnswers(body: JSONRPCMessage | JSONRPCMessage[], clashes: RequestId[]): unknown {
+  if (!Array.isArray(body)) return duplicateIdError(clashes[0]!);
+  const clash = new Set(clashes.map(idKey));
+  return body
+    .filter(isJSONRPCRequest)
+    .map((request) =>
+      clash.has(idKey(request.id))
+        ? duplicateIdError(request.id)
+        : errorResponseFor(
+            request.id,
+            new WardenError(
+              'INVALID_REQUEST',
+              'Invalid Request: not processed, because another request in this batch reuses an id in progress',
+            ),
+          ),
+    );
+}
