@@ -14,30 +14,18 @@ export type BodyResult =
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads and checks a POST body: at most MAX_REQUEST_BYTES, valid UTF-8, JSON, and JSON-RPC 2.0
+ * Reads and checks a POST body: at most MAX_REQUEST_BYTES (read with raw-body; a client that
+ * closes early or sends other than its Content-Length gets INVALID_REQUEST), valid UTF-8, JSON, and JSON-RPC 2.0
  * messages (single or batch), validated with the MCP SDK's JSONRPCMessageSchema.
  * Never throws; a bad body yields the WardenError to answer with (PARSE_ERROR, INVALID_REQUEST,
  * TOO_LARGE; errors.ts maps it to the HTTP status and the JSON-RPC error).
  */
 export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_BYTES): Promise<BodyResult> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > limit) {
-    req.resume();
-    return tooLarge(limit);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      return tooLarge(limit);
-    }
-    chunks.push(chunk);
-  }
+  const read = await readRawBody(req, limit);
+  if (!read.ok) return read;
   let text: string;
   try {
-    text = decoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    text = decoder.decode(read.bytes);
   } catch {
     return { ok: false, error: new WardenError('PARSE_ERROR', 'Parse error: the body is not valid UTF-8') };
   }
@@ -79,7 +67,33 @@ export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_
   return { ok: true, body: raw as JSONRPCMessage | JSONRPCMessage[] };
 }
 
-function tooLarge(limit: number): BodyResult {
+type RawResult = { ok: true; bytes: Buffer } | { ok: false; error: WardenError };
+
+/**
+ * Reads a request's bytes with raw-body: at most `limit` bytes (a Content-Length over it is refused
+ * before reading), and exactly the declared Content-Length. On any failure the rest of the body is
+ * drained (raw-body pauses the stream) so the answer can still be sent. raw-body is loaded on first
+ * use, so the connect shim, which imports this module for its limits, does not pay for it.
+ */
+async function readRawBody(req: IncomingMessage, limit: number): Promise<RawResult> {
+  const { default: getRawBody } = await import('raw-body');
+  try {
+    return { ok: true, bytes: await getRawBody(req, { limit, length: req.headers['content-length'] }) };
+  } catch (error) {
+    req.resume();
+    const type = (error as { type?: unknown }).type;
+    if (type === 'entity.too.large') return tooLarge(limit);
+    const why =
+      type === 'request.aborted'
+        ? 'the client closed the request before its body ended'
+        : type === 'request.size.invalid'
+          ? 'the body is shorter or longer than its Content-Length'
+          : `the body could not be read (${error instanceof Error ? error.message : String(error)})`;
+    return { ok: false, error: new WardenError('INVALID_REQUEST', `Invalid Request: ${why}`) };
+  }
+}
+
+function tooLarge(limit: number): { ok: false; error: WardenError } {
   return {
     ok: false,
     error: new WardenError('TOO_LARGE', `Request too large: the limit is ${limit} bytes per message`),
