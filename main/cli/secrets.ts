@@ -8,49 +8,9 @@ import { deleteSecret, setSecret } from '../core/change/secret-changes.ts';
 import { SecretBindingStore } from '../core/store/secret-bindings.ts';
 import { openStateDb } from '../core/store/state-db.ts';
 import { reportOutcome, withChangeContext } from './changes.ts';
+import { readSecret as readValue } from './prompts.ts';
 
 const out = (text: string) => void process.stdout.write(text + '\n');
-
-/** Reads a value without echoing it (TTY), or all of stdin (pipe); never from argv. */
-async function readValue(name: string): Promise<string> {
-  if (!process.stdin.isTTY) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
-    return Buffer.concat(chunks)
-      .toString('utf8')
-      .replace(/\r?\n$/, '');
-  }
-  process.stderr.write(`Value for secret "${name}" (input hidden): `);
-  const stdin = process.stdin;
-  stdin.setRawMode(true);
-  stdin.resume();
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const onData = (data: Buffer): void => {
-      for (const ch of data.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') {
-          finish();
-          resolve(value);
-          return;
-        }
-        if (ch === '\u0003') {
-          finish();
-          reject(new WardenError('USAGE', 'cancelled'));
-          return;
-        }
-        if (ch === '\u007f') value = value.slice(0, -1);
-        else value += ch;
-      }
-    };
-    const finish = (): void => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-    };
-    stdin.on('data', onData);
-  });
-}
 
 function bindings(program: Command): { store: SecretBindingStore; close: () => void } {
   const db = openStateDb(resolvePaths(program.opts<{ config?: string }>().config).stateDb);

@@ -41,6 +41,13 @@ function rawRequest(port: number, bytes: string, endEarly = false): Promise<stri
   });
 }
 
+/** The WardenError a read answered with (fails when the read succeeded). */
+async function errorOf(read: Promise<BodyResult> | undefined) {
+  const result = await read;
+  assert.ok(result && !result.ok, 'the read failed');
+  return result.error;
+}
+
 const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
 
 test('a JSON-RPC body within the limit is read whole', async () => {
@@ -61,10 +68,9 @@ test('a declared Content-Length over the limit is TOO_LARGE, answered without re
       `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 65\r\n\r\n${'x'.repeat(65)}`,
     );
     assert.match(answer, /^HTTP\/1.1 400[^]*\r\nTOO_LARGE\r\n/);
-    const result = await results[0];
-    assert.equal(result.ok, false);
-    assert.equal(!result.ok && result.error.code, 'TOO_LARGE');
-    assert.equal(!result.ok && result.error.message, 'Request too large: the limit is 64 bytes per message');
+    const error = await errorOf(results[0]);
+    assert.equal(error.code, 'TOO_LARGE');
+    assert.equal(error.message, 'Request too large: the limit is 64 bytes per message');
   });
 });
 
@@ -77,8 +83,7 @@ test('a chunked body that grows over the limit is TOO_LARGE and still answered',
       `POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n${body}`,
     );
     assert.match(answer, /^HTTP\/1.1 400[^]*\r\nTOO_LARGE\r\n/);
-    const result = await results[0];
-    assert.equal(!result.ok && result.error.code, 'TOO_LARGE');
+    assert.equal((await errorOf(results[0])).code, 'TOO_LARGE');
   });
 });
 
@@ -86,8 +91,8 @@ test('a client that closes before its body ends yields INVALID_REQUEST, never a 
   await withServer(async (port, results) => {
     await rawRequest(port, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 50\r\n\r\n{"jsonrpc"`, true);
     while (results.length === 0) await new Promise((resolve) => setImmediate(resolve));
-    const result = await results[0];
-    assert.equal(!result.ok && result.error.code, 'INVALID_REQUEST');
-    assert.match(!result.ok ? result.error.message : '', /closed the request before its body ended/);
+    const error = await errorOf(results[0]);
+    assert.equal(error.code, 'INVALID_REQUEST');
+    assert.match(error.message, /closed the request before its body ended/);
   });
 });
