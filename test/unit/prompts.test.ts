@@ -54,6 +54,15 @@ test('confirm: y is yes, Enter alone is no (the default), --yes skips the questi
   assert.equal(await confirm('Approve?', { yes: true, refusal: 'no tty' }, { input: untouched }), true);
 });
 
+test('confirm: an answer that is neither yes nor no is asked again, never taken as yes', async () => {
+  const t = terminal();
+  const answer = confirm('Approve?', { refusal: 'no tty' }, t);
+  await typeWhenAsked(t, 'Approve?', 'maybe\r');
+  // Asked again (the error is shown and nothing is answered yet); Ctrl-C then ends the prompt.
+  await typeWhenAsked(t, 'You must answer with', '\u0003');
+  await assert.rejects(answer, { code: 'USAGE', message: 'cancelled' });
+});
+
 test('confirm without a terminal refuses with the given message and asks nothing', async () => {
   const input = new PassThrough();
   const output = new PassThrough();
