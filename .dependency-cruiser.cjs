@@ -54,6 +54,35 @@ const tierRules = CORE_TIERS.flatMap((members, tier) =>
   })),
 );
 
+// renderer/src, top to bottom: the entry files directly in renderer/src (main.tsx, App.tsx,
+// api.ts), then these folders; a folder imports only itself and folders further down, so no
+// folder imports the entry files above it (the src <-> pages cycle). dependency-cruiser's
+// folder-scoped `circular` counts a subfolder as part of its parent and so cannot see a cycle
+// between a folder and its own subfolder; these path rules do.
+const RENDERER_TIERS = ['pages', 'components', 'data'];
+const rendererFolder = (name) => `^renderer/src/${name}/`;
+
+const rendererRules = [
+  ...RENDERER_TIERS.map((name, tier) => ({
+    name: `renderer-layer-${name}`,
+    comment: `renderer/src/${name} may import only ${RENDERER_TIERS.slice(tier + 1).join(', ') || '(no other renderer folder)'} of the renderer, never the entry files above it`,
+    severity: 'error',
+    from: { path: rendererFolder(name) },
+    to: {
+      path: '^renderer/',
+      pathNot: RENDERER_TIERS.slice(tier).map(rendererFolder),
+    },
+  })),
+  {
+    name: 'renderer-unknown-folder',
+    comment:
+      'Every folder of renderer/src has a place in the renderer order (.dependency-cruiser.cjs, RENDERER_TIERS).',
+    severity: 'error',
+    from: { path: '^renderer/src/[^/]+/', pathNot: RENDERER_TIERS.map(rendererFolder) },
+    to: {},
+  },
+];
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -65,6 +94,7 @@ module.exports = {
       to: { circular: true },
     },
     ...tierRules,
+    ...rendererRules,
     {
       name: 'core-leaves',
       comment: "The core's leaf files (main/core/*.ts) import only each other.",

@@ -1,4 +1,3 @@
-import readline from 'node:readline/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { inspectClient } from '../core/clients/protect.ts';
@@ -6,6 +5,7 @@ import { clientLocations, type ClientLocation } from '../core/clients/locations.
 import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
 import { withControl } from './control.ts';
+import { confirm } from './prompts.ts';
 
 const out = (text: string) => void process.stdout.write(text + '\n');
 const warn = (text: string) => void process.stderr.write(`mcp-warden: ${text}\n`);
@@ -18,15 +18,7 @@ function locate(id: string, file?: string): ClientLocation {
   return file ? { ...location, file: path.resolve(file) } : location;
 }
 
-async function confirm(question: string, yes: boolean | undefined): Promise<boolean> {
-  if (yes) return true;
-  if (!process.stdin.isTTY)
-    throw new WardenError('USAGE', 'not a terminal: review the preview, then run again with --yes');
-  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await rl.question(`${question} [y/N] `);
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
+const NO_TTY = 'not a terminal: review the preview, then run again with --yes';
 
 /**
  * `mcp-warden clients …`: `list` reads the client files; `protect` and `restore` are the control
@@ -95,7 +87,8 @@ export function registerClientsCommands(program: Command): void {
           out(
             'These servers have not run under Warden before: each command above is shown in full. Approving lets Warden run them.',
           );
-          if (!(await confirm('Apply these changes?', options.yes))) return out('nothing was changed');
+          if (!(await confirm('Apply these changes?', { yes: options.yes, refusal: NO_TTY })))
+            return out('nothing was changed');
           const done = await api.request('protect', {
             params: { id },
             body: { clientSha256: preview.clientSha256, channel: 'cli', ...servers },

@@ -1,10 +1,10 @@
-import readline from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../core/config/load.ts';
 import { commandHint } from '../core/command-hint.ts';
 import { connectControlClient } from '../core/control/connect.ts';
 import { WardenError } from '../core/errors.ts';
 import { registerPolicySigningCommands } from './policy-signing.ts';
+import { confirm } from './prompts.ts';
 import { resolvePaths } from '../core/paths.ts';
 import { PolicyEngine, ruleText } from '../core/policy/engine.ts';
 import { describeIdentity, serverIdentity } from '../core/policy/identity.ts';
@@ -120,17 +120,9 @@ export function registerPinsCommands(program: Command): void {
         out(`${options.kind} "${name}" of server "${server}": ${review.status} (${review.detectedAt})`);
         if (review.diff) out(indent(review.diff));
         out(`${review.status === 'removed' ? 'pinned' : 'offered'} sha256 ${hash}`);
-        if (!process.stdin.isTTY)
-          throw new WardenError(
-            'USAGE',
-            `not a terminal: review the diff above and pass --hash ${hash} to approve exactly this definition`,
-          );
-        const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-        const answer = await rl.question(
-          review.status === 'removed' ? 'Approve the removal? [y/N] ' : 'Approve this definition? [y/N] ',
-        );
-        rl.close();
-        if (!/^y(es)?$/i.test(answer.trim())) return out('not approved');
+        const question = review.status === 'removed' ? 'Approve the removal?' : 'Approve this definition?';
+        const refusal = `not a terminal: review the diff above and pass --hash ${hash} to approve exactly this definition`;
+        if (!(await confirm(question, { refusal }))) return out('not approved');
       }
       await control.approvePin(server, options.kind, name, hash);
       out(
@@ -172,11 +164,8 @@ export function registerServersCommands(program: Command): void {
           `with ${entry.kind === 'stdio' ? 'environment' : 'headers'}: ${entry.envKeys.join(', ')} (values not shown)`,
         );
       if (!options.yes) {
-        if (!process.stdin.isTTY) throw new WardenError('USAGE', 'not a terminal: pass --yes to approve');
-        const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-        const answer = await rl.question('Approve? [y/N] ');
-        rl.close();
-        if (!/^y(es)?$/i.test(answer.trim())) return out('not approved');
+        if (!(await confirm('Approve?', { refusal: 'not a terminal: pass --yes to approve' })))
+          return out('not approved');
       }
       await control.approveServer(name, entry.identityHash);
       out(`approved "${name}"`);

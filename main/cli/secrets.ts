@@ -4,50 +4,10 @@ import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
 import { assertSecretName, KeychainSecretStore } from '../core/secrets/secret-store.ts';
 import { withControl } from './control.ts';
+import { readSecret as readValue } from './prompts.ts';
 
 const out = (text: string) => void process.stdout.write(text + '\n');
 const warn = (text: string) => void process.stderr.write(`mcp-warden: ${text}\n`);
-
-/** Reads a value without echoing it (TTY), or all of stdin (pipe); never from argv. */
-async function readValue(name: string): Promise<string> {
-  if (!process.stdin.isTTY) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
-    return Buffer.concat(chunks)
-      .toString('utf8')
-      .replace(/\r?\n$/, '');
-  }
-  process.stderr.write(`Value for secret "${name}" (input hidden): `);
-  const stdin = process.stdin;
-  stdin.setRawMode(true);
-  stdin.resume();
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const onData = (data: Buffer): void => {
-      for (const ch of data.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') {
-          finish();
-          resolve(value);
-          return;
-        }
-        if (ch === '\u0003') {
-          finish();
-          reject(new WardenError('USAGE', 'cancelled'));
-          return;
-        }
-        if (ch === '\u007f') value = value.slice(0, -1);
-        else value += ch;
-      }
-    };
-    const finish = (): void => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-    };
-    stdin.on('data', onData);
-  });
-}
 
 function configuredServer(program: Command, name: string) {
   const config = loadConfig(resolvePaths(program.opts<{ config?: string }>().config), {

@@ -1,12 +1,11 @@
+import { quoteArg } from './command-line.ts';
+
 /**
- * One word for a POSIX shell (sh, bash, zsh): as it is when it holds only characters no shell
- * treats specially, else in single quotes (a `'` inside becomes `'\''`). Pasting the result
- * into a shell passes exactly `word` as one argument, whatever it contains.
+ * One word for a POSIX shell (sh, bash, zsh): quoteArg (shell-quote for any word that needs
+ * quoting). Pasting the result into a shell passes exactly `word` as one argument, whatever it
+ * contains.
  */
-export function shellQuote(word: string): string {
-  if (/^[A-Za-z0-9_@%+:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
+export const shellQuote: (word: string) => string = quoteArg;
 
 /**
  * A command to show a person (in a message, between backticks), safe to paste into a shell:

@@ -1,10 +1,13 @@
+import { quote } from 'shell-quote';
+
 /**
- * Quotes one argv element (POSIX shell style) so the exact command line can be read back: as it
- * is when it holds only word characters and `@%+=:,./-`, else in single quotes (a `'` inside
- * becomes `'\''`).
+ * Quotes one argv element for a POSIX shell (sh, bash, zsh) so the exact command line can be
+ * read back, and pasting it passes exactly `arg` as one word whatever it holds. A word of only
+ * `[A-Za-z0-9_@%+=:,./-]` that does not look like a variable assignment (`NAME=...`) stays as it
+ * is; any other word is quoted by shell-quote (single quotes, double quotes or backslashes).
  */
 export function quoteArg(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+  return /^[\w@%+=:,./-]+$/.test(arg) && !/^[A-Za-z_]\w*=/.test(arg) ? arg : quote([arg]);
 }
 
 /**

@@ -1,8 +1,10 @@
 import { useEffect, useState } from 'react';
+import { QueryClientProvider } from '@tanstack/react-query';
 import type { ApprovalRequest } from '../../main/core/control/contract.ts';
 import type { WardenApi } from '../../main/core/control/warden-api.ts';
-import { ApprovalCard } from './ApprovalCard.tsx';
-import { useLive, useRoute, type LiveState } from './live.ts';
+import { ApprovalCard } from './components/ApprovalCard.tsx';
+import { useLive, useRoute, type LiveState } from './data/live.ts';
+import { createQueryClient } from './data/queries.ts';
 import { ActivityPage } from './pages/Activity.tsx';
 import { ApprovalsPage } from './pages/Approvals.tsx';
 import { ClientsPage } from './pages/Clients.tsx';
@@ -19,8 +21,18 @@ const PAGES = [
   ['policy', 'Policy'],
 ] as const;
 
-/** Routes by fragment: `#/approval/<id>` is the popup, `#/<page>` a dashboard page. */
+/** The UI over `api`, with its own query cache (TanStack Query). */
 export function App({ api }: { api: WardenApi }) {
+  const [client] = useState(createQueryClient);
+  return (
+    <QueryClientProvider client={client}>
+      <Routes api={api} />
+    </QueryClientProvider>
+  );
+}
+
+/** Routes by fragment: `#/approval/<id>` is the popup, `#/<page>` a dashboard page. */
+function Routes({ api }: { api: WardenApi }) {
   const route = useRoute();
   const live = useLive(api);
   const popup = /^\/approval\/(.+)$/.exec(route);
@@ -111,10 +123,10 @@ function Dashboard({ api, live, page }: { api: WardenApi; live: LiveState; page:
         )}
         {page === 'approvals' && <ApprovalsPage api={api} live={live} />}
         {page === 'servers' && <ServersPage api={api} live={live} />}
-        {page === 'activity' && <ActivityPage api={api} live={live} />}
+        {page === 'activity' && <ActivityPage api={api} />}
         {page === 'clients' && <ClientsPage api={api} />}
         {page === 'secrets' && <SecretsPage api={api} />}
-        {page === 'policy' && <PolicyPage api={api} live={live} />}
+        {page === 'policy' && <PolicyPage api={api} />}
         {!PAGES.some(([id]) => id === page) && <p>No page “{page}”.</p>}
       </div>
     </div>

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { WardenError } from '../errors.ts';
+import { readBodyBytes } from '../body-bytes.ts';
+import { asWardenError, WardenError } from '../errors.ts';
 
 /** Largest request body the daemon accepts from a client, bytes (4 MiB). */
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -14,30 +15,22 @@ export type BodyResult =
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads and checks a POST body: at most MAX_REQUEST_BYTES, valid UTF-8, JSON, and JSON-RPC 2.0
- * messages (single or batch), validated with the MCP SDK's JSONRPCMessageSchema.
+ * Reads and checks a POST body: at most MAX_REQUEST_BYTES (readBodyBytes, raw-body; a client
+ * that closes early or sends other than its Content-Length gets INVALID_REQUEST), valid UTF-8,
+ * JSON, and JSON-RPC 2.0 messages (single or batch), validated with the MCP SDK's JSONRPCMessageSchema.
  * Never throws; a bad body yields the WardenError to answer with (PARSE_ERROR, INVALID_REQUEST,
  * TOO_LARGE; errors.ts maps it to the HTTP status and the JSON-RPC error).
  */
 export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_BYTES): Promise<BodyResult> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > limit) {
-    req.resume();
-    return tooLarge(limit);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      return tooLarge(limit);
-    }
-    chunks.push(chunk);
+  let bytes: Buffer;
+  try {
+    bytes = await readBodyBytes(req, limit, tooLarge(limit));
+  } catch (error) {
+    return { ok: false, error: asWardenError(error) };
   }
   let text: string;
   try {
-    text = decoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    text = decoder.decode(bytes);
   } catch {
     return { ok: false, error: new WardenError('PARSE_ERROR', 'Parse error: the body is not valid UTF-8') };
   }
@@ -79,9 +72,6 @@ export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_
   return { ok: true, body: raw as JSONRPCMessage | JSONRPCMessage[] };
 }
 
-function tooLarge(limit: number): BodyResult {
-  return {
-    ok: false,
-    error: new WardenError('TOO_LARGE', `Request too large: the limit is ${limit} bytes per message`),
-  };
+function tooLarge(limit: number): string {
+  return `Request too large: the limit is ${limit} bytes per message`;
 }

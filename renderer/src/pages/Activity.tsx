@@ -1,17 +1,18 @@
 import { useState } from 'react';
 import type { AuditExportFormat, AuditQuery } from '../../../main/core/control/contract.ts';
 import type { WardenApi } from '../../../main/core/control/warden-api.ts';
-import { message, useLoad, type LiveState } from '../live.ts';
+import { message } from '../data/message.ts';
+import { useAuditPage } from '../data/queries.ts';
 
 const PAGE = 100;
 
 /** The audit log: filters, search, live updates, paging back, export. */
-export function ActivityPage({ api, live }: { api: WardenApi; live: LiveState }) {
+export function ActivityPage({ api }: { api: WardenApi }) {
   const [filters, setFilters] = useState<AuditQuery>({});
   const [before, setBefore] = useState<number>();
   const [error, setError] = useState<string>();
   const query: AuditQuery = { ...filters, limit: PAGE, ...(before ? { before } : {}) };
-  const page = useLoad(() => api.audit(query), [api, JSON.stringify(query), before ? 0 : live.auditVersion]);
+  const page = useAuditPage(api, query);
   const set = (key: keyof AuditQuery, value: string): void => {
     setBefore(undefined);
     setFilters((f) => ({ ...f, [key]: value === '' ? undefined : value }));

@@ -1,6 +1,6 @@
 import type { WardenApi } from '../../../main/core/control/warden-api.ts';
-import { ApprovalCard } from '../ApprovalCard.tsx';
-import type { LiveState } from '../live.ts';
+import { ApprovalCard } from '../components/ApprovalCard.tsx';
+import type { LiveState } from '../data/live.ts';
 
 /** Every held call, each with its answers (the browser's stand-in for the app's popups). */
 export function ApprovalsPage({ api, live }: { api: WardenApi; live: LiveState }) {

@@ -1,11 +1,15 @@
 import { useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
 import type { ProtectPreview } from '../../../main/core/control/contract.ts';
 import type { WardenApi } from '../../../main/core/control/warden-api.ts';
-import { message, useLoad } from '../live.ts';
+import { message } from '../data/message.ts';
+import { queryKeys, useClients } from '../data/queries.ts';
 
 /** Client configs found on this machine; protect (with a preview first) and restore. */
 export function ClientsPage({ api }: { api: WardenApi }) {
-  const clients = useLoad(() => api.clients(), [api]);
+  const clients = useClients(api);
+  const client = useQueryClient();
+  const reload = (): void => void client.invalidateQueries({ queryKey: queryKeys.clients });
   const [preview, setPreview] = useState<{ id: string; plan: ProtectPreview }>();
   const [note, setNote] = useState<string>();
   const [error, setError] = useState<string>();
@@ -45,7 +49,7 @@ export function ClientsPage({ api }: { api: WardenApi }) {
                 onClick={() =>
                   run(api.restore(c.id), (r) => {
                     setNote(r.report.join(' '));
-                    clients.reload();
+                    reload();
                   })
                 }
               >
@@ -84,7 +88,7 @@ export function ClientsPage({ api }: { api: WardenApi }) {
                       setNote(
                         `Protected ${r.servers.join(', ')}. Backup: ${r.backup}. Restart ${c.label} to use them.`,
                       );
-                      clients.reload();
+                      reload();
                     })
                   }
                 >

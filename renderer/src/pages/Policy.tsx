@@ -1,17 +1,23 @@
 import { useState } from 'react';
+import { useQueryClient, type QueryKey } from '@tanstack/react-query';
 import type { WardenApi } from '../../../main/core/control/warden-api.ts';
-import { message, useLoad, type LiveState } from '../live.ts';
+import { message } from '../data/message.ts';
+import { queryKeys, useEffectivePolicy, usePolicyStatus, useRules } from '../data/queries.ts';
 
 /** The rules in force with their source, locked settings, org sync status, remembered approvals. */
-export function PolicyPage({ api, live }: { api: WardenApi; live: LiveState }) {
-  const effective = useLoad(() => api.effectivePolicy(), [api, live.statusVersion]);
-  const status = useLoad(() => api.policyStatus(), [api, live.statusVersion]);
-  const rules = useLoad(() => api.rules(), [api, live.statusVersion]);
+export function PolicyPage({ api }: { api: WardenApi }) {
+  const effective = useEffectivePolicy(api);
+  const status = usePolicyStatus(api);
+  const rules = useRules(api);
+  const client = useQueryClient();
   const [error, setError] = useState<string>();
   const org = status.data?.org;
-  const act = (what: Promise<unknown>, reload: () => void): void => {
+  const act = (what: Promise<unknown>, reread: QueryKey): void => {
     setError(undefined);
-    what.then(reload, (e: unknown) => setError(message(e)));
+    what.then(
+      () => void client.invalidateQueries({ queryKey: reread }),
+      (e: unknown) => setError(message(e)),
+    );
   };
   return (
     <section aria-labelledby="policy-title">
@@ -40,7 +46,7 @@ export function PolicyPage({ api, live }: { api: WardenApi; live: LiveState }) {
           <dd className={org.lastError ? 'warn' : ''}>{org.lastError ?? 'none'}</dd>
           <dt />
           <dd>
-            <button type="button" onClick={() => act(api.syncPolicy(), status.reload)}>
+            <button type="button" onClick={() => act(api.syncPolicy(), queryKeys.policyStatus)}>
               Sync now
             </button>
           </dd>
@@ -97,7 +103,7 @@ export function PolicyPage({ api, live }: { api: WardenApi; live: LiveState }) {
               <span className="muted">
                 ({r.createdBy}, {new Date(r.createdAt).toLocaleString()})
               </span>{' '}
-              <button type="button" onClick={() => act(api.revokeRule(r.id), rules.reload)}>
+              <button type="button" onClick={() => act(api.revokeRule(r.id), queryKeys.rules)}>
                 Revoke
               </button>
             </li>

@@ -1,10 +1,14 @@
 import { useState, type FormEvent } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
 import type { WardenApi } from '../../../main/core/control/warden-api.ts';
-import { message, useLoad } from '../live.ts';
+import { message } from '../data/message.ts';
+import { queryKeys, useSecrets } from '../data/queries.ts';
 
 /** Secret names in the OS keychain: add and remove. Values are never read back into the page. */
 export function SecretsPage({ api }: { api: WardenApi }) {
-  const secrets = useLoad(() => api.secrets(), [api]);
+  const secrets = useSecrets(api);
+  const client = useQueryClient();
+  const reload = (): void => void client.invalidateQueries({ queryKey: queryKeys.secrets });
   const [error, setError] = useState<string>();
   const [note, setNote] = useState<string>();
   const add = (event: FormEvent<HTMLFormElement>): void => {
@@ -18,7 +22,7 @@ export function SecretsPage({ api }: { api: WardenApi }) {
       () => {
         form.reset();
         setNote(`Stored "${name}" in the OS keychain. Reference it in the config as \${secret:${name}}.`);
-        secrets.reload();
+        reload();
       },
       (e: unknown) => setError(message(e)),
     );
@@ -29,7 +33,7 @@ export function SecretsPage({ api }: { api: WardenApi }) {
     api.deleteSecret(name).then(
       () => {
         setNote(`Deleted "${name}".`);
-        secrets.reload();
+        reload();
       },
       (e: unknown) => setError(message(e)),
     );

@@ -1,24 +1,29 @@
 import { useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
 import type { PinsResponse, ServerEntry } from '../../../main/core/control/contract.ts';
 import type { WardenApi } from '../../../main/core/control/warden-api.ts';
 import { reviewHash } from '../../../main/core/pins/review-hash.ts';
-import { message, useLoad, type LiveState } from '../live.ts';
+import type { LiveState } from '../data/live.ts';
+import { message } from '../data/message.ts';
+import { queryKeys, usePins } from '../data/queries.ts';
 
 /** Servers: status, whether they may run, their tools with pin state, reviews with diffs. */
 export function ServersPage({ api, live }: { api: WardenApi; live: LiveState }) {
-  const pins = useLoad(() => api.pins(), [api, live.statusVersion]);
+  const pins = usePins(api);
+  const client = useQueryClient();
+  const reloadPins = (): void => void client.invalidateQueries({ queryKey: queryKeys.pins });
   const [error, setError] = useState<string>();
   const act = (what: Promise<unknown>): void => {
     setError(undefined);
     what.then(
       () => {
-        pins.reload();
+        reloadPins();
         live.refresh();
       },
       (e: unknown) => {
         setError(message(e));
         // A definition that changed since it was shown: show the new one (and its hash).
-        pins.reload();
+        reloadPins();
       },
     );
   };

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
-import type { ApprovalChoice, ApprovalRequest } from '../../main/core/control/contract.ts';
-import type { WardenApi } from '../../main/core/control/warden-api.ts';
-import { message } from './live.ts';
+import type { ApprovalChoice, ApprovalRequest } from '../../../main/core/control/contract.ts';
+import type { WardenApi } from '../../../main/core/control/warden-api.ts';
+import { message } from '../data/message.ts';
 
 const CHOICE_LABELS: Record<ApprovalChoice, string> = {
   deny: 'Deny',
