@@ -1,3 +1,4 @@
+import { readBodyBytes } from '../body-bytes.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { httpStatusOf, toWire, WardenError } from '../errors.ts';
@@ -115,20 +116,18 @@ function streamEvents(follow: EventsHandler, req: IncomingMessage, res: ServerRe
 /**
  * Reads a JSON request body.
  * @param emptyAllowed an empty body reads as undefined (an operation whose body is optional).
- * @throws WardenError TOO_LARGE over MAX_CONTROL_BODY_BYTES, INVALID_REQUEST when it is not JSON.
+ * @throws WardenError TOO_LARGE over MAX_CONTROL_BODY_BYTES (readBodyBytes, raw-body); INVALID_REQUEST
+ *   when it is not JSON, ends early or differs from its Content-Length.
  */
 export async function readJson(req: IncomingMessage, emptyAllowed = false): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_CONTROL_BODY_BYTES)
-      throw new WardenError('TOO_LARGE', `the body is over ${MAX_CONTROL_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  if (emptyAllowed && size === 0) return undefined;
+  const body = await readBodyBytes(
+    req,
+    MAX_CONTROL_BODY_BYTES,
+    `the body is over ${MAX_CONTROL_BODY_BYTES} bytes`,
+  );
+  if (emptyAllowed && body.length === 0) return undefined;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new WardenError('INVALID_REQUEST', 'the body is not JSON');
   }
