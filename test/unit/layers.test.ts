@@ -11,6 +11,8 @@ import { test } from 'node:test';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const depcruise = path.join(root, 'node_modules', '.bin', 'depcruise');
+/** depcruise starts with `env node`: the Node running the tests comes first on PATH. */
+const env = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}` };
 
 /** Writes `files` (repo-relative path -> text), runs the checker on them, removes them. */
 function check(files: Record<string, string>): { status: number | null; output: string } {
@@ -20,6 +22,7 @@ function check(files: Record<string, string>): { status: number | null; output: 
     const run = spawnSync(depcruise, [...Object.keys(files), '--output-type', 'err'], {
       cwd: root,
       encoding: 'utf8',
+      env,
     });
     return { status: run.status, output: run.stdout + run.stderr };
   } finally {
@@ -31,6 +34,7 @@ test('the source tree as it is passes the layer rules', () => {
   const run = spawnSync(depcruise, ['main', 'preload', 'renderer/src', '--output-type', 'err'], {
     cwd: root,
     encoding: 'utf8',
+    env,
   });
   assert.equal(run.status, 0, run.stdout + run.stderr);
 });
