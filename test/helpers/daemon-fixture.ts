@@ -26,8 +26,7 @@ export interface DaemonFixtureOptions {
   /**
    * Runs once the user (and keychain) exist, before the config is written and the daemon starts:
    * files, fixture servers, secrets, more environment variables. `defer(cleanup)` registers what
-   * close() must undo; cleanups run last registered first, after the daemon stopped and before
-   * HOME is removed.
+   * close() must undo; it runs after the daemon stopped and before HOME is removed.
    */
   prepare?: (w: WardenEnv, defer: (cleanup: () => unknown) => void) => void | Promise<void>;
   /**
@@ -38,6 +37,11 @@ export interface DaemonFixtureOptions {
   config?: Config | ((w: WardenEnv) => Config);
   /** Passed to writeConfig: false writes the config without allow rules for its servers. */
   allowServers?: boolean;
+  /**
+   * Runs once the daemon answers: clients to keep for the block, values that need its port or
+   * token. Cleanups it registers with `defer` run at close before the daemon is stopped.
+   */
+  afterStart?: (fx: DaemonFixture, defer: (cleanup: () => unknown) => void) => void | Promise<void>;
 }
 
 export interface DaemonFixture {
@@ -58,7 +62,11 @@ export interface DaemonFixture {
    * @returns the exit code of the stopped daemon.
    */
   restart(): Promise<number | null>;
-  /** Stops the daemon, runs the deferred cleanups, stops the keychain and removes HOME. */
+  /**
+   * Undoes everything in reverse order: afterStart's cleanups, the daemon (SIGTERM, waits for
+   * its exit), prepare's cleanups, the keychain; then removes HOME. Runs every step even when
+   * one throws (the first error is rethrown); a second call does nothing.
+   */
   close(): Promise<void>;
 }
 
@@ -68,39 +76,29 @@ export interface DaemonFixture {
  */
 export async function startDaemonFixture(options: DaemonFixtureOptions = {}): Promise<DaemonFixture> {
   const w = makeWardenEnv();
-  const cleanups: (() => unknown)[] = [];
-  const defer = (cleanup: () => unknown): void => void cleanups.push(cleanup);
+  // What close() undoes, last first.
+  const undo: (() => unknown)[] = [() => w.cleanup()];
+  const defer = (cleanup: () => unknown): void => void undo.push(cleanup);
   let keyring: TestKeyring | undefined;
   let daemon: DaemonProcess | undefined;
   let control: ControlClient | undefined;
   const close = async (): Promise<void> => {
-    try {
-      await daemon?.stop();
-    } finally {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-      keyring?.stop();
-      w.cleanup();
+    let failure: Error | undefined;
+    for (const step of undo.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        failure ??= error instanceof Error ? error : new Error(String(error));
+      }
     }
+    if (failure !== undefined) throw failure;
   };
-  try {
-    if (options.keyring) {
-      keyring = startKeyring(w.home, w.env);
-      Object.assign(w.env, keyring.env);
-    }
-    await options.prepare?.(w, defer);
-    if (options.config !== undefined) {
-      const config = typeof options.config === 'function' ? options.config(w) : options.config;
-      w.writeConfig(config, options.allowServers === undefined ? {} : { allowServers: options.allowServers });
-    }
-    daemon = await startDaemonProcess(w);
-  } catch (error) {
-    await close();
-    throw error;
-  }
   const running = (): DaemonProcess => daemon ?? assert.fail('the fixture has no daemon running');
-  return {
+  const fixture: DaemonFixture = {
     w,
-    keyring,
+    get keyring() {
+      return keyring;
+    },
     get daemon() {
       return running();
     },
@@ -123,6 +121,26 @@ export async function startDaemonFixture(options: DaemonFixtureOptions = {}): Pr
     },
     close,
   };
+  try {
+    if (options.keyring) {
+      const started = startKeyring(w.home, w.env);
+      keyring = started;
+      defer(() => started.stop());
+      Object.assign(w.env, started.env);
+    }
+    await options.prepare?.(w, defer);
+    if (options.config !== undefined) {
+      const config = typeof options.config === 'function' ? options.config(w) : options.config;
+      w.writeConfig(config, options.allowServers === undefined ? {} : { allowServers: options.allowServers });
+    }
+    daemon = await startDaemonProcess(w);
+    defer(() => daemon?.stop());
+    await options.afterStart?.(fixture, defer);
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+  return fixture;
 }
 
 /**
