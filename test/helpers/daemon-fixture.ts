@@ -63,6 +63,12 @@ export interface DaemonFixture {
    */
   restart(): Promise<number | null>;
   /**
+   * Starts a new daemon for the same user once the one before was stopped (`fx.daemon.stop()`;
+   * until then `fx.daemon` is the stopped one, its output still readable).
+   * @throws AssertionError when a daemon of this fixture still runs.
+   */
+  start(): Promise<DaemonProcess>;
+  /**
    * Undoes everything in reverse order: afterStart's cleanups, the daemon (SIGTERM, waits for
    * its exit), prepare's cleanups, the keychain; then removes HOME. Runs every step even when
    * one throws (the first error is rethrown); a second call does nothing.
@@ -114,10 +120,17 @@ export async function startDaemonFixture(options: DaemonFixtureOptions = {}): Pr
     },
     async restart() {
       const code = await running().stop();
+      await fixture.start();
+      return code;
+    },
+    async start() {
+      const child = running().child;
+      if (child.exitCode === null && child.signalCode === null)
+        assert.fail('the daemon still runs; stop it first');
       daemon = undefined;
       control = undefined;
       daemon = await startDaemonProcess(w);
-      return code;
+      return daemon;
     },
     close,
   };
@@ -178,6 +191,7 @@ export function useDaemonFixture(options: DaemonFixtureOptions = {}): DaemonFixt
       return current().keyring;
     },
     restart: () => current().restart(),
+    start: () => current().start(),
     close: () => current().close(),
   };
 }
