@@ -79,8 +79,13 @@ export interface DaemonFixture {
 /**
  * Starts a daemon as {@link DaemonFixtureOptions} describe. If anything fails on the way, what
  * was made so far is undone before the error is thrown.
+ * @param created called with the fixture as soon as it exists (before `prepare`), so that code
+ *   holding it elsewhere can read `w` from the steps already.
  */
-export async function startDaemonFixture(options: DaemonFixtureOptions = {}): Promise<DaemonFixture> {
+export async function startDaemonFixture(
+  options: DaemonFixtureOptions = {},
+  created?: (fixture: DaemonFixture) => void,
+): Promise<DaemonFixture> {
   const w = makeWardenEnv();
   // What close() undoes, last first.
   const undo: (() => unknown)[] = [() => w.cleanup()];
@@ -134,6 +139,7 @@ export async function startDaemonFixture(options: DaemonFixtureOptions = {}): Pr
     },
     close,
   };
+  created?.(fixture);
   try {
     if (options.keyring) {
       const started = startKeyring(w.home, w.env);
@@ -158,13 +164,14 @@ export async function startDaemonFixture(options: DaemonFixtureOptions = {}): Pr
 
 /**
  * {@link startDaemonFixture} in a `before` hook of the current describe block, and close() in
- * its `after` hook. The returned object reads the fixture once the hook has run (its members
- * throw before that).
+ * its `after` hook. The returned object reads the fixture once the hook has begun (its members
+ * throw before that; `daemon`, `url`, `token` and `control` until the daemon runs), so the
+ * fixture's own steps (`config`, `afterStart`) may read it too.
  */
 export function useDaemonFixture(options: DaemonFixtureOptions = {}): DaemonFixture {
   let fixture: DaemonFixture | undefined;
   before(async () => {
-    fixture = await startDaemonFixture(options);
+    await startDaemonFixture(options, (made) => (fixture = made));
   });
   after(async () => {
     await fixture?.close();
