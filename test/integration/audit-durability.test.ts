@@ -6,17 +6,18 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, httpClient } from '../helpers/sdk-client.ts';
-import { NODE, ROOT, makeWardenEnv, startDaemonProcess, waitFor } from '../helpers/warden-env.ts';
+import { NODE, ROOT, waitFor } from '../helpers/warden-env.ts';
 
-const w = makeWardenEnv();
-after(() => w.cleanup());
-
-test('kill -9 of the daemon during a stream of calls loses no record of a forwarded call', async () => {
-  const calls = path.join(w.home, 'calls.txt');
-  w.writeConfig({
+let calls: string;
+const fx = useDaemonFixture({
+  prepare: (w) => {
+    calls = path.join(w.home, 'calls.txt');
+  },
+  config: () => ({
     policy: { rules: [{ tool: 'echo', action: 'allow' }] },
     mcpServers: {
       crashy: {
@@ -25,8 +26,11 @@ test('kill -9 of the daemon during a stream of calls loses no record of a forwar
         env: { CRASHY_CALLS_FILE: calls },
       },
     },
-  });
-  const daemon = await startDaemonProcess(w);
+  }),
+});
+
+test('kill -9 of the daemon during a stream of calls loses no record of a forwarded call', async () => {
+  const daemon = fx.daemon;
   const client = await httpClient(daemon.url, daemon.token, 'crashy');
   const lines = () =>
     fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean) : [];
@@ -56,7 +60,7 @@ test('kill -9 of the daemon during a stream of calls loses no record of a forwar
   await client.close().catch(() => {});
 
   const reached = lines();
-  const reader = AuditReader.open(w.paths.auditDb);
+  const reader = AuditReader.open(fx.w.paths.auditDb);
   try {
     const rows = reader.latest(1_000_000).filter((r) => r.tool === 'echo');
     const byMessage = new Map(rows.map((r) => [(r.arguments as { message: string }).message, r]));

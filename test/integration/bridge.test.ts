@@ -7,50 +7,34 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
-import {
-  CLI,
-  INSPECTOR_CLI,
-  NODE,
-  everythingServer,
-  filesystemServer,
-  makeWardenEnv,
-  startDaemonProcess,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { CLI, INSPECTOR_CLI, NODE, everythingServer, filesystemServer } from '../helpers/warden-env.ts';
 
 const run = promisify(execFile);
 
 describe('bridge: client -> Warden -> server', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess;
   let root: string;
 
-  before(async () => {
-    w = makeWardenEnv();
-    root = path.join(w.home, 'fs-root');
-    fs.mkdirSync(root);
-    fs.writeFileSync(path.join(root, 'hello.txt'), 'hello from the sandbox\n');
-    w.writeConfig({
+  const fx = useDaemonFixture({
+    prepare: (w) => {
+      root = path.join(w.home, 'fs-root');
+      fs.mkdirSync(root);
+      fs.writeFileSync(path.join(root, 'hello.txt'), 'hello from the sandbox\n');
+    },
+    config: () => ({
       mcpServers: {
         everything: everythingServer(),
         filesystem: filesystemServer(root, { tools: { deny: ['write_file', 'edit_*', 'move_file'] } }),
       },
-    });
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    w?.cleanup();
+    }),
   });
 
   test('the SDK client lists tools and calls echo over the HTTP endpoint', async () => {
-    const client = await httpClient(daemon.url, daemon.token, 'everything');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'everything');
     try {
       assert.equal(client.getServerVersion()?.name, 'mcp-servers/everything');
       const { tools } = await client.listTools();
@@ -63,17 +47,17 @@ describe('bridge: client -> Warden -> server', () => {
   });
 
   test('the MCP Inspector CLI, spawning the connect shim, lists tools and calls echo', async () => {
-    const inspectorHome = path.join(w.home, 'inspector-home');
+    const inspectorHome = path.join(fx.w.home, 'inspector-home');
     fs.mkdirSync(inspectorHome);
     // The Inspector gives the server it spawns only a minimal environment (like Claude Desktop
     // does); -e passes this test user's directories so the shim finds this test's daemon.
     const shimEnv = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME'].flatMap((k) => [
       '-e',
-      `${k}=${w.env[k]}`,
+      `${k}=${fx.w.env[k]}`,
     ]);
     const inspect = (...args: string[]) =>
       run(NODE, [INSPECTOR_CLI, '--cli', ...shimEnv, CLI, 'connect', 'everything', ...args], {
-        env: { ...w.env, HOME: inspectorHome },
+        env: { ...fx.w.env, HOME: inspectorHome },
       });
     const list = await inspect('--method', 'tools/list');
     const names = (JSON.parse(list.stdout) as { tools: { name: string }[] }).tools.map((t) => t.name);
@@ -89,7 +73,7 @@ describe('bridge: client -> Warden -> server', () => {
     const result = JSON.parse(call.stdout) as { content: { text: string }[] };
     assert.equal(result.content[0]?.text, 'Echo: through the shim');
     // It went through this test's daemon: the call is in its audit log.
-    const reader = AuditReader.open(w.paths.auditDb);
+    const reader = AuditReader.open(fx.w.paths.auditDb);
     try {
       const row = reader
         .latest(100)
@@ -102,7 +86,7 @@ describe('bridge: client -> Warden -> server', () => {
   });
 
   test('server-filesystem: reading inside its root works; a denied tool is neither listed nor callable', async () => {
-    const client = await httpClient(daemon.url, daemon.token, 'filesystem');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'filesystem');
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
       assert.ok(names.includes('read_text_file'), names.join(', '));
@@ -126,14 +110,14 @@ describe('bridge: client -> Warden -> server', () => {
   });
 
   test('every tools/call has an audit row with its client, decision, outcome and duration', async () => {
-    const client = await httpClient(daemon.url, daemon.token, 'everything', 'audit-check-client');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'everything', 'audit-check-client');
     try {
       await callTool(client, 'echo', { message: 'audited', api_key: 'sk-live-do-not-store' });
       await callTool(client, 'get-sum', { a: 2, b: 3 });
     } finally {
       await client.close();
     }
-    const reader = AuditReader.open(w.paths.auditDb);
+    const reader = AuditReader.open(fx.w.paths.auditDb);
     try {
       const rows = reader.latest(100).filter((r) => r.clientName === 'audit-check-client');
       assert.equal(rows.length, 2);
@@ -149,7 +133,7 @@ describe('bridge: client -> Warden -> server', () => {
       assert.equal(sum!.tool, 'get-sum');
       assert.equal(sum!.outcome, 'ok');
       assert.ok(
-        !fs.readFileSync(w.paths.auditDb).includes('sk-live-do-not-store'),
+        !fs.readFileSync(fx.w.paths.auditDb).includes('sk-live-do-not-store'),
         'a secret reached the audit file',
       );
 

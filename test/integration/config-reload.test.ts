@@ -6,48 +6,32 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, httpClient } from '../helpers/sdk-client.ts';
-import {
-  EVERYTHING_JS,
-  everythingServer,
-  makeWardenEnv,
-  startDaemonProcess,
-  waitFor,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { EVERYTHING_JS, everythingServer, waitFor } from '../helpers/warden-env.ts';
 
 describe('config edits while the daemon runs', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess;
   const servers = async (): Promise<string[]> =>
     (
       (await (
-        await fetch(`${daemon.url}/api/v1/servers`, { headers: { authorization: `Bearer ${daemon.token}` } })
+        await fetch(`${fx.daemon.url}/api/v1/servers`, {
+          headers: { authorization: `Bearer ${fx.daemon.token}` },
+        })
       ).json()) as { name: string }[]
     ).map((s) => s.name);
 
-  before(async () => {
-    w = makeWardenEnv();
-    w.writeConfig({ mcpServers: { everything: everythingServer() } });
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    w?.cleanup();
-  });
+  const fx = useDaemonFixture({ config: { mcpServers: { everything: everythingServer() } } });
 
   test('a server added to the file is served without a restart', async () => {
-    w.writeConfig({
+    fx.w.writeConfig({
       mcpServers: {
         everything: everythingServer(),
         second: everythingServer({ args: [EVERYTHING_JS, 'stdio', '--second'] }),
       },
     });
     await waitFor(async () => (await servers()).includes('second'), 15_000, 'the new server');
-    const client = await httpClient(daemon.url, daemon.token, 'second');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'second');
     try {
       assert.equal((await callTool(client, 'get-env', {})).isError, undefined);
     } finally {
@@ -56,21 +40,21 @@ describe('config edits while the daemon runs', () => {
   });
 
   test("tightening a server's tools ends its sessions; an invalid edit changes nothing", async () => {
-    const client = await httpClient(daemon.url, daemon.token, 'everything');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'everything');
     assert.equal((await callTool(client, 'get-env', {})).isError, undefined);
-    w.writeConfig({ mcpServers: { everything: everythingServer({ tools: { deny: ['get-env'] } }) } });
+    fx.w.writeConfig({ mcpServers: { everything: everythingServer({ tools: { deny: ['get-env'] } }) } });
     // The open session ends (its client is told the session is gone); a new one follows the file.
     await waitFor(async () => !(await servers()).includes('second'), 15_000, 'the edit to apply');
     await assert.rejects(callTool(client, 'get-env', {}));
     await client.close().catch(() => undefined);
-    const again = await httpClient(daemon.url, daemon.token, 'everything');
+    const again = await httpClient(fx.daemon.url, fx.daemon.token, 'everything');
     try {
       const refused = await callTool(again, 'get-env', {});
       assert.equal(refused.isError, true);
-      fs.writeFileSync(w.paths.configFile, '{ "mcpServers": ');
+      fs.writeFileSync(fx.w.paths.configFile, '{ "mcpServers": ');
       // The daemon says when it has read the edit; only then is "nothing changed" meaningful.
       await waitFor(
-        () => /the edited config is not valid; the previous one stays in force/.test(daemon.output()),
+        () => /the edited config is not valid; the previous one stays in force/.test(fx.daemon.output()),
         15_000,
         'the daemon to read the invalid edit',
       );

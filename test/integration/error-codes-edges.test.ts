@@ -8,16 +8,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ControlClient } from '../../main/core/control/control-client.ts';
 import { isWardenError } from '../../main/core/errors.ts';
-import {
-  CLI,
-  makeWardenEnv,
-  startDaemonProcess,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
+import { CLI } from '../helpers/warden-env.ts';
 
 const MESSAGE = 'no remembered rule #4242 (see `mcp-warden rules list`)';
 
@@ -29,21 +24,13 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe('error codes across the control edges', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess;
-
-  before(async () => {
-    w = makeWardenEnv();
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    w?.cleanup();
-  });
+  const fx = useDaemonFixture();
 
   test('the CLI prints the daemon’s message as it is and exits 1', async () => {
-    const child = spawn(CLI, ['rules', 'revoke', '4242'], { env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(CLI, ['rules', 'revoke', '4242'], {
+      env: fx.w.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -52,22 +39,22 @@ describe('error codes across the control edges', () => {
   });
 
   test('the dashboard’s ControlClient rebuilds the same WardenError', async () => {
-    const url = new URL(await new ControlClient(`${daemon.url}/api/v1`, daemon.token).dashboardUrl());
+    const url = new URL(await fx.control.dashboardUrl());
     const ticket = new URLSearchParams(url.hash.slice(1)).get('ticket');
-    const session = await fetch(`${daemon.url}/api/v1/ui/session`, {
+    const session = await fetch(`${fx.daemon.url}/api/v1/ui/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ ticket }),
     });
     assert.equal(session.status, 200);
     const { token } = (await session.json()) as { token: string };
-    const error = await rejection(new ControlClient(`${daemon.url}/api/v1`, token).revokeRule(4242));
+    const error = await rejection(new ControlClient(`${fx.daemon.url}/api/v1`, token).revokeRule(4242));
     assert.ok(isWardenError(error, 'NOT_FOUND'), String(error));
     assert.equal(error.message, MESSAGE);
   });
 
   test('a wrong token is UNAUTHORIZED, not DAEMON_UNREACHABLE', async () => {
-    const error = await rejection(new ControlClient(`${daemon.url}/api/v1`, 'wrong').status());
+    const error = await rejection(new ControlClient(`${fx.daemon.url}/api/v1`, 'wrong').status());
     assert.ok(isWardenError(error, 'UNAUTHORIZED'), String(error));
     assert.match(error.message, /bearer token is not valid/);
   });

@@ -7,21 +7,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
 import type { ApprovalRequest } from '../../main/core/approvals/broker.ts';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
-import {
-  CLI,
-  filesystemServer,
-  makeWardenEnv,
-  startDaemonProcess,
-  waitFor,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { CLI, filesystemServer, waitFor } from '../helpers/warden-env.ts';
 import { cli, heldCall, pending } from '../helpers/approvals-cli.ts';
 
 function write(
@@ -41,38 +34,33 @@ function write(
 }
 
 describe('guard: policy, approvals through the CLI, remembered decisions', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess;
   let root: string;
   let client: Client;
 
-  before(async () => {
-    w = makeWardenEnv();
-    root = path.join(w.home, 'root');
-    fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'notes.txt'), 'read me\n');
-    w.writeConfig({ mcpServers: { filesystem: filesystemServer(root) } });
-    daemon = await startDaemonProcess(w);
-    client = await httpClient(daemon.url, daemon.token, 'filesystem', 'guard-test-client');
-  });
-
-  after(async () => {
-    await client?.close();
-    await daemon?.stop();
-    w?.cleanup();
+  const fx = useDaemonFixture({
+    prepare: (w) => {
+      root = path.join(w.home, 'root');
+      fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'notes.txt'), 'read me\n');
+    },
+    config: () => ({ mcpServers: { filesystem: filesystemServer(root) } }),
+    afterStart: async (started, defer) => {
+      client = await httpClient(started.url, started.token, 'filesystem', 'guard-test-client');
+      defer(() => client.close());
+    },
   });
 
   test('read_text_file (readOnlyHint, trusted server) is allowed without asking', async () => {
     const result = await callTool(client, 'read_text_file', { path: path.join(root, 'notes.txt') });
     assert.equal(resultText(result), 'read me\n');
-    assert.deepEqual(await pending(w), []);
+    assert.deepEqual(await pending(fx.w), []);
   });
 
   test('write_file is held, shown in full, approved once through the CLI, and executed', async () => {
     const file = path.join(root, 'a.txt');
     const progress: string[] = [];
     const call = write(client, file, 'approved content', (p) => progress.push(p.message ?? ''));
-    const request = await heldCall(w, file);
+    const request = await heldCall(fx.w, file);
     assert.equal(request.tool, 'write_file');
     assert.equal(request.server, 'filesystem');
     assert.equal(request.client.name, 'guard-test-client');
@@ -80,7 +68,7 @@ describe('guard: policy, approvals through the CLI, remembered decisions', () =>
     assert.deepEqual(request.choices, ['deny', 'allow-once', 'allow-session', 'allow-always']);
     assert.match(request.rule.source, /built-in defaults/);
     assert.equal(fs.existsSync(file), false, 'nothing is written before the approval');
-    await cli(w, 'approvals', 'approve', request.id);
+    await cli(fx.w, 'approvals', 'approve', request.id);
     const result = await call;
     assert.equal(result.isError ?? false, false, resultText(result));
     assert.equal(fs.readFileSync(file, 'utf8'), 'approved content');
@@ -90,8 +78,8 @@ describe('guard: policy, approvals through the CLI, remembered decisions', () =>
   test('another write_file with different arguments asks again; "deny" is an isError result with the reason', async () => {
     const file = path.join(root, 'b.txt');
     const call = write(client, file, 'should not land');
-    const request = await heldCall(w, file);
-    await cli(w, 'approvals', 'deny', request.id, '--reason', 'not today');
+    const request = await heldCall(fx.w, file);
+    await cli(fx.w, 'approvals', 'deny', request.id, '--reason', 'not today');
     const result = await call;
     assert.equal(result.isError, true);
     assert.match(resultText(result), /MCP Warden refused this call: a person denied it via cli: not today/);
@@ -102,8 +90,8 @@ describe('guard: policy, approvals through the CLI, remembered decisions', () =>
     const sub = path.join(root, 'sub');
     const first = path.join(sub, 'c.txt');
     const call = write(client, first, 'c');
-    const request = await heldCall(w, first);
-    await cli(w, 'approvals', 'approve', request.id, '--remember', 'always', '--under', sub);
+    const request = await heldCall(fx.w, first);
+    await cli(fx.w, 'approvals', 'approve', request.id, '--remember', 'always', '--under', sub);
     assert.equal((await call).isError ?? false, false);
 
     const second = path.join(sub, 'd.txt');
@@ -117,21 +105,21 @@ describe('guard: policy, approvals through the CLI, remembered decisions', () =>
 
     const outside = path.join(root, 'e.txt');
     const asked = write(client, outside, 'e');
-    const again = await heldCall(w, outside);
-    await cli(w, 'approvals', 'deny', again.id);
+    const again = await heldCall(fx.w, outside);
+    await cli(fx.w, 'approvals', 'deny', again.id);
     assert.equal((await asked).isError, true);
 
     const traversal = path.join(sub, '..', 'f.txt');
     const tricked = write(client, traversal, 'f');
     const third = await waitFor(
-      async () => (await pending(w)).find((r) => r.arguments?.path === traversal),
+      async () => (await pending(fx.w)).find((r) => r.arguments?.path === traversal),
       15_000,
       'the ../ path to ask',
     );
-    await cli(w, 'approvals', 'deny', third.id);
+    await cli(fx.w, 'approvals', 'deny', third.id);
     assert.equal((await tricked).isError, true);
 
-    const rules = JSON.parse(await cli(w, 'rules', 'list', '--json')) as {
+    const rules = JSON.parse(await cli(fx.w, 'rules', 'list', '--json')) as {
       id: number;
       tool: string;
       conditions: unknown;
@@ -140,20 +128,19 @@ describe('guard: policy, approvals through the CLI, remembered decisions', () =>
     assert.deepEqual(rules[0]!.conditions, [{ pointer: '/path', glob: `${sub}/**` }]);
 
     await client.close();
-    await daemon.stop();
-    daemon = await startDaemonProcess(w);
-    client = await httpClient(daemon.url, daemon.token, 'filesystem', 'guard-test-client');
+    await fx.restart();
+    client = await httpClient(fx.daemon.url, fx.daemon.token, 'filesystem', 'guard-test-client');
     const afterRestart = await write(client, path.join(sub, 'g.txt'), 'g');
     assert.equal(afterRestart.isError ?? false, false, 'the remembered rule survived the restart');
   });
 
   test('revoking the remembered rule makes writes ask again', async () => {
-    const [rule] = JSON.parse(await cli(w, 'rules', 'list', '--json')) as { id: number }[];
-    await cli(w, 'rules', 'revoke', String(rule!.id));
+    const [rule] = JSON.parse(await cli(fx.w, 'rules', 'list', '--json')) as { id: number }[];
+    await cli(fx.w, 'rules', 'revoke', String(rule!.id));
     const file = path.join(root, 'sub', 'h.txt');
     const call = write(client, file, 'h');
-    const request = await heldCall(w, file);
-    await cli(w, 'approvals', 'deny', request.id);
+    const request = await heldCall(fx.w, file);
+    await cli(fx.w, 'approvals', 'deny', request.id);
     assert.equal((await call).isError, true);
   });
 
@@ -170,7 +157,7 @@ describe('guard: policy, approvals through the CLI, remembered decisions', () =>
         path.join('sub', 'g.txt'),
       ].sort(),
     );
-    const reader = AuditReader.open(w.paths.auditDb);
+    const reader = AuditReader.open(fx.w.paths.auditDb);
     try {
       const writes = reader.latest(1000).filter((r) => r.tool === 'write_file');
       const summary = writes.map((r) => [
@@ -197,35 +184,25 @@ describe('guard: policy, approvals through the CLI, remembered decisions', () =>
 });
 
 describe('guard: an unanswered approval times out closed', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess;
-
-  before(async () => {
-    w = makeWardenEnv();
-    fs.mkdirSync(path.join(w.home, 'root'));
-    w.writeConfig({
+  const fx = useDaemonFixture({
+    prepare: (w) => fs.mkdirSync(path.join(w.home, 'root')),
+    config: (w) => ({
       policy: { approvalTimeoutSeconds: 5 },
       mcpServers: { filesystem: filesystemServer(path.join(w.home, 'root')) },
-    });
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    w?.cleanup();
+    }),
   });
 
   test('no answer within the timeout: refused with the reason, nothing written', async () => {
-    const client = await httpClient(daemon.url, daemon.token, 'filesystem');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'filesystem');
     try {
-      const file = path.join(w.home, 'root', 'late.txt');
+      const file = path.join(fx.w.home, 'root', 'late.txt');
       const t0 = performance.now();
       const result = await write(client, file, 'late');
       assert.ok(performance.now() - t0 >= 4500);
       assert.equal(result.isError, true);
       assert.match(resultText(result), /no one approved it within 5 s/);
       assert.equal(fs.existsSync(file), false);
-      assert.deepEqual(await pending(w), []);
+      assert.deepEqual(await pending(fx.w), []);
     } finally {
       await client.close();
     }
@@ -233,26 +210,19 @@ describe('guard: an unanswered approval times out closed', () => {
 });
 
 describe('guard: approval channels and cancellation', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess;
   let root: string;
 
-  before(async () => {
-    w = makeWardenEnv();
-    root = path.join(w.home, 'root');
-    fs.mkdirSync(root);
-    w.writeConfig({ mcpServers: { filesystem: filesystemServer(root) } });
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    w?.cleanup();
+  const fx = useDaemonFixture({
+    prepare: (w) => {
+      root = path.join(w.home, 'root');
+      fs.mkdirSync(root);
+    },
+    config: () => ({ mcpServers: { filesystem: filesystemServer(root) } }),
   });
 
   test('`approvals watch` shows each request in full as it arrives, and its resolution', async () => {
     const watch = spawn(CLI, ['approvals', 'watch', '--json'], {
-      env: w.env,
+      env: fx.w.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -270,13 +240,13 @@ describe('guard: approval channels and cancellation', () => {
               outcome?: { kind: string };
             },
         );
-    const client = await httpClient(daemon.url, daemon.token, 'filesystem');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'filesystem');
     try {
       await waitFor(
         async () =>
           (
-            await fetch(`${daemon.url}/api/v1/status`, {
-              headers: { authorization: `Bearer ${daemon.token}` },
+            await fetch(`${fx.daemon.url}/api/v1/status`, {
+              headers: { authorization: `Bearer ${fx.daemon.token}` },
             })
           ).ok,
         5000,
@@ -291,7 +261,7 @@ describe('guard: approval channels and cancellation', () => {
         'the watcher to see the request',
       );
       assert.deepEqual(requested.request!.arguments, { path: file, content: 'seen by the watcher' });
-      await cli(w, 'approvals', 'approve', requested.request!.id);
+      await cli(fx.w, 'approvals', 'approve', requested.request!.id);
       assert.equal((await call).isError ?? false, false);
       const resolved = await waitFor(
         () => events().find((e) => e.type === 'approval.resolved' && e.id === requested.request!.id),
@@ -306,7 +276,7 @@ describe('guard: approval channels and cancellation', () => {
   });
 
   test('a held call the client cancels is withdrawn: the request disappears and the audit log says cancelled', async () => {
-    const client = await httpClient(daemon.url, daemon.token, 'filesystem');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'filesystem');
     try {
       const file = path.join(root, 'cancelled.txt');
       const abort = new AbortController();
@@ -317,11 +287,11 @@ describe('guard: approval channels and cancellation', () => {
           signal: abort.signal,
         },
       );
-      await heldCall(w, file);
+      await heldCall(fx.w, file);
       abort.abort('changed my mind');
       await assert.rejects(call);
-      await waitFor(async () => (await pending(w)).length === 0, 10_000, 'the request to be withdrawn');
-      const reader = AuditReader.open(w.paths.auditDb);
+      await waitFor(async () => (await pending(fx.w)).length === 0, 10_000, 'the request to be withdrawn');
+      const reader = AuditReader.open(fx.w.paths.auditDb);
       try {
         const row = await waitFor(
           () => reader.latest(100).find((r) => (r.arguments as { path?: string } | null)?.path === file),

@@ -6,19 +6,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
 import { underDirectoryGlob } from '../../main/core/policy/path-rules.ts';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { httpClient, resultText } from '../helpers/sdk-client.ts';
-import {
-  filesystemServer,
-  makeWardenEnv,
-  startDaemonProcess,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { filesystemServer, type WardenEnv } from '../helpers/warden-env.ts';
 import { cli, heldCall, pending } from '../helpers/approvals-cli.ts';
 
 function write(client: Client, file: string, content: string): Promise<CallToolResult> {
@@ -34,19 +29,18 @@ async function rules(w: WardenEnv): Promise<{ id: number; conditions: unknown }[
 }
 
 describe('guard: paths are compared where the OS resolves them (symbolic links followed)', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess;
   let client: Client;
   let R: string;
   const at = (...segments: string[]): string => path.join(R, ...segments);
 
-  before(async () => {
-    w = makeWardenEnv();
-    R = path.join(fs.realpathSync(w.home), 'root');
-    for (const dir of ['safe', 'other', 'secret']) fs.mkdirSync(at(dir), { recursive: true });
-    fs.symlinkSync(at('other'), at('safe/link'));
-    fs.symlinkSync('../secret', at('safe/secret-link'));
-    w.writeConfig({
+  const fx = useDaemonFixture({
+    prepare: (w) => {
+      R = path.join(fs.realpathSync(w.home), 'root');
+      for (const dir of ['safe', 'other', 'secret']) fs.mkdirSync(at(dir), { recursive: true });
+      fs.symlinkSync(at('other'), at('safe/link'));
+      fs.symlinkSync('../secret', at('safe/secret-link'));
+    },
+    config: () => ({
       policy: {
         rules: [
           {
@@ -59,25 +53,21 @@ describe('guard: paths are compared where the OS resolves them (symbolic links f
         ],
       },
       mcpServers: { filesystem: filesystemServer(R) },
-    });
-    daemon = await startDaemonProcess(w);
-    client = await httpClient(daemon.url, daemon.token, 'filesystem', 'real-paths-client');
-  });
-
-  after(async () => {
-    await client?.close();
-    await daemon?.stop();
-    w?.cleanup();
+    }),
+    afterStart: async (started, defer) => {
+      client = await httpClient(started.url, started.token, 'filesystem', 'real-paths-client');
+      defer(() => client.close());
+    },
   });
 
   test('"always allow write_file under R/safe" is given through the CLI', async () => {
     const first = at('safe/first.txt');
     const call = write(client, first, 'first');
-    const request = await heldCall(w, first);
-    await cli(w, 'approvals', 'approve', request.id, '--remember', 'always', '--under', at('safe'));
+    const request = await heldCall(fx.w, first);
+    await cli(fx.w, 'approvals', 'approve', request.id, '--remember', 'always', '--under', at('safe'));
     assert.equal((await call).isError ?? false, false);
     assert.deepEqual(
-      (await rules(w)).map((r) => r.conditions),
+      (await rules(fx.w)).map((r) => r.conditions),
       [[{ pointer: '/path', glob: `${at('safe')}/**` }]],
     );
   });
@@ -91,10 +81,10 @@ describe('guard: paths are compared where the OS resolves them (symbolic links f
   test('a write to R/safe/link/y.txt (link -> R/other) is held; nothing lands in R/other until it is approved', async () => {
     const file = at('safe/link/y.txt');
     const call = write(client, file, 'through the link');
-    const request = await heldCall(w, file);
+    const request = await heldCall(fx.w, file);
     assert.match(request.rule.source, /built-in defaults/, 'the remembered approval does not cover it');
     assert.deepEqual(fs.readdirSync(at('other')), [], 'nothing is written while it waits');
-    await cli(w, 'approvals', 'approve', request.id);
+    await cli(fx.w, 'approvals', 'approve', request.id);
     const result = await call;
     assert.equal(result.isError ?? false, false, resultText(result));
     assert.equal(fs.readFileSync(at('other/y.txt'), 'utf8'), 'through the link');
@@ -105,17 +95,17 @@ describe('guard: paths are compared where the OS resolves them (symbolic links f
     assert.equal(result.isError, true);
     assert.match(resultText(result), /the secret directory is off limits/);
     assert.deepEqual(fs.readdirSync(at('secret')), []);
-    assert.deepEqual(await pending(w), []);
+    assert.deepEqual(await pending(fx.w), []);
   });
 
   test('"--under R/safe/link" remembers the real directory R/other', async () => {
     const file = at('safe/link/w.txt');
     const call = write(client, file, 'w');
-    const request = await heldCall(w, file);
-    await cli(w, 'approvals', 'approve', request.id, '--remember', 'always', '--under', at('safe/link'));
+    const request = await heldCall(fx.w, file);
+    await cli(fx.w, 'approvals', 'approve', request.id, '--remember', 'always', '--under', at('safe/link'));
     assert.equal((await call).isError ?? false, false);
     assert.deepEqual(
-      (await rules(w)).map((r) => r.conditions),
+      (await rules(fx.w)).map((r) => r.conditions),
       [[{ pointer: '/path', glob: `${at('safe')}/**` }], [{ pointer: '/path', glob: `${at('other')}/**` }]],
     );
     const silent = await write(client, at('other/v.txt'), 'v');
@@ -129,7 +119,7 @@ describe('guard: paths are compared where the OS resolves them (symbolic links f
     assert.deepEqual(list('safe'), ['first.txt', 'link', 'secret-link', 'z.txt']);
     assert.deepEqual(list('other'), ['v.txt', 'w.txt', 'y.txt']);
     assert.deepEqual(list('secret'), []);
-    const reader = AuditReader.open(w.paths.auditDb);
+    const reader = AuditReader.open(fx.w.paths.auditDb);
     try {
       const writes = reader.latest(100).filter((r) => r.tool === 'write_file');
       assert.deepEqual(

@@ -4,14 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, describe, test } from 'node:test';
-import {
-  everythingServer,
-  makeWardenEnv,
-  startDaemonProcess,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { describe, test } from 'node:test';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
+import { everythingServer } from '../helpers/warden-env.ts';
 
 interface Answer {
   status: number;
@@ -65,39 +60,32 @@ const INIT = JSON.stringify({
 });
 
 describe('daemon HTTP edge', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess;
   let good: Record<string, string>;
 
-  before(async () => {
-    w = makeWardenEnv();
-    w.writeConfig({ mcpServers: { everything: everythingServer() } });
-    daemon = await startDaemonProcess(w);
-    good = {
-      host: `127.0.0.1:${daemon.port}`,
-      authorization: `Bearer ${daemon.token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    };
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    w?.cleanup();
+  const fx = useDaemonFixture({
+    config: { mcpServers: { everything: everythingServer() } },
+    afterStart: (started) => {
+      good = {
+        host: `127.0.0.1:${started.daemon.port}`,
+        authorization: `Bearer ${started.token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      };
+    },
   });
 
   test('listens on 127.0.0.1 only', () => {
-    assert.match(daemon.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(fx.daemon.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
   test('Host evil.example gets 403 (DNS rebinding), even with the token', async () => {
-    const answer = await request(daemon.port, { headers: { ...good, host: 'evil.example' }, body: INIT });
+    const answer = await request(fx.daemon.port, { headers: { ...good, host: 'evil.example' }, body: INIT });
     assert.equal(answer.status, 403);
     assert.match(errorMessage(answer), /Host "evil.example"/);
   });
 
   test('Origin http://evil.example gets 403, even with the token', async () => {
-    const answer = await request(daemon.port, {
+    const answer = await request(fx.daemon.port, {
       headers: { ...good, origin: 'http://evil.example' },
       body: INIT,
     });
@@ -107,43 +95,44 @@ describe('daemon HTTP edge', () => {
 
   test('a request without the token gets 401, with a wrong one too', async () => {
     const { authorization: _, ...noToken } = good;
-    assert.equal((await request(daemon.port, { headers: noToken, body: INIT })).status, 401);
+    assert.equal((await request(fx.daemon.port, { headers: noToken, body: INIT })).status, 401);
     assert.equal(
-      (await request(daemon.port, { headers: { ...good, authorization: 'Bearer nope' }, body: INIT })).status,
+      (await request(fx.daemon.port, { headers: { ...good, authorization: 'Bearer nope' }, body: INIT }))
+        .status,
       401,
     );
   });
 
   test("the OAuth callback needs no token but a flow's state; it still checks Host", async () => {
     const { authorization: _, ...noToken } = good;
-    const unknown = await request(daemon.port, {
+    const unknown = await request(fx.daemon.port, {
       method: 'GET',
       path: '/oauth/callback?state=guess&code=x',
       headers: noToken,
     });
     assert.equal(unknown.status, 400);
     assert.match(unknown.body, /Unknown or expired sign-in attempt/);
-    const rebound = await request(daemon.port, {
+    const rebound = await request(fx.daemon.port, {
       method: 'GET',
       path: '/oauth/callback?state=guess&code=x',
       headers: { ...noToken, host: 'evil.example' },
     });
     assert.equal(rebound.status, 403);
     assert.equal(
-      (await request(daemon.port, { method: 'GET', path: '/api/v1/status', headers: noToken })).status,
+      (await request(fx.daemon.port, { method: 'GET', path: '/api/v1/status', headers: noToken })).status,
       401,
     );
   });
 
   test('an unknown server gets 404 naming the configured ones', async () => {
-    const answer = await request(daemon.port, { path: '/mcp/nosuch', headers: good, body: INIT });
+    const answer = await request(fx.daemon.port, { path: '/mcp/nosuch', headers: good, body: INIT });
     assert.equal(answer.status, 404);
     assert.match(errorMessage(answer), /Unknown server "nosuch".*configured: "everything"/);
   });
 
   test('an unknown session gets 404', async () => {
     const ping = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' });
-    const answer = await request(daemon.port, {
+    const answer = await request(fx.daemon.port, {
       headers: { ...good, 'mcp-session-id': 'no-such-session' },
       body: ping,
     });
@@ -151,18 +140,18 @@ describe('daemon HTTP edge', () => {
   });
 
   test('an unsupported MCP-Protocol-Version gets 400', async () => {
-    const init = await request(daemon.port, { headers: good, body: INIT });
+    const init = await request(fx.daemon.port, { headers: good, body: INIT });
     assert.equal(init.status, 200);
     const session = init.headers['mcp-session-id'] as string;
     assert.ok(session);
     const ping = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' });
-    const answer = await request(daemon.port, {
+    const answer = await request(fx.daemon.port, {
       headers: { ...good, 'mcp-session-id': session, 'mcp-protocol-version': '1999-01-01' },
       body: ping,
     });
     assert.equal(answer.status, 400);
     assert.match(errorMessage(answer), /Unsupported protocol version: 1999-01-01/);
-    await request(daemon.port, { method: 'DELETE', headers: { ...good, 'mcp-session-id': session } });
+    await request(fx.daemon.port, { method: 'DELETE', headers: { ...good, 'mcp-session-id': session } });
   });
 
   test('malformed bodies get a JSON-RPC error and the daemon keeps serving', async () => {
@@ -174,14 +163,14 @@ describe('daemon HTTP edge', () => {
       ['[]', 400, /batch must hold/],
     ];
     for (const [body, status, message] of cases) {
-      const answer = await request(daemon.port, { headers: good, body });
+      const answer = await request(fx.daemon.port, { headers: good, body });
       assert.equal(answer.status, status, `for ${String(body).slice(0, 40)}: ${answer.body}`);
       const parsed = JSON.parse(answer.body) as { jsonrpc: string; error: { message: string } };
       assert.equal(parsed.jsonrpc, '2.0');
       assert.match(parsed.error.message, message);
     }
-    const health = await request(daemon.port, { method: 'GET', path: '/healthz', headers: good });
+    const health = await request(fx.daemon.port, { method: 'GET', path: '/healthz', headers: good });
     assert.equal(health.status, 200);
-    assert.equal((JSON.parse(health.body) as { pid: number }).pid, daemon.child.pid);
+    assert.equal((JSON.parse(health.body) as { pid: number }).pid, fx.daemon.child.pid);
   });
 });

@@ -5,35 +5,30 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, resultText, shimClient } from '../helpers/sdk-client.ts';
-import {
-  NODE,
-  ROOT,
-  makeWardenEnv,
-  startDaemonProcess,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { NODE, ROOT } from '../helpers/warden-env.ts';
 
 describe('remote Streamable HTTP upstream', () => {
-  let w: WardenEnv;
   let upstream: ChildProcess;
-  let daemon: DaemonProcess;
+  let port: number;
 
-  before(async () => {
-    upstream = spawn(NODE, [path.join(ROOT, 'test/fixtures/http-upstream.ts'), '0'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const port = await new Promise<number>((resolve, reject) => {
-      upstream.stdout!.on('data', (d: Buffer) => {
-        const m = /listening (\d+)/.exec(d.toString());
-        if (m) resolve(Number(m[1]));
+  const fx = useDaemonFixture({
+    prepare: async (_w, defer) => {
+      upstream = spawn(NODE, [path.join(ROOT, 'test/fixtures/http-upstream.ts'), '0'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
-      upstream.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
-    });
-    w = makeWardenEnv();
-    w.writeConfig({
+      defer(() => upstream.kill());
+      port = await new Promise<number>((resolve, reject) => {
+        upstream.stdout!.on('data', (d: Buffer) => {
+          const m = /listening (\d+)/.exec(d.toString());
+          if (m) resolve(Number(m[1]));
+        });
+        upstream.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
+      });
+    },
+    config: () => ({
       policy: { rules: [{ server: 'remote', tool: '*', action: 'allow' }] },
       mcpServers: {
         remote: {
@@ -42,18 +37,11 @@ describe('remote Streamable HTTP upstream', () => {
           tools: { deny: ['nothing-*'] },
         },
       },
-    });
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    upstream?.kill();
-    w?.cleanup();
+    }),
   });
 
   test('a stdio client reaches the remote server through the shim; the config headers are sent', async () => {
-    const { client } = await shimClient(w.env, 'remote');
+    const { client } = await shimClient(fx.w.env, 'remote');
     try {
       assert.equal(client.getServerVersion()?.name, 'http-upstream');
       assert.equal(client.getInstructions(), 'remote fixture');

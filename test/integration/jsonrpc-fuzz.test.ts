@@ -10,20 +10,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
-import { ControlClient } from '../../main/core/control/control-client.ts';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { idKey, rawHttpSession, rawShim, type RawMessage } from '../helpers/raw-jsonrpc.ts';
-import {
-  NODE,
-  ROOT,
-  makeWardenEnv,
-  startDaemonProcess,
-  waitFor,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { NODE, ROOT, waitFor } from '../helpers/warden-env.ts';
 
 const PAGED = path.join(ROOT, 'test/fixtures/paged-server.ts');
 const TOOLS = ['t1', 't2', 't3', 't4', 't5'];
@@ -296,48 +288,38 @@ const responses = (messages: RawMessage[]) => messages.filter((m) => 'result' in
 // ---- the daemon -----------------------------------------------------------------------------
 
 describe('JSON-RPC into both edges (property-based)', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess;
-  let control: ControlClient;
-
-  before(async () => {
-    w = makeWardenEnv();
-    const spec = path.join(w.home, 'paged.json');
-    fs.writeFileSync(
-      spec,
-      JSON.stringify({
-        pageSize: 3,
-        tools: [
-          ...TOOLS.map((name) => ({ name, description: `Tool ${name}.` })),
-          { name: 'w1', description: 'Writes.', readOnly: false },
-        ],
-        prompts: PROMPTS.map((name) => ({ name, description: `Prompt ${name}.`, text: name })),
-        resources: [{ uri: 'paged://r1/fixed', name: 'fixed' }],
-        resourceTemplates: ['r1', 'r2', 'r3', 'r4'].map((name) => ({
-          name,
-          uriTemplate: `paged://${name}/{id}`,
-          description: `Template ${name}.`,
-        })),
-      }),
-    );
-    w.writeConfig({ mcpServers: { paged: { command: NODE, args: [PAGED], env: { PAGED_FILE: spec } } } });
-    daemon = await startDaemonProcess(w);
-    control = new ControlClient(`${daemon.url}/api/v1`, daemon.token);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    w?.cleanup();
+  const fx = useDaemonFixture({
+    config: (w) => {
+      const spec = path.join(w.home, 'paged.json');
+      fs.writeFileSync(
+        spec,
+        JSON.stringify({
+          pageSize: 3,
+          tools: [
+            ...TOOLS.map((name) => ({ name, description: `Tool ${name}.` })),
+            { name: 'w1', description: 'Writes.', readOnly: false },
+          ],
+          prompts: PROMPTS.map((name) => ({ name, description: `Prompt ${name}.`, text: name })),
+          resources: [{ uri: 'paged://r1/fixed', name: 'fixed' }],
+          resourceTemplates: ['r1', 'r2', 'r3', 'r4'].map((name) => ({
+            name,
+            uriTemplate: `paged://${name}/{id}`,
+            description: `Template ${name}.`,
+          })),
+        }),
+      );
+      return { mcpServers: { paged: { command: NODE, args: [PAGED], env: { PAGED_FILE: spec } } } };
+    },
   });
 
   const assertDaemonHealthy = () => {
-    assert.doesNotMatch(daemon.output(), /MaxListenersExceededWarning/);
-    assert.doesNotMatch(daemon.output(), /request handler failed/, 'no 500 from the daemon');
-    assert.equal(daemon.child.exitCode, null, 'the daemon runs');
+    assert.doesNotMatch(fx.daemon.output(), /MaxListenersExceededWarning/);
+    assert.doesNotMatch(fx.daemon.output(), /request handler failed/, 'no 500 from the daemon');
+    assert.equal(fx.daemon.child.exitCode, null, 'the daemon runs');
   };
 
   test('connect shim stdin: every request with an id is answered exactly once; garbage gets one error each', async () => {
-    const shim = await rawShim(w.env, 'paged', 'fuzz-stdio');
+    const shim = await rawShim(fx.w.env, 'paged', 'fuzz-stdio');
     let run = 0;
     try {
       await fc.assert(
@@ -384,7 +366,7 @@ describe('JSON-RPC into both edges (property-based)', () => {
   });
 
   test('HTTP /mcp/<server>: every request of an accepted POST is answered exactly once on its stream; no 5xx', async () => {
-    const session = await rawHttpSession(daemon.url, daemon.token, 'paged', 'fuzz-http');
+    const session = await rawHttpSession(fx.daemon.url, fx.daemon.token, 'paged', 'fuzz-http');
     try {
       await fc.assert(
         fc.asyncProperty(runArb, async (generated) => {
@@ -440,8 +422,8 @@ describe('JSON-RPC into both edges (property-based)', () => {
 
   test('the same ids in two sessions at once are answered once in each', async () => {
     const [a, b] = await Promise.all([
-      rawHttpSession(daemon.url, daemon.token, 'paged', 'twin-a'),
-      rawHttpSession(daemon.url, daemon.token, 'paged', 'twin-b'),
+      rawHttpSession(fx.daemon.url, fx.daemon.token, 'paged', 'twin-a'),
+      rawHttpSession(fx.daemon.url, fx.daemon.token, 'paged', 'twin-b'),
     ]);
     try {
       const ids = [1, 0, -7, 'mcp-warden/tools/list/1', 'same'];
@@ -464,7 +446,7 @@ describe('JSON-RPC into both edges (property-based)', () => {
   });
 
   test('an id in use by a request still in progress is refused (400, an error per request); the first is answered once', async () => {
-    const session = await rawHttpSession(daemon.url, daemon.token, 'paged', 'reuser');
+    const session = await rawHttpSession(fx.daemon.url, fx.daemon.token, 'paged', 'reuser');
     try {
       // w1 is not read-only: the call waits for a person, so id 7 stays in progress.
       const held = session.post({
@@ -474,7 +456,7 @@ describe('JSON-RPC into both edges (property-based)', () => {
         params: { name: 'w1', arguments: {} },
       });
       const approval = await waitFor(
-        async () => (await control.approvals()).find((a) => a.tool === 'w1' && a.client.name === 'reuser'),
+        async () => (await fx.control.approvals()).find((a) => a.tool === 'w1' && a.client.name === 'reuser'),
         20_000,
         'the held call',
       );
@@ -500,7 +482,7 @@ describe('JSON-RPC into both edges (property-based)', () => {
       const other = await session.post({ jsonrpc: '2.0', id: '7', method: 'ping' });
       assert.equal(other.status, 200);
 
-      await control.answer(approval.id, { choice: 'allow-once', argumentsHash: approval.argumentsHash });
+      await fx.control.answer(approval.id, { choice: 'allow-once', argumentsHash: approval.argumentsHash });
       const first = await held;
       assert.equal(first.status, 200);
       const answers = responses(first.messages);

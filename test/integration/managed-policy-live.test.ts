@@ -9,23 +9,12 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, httpClient } from '../helpers/sdk-client.ts';
-import {
-  CLI,
-  EVERYTHING_JS,
-  NODE,
-  everythingServer,
-  makeWardenEnv,
-  startDaemonProcess,
-  waitFor,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { CLI, EVERYTHING_JS, NODE, everythingServer, waitFor } from '../helpers/warden-env.ts';
 
 describe('managed policy: locks and live changes', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess;
   let managedFile: string;
 
   const writeManaged = (document: Record<string, unknown> | string) =>
@@ -38,7 +27,9 @@ describe('managed policy: locks and live changes', () => {
   };
   const api = async (route: string) =>
     (await (
-      await fetch(`${daemon.url}/api/v1${route}`, { headers: { authorization: `Bearer ${daemon.token}` } })
+      await fetch(`${fx.daemon.url}/api/v1${route}`, {
+        headers: { authorization: `Bearer ${fx.daemon.token}` },
+      })
     ).json()) as Record<string, unknown>;
   const explain = async (server: string, tool: string) =>
     (await api(`/policy/explain?server=${server}&tool=${tool}`)) as {
@@ -46,34 +37,27 @@ describe('managed policy: locks and live changes', () => {
       tool: { action: string; source: string; remember?: string; reason?: string };
     };
 
-  before(async () => {
-    w = makeWardenEnv();
-    managedFile = path.join(w.home, 'managed-policy.json');
-    writeManaged(baseManaged);
-    w.env.MCP_WARDEN_MANAGED_POLICY = managedFile;
+  const fx = useDaemonFixture({
+    prepare: (w) => {
+      managedFile = path.join(w.home, 'managed-policy.json');
+      writeManaged(baseManaged);
+      w.env.MCP_WARDEN_MANAGED_POLICY = managedFile;
+    },
     // The user tries to loosen everything the managed policy locked.
-    w.writeConfig(
-      {
-        policy: {
-          servers: [{ command: NODE, args: [EVERYTHING_JS, 'stdio', '--mine'], trusted: true }],
-          rules: [
-            { server: '*', tool: 'get-sum', action: 'allow' },
-            { server: '*', tool: 'echo', action: 'ask', remember: 'always' },
-          ],
-        },
-        mcpServers: {
-          everything: everythingServer(),
-          mine: everythingServer({ args: [EVERYTHING_JS, 'stdio', '--mine'] }),
-        },
+    config: {
+      policy: {
+        servers: [{ command: NODE, args: [EVERYTHING_JS, 'stdio', '--mine'], trusted: true }],
+        rules: [
+          { server: '*', tool: 'get-sum', action: 'allow' },
+          { server: '*', tool: 'echo', action: 'ask', remember: 'always' },
+        ],
       },
-      { allowServers: false },
-    );
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    w?.cleanup();
+      mcpServers: {
+        everything: everythingServer(),
+        mine: everythingServer({ args: [EVERYTHING_JS, 'stdio', '--mine'] }),
+      },
+    },
+    allowServers: false,
   });
 
   test("locked settings cannot be changed by the user's config", async () => {
@@ -90,7 +74,7 @@ describe('managed policy: locks and live changes', () => {
     assert.equal(mine.server.allowed, false);
     assert.match(mine.server.reason, /locks server approvals/);
     await assert.rejects(
-      promisify(execFile)(CLI, ['servers', 'approve', 'mine', '--yes'], { env: w.env }),
+      promisify(execFile)(CLI, ['servers', 'approve', 'mine', '--yes'], { env: fx.w.env }),
       (error: { stderr: string }) => {
         assert.match(error.stderr, /locks server approvals: only IT can allow servers here/);
         return true;
@@ -104,7 +88,7 @@ describe('managed policy: locks and live changes', () => {
   });
 
   test('an edit to the managed file takes effect while running; an invalid file fails closed until fixed', async () => {
-    const client = await httpClient(daemon.url, daemon.token, 'everything');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'everything');
     try {
       assert.equal((await callTool(client, 'get-env', {})).isError, undefined);
       writeManaged({

@@ -10,22 +10,17 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { decodeJwt } from 'jose';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
-import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
 import { keyringMissing } from '../helpers/requirements.ts';
 import { secretsAtRest } from '../helpers/secret-files.ts';
-import {
-  CLI,
-  NODE,
-  ROOT,
-  makeWardenEnv,
-  startDaemonProcess,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { CLI, NODE, ROOT, waitFor } from '../helpers/warden-env.ts';
 
 const skip = keyringMissing();
+/** How long the fixture's access tokens live, s: short, so the refresh test waits little. */
+const ACCESS_TOKEN_TTL_S = 3;
 
 function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -36,49 +31,41 @@ function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
 }
 
 describe('OAuth for a remote upstream', { skip }, () => {
-  let w: WardenEnv;
-  let keyring: TestKeyring;
   let servers: ChildProcess;
-  let daemon: DaemonProcess;
   let issuer: string;
+  let mcpUrl: string;
   let browserLog: string;
-
-  before(async () => {
-    w = makeWardenEnv();
-    keyring = startKeyring(w.home, w.env);
-    Object.assign(w.env, keyring.env);
-    servers = spawn(NODE, [path.join(ROOT, 'test/fixtures/oauth-servers.ts')], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    const info = await new Promise<{ issuer: string; mcpUrl: string }>((resolve) =>
-      servers.stdout!.once('data', (d: Buffer) =>
-        resolve(JSON.parse(d.toString()) as { issuer: string; mcpUrl: string }),
-      ),
-    );
-    issuer = info.issuer;
-    browserLog = path.join(w.home, 'browser.log');
-    const browser = path.join(w.home, 'browser.sh');
-    fs.writeFileSync(
-      browser,
-      `#!/bin/sh\nexec "${NODE}" "${path.join(ROOT, 'test/fixtures/oauth-browser.ts')}" "$1"\n`,
-      { mode: 0o755 },
-    );
-    Object.assign(w.env, { MCP_WARDEN_BROWSER: browser, OAUTH_BROWSER_LOG: browserLog });
-    w.writeConfig({ mcpServers: { remote: { url: info.mcpUrl } } });
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    servers?.kill();
-    keyring?.stop();
-    w?.cleanup();
+  const fx = useDaemonFixture({
+    keyring: true,
+    prepare: async (w, defer) => {
+      servers = spawn(NODE, [path.join(ROOT, 'test/fixtures/oauth-servers.ts')], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        env: { ...process.env, OAUTH_ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL_S) },
+      });
+      defer(() => servers.kill());
+      const info = await new Promise<{ issuer: string; mcpUrl: string }>((resolve) =>
+        servers.stdout!.once('data', (d: Buffer) =>
+          resolve(JSON.parse(d.toString()) as { issuer: string; mcpUrl: string }),
+        ),
+      );
+      issuer = info.issuer;
+      mcpUrl = info.mcpUrl;
+      browserLog = path.join(w.home, 'browser.log');
+      const browser = path.join(w.home, 'browser.sh');
+      fs.writeFileSync(
+        browser,
+        `#!/bin/sh\nexec "${NODE}" "${path.join(ROOT, 'test/fixtures/oauth-browser.ts')}" "$1"\n`,
+        { mode: 0o755 },
+      );
+      Object.assign(w.env, { MCP_WARDEN_BROWSER: browser, OAUTH_BROWSER_LOG: browserLog });
+    },
+    config: () => ({ mcpServers: { remote: { url: mcpUrl } } }),
   });
 
   test('the first connection starts the flow; two clients connecting at once cause one flow; tokens land in the keychain', async () => {
     const [a, b] = await Promise.all([
-      httpClient(daemon.url, daemon.token, 'remote', 'a'),
-      httpClient(daemon.url, daemon.token, 'remote', 'b'),
+      httpClient(fx.daemon.url, fx.daemon.token, 'remote', 'a'),
+      httpClient(fx.daemon.url, fx.daemon.token, 'remote', 'b'),
     ]);
     try {
       assert.match(resultText(await callTool(a, 'whoami', {})), /authorized call/);
@@ -93,23 +80,29 @@ describe('OAuth for a remote upstream', { skip }, () => {
     assert.equal(url.origin, issuer);
     assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
     assert.ok(url.searchParams.get('resource')?.endsWith('/mcp'), 'a resource indicator (RFC 8707) is sent');
-    const names = await cli(w.env, ['secrets', 'list']);
+    const names = await cli(fx.w.env, ['secrets', 'list']);
     assert.match(names, /oauth\.remote\.tokens/);
     assert.match(names, /oauth\.remote\.client/);
-    assert.ok(!daemon.output().includes('access_token'), 'no token in the daemon log');
+    assert.ok(!fx.daemon.output().includes('access_token'), 'no token in the daemon log');
   });
 
   test('an expired access token is refreshed without a new sign-in, and the new tokens are stored', async () => {
-    const before = await cli(w.env, ['secrets', 'get', 'oauth.remote.tokens', '--reveal']);
-    await new Promise((r) => setTimeout(r, 6000)); // the fixture's access tokens live 5 s
-    const client = await httpClient(daemon.url, daemon.token, 'remote', 'c');
+    const before = await cli(fx.w.env, ['secrets', 'get', 'oauth.remote.tokens', '--reveal']);
+    // Wait for the stored access token to expire (its `exp`, a few seconds after it was issued)
+    // and check that the resource server itself now refuses it.
+    const stale = (JSON.parse(before) as { access_token: string }).access_token;
+    const expires = decodeJwt(stale).exp! * 1000;
+    await waitFor(() => Date.now() >= expires, (ACCESS_TOKEN_TTL_S + 5) * 1000, 'the access token to expire');
+    const refused = await fetch(mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${stale}` } });
+    assert.equal(refused.status, 401, 'the resource server refuses the expired access token');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'remote', 'c');
     try {
       assert.match(resultText(await callTool(client, 'whoami', {})), /authorized call/);
     } finally {
       await client.close();
     }
     assert.notEqual(
-      await cli(w.env, ['secrets', 'get', 'oauth.remote.tokens', '--reveal']),
+      await cli(fx.w.env, ['secrets', 'get', 'oauth.remote.tokens', '--reveal']),
       before,
       'refreshed tokens were saved',
     );
@@ -117,11 +110,11 @@ describe('OAuth for a remote upstream', { skip }, () => {
   });
 
   test('tokens and client credentials are in the keychain only: no file Warden wrote holds one', async () => {
-    const tokens = JSON.parse(await cli(w.env, ['secrets', 'get', 'oauth.remote.tokens', '--reveal'])) as {
+    const tokens = JSON.parse(await cli(fx.w.env, ['secrets', 'get', 'oauth.remote.tokens', '--reveal'])) as {
       access_token: string;
       refresh_token?: string;
     };
-    const client = JSON.parse(await cli(w.env, ['secrets', 'get', 'oauth.remote.client', '--reveal'])) as {
+    const client = JSON.parse(await cli(fx.w.env, ['secrets', 'get', 'oauth.remote.client', '--reveal'])) as {
       client_id: string;
       client_secret?: string;
     };
@@ -129,7 +122,8 @@ describe('OAuth for a remote upstream', { skip }, () => {
       (v): v is string => typeof v === 'string',
     );
     assert.ok(values.length >= 2, 'an access token and a refresh token or client secret to look for');
-    assert.deepEqual(secretsAtRest(w.home, values), []);
-    for (const value of values) assert.ok(!daemon.output().includes(value), 'a token is in the daemon log');
+    assert.deepEqual(secretsAtRest(fx.w.home, values), []);
+    for (const value of values)
+      assert.ok(!fx.daemon.output().includes(value), 'a token is in the daemon log');
   });
 });

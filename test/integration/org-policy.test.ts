@@ -7,33 +7,22 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
 import { generateSigningKey, signOrgPolicy, type OrgPolicyInput } from '../../main/core/policy/org-policy.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, httpClient } from '../helpers/sdk-client.ts';
 import { startNginx, type Nginx } from '../helpers/nginx.ts';
 import { nginxMissing } from '../helpers/requirements.ts';
-import {
-  CLI,
-  EVERYTHING_JS,
-  NODE,
-  everythingServer,
-  makeWardenEnv,
-  startDaemonProcess,
-  waitFor,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { CLI, EVERYTHING_JS, NODE, everythingServer, waitFor } from '../helpers/warden-env.ts';
 
 const skip = nginxMissing();
 const DAY = 86_400_000;
 
 describe('org policy from a static web server', { skip }, () => {
-  let w: WardenEnv;
   let nginx: Nginx;
-  let daemon: DaemonProcess;
   let key: Awaited<ReturnType<typeof generateSigningKey>>;
   let stranger: Awaited<ReturnType<typeof generateSigningKey>>;
 
@@ -66,9 +55,9 @@ describe('org policy from a static web server', { skip }, () => {
   const publish = (jws: string) => fs.writeFileSync(path.join(nginx.root, 'policy.jws'), jws);
   const api = async (method: string, route: string) =>
     (await (
-      await fetch(`${daemon.url}/api/v1${route}`, {
+      await fetch(`${fx.daemon.url}/api/v1${route}`, {
         method,
-        headers: { authorization: `Bearer ${daemon.token}` },
+        headers: { authorization: `Bearer ${fx.daemon.token}` },
       })
     ).json()) as Record<string, unknown>;
   const sync = async () =>
@@ -80,52 +69,48 @@ describe('org policy from a static web server', { skip }, () => {
       }
     ).tool;
 
-  before(async () => {
-    w = makeWardenEnv();
-    key = await generateSigningKey();
-    stranger = await generateSigningKey();
-    nginx = await startNginx(path.join(w.home, 'nginx'));
-    const managed = path.join(w.home, 'managed-policy.json');
-    fs.writeFileSync(
-      managed,
-      JSON.stringify({
-        orgPolicy: {
-          url: `${nginx.url}/policy.jws`,
-          keys: [key.publicJwk],
-          org: 'acme',
-          pollSeconds: 3600,
-          graceHours: 0,
-        },
-        rules: [{ server: '*', tool: 'get-sum', action: 'deny', reason: 'managed: no sums' }],
-        catalogOnly: true,
-      }),
-      { mode: 0o644 },
-    );
-    w.env.MCP_WARDEN_MANAGED_POLICY = managed;
-    publish(
-      await signOrgPolicy(
-        doc(1, [
-          { tool: 'get-sum', action: 'allow' },
-          { tool: 'echo', action: 'deny', reason: 'org: no echo' },
-        ]),
-        key.privateJwk,
-      ),
-    );
-    w.writeConfig({
+  const fx = useDaemonFixture({
+    prepare: async (w, defer) => {
+      key = await generateSigningKey();
+      stranger = await generateSigningKey();
+      const started = await startNginx(path.join(w.home, 'nginx'));
+      nginx = started;
+      defer(() => started.stop());
+      const managed = path.join(w.home, 'managed-policy.json');
+      fs.writeFileSync(
+        managed,
+        JSON.stringify({
+          orgPolicy: {
+            url: `${nginx.url}/policy.jws`,
+            keys: [key.publicJwk],
+            org: 'acme',
+            pollSeconds: 3600,
+            graceHours: 0,
+          },
+          rules: [{ server: '*', tool: 'get-sum', action: 'deny', reason: 'managed: no sums' }],
+          catalogOnly: true,
+        }),
+        { mode: 0o644 },
+      );
+      w.env.MCP_WARDEN_MANAGED_POLICY = managed;
+      publish(
+        await signOrgPolicy(
+          doc(1, [
+            { tool: 'get-sum', action: 'allow' },
+            { tool: 'echo', action: 'deny', reason: 'org: no echo' },
+          ]),
+          key.privateJwk,
+        ),
+      );
+    },
+    config: {
       policy: { rules: [{ tool: '*', action: 'allow' }] },
       // The user added a second server that is not in the org catalog.
       mcpServers: {
         everything: everythingServer(),
         mine: everythingServer({ args: [EVERYTHING_JS, 'stdio', '--mine'] }),
       },
-    });
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    await nginx?.stop();
-    w?.cleanup();
+    },
   });
 
   test('version 1 is picked up; precedence: a managed deny beats an org allow, an org deny beats a user allow', async () => {
@@ -140,14 +125,16 @@ describe('org policy from a static web server', { skip }, () => {
     assert.equal(env.action, 'allow');
     assert.match(env.source, /^user config/);
     // The CLI asks the running daemon, so the org policy is part of its answer.
-    const cli = await promisify(execFile)(CLI, ['policy', 'explain', 'everything', 'echo'], { env: w.env });
+    const cli = await promisify(execFile)(CLI, ['policy', 'explain', 'everything', 'echo'], {
+      env: fx.w.env,
+    });
     assert.match(cli.stdout, /tool "echo": deny\n {2}by org policy .*policy\.jws \(version 1\)/);
   });
 
   test('catalog-only mode: a catalog server runs, a server the user added is refused', async () => {
-    const catalog = await httpClient(daemon.url, daemon.token, 'everything');
+    const catalog = await httpClient(fx.daemon.url, fx.daemon.token, 'everything');
     await catalog.close();
-    await assert.rejects(httpClient(daemon.url, daemon.token, 'mine'), (error: Error) => {
+    await assert.rejects(httpClient(fx.daemon.url, fx.daemon.token, 'mine'), (error: Error) => {
       assert.match(error.message, /is not in the org catalog/);
       assert.match(error.message, /allows only catalog servers/);
       return true;
@@ -159,14 +146,14 @@ describe('org policy from a static web server', { skip }, () => {
       await signOrgPolicy(doc(2, [{ tool: 'echo', action: 'deny', reason: 'org v2' }]), key.privateJwk),
     );
     assert.equal((await sync()).version, 2);
-    const client = await httpClient(daemon.url, daemon.token, 'everything');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'everything');
     try {
       await callTool(client, 'get-env', {});
       assert.equal((await callTool(client, 'echo', { message: 'x' })).isError, true);
     } finally {
       await client.close();
     }
-    const reader = AuditReader.open(w.paths.auditDb);
+    const reader = AuditReader.open(fx.w.paths.auditDb);
     try {
       assert.deepEqual(
         reader.latest(10).map((r) => [r.tool, r.decision, r.policyVersion]),
@@ -211,8 +198,7 @@ describe('org policy from a static web server', { skip }, () => {
     assert.ok(down.lastError, 'the failure is reported');
     assert.equal((await explain('echo')).action, 'deny');
     // A restart offline still enforces the cached version.
-    await daemon.stop();
-    daemon = await startDaemonProcess(w);
+    await fx.restart();
     assert.equal(((await api('GET', '/policy/status')) as { org: { version: number } }).org.version, 2);
     assert.equal((await explain('echo')).action, 'deny');
     publish(await signOrgPolicy(doc(6, []), key.privateJwk));
@@ -224,7 +210,7 @@ describe('org policy from a static web server', { skip }, () => {
   });
 
   test('catalog list shows what IT approved; catalog install puts a server into Warden and a client in one step, served at once and admitted in catalog-only mode', async () => {
-    const cli = (...args: string[]) => promisify(execFile)(CLI, args, { env: w.env });
+    const cli = (...args: string[]) => promisify(execFile)(CLI, args, { env: fx.w.env });
     const list = await cli('catalog', 'list');
     assert.match(list.stdout, /^everything {2}\(in your Warden config\)$/m);
     assert.match(list.stdout, /^reference-2$/m);
@@ -234,11 +220,11 @@ describe('org policy from a static web server', { skip }, () => {
     const install = await cli('catalog', 'install', 'reference-2', '--client', 'cursor');
     assert.match(install.stdout, /added "reference-2" to .*config\.json: it runs exactly/);
     assert.match(install.stdout, /A running Warden picks it up within seconds/);
-    const cursor = JSON.parse(fs.readFileSync(path.join(w.home, '.cursor', 'mcp.json'), 'utf8')) as {
+    const cursor = JSON.parse(fs.readFileSync(path.join(fx.w.home, '.cursor', 'mcp.json'), 'utf8')) as {
       mcpServers: Record<string, { command: string; args: string[] }>;
     };
     assert.deepEqual(cursor.mcpServers['reference-2']?.args, ['connect', 'reference-2']);
-    const config = JSON.parse(fs.readFileSync(w.paths.configFile, 'utf8')) as {
+    const config = JSON.parse(fs.readFileSync(fx.w.paths.configFile, 'utf8')) as {
       mcpServers: Record<string, { command: string; args: string[] }>;
     };
     assert.deepEqual(config.mcpServers['reference-2'], {
@@ -265,7 +251,7 @@ describe('org policy from a static web server', { skip }, () => {
       15_000,
       'the installed server',
     );
-    const client = await httpClient(daemon.url, daemon.token, 'reference-2');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'reference-2');
     try {
       assert.equal((await callTool(client, 'get-env', {})).isError, undefined);
     } finally {

@@ -3,17 +3,11 @@
  * refused sessions say so until someone resumes.
  */
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { controlApi } from '../helpers/control.ts';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
-import {
-  everythingServer,
-  makeWardenEnv,
-  startDaemonProcess,
-  waitFor,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { everythingServer, waitFor, type DaemonProcess } from '../helpers/warden-env.ts';
 
 async function initialize(daemon: DaemonProcess): Promise<Response> {
   return fetch(`${daemon.url}/mcp/everything`, {
@@ -33,48 +27,35 @@ async function initialize(daemon: DaemonProcess): Promise<Response> {
 }
 
 describe('pause', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess | undefined;
-
-  beforeEach(() => {
-    w = makeWardenEnv();
-  });
-
-  afterEach(async () => {
-    await daemon?.stop();
-    daemon = undefined;
-    w.cleanup();
-  });
+  const fx = useDaemonFixture({ config: { mcpServers: { everything: everythingServer() } } });
 
   test('pause survives a restart: status, banner and refused sessions say so, until resumed', async () => {
-    w.writeConfig({ mcpServers: { everything: everythingServer() } });
-    daemon = await startDaemonProcess(w);
-    await controlApi(daemon, 'POST', 'pause');
-    assert.equal(await daemon.stop(), 0);
+    await controlApi(fx.daemon, 'POST', 'pause');
+    assert.equal(await fx.daemon.stop(), 0);
 
-    daemon = await startDaemonProcess(w);
-    assert.equal(((await controlApi(daemon, 'GET', 'status')) as { paused: boolean }).paused, true);
-    const d = daemon;
+    await fx.start();
+    assert.equal(((await controlApi(fx.daemon, 'GET', 'status')) as { paused: boolean }).paused, true);
+    const d = fx.daemon;
     await waitFor(
       () => /PAUSED: +no server runs until someone resumes Warden/.test(d.output()),
       10_000,
       'the banner',
     );
-    const refused = await initialize(daemon);
+    const refused = await initialize(fx.daemon);
     assert.equal(refused.status, 503);
     assert.match(
       ((await refused.json()) as { error: { message: string } }).error.message,
       /MCP Warden is paused/,
     );
 
-    await controlApi(daemon, 'POST', 'resume');
-    const client = await httpClient(daemon.url, daemon.token, 'everything');
+    await controlApi(fx.daemon, 'POST', 'resume');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'everything');
     assert.equal(resultText(await callTool(client, 'echo', { message: 'back' })), 'Echo: back');
     await client.close();
-    assert.equal(await daemon.stop(), 0);
+    assert.equal(await fx.daemon.stop(), 0);
 
-    daemon = await startDaemonProcess(w);
-    assert.equal(((await controlApi(daemon, 'GET', 'status')) as { paused: boolean }).paused, false);
-    assert.doesNotMatch(daemon.output(), /PAUSED/);
+    await fx.start();
+    assert.equal(((await controlApi(fx.daemon, 'GET', 'status')) as { paused: boolean }).paused, false);
+    assert.doesNotMatch(fx.daemon.output(), /PAUSED/);
   });
 });

@@ -9,20 +9,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { mcpEndpointPath, serverNameProblem } from '../../main/core/config/server-name.ts';
 import { DEFAULT_UI_DIR } from '../../main/core/daemon/dashboard.ts';
-import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { anyName } from '../helpers/names.ts';
 import { keyringMissing } from '../helpers/requirements.ts';
-import {
-  everythingServer,
-  makeWardenEnv,
-  startDaemonProcess,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { everythingServer } from '../helpers/warden-env.ts';
 
 const NAMES = ['My Notes', 'notes — ü', 'a/b', '__proto__', 'constructor', '-x', '%41'];
 
@@ -163,34 +157,17 @@ const body = fc.oneof(
 );
 
 describe('garbage request targets never get a 5xx', () => {
-  let w: WardenEnv;
-  let keyring: TestKeyring | undefined;
-  let daemon: DaemonProcess;
-
-  before(async () => {
-    w = makeWardenEnv();
+  const fx = useDaemonFixture({
     // With a keychain, well-formed secret requests are answered (404) instead of failing on it.
-    if (!keyringMissing()) {
-      keyring = startKeyring(w.home, w.env);
-      Object.assign(w.env, keyring.env);
-    }
+    keyring: !keyringMissing(),
     // Not allowed by any policy: an initialize that gets through is refused, nothing runs.
-    w.writeConfig(
-      { mcpServers: Object.fromEntries(NAMES.map((n) => [n, everythingServer()])) },
-      { allowServers: false },
-    );
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    keyring?.stop();
-    w?.cleanup();
+    config: { mcpServers: Object.fromEntries(NAMES.map((n) => [n, everythingServer()])) },
+    allowServers: false,
   });
 
   test('a malformed name in a path is a 400 naming the problem, a well-encoded one reaches its server', async () => {
     const ask = (method: string, target: string, text = '') =>
-      send(daemon.port, rawRequest(daemon.port, daemon.token, method, target, text));
+      send(fx.daemon.port, rawRequest(fx.daemon.port, fx.daemon.token, method, target, text));
     for (const target of ['/mcp/%E0%A4%A', '/mcp/%zz', '/mcp/a%ED%A0%80']) {
       const answer = await ask('POST', target, '{}');
       assert.equal(answer.status, 400, answer.raw);
@@ -237,7 +214,10 @@ describe('garbage request targets never get a 5xx', () => {
         async (template, segments, method, text) => {
           let i = 0;
           const target = template.replace(/\{\}/g, () => segments[i++]!);
-          const answer = await send(daemon.port, rawRequest(daemon.port, daemon.token, method, target, text));
+          const answer = await send(
+            fx.daemon.port,
+            rawRequest(fx.daemon.port, fx.daemon.token, method, target, text),
+          );
           total++;
           if (answer.routed) routed++;
           assert.ok(answer.status < 500, `${method} ${target.slice(0, 300)} -> ${answer.raw}`);
@@ -247,8 +227,11 @@ describe('garbage request targets never get a 5xx', () => {
     );
     // Most garbage reached Warden's own routing (not only Node's request parser).
     assert.ok(routed > total / 2, `${routed} of ${total} answered by the daemon's router`);
-    const health = await send(daemon.port, rawRequest(daemon.port, daemon.token, 'GET', '/healthz', ''));
+    const health = await send(
+      fx.daemon.port,
+      rawRequest(fx.daemon.port, fx.daemon.token, 'GET', '/healthz', ''),
+    );
     assert.equal(health.status, 200);
-    assert.ok(!daemon.output().includes('request handler failed'), daemon.output());
+    assert.ok(!fx.daemon.output().includes('request handler failed'), fx.daemon.output());
   });
 });

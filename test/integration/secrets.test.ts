@@ -5,19 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
-import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
 import { keyringMissing, keytarLoads } from '../helpers/requirements.ts';
 import { filesContaining } from '../helpers/secret-files.ts';
-import {
-  CLI,
-  everythingServer,
-  makeWardenEnv,
-  startDaemonProcess,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { CLI, everythingServer, makeWardenEnv } from '../helpers/warden-env.ts';
 import { runProcess, type RunResult } from '../helpers/run.ts';
 
 const TOKEN = 'tok-5f1c9e-DO-NOT-LEAK-7a2b';
@@ -28,39 +21,28 @@ const cli = (env: NodeJS.ProcessEnv, args: string[], input?: string): Promise<Ru
   runProcess(CLI, args, { env, ...(input === undefined ? {} : { input }) });
 
 describe('secrets in the OS keychain', { skip }, () => {
-  let w: WardenEnv;
-  let keyring: TestKeyring;
-  let daemon: DaemonProcess;
-
-  before(async () => {
-    w = makeWardenEnv();
-    keyring = startKeyring(w.home, w.env);
-    Object.assign(w.env, keyring.env);
-    w.writeConfig({
-      mcpServers: {
-        everything: everythingServer({ env: { API_TOKEN: '${secret:everything-token}' } }),
-        needy: everythingServer({ env: { API_TOKEN: '${secret:never-set}' } }),
-        other: everythingServer({ env: { API_TOKEN: '${secret:bound-elsewhere}' } }),
-      },
-    });
-    const set = await cli(w.env, ['secrets', 'set', 'everything-token'], TOKEN);
-    assert.equal(set.code, 0, set.stderr);
-    assert.equal(
-      (await cli(w.env, ['secrets', 'set', 'bound-elsewhere', '--server', 'everything'], 'x-bound-value'))
-        .code,
-      0,
-    );
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    keyring?.stop();
-    w?.cleanup();
+  const fx = useDaemonFixture({
+    keyring: true,
+    prepare: async (w) => {
+      w.writeConfig({
+        mcpServers: {
+          everything: everythingServer({ env: { API_TOKEN: '${secret:everything-token}' } }),
+          needy: everythingServer({ env: { API_TOKEN: '${secret:never-set}' } }),
+          other: everythingServer({ env: { API_TOKEN: '${secret:bound-elsewhere}' } }),
+        },
+      });
+      const set = await cli(w.env, ['secrets', 'set', 'everything-token'], TOKEN);
+      assert.equal(set.code, 0, set.stderr);
+      assert.equal(
+        (await cli(w.env, ['secrets', 'set', 'bound-elsewhere', '--server', 'everything'], 'x-bound-value'))
+          .code,
+        0,
+      );
+    },
   });
 
   test('a server whose token is a ${secret:…} reference starts with the token in its environment', async () => {
-    const client = await httpClient(daemon.url, daemon.token, 'everything');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'everything');
     try {
       const env = resultText(await callTool(client, 'get-env', {}));
       assert.ok(env.includes(TOKEN), 'the server sees the resolved token');
@@ -71,7 +53,7 @@ describe('secrets in the OS keychain', { skip }, () => {
   });
 
   test('a missing secret is a clear error naming the server and the secret; that server does not start', async () => {
-    await assert.rejects(httpClient(daemon.url, daemon.token, 'needy'), (error: Error) => {
+    await assert.rejects(httpClient(fx.daemon.url, fx.daemon.token, 'needy'), (error: Error) => {
       assert.match(
         error.message,
         /server \\?"needy\\?" needs secret \\?"never-set\\?", which is not in the keychain; set it with `mcp-warden secrets set never-set`/,
@@ -82,31 +64,34 @@ describe('secrets in the OS keychain', { skip }, () => {
 
   test('a secret bound to one server is not given to another', async () => {
     await assert.rejects(
-      httpClient(daemon.url, daemon.token, 'other'),
+      httpClient(fx.daemon.url, fx.daemon.token, 'other'),
       /may not use secret \\?"bound-elsewhere\\?": it is bound to server \\?"everything\\?"/,
     );
   });
 
   test('names are listed, values only with --reveal', async () => {
-    const list = await cli(w.env, ['secrets', 'list']);
+    const list = await cli(fx.w.env, ['secrets', 'list']);
     assert.match(list.stdout, /everything-token/);
     assert.match(list.stdout, /bound-elsewhere {2}\(bound to server "everything"\)/);
     assert.ok(!list.stdout.includes(TOKEN));
-    const get = await cli(w.env, ['secrets', 'get', 'everything-token']);
+    const get = await cli(fx.w.env, ['secrets', 'get', 'everything-token']);
     assert.ok(!get.stdout.includes(TOKEN));
-    assert.equal((await cli(w.env, ['secrets', 'get', 'everything-token', '--reveal'])).stdout.trim(), TOKEN);
+    assert.equal(
+      (await cli(fx.w.env, ['secrets', 'get', 'everything-token', '--reveal'])).stdout.trim(),
+      TOKEN,
+    );
   });
 
   test('the token appears in no log, audit row, state file or config', async () => {
     // While the daemon runs: its databases' -wal and -shm files are there too.
-    assert.ok(fs.existsSync(`${w.paths.auditDb}-wal`), 'the audit log has its write-ahead log open');
-    assert.deepEqual(filesContaining(w.home, TOKEN), []);
-    assert.deepEqual(filesContaining(w.home, 'x-bound-value'), []);
-    await daemon.stop();
-    assert.ok(!daemon.output().includes(TOKEN), 'the daemon log holds the token');
-    assert.deepEqual(filesContaining(w.home, TOKEN), []);
-    assert.deepEqual(filesContaining(w.home, 'x-bound-value'), []);
-    daemon = await startDaemonProcess(w);
+    assert.ok(fs.existsSync(`${fx.w.paths.auditDb}-wal`), 'the audit log has its write-ahead log open');
+    assert.deepEqual(filesContaining(fx.w.home, TOKEN), []);
+    assert.deepEqual(filesContaining(fx.w.home, 'x-bound-value'), []);
+    await fx.daemon.stop();
+    assert.ok(!fx.daemon.output().includes(TOKEN), 'the daemon log holds the token');
+    assert.deepEqual(filesContaining(fx.w.home, TOKEN), []);
+    assert.deepEqual(filesContaining(fx.w.home, 'x-bound-value'), []);
+    await fx.start();
   });
 });
 

@@ -6,29 +6,21 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
-import {
-  NODE,
-  ROOT,
-  makeWardenEnv,
-  startDaemonProcess,
-  waitFor,
-  type DaemonProcess,
-  type WardenEnv,
-} from '../helpers/warden-env.ts';
+import { NODE, ROOT, waitFor } from '../helpers/warden-env.ts';
 
 const CRASHY = path.join(ROOT, 'test/fixtures/crashy-server.ts');
 
 describe('supervisor', () => {
-  let w: WardenEnv;
-  let daemon: DaemonProcess;
   let starts: string;
 
-  before(async () => {
-    w = makeWardenEnv();
-    starts = path.join(w.home, 'starts.txt');
-    w.writeConfig({
+  const fx = useDaemonFixture({
+    prepare: (w) => {
+      starts = path.join(w.home, 'starts.txt');
+    },
+    config: (w) => ({
       // The fixture's tools carry no annotations: allow them, this test is about failures.
       policy: { rules: [{ tool: '*', action: 'allow' }] },
       mcpServers: {
@@ -36,20 +28,14 @@ describe('supervisor', () => {
         broken: { command: NODE, args: [CRASHY], env: { CRASHY_FAIL_AT_START: '1' } },
         missing: { command: path.join(w.home, 'no-such-binary') },
       },
-    });
-    daemon = await startDaemonProcess(w);
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    w?.cleanup();
+    }),
   });
 
   const startCount = (): number =>
     fs.existsSync(starts) ? fs.readFileSync(starts, 'utf8').trim().split('\n').length : 0;
 
   test('an upstream that dies mid-call: the call fails fast with a clear error, a later call succeeds after the restart', async () => {
-    const client = await httpClient(daemon.url, daemon.token, 'crashy');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'crashy');
     try {
       assert.equal(resultText(await callTool(client, 'echo', { message: 'before' })), 'echo: before');
       const before = startCount();
@@ -71,7 +57,7 @@ describe('supervisor', () => {
   });
 
   test('a request sent while the upstream restarts waits for it instead of failing', async () => {
-    const client = await httpClient(daemon.url, daemon.token, 'crashy');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'crashy');
     try {
       await assert.rejects(callTool(client, 'crash', {}, 15_000));
       assert.equal(resultText(await callTool(client, 'echo', { message: 'queued' }, 20_000)), 'echo: queued');
@@ -81,7 +67,7 @@ describe('supervisor', () => {
   });
 
   test('garbage on the upstream stdout is skipped and the session goes on', async () => {
-    const client = await httpClient(daemon.url, daemon.token, 'crashy');
+    const client = await httpClient(fx.daemon.url, fx.daemon.token, 'crashy');
     try {
       assert.equal(resultText(await callTool(client, 'garbage', {})), 'still alive');
       assert.equal(resultText(await callTool(client, 'echo', { message: 'ok' })), 'echo: ok');
@@ -91,7 +77,7 @@ describe('supervisor', () => {
   });
 
   test('a command that does not exist is a clear error naming it', async () => {
-    await assert.rejects(httpClient(daemon.url, daemon.token, 'missing'), (error: Error) => {
+    await assert.rejects(httpClient(fx.daemon.url, fx.daemon.token, 'missing'), (error: Error) => {
       assert.match(error.message, /no-such-binary/);
       return true;
     });
@@ -100,13 +86,13 @@ describe('supervisor', () => {
   test('a server that keeps failing opens the circuit breaker: the client gets a clear error at once', async () => {
     const failures: string[] = [];
     for (let i = 0; i < 5; i++) {
-      await assert.rejects(httpClient(daemon.url, daemon.token, 'broken'), (error: Error) => {
+      await assert.rejects(httpClient(fx.daemon.url, fx.daemon.token, 'broken'), (error: Error) => {
         failures.push(error.message);
         return true;
       });
     }
     const t0 = performance.now();
-    await assert.rejects(httpClient(daemon.url, daemon.token, 'broken'), (error: Error) => {
+    await assert.rejects(httpClient(fx.daemon.url, fx.daemon.token, 'broken'), (error: Error) => {
       assert.match(
         error.message,
         /server "broken" failed \d+ times in a row; Warden stopped restarting it until/,

@@ -1,22 +1,28 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createTwoFilesPatch } from 'diff';
-import { findNodeAtLocation } from 'jsonc-parser';
 import { parseConfig } from '../config/load.ts';
 import { connectArgs, quoteName, SERVER_NAME_RULES, serverNameProblem } from '../config/server-name.ts';
-import { describeError, isWardenError, WardenError } from '../errors.ts';
+import { WardenError } from '../errors.ts';
 import { serverIdentity } from '../policy/identity.ts';
 import { referencedSecrets } from '../secrets/references.ts';
-import { assertSecretName } from '../secrets/secret-store.ts';
 import { runChange, type ChangeContext, type ChangeOutcome, type Intent } from '../change/run-change.ts';
 import { sha256 } from '../change/steps.ts';
 import { backupKeyName, sealBackup, sealLegacyBackups } from './backup.ts';
 import { assertUniqueServers, editJsonc, parseJsonc, readJsonc, serversOf } from './jsonc-file.ts';
 import type { ClientLocation } from './locations.ts';
+import { validatePlan } from './protect-check.ts';
+import {
+  isObject,
+  isShimEntry,
+  referenceEverywhere,
+  secretNameFor,
+  type ProtectPlan,
+} from './protect-plan.ts';
 import { findSecrets, type SecretFinding } from './secret-scan.ts';
 
 export { readJsonc } from './jsonc-file.ts';
+export { describePlan } from './protect-describe.ts';
+export { isShimEntry, secretNameFor, type ProtectPlan } from './protect-plan.ts';
 
 /** A server entry of a client config, as found. */
 export interface ClientServer {
@@ -32,33 +38,6 @@ export interface ClientReport {
   exists: boolean;
   error?: string;
   servers: ClientServer[];
-}
-
-/** What `protect` will do, shown before anything is written. */
-export interface ProtectPlan {
-  location: ClientLocation;
-  launcher: string;
-  servers: {
-    name: string;
-    /** The exact command line (or URL) Warden will run, secrets as `${secret:NAME}`. */
-    target: string;
-    /** Secrets moved to the keychain: entry key -> secret name. */
-    moves: { where: 'env' | 'headers'; key: string; secret: string; value: string }[];
-    wardenEntry: Record<string, unknown>;
-  }[];
-  /** What the person should know before applying (e.g. a moved value also elsewhere in the file). */
-  warnings: string[];
-  /** The client file's text as read (its exact bytes as UTF-8, byte order mark included). */
-  clientBefore: string;
-  clientAfter: string;
-  wardenBefore: string;
-  wardenAfter: string;
-}
-
-/** Whether an entry launches the connect shim. */
-export function isShimEntry(entry: Record<string, unknown>): boolean {
-  const args = Array.isArray(entry.args) ? (entry.args as unknown[]) : [];
-  return typeof entry.command === 'string' && /mcp-warden/.test(entry.command) && args[0] === 'connect';
 }
 
 /** What a client config holds: servers, which are protected, plaintext secrets. */
@@ -81,33 +60,6 @@ export async function inspectClient(location: ClientLocation): Promise<ClientRep
       servers: [],
     };
   }
-}
-
-/**
- * The keychain name for a value moved out of `env.<key>` or `headers.<key>` of server `server`:
- * a valid secret name (secret-store.ts) that no other (server, key) pair gets, so two servers
- * never overwrite each other's secret.
- * - `<server>-<key in lower case>` when the server name is already lower-case letters, digits,
- *   ".", "_" and "-" and the key upper-case letters, digits and "_" (the usual environment
- *   variable): "github" + "GITHUB_TOKEN" -> "github-github_token".
- * - otherwise a readable part of the same kind with a hash of the exact pair after a ".":
- *   "My Notes" + "API_KEY" -> "my-notes-api_key.<12 hex digits>". (The text after the last
- *   "-" of a name of the first kind never holds a ".", so the two kinds never meet.)
- */
-export function secretNameFor(server: string, key: string): string {
-  const plain = `${server}-${key.toLowerCase()}`;
-  if (/^[a-z0-9][a-z0-9_.-]*$/.test(server) && /^[A-Z0-9_]+$/.test(key) && plain.length <= 128) return plain;
-  const hash = createHash('sha256')
-    .update(JSON.stringify([server, key]))
-    .digest('hex')
-    .slice(0, 12);
-  const readable =
-    `${server}-${key}`
-      .toLowerCase()
-      .replace(/[^a-z0-9_.-]+/g, '-')
-      .replace(/^[^a-z0-9]+/, '')
-      .slice(0, 128 - hash.length - 1) || 'secret';
-  return `${readable}.${hash}`;
 }
 
 /**
@@ -209,190 +161,6 @@ export async function planProtect(
   return plan;
 }
 
-/**
- * Checks the complete results of a plan before anything is written.
- * @returns warnings for the person.
- * @throws WardenError (see planProtect).
- */
-function validatePlan(plan: ProtectPlan, wardenConfigFile: string): string[] {
-  const { location } = plan;
-  const refuse = (code: WardenError['code'], why: string): never => {
-    throw new WardenError(
-      code,
-      `cannot protect ${location.label} (${location.file}): ${why}; nothing was changed`,
-    );
-  };
-  if (!plan.servers.length) return [];
-  let config: ReturnType<typeof parseConfig>;
-  try {
-    config = parseConfig(plan.wardenAfter, wardenConfigFile);
-  } catch (error) {
-    if (!isWardenError(error)) throw error;
-    return refuse(
-      error.code,
-      `Warden's config would not be valid afterwards:\n${error.message.replace('; nothing was started', '')}`,
-    );
-  }
-  for (const s of plan.servers)
-    if (!config.servers.has(s.name))
-      refuse('CONFIG_INVALID', `server "${s.name}" would not be in force in Warden's config`);
-  const before = parseJsonc(plan.clientBefore, location.file);
-  const after = parseJsonc(plan.clientAfter, location.file);
-  const expected = structuredClone(before.value);
-  const shims = serversOf(after, location.key);
-  for (const s of plan.servers) {
-    const shim = {
-      command: plan.launcher,
-      args: connectArgs(s.name),
-      ...(location.client === 'vscode' ? { type: 'stdio' } : {}),
-    };
-    if (JSON.stringify(shims[s.name]) !== JSON.stringify(shim))
-      refuse('CONFIG_INVALID', `the edit of server "${s.name}" would not take effect`);
-    Object.defineProperty(expected[location.key] as object, s.name, {
-      value: shims[s.name],
-      enumerable: true,
-    });
-  }
-  if (JSON.stringify(expected) !== JSON.stringify(after.value))
-    refuse('CONFIG_INVALID', 'the edit would change more than the protected servers');
-  const secrets = new Map<string, string>();
-  const warnings: string[] = [];
-  for (const s of plan.servers)
-    for (const m of s.moves) {
-      try {
-        assertSecretName(m.secret);
-      } catch (error) {
-        refuse(
-          'USAGE',
-          `the secret of server "${s.name}" ${m.where}.${m.key} cannot be named: ${describeError(error)}`,
-        );
-      }
-      const other = secrets.get(m.secret);
-      if (other !== undefined && other !== m.value)
-        refuse(
-          'CONFLICT',
-          `two different secrets would both be named "${m.secret}"; rename one of the servers or keys`,
-        );
-      secrets.set(m.secret, m.value);
-      if (plan.servers.some((p) => stringsOf(p.wardenEntry).some((t) => holds(t, m.value))))
-        refuse(
-          'CONFLICT',
-          `the value of ${s.name} ${m.where}.${m.key} would stay in plain text in Warden's config`,
-        );
-      if (m.value.length >= MIN_SEARCHED && holds(plan.clientAfter, m.value))
-        warnings.push(
-          `the value of ${s.name} ${m.where}.${m.key} also appears elsewhere in ${location.file} (outside the server entries protect rewrites): it stays there in plain text`,
-        );
-    }
-  return [...new Set(warnings)];
-}
-
-/** Values shorter than this are looked for as whole strings only (a short one is in many words). */
-const MIN_SEARCHED = 8;
-
-/** Whether `text` is `value`, or holds it (as it is or as a JSON string writes it) when it is long enough. */
-function holds(text: string, value: string): boolean {
-  if (text === value) return true;
-  if (value.length < MIN_SEARCHED) return false;
-  return text.includes(value) || text.includes(JSON.stringify(value).slice(1, -1));
-}
-
-/** Every string in a JSON value. */
-function stringsOf(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(stringsOf);
-  if (isObject(value)) return Object.values(value).flatMap(stringsOf);
-  return [];
-}
-
-/** Replaces every other occurrence of a moved value in the entry (args, env, headers, URL) by its reference. */
-function referenceEverywhere(
-  entry: Record<string, unknown>,
-  moves: ProtectPlan['servers'][number]['moves'],
-): void {
-  const swap = (text: string): string => {
-    for (const m of moves) {
-      const ref = `\${secret:${m.secret}}`;
-      if (text === m.value) return ref;
-      if (m.value.length >= MIN_SEARCHED) text = text.split(m.value).join(ref);
-    }
-    return text;
-  };
-  if (Array.isArray(entry.args))
-    entry.args = (entry.args as unknown[]).map((a) => (typeof a === 'string' ? swap(a) : a));
-  for (const where of ['env', 'headers'] as const) {
-    const record = entry[where];
-    if (!isObject(record)) continue;
-    for (const key of Object.keys(record))
-      if (typeof record[key] === 'string') record[key] = swap(record[key]);
-  }
-  if (typeof entry.url === 'string') entry.url = swap(entry.url);
-}
-
-/** The plan as a person reviews it: both diffs, secret values replaced by their names. */
-export function describePlan(plan: ProtectPlan, wardenConfigFile: string): string {
-  const moves = plan.servers.flatMap((s) => s.moves.map((m) => ({ ...m, server: s.name })));
-  const hide = (text: string): string =>
-    moves.reduce(
-      (t, m) =>
-        [m.value, JSON.stringify(m.value).slice(1, -1)]
-          .filter((v) => v.length >= MIN_SEARCHED)
-          .reduce((u, v) => u.split(v).join(`[moved to keychain as ${m.secret}]`), t),
-      text,
-    );
-  const lines = [
-    `Protect ${plan.servers.length} server(s) of ${plan.location.label} (${plan.location.file}):`,
-  ];
-  for (const s of plan.servers) {
-    lines.push(`  ${s.name}: Warden will run exactly: ${s.target}`);
-    for (const m of s.moves) lines.push(`    ${m.where}.${m.key} -> OS keychain as "${m.secret}"`);
-  }
-  for (const w of plan.warnings) lines.push(`  warning: ${w}`);
-  lines.push(
-    '',
-    hide(
-      createTwoFilesPatch(
-        plan.location.file,
-        plan.location.file,
-        redactLiterals(plan.clientBefore, plan),
-        plan.clientAfter,
-        'now',
-        'protected',
-      ),
-    ),
-  );
-  lines.push(
-    hide(
-      createTwoFilesPatch(
-        wardenConfigFile,
-        wardenConfigFile,
-        plan.wardenBefore,
-        plan.wardenAfter,
-        'now',
-        'protected',
-      ),
-    ),
-  );
-  return lines.join('\n');
-}
-
-/** The client text with each moved value's string literal replaced by a placeholder, however it is escaped. */
-function redactLiterals(text: string, plan: ProtectPlan): string {
-  const doc = parseJsonc(text, plan.location.file);
-  const bom = text.startsWith('\uFEFF') ? 1 : 0;
-  const ranges: { offset: number; length: number; secret: string }[] = [];
-  for (const s of plan.servers)
-    for (const m of s.moves) {
-      const node = findNodeAtLocation(doc.tree, [plan.location.key, s.name, m.where, m.key]);
-      if (node) ranges.push({ offset: node.offset + bom, length: node.length, secret: m.secret });
-    }
-  ranges.sort((a, b) => b.offset - a.offset);
-  let out = text;
-  for (const r of ranges)
-    out = `${out.slice(0, r.offset)}"[moved to keychain as ${r.secret}]"${out.slice(r.offset + r.length)}`;
-  return out;
-}
-
 /** Where protect and restore keep backups and journals, and what they write with. */
 export interface ProtectOptions {
   wardenConfigFile: string;
@@ -481,6 +249,3 @@ export async function applyProtect(
   const outcome = await runChange(ctx, `clients protect ${location.id}`, intents);
   return { backup: backupFile, outcome };
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
