@@ -6,14 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FAULT_ENV_VAR } from '../../main/core/change/fault-point.ts';
 import { loadConfig } from '../../main/core/config/load.ts';
 import { protectPreviewSchema } from '../../main/core/control/contract.ts';
-import { createControlApi } from '../../main/core/control/control-api.ts';
 import { WardenCore } from '../../main/core/runtime/warden-core.ts';
 import { silentLogger } from '../../main/core/log.ts';
 import { KeychainSecretStore } from '../../main/core/secrets/secret-store.ts';
@@ -21,6 +18,7 @@ import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
 import { keyringMissing } from '../helpers/requirements.ts';
 import { secretsAtRest } from '../helpers/secret-files.ts';
 import { everythingServer, makeWardenEnv, type WardenEnv } from '../helpers/warden-env.ts';
+import { serveControlApi } from '../helpers/control.ts';
 
 const TOKEN = 'ghp_' + 'Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6J7k8';
 const skip = keyringMissing();
@@ -29,7 +27,7 @@ describe('changes made through the control API', { skip }, () => {
   let w: WardenEnv;
   let keyring: TestKeyring;
   let core: WardenCore;
-  let server: http.Server;
+  let closeServer: (() => void) | undefined;
   let base: string;
   let cursorFile: string;
   const saved = { ...process.env };
@@ -65,19 +63,11 @@ describe('changes made through the control API', { skip }, () => {
     core = WardenCore.open(loadConfig(w.paths, { createDefault: false }), w.paths, silentLogger(), {
       secrets: new KeychainSecretStore(),
     });
-    const api = createControlApi(core, {
-      sessionsFor: () => 0,
-      breakerState: () => 'closed',
-      pauseAll: () => Promise.resolve(),
-      restart: () => Promise.resolve(0),
-    });
-    server = http.createServer((req, res) => void api(req, res, new URL(req.url!, 'http://127.0.0.1')));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+    ({ base, close: closeServer } = await serveControlApi(core));
   });
 
   after(() => {
-    server?.close();
+    closeServer?.();
     core?.close();
     keyring?.stop();
     w?.cleanup();

@@ -3,21 +3,19 @@
  * policy engine and broker) served by createControlApi on a loopback port, probed with fetch.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { parseConfig } from '../../main/core/config/load.ts';
 import { approvalRequestSchema, explainSchema, statusSchema } from '../../main/core/control/contract.ts';
-import { createControlApi } from '../../main/core/control/control-api.ts';
 import { WardenCore } from '../../main/core/runtime/warden-core.ts';
 import { silentLogger } from '../../main/core/log.ts';
 import { MemorySecretStore } from '../../main/core/secrets/secret-store.ts';
 import { everythingServer, makeWardenEnv, type WardenEnv } from '../helpers/warden-env.ts';
+import { serveControlApi } from '../helpers/control.ts';
 
 describe('control API', () => {
   let w: WardenEnv;
   let core: WardenCore;
-  let server: http.Server;
+  let closeServer: (() => void) | undefined;
   let base: string;
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${base}${path}`, {
@@ -45,19 +43,11 @@ describe('control API', () => {
       w.paths.configFile,
     );
     core = WardenCore.open(config, w.paths, silentLogger(), { secrets: new MemorySecretStore() });
-    const api = createControlApi(core, {
-      sessionsFor: () => 0,
-      breakerState: () => 'closed',
-      pauseAll: () => Promise.resolve(),
-      restart: () => Promise.resolve(0),
-    });
-    server = http.createServer((req, res) => void api(req, res, new URL(req.url!, 'http://127.0.0.1')));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+    ({ base, close: closeServer } = await serveControlApi(core));
   });
 
   after(() => {
-    server?.close();
+    closeServer?.();
     core?.close();
     w?.cleanup();
   });
