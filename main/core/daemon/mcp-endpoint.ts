@@ -8,18 +8,20 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { errorResponseFor, idKey } from '../bridge/jsonrpc.ts';
-import type { BridgeSession } from '../bridge/session.ts';
-import type { DownstreamPort } from '../bridge/session-ports.ts';
 import { duplicateIdError } from '../bridge/session-routing.ts';
-import type { ServerConfig, WardenConfig } from '../config/schema.ts';
-import { quoteName } from '../config/server-name.ts';
+import type { ServerConfig } from '../config/schema.ts';
 import { WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { describeIdentity } from '../policy/identity.ts';
 import { endpointServerName } from '../request-target.ts';
-import type { ServerAdmission } from '../runtime/admission.ts';
 import { sendJson, sendJsonRpcError } from './http-answers.ts';
 import { MAX_REQUEST_BYTES, readJsonRpcBody } from './request-body.ts';
+import {
+  admitSession,
+  configuredServer,
+  SessionRegistry,
+  type SessionHost,
+  type TrackedSession,
+} from './session-opening.ts';
 
 /** A session with no open stream and no request for this long is closed, ms (10 min). */
 export const SESSION_IDLE_MS = 10 * 60_000;
@@ -27,40 +29,13 @@ export const SESSION_IDLE_MS = 10 * 60_000;
 /** At most this many messages wait for a client's standalone stream; older ones are dropped. */
 export const MAX_QUEUED_STANDALONE = 200;
 
-/** What the endpoint uses of a session's bridge (BridgeSession). */
-export type EndpointSession = Pick<
-  BridgeSession,
-  'server' | 'reserve' | 'fromDownstream' | 'close' | 'restartUpstream'
->;
-
-/** What a new session's bridge is opened with. */
-export interface SessionInit {
-  server: ServerConfig;
-  /** Whether server policy trusts this server's annotations (from its admission). */
-  trusted: boolean;
-  downstream: DownstreamPort;
-  /** The downstream session id (known once initialize has been received). */
-  sessionId: () => string;
-  logger: Logger;
-}
-
-export interface McpEndpointOptions {
-  /** The config in force now: read on every request. */
-  config: () => WardenConfig;
-  /** While true, new sessions are refused (PAUSED). */
-  paused: () => boolean;
-  /** May this server run now? (WardenCore.admit) */
-  admit: (server: ServerConfig) => ServerAdmission;
-  /** Opens the bridge of a new session (BridgeSession over its ports). */
-  openSession: (init: SessionInit) => EndpointSession;
-  logger: Logger;
+export interface McpEndpointOptions extends SessionHost {
   /** Idle sessions are closed after this long, ms (default SESSION_IDLE_MS). */
   idleMs?: number;
 }
 
-interface SessionEntry {
+interface SessionEntry extends TrackedSession {
   transport: StreamableHTTPServerTransport;
-  session: EndpointSession;
   lastActivity: number;
   openRequests: number;
   /** GET requests (standalone streams) being answered; a refused second GET comes and goes. */
@@ -83,7 +58,7 @@ interface SessionEntry {
 export class McpEndpoint {
   readonly #opts: McpEndpointOptions;
   readonly #log: Logger;
-  readonly #sessions = new Map<string, SessionEntry>();
+  readonly #sessions = new SessionRegistry<SessionEntry>();
   readonly #sweep: NodeJS.Timeout;
 
   constructor(options: McpEndpointOptions) {
@@ -100,14 +75,12 @@ export class McpEndpoint {
 
   /** How many sessions of `server` are open. */
   sessionsOf(server: string): number {
-    return this.#of(server).length;
+    return this.#sessions.of(server).length;
   }
 
   /** Restarts the upstream of every session of `server`; resolves with how many. */
-  async restart(server: string): Promise<number> {
-    const entries = this.#of(server);
-    await Promise.all(entries.map((e) => e.session.restartUpstream()));
-    return entries.length;
+  restart(server: string): Promise<number> {
+    return this.#sessions.restart(server);
   }
 
   /** Handles a request to `/mcp/<server>` (or any path that is not another route). */
@@ -186,17 +159,10 @@ export class McpEndpoint {
 
   /** The server of that name in the config in force, or undefined when answered SERVER_UNKNOWN. */
   #configured(res: ServerResponse, name: string): ServerConfig | undefined {
-    const config = this.#opts.config();
-    const server = config.servers.get(name);
-    if (!server) {
-      const configured = [...config.servers.keys()].map(quoteName).join(', ');
-      sendJsonRpcError(
-        res,
-        new WardenError(
-          'SERVER_UNKNOWN',
-          `Unknown server ${quoteName(name)}: it is not in ${config.file} (configured: ${configured || 'none'})`,
-        ),
-      );
+    const server = configuredServer(this.#opts.config(), name);
+    if (server instanceof WardenError) {
+      sendJsonRpcError(res, server);
+      return undefined;
     }
     return server;
   }
@@ -231,35 +197,13 @@ export class McpEndpoint {
       );
       return undefined;
     }
-    const id = (body as { id?: RequestId }).id ?? null;
-    if (this.#opts.paused()) {
-      sendJsonRpcError(
-        res,
-        new WardenError(
-          'PAUSED',
-          'MCP Warden is paused: no server runs until someone resumes it (tray menu or dashboard)',
-        ),
-        id,
-      );
-      return undefined;
-    }
     // The config may have changed while the body was read: start the server as it is now.
-    const current = this.#configured(res, server.name);
-    if (!current) return undefined;
-    const admission = this.#opts.admit(current);
-    if (!admission.allowed) {
-      this.#log.warn(
-        { server: current.name, command: describeIdentity(admission.identity) },
-        `server refused: ${admission.reason}`,
-      );
-      sendJsonRpcError(
-        res,
-        new WardenError('SERVER_NOT_ALLOWED', `MCP Warden refused to start this server: ${admission.reason}`),
-        id,
-      );
+    const opening = admitSession(this.#opts, server.name);
+    if ('error' in opening) {
+      sendJsonRpcError(res, opening.error, (body as { id?: RequestId }).id ?? null);
       return undefined;
     }
-    return this.#createSession(current, admission.trusted);
+    return this.#createSession(opening.server, opening.trusted);
   }
 
   #flushQueued(entry: SessionEntry): void {
@@ -274,7 +218,7 @@ export class McpEndpoint {
       maxRequestBodySize: MAX_REQUEST_BYTES,
       onsessioninitialized: (id) => {
         logger.setBindings({ session: id });
-        this.#sessions.set(id, entry);
+        this.#sessions.add(id, entry);
         logger.info('session started');
       },
     });
@@ -305,6 +249,10 @@ export class McpEndpoint {
     const entry: SessionEntry = {
       transport,
       session,
+      end: async () => {
+        await session.close();
+        await transport.close();
+      },
       lastActivity: Date.now(),
       openRequests: 0,
       standalone: 0,
@@ -322,10 +270,6 @@ export class McpEndpoint {
     return entry;
   }
 
-  #of(server: string): SessionEntry[] {
-    return [...this.#sessions.values()].filter((e) => e.session.server.name === server);
-  }
-
   #closeIdle(idleMs: number): void {
     const now = Date.now();
     for (const entry of this.#sessions.values()) {
@@ -337,10 +281,8 @@ export class McpEndpoint {
    * Ends the sessions of the named servers (their bridges first, then their transports), at
    * once: none of them serves another request. Resolves when they are closed.
    */
-  async endSessionsOf(servers: ReadonlySet<string>): Promise<void> {
-    const entries = [...this.#sessions.entries()].filter(([, e]) => servers.has(e.session.server.name));
-    for (const [id] of entries) this.#sessions.delete(id);
-    await Promise.all(entries.map(([, e]) => end(e)));
+  endSessionsOf(servers: ReadonlySet<string>): Promise<void> {
+    return this.#sessions.end(servers);
   }
 
   /**
@@ -349,15 +291,8 @@ export class McpEndpoint {
    */
   async close(options: { keepSweeping?: boolean } = {}): Promise<void> {
     if (!options.keepSweeping) clearInterval(this.#sweep);
-    const entries = [...this.#sessions.values()];
-    this.#sessions.clear();
-    await Promise.all(entries.map(end));
+    await this.#sessions.end();
   }
-}
-
-async function end(entry: SessionEntry): Promise<void> {
-  await entry.session.close();
-  await entry.transport.close();
 }
 
 /** The ids of the requests in a POST body (notifications and responses have none to answer). */
