@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
+import { LOG_MAX_SIZE_ENV_VAR } from './env-settings.ts';
 import { WardenError } from './errors.ts';
 
 /** The SonicBoom stream pino-roll builds: a pino destination that names its current file. */
@@ -10,7 +11,7 @@ interface RollingStream extends DestinationStream, NodeJS.EventEmitter {
 }
 
 /** pino-roll 4 (a CommonJS module without type declarations): the options Warden passes. */
-const pinoRoll = createRequire(import.meta.url)('pino-roll') as (options: {
+type PinoRoll = (options: {
   file: string;
   extension: string;
   /** A string with b, k, m or g. */
@@ -20,14 +21,19 @@ const pinoRoll = createRequire(import.meta.url)('pino-roll') as (options: {
   mode: number;
 }) => Promise<RollingStream>;
 
+/**
+ * pino-roll, loaded by the first rotating log: the connect shim reads only where the log is
+ * (currentLogFile) and must not pay for loading it.
+ */
+const pinoRoll: PinoRoll = (options) => (createRequire(import.meta.url)('pino-roll') as PinoRoll)(options);
+
 /** Size at which the daemon log rotates, bytes (10 MiB). */
 export const DAEMON_LOG_MAX_BYTES = 10 * 1024 * 1024;
 
 /** How many daemon log files are kept, the active one included. */
 export const DAEMON_LOG_FILES = 5;
 
-/** Environment variable setting another rotation size: bytes, or a number with k, m or g. */
-export const LOG_MAX_SIZE_ENV_VAR = 'MCP_WARDEN_LOG_MAX_SIZE';
+export { LOG_MAX_SIZE_ENV_VAR } from './env-settings.ts';
 
 /** Smallest rotation size accepted, bytes (a smaller one would rotate on every line). */
 const MIN_LOG_BYTES = 16 * 1024;

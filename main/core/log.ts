@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { LOG_LEVEL_ENV_VAR } from './env-settings.ts';
 
 export type { Logger } from 'pino';
 
@@ -17,11 +18,7 @@ export const REDACTED_LOG_PATHS = [
   '*.env.*',
 ];
 
-/** Environment variable naming the diagnostic log level (`--log-level` of `serve` wins over it). */
-export const LOG_LEVEL_ENV_VAR = 'MCP_WARDEN_LOG_LEVEL';
-
-/** The levels pino knows, most severe first. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export { LOG_LEVEL_ENV_VAR, LOG_LEVELS } from './env-settings.ts';
 
 /**
  * Creates the process's one diagnostic logger (pino, JSON lines).

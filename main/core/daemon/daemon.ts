@@ -20,8 +20,7 @@ import { watchInForce } from '../runtime/watch-in-force.ts';
 /** The daemon only ever listens here (never on a routable address). */
 export const LOOPBACK = '127.0.0.1';
 
-/** Environment variable that overrides the daemon's port. */
-export const PORT_ENV_VAR = 'MCP_WARDEN_PORT';
+export { PORT_ENV_VAR } from '../env-settings.ts';
 
 export interface DaemonOptions {
   config: WardenConfig;
