@@ -1,35 +1,19 @@
-import path from 'node:path';
 import type { Command } from 'commander';
-import { inspectClient } from '../core/clients/protect.ts';
-import { clientLocations, type ClientLocation } from '../core/clients/locations.ts';
-import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
-import { withControl } from './control.ts';
-import { confirm } from './prompts.ts';
-
-const out = (text: string) => void process.stdout.write(text + '\n');
-const warn = (text: string) => void process.stderr.write(`mcp-warden: ${text}\n`);
-
-function locate(id: string, file?: string): ClientLocation {
-  const all = clientLocations();
-  const location = all.find((l) => l.id === id);
-  if (!location)
-    throw new WardenError('USAGE', `unknown client "${id}"; one of: ${all.map((l) => l.id).join(', ')}`);
-  return file ? { ...location, file: path.resolve(file) } : location;
-}
-
-const NO_TTY = 'not a terminal: review the preview, then run again with --yes';
+import type { ProtectOptions } from './actions/clients.ts';
 
 /**
  * `mcp-warden clients …`: `list` reads the client files; `protect` and `restore` are the control
  * operations (core/control/handlers/clients.ts), through the running daemon when one runs (else
- * in this process; always in this process for a `--file` the daemon does not take).
+ * in this process; always in this process for a `--file` the daemon does not take). Declared
+ * here; what they do is in actions/clients.ts, loaded on use.
  */
 export function registerClientsCommands(program: Command): void {
   const clients = program
     .command('clients')
     .description('MCP client configs (Claude Desktop, Cursor, VS Code, Claude Code): find, protect, restore');
   const paths = () => resolvePaths(program.opts<{ config?: string }>().config);
+  const actions = () => import('./actions/clients.ts');
 
   clients
     .command('list')
@@ -37,30 +21,7 @@ export function registerClientsCommands(program: Command): void {
       'the client configs found, their servers, which are protected, and plaintext secrets in them',
     )
     .option('--json', 'JSON output (secret values are never included)')
-    .action(async (options: { json?: boolean }) => {
-      const reports = await Promise.all(clientLocations().map(inspectClient));
-      if (options.json) {
-        return out(
-          JSON.stringify(
-            reports.map((r) => ({ ...r, servers: r.servers.map(({ entry: _entry, ...s }) => s) })),
-            null,
-            2,
-          ),
-        );
-      }
-      for (const r of reports) {
-        if (!r.exists) continue;
-        out(`${r.location.label} [${r.location.id}]: ${r.location.file}`);
-        if (r.error) out(`  cannot read it: ${r.error}`);
-        for (const s of r.servers) {
-          const secrets = s.secrets.map((f) => `${f.where}.${f.key} (${f.reason})`).join(', ');
-          out(
-            `  ${s.name}: ${s.protected ? 'protected by Warden' : 'NOT protected'}${secrets ? `; plaintext secrets: ${secrets}` : ''}`,
-          );
-        }
-      }
-      if (!reports.some((r) => r.exists)) out('no MCP client configs found');
-    });
+    .action(async (options: { json?: boolean }) => (await actions()).listClients(options));
 
   clients
     .command('protect')
@@ -74,32 +35,9 @@ export function registerClientsCommands(program: Command): void {
     .option('--server <name...>', 'only these servers')
     .option('--file <path>', 'the client config file, if not at its usual place')
     .option('-y, --yes', 'apply without asking (after reading the preview)')
-    .action(async (id: string, options: { server?: string[]; file?: string; yes?: boolean }) => {
-      const location = locate(id, options.file);
-      const servers = options.server ? { servers: options.server } : {};
-      const control = { local: options.file !== undefined, client: id, file: location.file };
-      await withControl(
-        paths(),
-        async (api) => {
-          const preview = await api.request('previewProtect', { params: { id }, body: servers });
-          if (!preview.servers.length) return out(`nothing to protect in ${preview.file}`);
-          out(preview.diff ? `${preview.summary}\n\n${preview.diff}` : preview.summary);
-          out(
-            'These servers have not run under Warden before: each command above is shown in full. Approving lets Warden run them.',
-          );
-          if (!(await confirm('Apply these changes?', { yes: options.yes, refusal: NO_TTY })))
-            return out('nothing was changed');
-          const done = await api.request('protect', {
-            params: { id },
-            body: { clientSha256: preview.clientSha256, channel: 'cli', ...servers },
-          });
-          done.notes.forEach(warn);
-          out(`protected ${done.servers.join(', ')}; backup of the original: ${done.backup}`);
-          out('A running Warden picks up the new servers within seconds. Restart the client to use them.');
-        },
-        control,
-      );
-    });
+    .action(async (id: string, options: ProtectOptions) =>
+      (await actions()).protectClient(paths(), id, options),
+    );
 
   clients
     .command('restore')
@@ -108,13 +46,7 @@ export function registerClientsCommands(program: Command): void {
     )
     .argument('<client>')
     .option('--file <path>', 'the client config file, if not at its usual place')
-    .action(async (id: string, options: { file?: string }) => {
-      const location = locate(id, options.file);
-      const { report } = await withControl(paths(), (api) => api.restore(id), {
-        local: options.file !== undefined,
-        client: id,
-        file: location.file,
-      });
-      for (const line of report) out(line);
-    });
+    .action(async (id: string, options: { file?: string }) =>
+      (await actions()).restoreClient(paths(), id, options),
+    );
 }

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { resolvePaths } from '../core/paths.ts';
-import { runConnect } from '../shim/connect.ts';
 
+/**
+ * `mcp-warden connect <server>`: what client configs launch. The shim (main/shim/connect.ts) is
+ * loaded only when the command runs, so no other command pays for it and it pays for no other.
+ */
 export function registerConnectCommand(program: Command): void {
   program
     .command('connect')
@@ -11,6 +14,7 @@ export function registerConnectCommand(program: Command): void {
     .argument('<server>', 'server name from the config\'s "mcpServers"')
     .action(async (server: string) => {
       const configOverride = program.opts<{ config?: string }>().config;
+      const { runConnect } = await import('../shim/connect.ts');
       const code = await runConnect({
         server,
         paths: resolvePaths(configOverride),

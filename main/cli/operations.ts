@@ -1,36 +1,42 @@
 import type { Command } from 'commander';
-import { connectControlClient } from '../core/control/connect.ts';
-import { OPERATIONS, operation, type RequestOperationName } from '../core/control/operations.ts';
+import type { RequestOperationName } from '../core/control/operations.ts';
 import { resolvePaths } from '../core/paths.ts';
 
-const out = (text: string) => void process.stdout.write(text + '\n');
+/** A control operation that has a command of its own. */
+export interface OperationCommand {
+  operation: RequestOperationName;
+  command: string;
+  description: string;
+}
 
 /**
- * A command for every operation whose table entry asks for one (`cli`, operations.ts): it asks
- * the running daemon and prints the answer, one `key: value` line per field of a flat object,
- * else (or with --json) as JSON. Only operations without arguments have one.
+ * The operations whose table entry asks for a command (`cli` in core/control/operations.ts; only
+ * operations without arguments and with a JSON answer have one), copied here so that declaring
+ * the commands does not load the operation table and its schemas (zod). test/unit/cli-lazy.test.ts
+ * checks that this list is exactly what the table asks for.
+ */
+export const OPERATION_COMMANDS: readonly OperationCommand[] = [
+  {
+    operation: 'version',
+    command: 'version',
+    description: "the running daemon's version, process id and control API version",
+  },
+];
+
+/**
+ * A command for every entry of OPERATION_COMMANDS: it asks the running daemon and prints the
+ * answer (actions/operations.ts, loaded on use).
  * @throws WardenError DAEMON_UNREACHABLE when no daemon runs; the daemon's errors as they are.
  */
 export function registerOperationCommands(program: Command): void {
-  for (const name of Object.keys(OPERATIONS) as RequestOperationName[]) {
-    const spec = operation(name);
-    if (!spec.cli || spec.args.def.items.length || spec.response) continue;
+  for (const { operation, command, description } of OPERATION_COMMANDS) {
     program
-      .command(spec.cli.command)
-      .description(spec.cli.description)
+      .command(command)
+      .description(description)
       .option('--json', 'JSON output')
       .action(async (options: { json?: boolean }) => {
-        const control = await connectControlClient(resolvePaths(program.opts<{ config?: string }>().config));
-        const answer: unknown = await control.request(name, {});
-        out(options.json ? JSON.stringify(answer, null, 2) : describe(answer));
+        const paths = resolvePaths(program.opts<{ config?: string }>().config);
+        await (await import('./actions/operations.ts')).printOperation(paths, operation, options);
       });
   }
-}
-
-function describe(answer: unknown): string {
-  if (answer === null || typeof answer !== 'object' || Array.isArray(answer))
-    return JSON.stringify(answer, null, 2);
-  const entries = Object.entries(answer);
-  if (entries.some(([, v]) => v !== null && typeof v === 'object')) return JSON.stringify(answer, null, 2);
-  return entries.map(([k, v]) => `${k}: ${String(v)}`).join('\n');
 }

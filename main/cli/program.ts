@@ -1,7 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isWardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
-import { recoverBeforeCommand } from './changes.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerConnectCommand } from './connect.ts';
 import { registerDashboardCommand, registerServeCommand } from './serve.ts';
@@ -21,6 +20,9 @@ import { WARDEN_VERSION } from '../core/version.ts';
 
 /**
  * The `mcp-warden` command line. Each command lives in its own module and reuses the core.
+ * Declaring a command (name, arguments, options, help) is cheap and done for all of them, so
+ * `--help` lists everything; what a command does is imported when it runs (main/cli/actions/,
+ * the shim for `connect`), so a command loads only the modules it needs.
  * Exit codes: 0 success, 1 a failure explained on stderr, 2 a usage error.
  */
 export function buildProgram(): Command {
@@ -45,6 +47,7 @@ export function buildProgram(): Command {
   // files. Not for the connect shim: it must start fast, and the daemon it reaches does it.
   program.hook('preAction', async (_program, action) => {
     if (action.name() === 'connect') return;
+    const { recoverBeforeCommand } = await import('./changes.ts');
     await recoverBeforeCommand(resolvePaths(program.opts<{ config?: string }>().config));
   });
   registerServeCommand(program);

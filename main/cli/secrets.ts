@@ -1,30 +1,15 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../core/config/load.ts';
-import { WardenError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
-import { assertSecretName, KeychainSecretStore } from '../core/secrets/secret-store.ts';
-import { withControl } from './control.ts';
-import { readSecret as readValue } from './prompts.ts';
-
-const out = (text: string) => void process.stdout.write(text + '\n');
-const warn = (text: string) => void process.stderr.write(`mcp-warden: ${text}\n`);
-
-function configuredServer(program: Command, name: string) {
-  const config = loadConfig(resolvePaths(program.opts<{ config?: string }>().config), {
-    createDefault: false,
-  });
-  const server = config.servers.get(name);
-  if (!server) throw new WardenError('NOT_FOUND', `no server "${name}" in ${config.file}`);
-  return server;
-}
 
 /**
  * `mcp-warden secrets …`: set, list, delete and bind go through the running daemon when one runs
  * (else the same handlers in this process: cli/control.ts), so the dashboard hears of them;
- * `get` reads the keychain itself (values never leave the daemon over its API).
+ * `get` reads the keychain itself (values never leave the daemon over its API). Declared here;
+ * what they do is in actions/secrets.ts, loaded on use.
  */
 export function registerSecretsCommands(program: Command): void {
   const paths = () => resolvePaths(program.opts<{ config?: string }>().config);
+  const actions = () => import('./actions/secrets.ts');
   const secrets = program
     .command('secrets')
     .description(
@@ -40,48 +25,25 @@ export function registerSecretsCommands(program: Command): void {
       '--server <server>',
       'bind it to this server: only its current exact command (or URL) receives it',
     )
-    .action(async (name: string, options: { server?: string }) => {
-      assertSecretName(name);
-      const server = options.server ? configuredServer(program, options.server) : undefined;
-      const value = await readValue(name);
-      const done = await withControl(paths(), (api) =>
-        api.request('setSecret', {
-          params: { name },
-          body: { value, ...(server ? { server: server.name } : {}) },
-        }),
-      );
-      done.notes.forEach(warn);
-      out(`stored secret "${name}" in the OS keychain${server ? `, bound to server "${server.name}"` : ''}`);
-    });
+    .action(async (name: string, options: { server?: string }) =>
+      (await actions()).setSecret(paths(), name, options),
+    );
   secrets
     .command('get')
     .description('say whether a secret is set; --reveal prints its value')
     .argument('<name>')
     .option('--reveal', 'print the value')
-    .action(async (name: string, options: { reveal?: boolean }) => {
-      const value = await new KeychainSecretStore().get(name);
-      if (value === undefined) throw new WardenError('NOT_FOUND', `no secret "${name}" in the keychain`);
-      out(
-        options.reveal ? value : `secret "${name}" is set (${value.length} characters; --reveal prints it)`,
-      );
-    });
+    .action(async (name: string, options: { reveal?: boolean }) =>
+      (await actions()).getSecret(name, options),
+    );
   secrets
     .command('list')
     .description('the names of the stored secrets and their bindings (values are never shown)')
-    .action(async () => {
-      const entries = await withControl(paths(), (api) => api.secrets());
-      if (!entries.length) out('no secrets');
-      for (const { name, boundServer } of entries)
-        out(boundServer !== null ? `${name}  (bound to server "${boundServer}")` : name);
-    });
+    .action(async () => (await actions()).listSecrets(paths()));
   secrets
     .command('delete')
     .argument('<name>')
-    .action(async (name: string) => {
-      const done = await withControl(paths(), (api) => api.deleteSecret(name));
-      done.notes.forEach(warn);
-      out(`deleted secret "${name}"`);
-    });
+    .action(async (name: string) => (await actions()).deleteSecret(paths(), name));
   secrets
     .command('bind')
     .description(
@@ -89,9 +51,7 @@ export function registerSecretsCommands(program: Command): void {
     )
     .argument('<name>')
     .argument('<server>')
-    .action(async (name: string, serverName: string) => {
-      assertSecretName(name);
-      const bound = await withControl(paths(), (api) => api.bindSecret(name, serverName));
-      out(`secret "${name}" is bound to server "${bound.server}": ${bound.identity}`);
-    });
+    .action(async (name: string, serverName: string) =>
+      (await actions()).bindSecret(paths(), name, serverName),
+    );
 }

@@ -1,14 +1,9 @@
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../core/config/load.ts';
-import { connectArgs } from '../core/config/server-name.ts';
-import { PORT_ENV_VAR, startDaemon } from '../core/daemon/daemon.ts';
-import { WardenError } from '../core/errors.ts';
-import { createLogger, LOG_LEVEL_ENV_VAR, LOG_LEVELS } from '../core/log.ts';
-import { LOG_MAX_SIZE_ENV_VAR, logMaxBytes, openRotatingLog } from '../core/log-file.ts';
-import { connectControlClient } from '../core/control/connect.ts';
-import { launcher } from '../core/launcher.ts';
+import { LOG_LEVEL_ENV_VAR, LOG_LEVELS, LOG_MAX_SIZE_ENV_VAR, PORT_ENV_VAR } from '../core/env-settings.ts';
 import { resolvePaths } from '../core/paths.ts';
+import type { ServeOptions } from './actions/serve.ts';
 
+/** `mcp-warden serve`: declared here; the daemon is loaded when the command runs (actions/serve.ts). */
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
@@ -28,69 +23,10 @@ export function registerServeCommand(program: Command): void {
       '--headless',
       `started by a shim: no banner; the diagnostic log goes to daemon.log in the state directory, rotated by size (${LOG_MAX_SIZE_ENV_VAR})`,
     )
-    .action(async (options: { port?: string; logLevel: string; headless?: boolean }) => {
+    .action(async (options: ServeOptions) => {
       const paths = resolvePaths(program.opts<{ config?: string }>().config);
-      const config = loadConfig(paths, { createDefault: true });
-      const port = options.port === undefined ? undefined : parsePort(options.port);
-      const logger = createLogger({
-        level: options.logLevel,
-        ...(options.headless
-          ? { destination: await openRotatingLog(paths.daemonLogFile, { maxBytes: logMaxBytes() }) }
-          : {}),
-      });
-      const daemon = await startDaemon({ config, paths, logger, ...(port !== undefined ? { port } : {}) });
-      if (!options.headless) {
-        const lines = [
-          `MCP Warden is guarding ${config.servers.size} server(s) at ${daemon.url}`,
-          ...(daemon.core.paused
-            ? [
-                '  PAUSED:    no server runs until someone resumes Warden (in the dashboard below, or the tray menu)',
-              ]
-            : []),
-          `  config:    ${config.file}`,
-          `  audit log: ${paths.auditDb}`,
-          `  state:     ${paths.daemonStateFile} (port and token, readable by you alone)`,
-          '',
-          'Point a stdio client (Claude Desktop, Cursor, ...) at a server with:',
-          ...[...config.servers.keys()].map((name) => `  ${clientEntrySnippet(name, launcher())}`),
-          'HTTP clients use http://127.0.0.1:' +
-            daemon.port +
-            '/mcp/<server> with the bearer token from the state file.',
-          '',
-          `Dashboard (this link works once; \`mcp-warden dashboard\` prints a new one):`,
-          `  ${daemon.gateway.dashboardUrl()}`,
-          'Press Ctrl-C to stop.',
-        ];
-        process.stdout.write(lines.join('\n') + '\n');
-      }
-      await new Promise<void>((resolve) => {
-        const stop = (signal: NodeJS.Signals): void => {
-          logger.info({ signal }, 'shutting down');
-          void daemon.close().then(resolve);
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        // The terminal went away: stop as cleanly (the servers' process groups get no SIGHUP).
-        if (process.platform !== 'win32') process.once('SIGHUP', stop);
-      });
+      await (await import('./actions/serve.ts')).serve(paths, options);
     });
-}
-
-/**
- * A client config entry for `name` as JSON text (`"name": { "command": …, "args": [...] }`):
- * every string JSON-quoted, so any server name pastes into a config file as it is.
- */
-export function clientEntrySnippet(name: string, command: string): string {
-  const json = (value: unknown): string => JSON.stringify(value);
-  return `${json(name)}: { "command": ${json(command)}, "args": [${connectArgs(name).map(json).join(', ')}] }`;
-}
-
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new WardenError('USAGE', `--port must be a port number (0-65535), got "${text}"`);
-  }
-  return port;
 }
 
 /** `mcp-warden dashboard`: prints a one-time URL of the running daemon's browser dashboard. */
@@ -99,7 +35,7 @@ export function registerDashboardCommand(program: Command): void {
     .command('dashboard')
     .description('print a one-time link to the dashboard of the running daemon (open it in your browser)')
     .action(async () => {
-      const control = await connectControlClient(resolvePaths(program.opts<{ config?: string }>().config));
-      process.stdout.write(`${await control.dashboardUrl()}\n`);
+      const paths = resolvePaths(program.opts<{ config?: string }>().config);
+      await (await import('./actions/serve.ts')).printDashboardUrl(paths);
     });
 }

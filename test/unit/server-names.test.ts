@@ -16,7 +16,7 @@ import { parseLaunch } from '../../main/app/launch-args.ts';
 import { AuditLog } from '../../main/core/audit/audit-log.ts';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
 import { buildProgram } from '../../main/cli/program.ts';
-import { clientEntrySnippet } from '../../main/cli/serve.ts';
+import { clientEntrySnippet } from '../../main/cli/actions/serve.ts';
 import { clientLocations } from '../../main/core/clients/locations.ts';
 import { applyProtect, planProtect, secretNameFor } from '../../main/core/clients/protect.ts';
 import { restoreClient } from '../../main/core/clients/restore.ts';

@@ -1,0 +1,43 @@
+import { connectControlClient } from '../../core/control/connect.ts';
+import { WardenError } from '../../core/errors.ts';
+import type { WardenPaths } from '../../core/paths.ts';
+import { confirm } from '../prompts.ts';
+
+const out = (text: string) => void process.stdout.write(text + '\n');
+
+/** `servers list`: the configured servers, whether they may run, their sessions and breakers. */
+export async function listServers(paths: WardenPaths): Promise<void> {
+  for (const s of await (await connectControlClient(paths)).servers()) {
+    out(
+      `${s.name} (${s.kind})  ${s.allowed ? `allowed${s.trusted ? ', trusted' : ''}` : 'NOT ALLOWED'}  sessions ${s.sessions}  breaker ${s.breaker}`,
+    );
+    out(`  ${s.target}`);
+    if (s.reason) out(`  ${s.reason}`);
+  }
+}
+
+/**
+ * `servers approve <name>`: approves a server's exact command (or URL), shown in full first and
+ * confirmed on a terminal unless `yes`.
+ * @throws WardenError NOT_FOUND for a server not in the config; USAGE without a terminal or --yes.
+ */
+export async function approveServer(
+  paths: WardenPaths,
+  name: string,
+  options: { yes?: boolean },
+): Promise<void> {
+  const control = await connectControlClient(paths);
+  const entry = (await control.servers()).find((s) => s.name === name);
+  if (!entry) throw new WardenError('NOT_FOUND', `no server "${name}" in the config`);
+  out(`Server "${name}" will run exactly:\n  ${entry.target}`);
+  if (entry.envKeys.length)
+    out(
+      `with ${entry.kind === 'stdio' ? 'environment' : 'headers'}: ${entry.envKeys.join(', ')} (values not shown)`,
+    );
+  if (!options.yes) {
+    if (!(await confirm('Approve?', { refusal: 'not a terminal: pass --yes to approve' })))
+      return out('not approved');
+  }
+  await control.approveServer(name, entry.identityHash);
+  out(`approved "${name}"`);
+}
