@@ -13,6 +13,11 @@ import { resolvePaths, type WardenPaths } from '../../main/core/paths.ts';
 import { readDaemonState, type DaemonState } from '../../main/core/state-file.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * The CLI as client configs launch it from a checkout: bin/mcp-warden, which runs the compiled
+ * build in dist/ and refuses one older than main/ (`npm test` builds first: its `pretest`; after
+ * editing main/ run `npm run build:main` before running test files one by one).
+ */
 export const CLI = path.join(ROOT, 'bin', 'mcp-warden');
 export const NODE = process.execPath;
 

@@ -136,7 +136,9 @@ describe('daemon lifecycle and the connect shim', () => {
       answers.forEach((a, i) => assert.equal(resultText(a), `Echo: shim ${i}`));
       const pid = w.state()!.pid!;
       const daemons = async () =>
-        (await run('pgrep', ['-f', `${CLI}.*serve --headless|main/cli/index.ts.*serve --headless`])).stdout
+        (
+          await run('pgrep', ['-f', `${CLI}.*serve --headless|main/cli/index\\.(ts|js).*serve --headless`])
+        ).stdout
           .trim()
           .split('\n')
           .map(Number)

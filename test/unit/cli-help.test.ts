@@ -4,9 +4,12 @@
  * demand), so a change to how commands are declared or loaded cannot change what a person reads.
  * A deliberate change of a help text is recorded with `node --test --test-update-snapshots`.
  */
+import assert from 'node:assert/strict';
 import { snapshot, test } from 'node:test';
 import { CommanderError, type Command } from 'commander';
 import { buildProgram } from '../../main/cli/program.ts';
+import { runProcess } from '../helpers/run.ts';
+import { CLI } from '../helpers/warden-env.ts';
 
 // The help texts as they are, one snapshot entry each (the default serializer would escape them).
 snapshot.setDefaultSnapshotSerializers([(value) => String(value)]);
@@ -55,3 +58,11 @@ for (const names of paths) {
     t.assert.snapshot(await helpOf(names));
   });
 }
+
+test('the built CLI (bin/mcp-warden, from dist/) prints the same help as the sources', async () => {
+  for (const names of [[], ['connect'], ['audit', 'tail'], ['policy', 'explain']]) {
+    const result = await runProcess(CLI, [...names, '--help']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, await helpOf(names), names.join(' '));
+  }
+});
