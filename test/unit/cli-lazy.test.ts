@@ -69,8 +69,11 @@ const SHIM_PACKAGES = [
   'pkce-challenge',
 ];
 
-/** Our modules a command may load before its action runs: the declarations and the core's leaves. */
-const DECLARATION_FILE = /^(cli\/[^/]+|core\/[^/]+|core\/clients\/locations)\.js$/;
+/**
+ * Our modules a command may load before its action runs: the declarations and the core's leaves
+ * (not the helpers only actions use: control.ts, changes.ts, prompts.ts).
+ */
+const DECLARATION_FILE = /^(cli\/(?!control|changes|prompts)[^/]+|core\/[^/]+|core\/clients\/locations)\.js$/;
 
 /** What the shim may use of the core (.dependency-cruiser.cjs, SHIM_NEEDS), plus the declarations. */
 const SHIM_FILE = /^(shim\/[^/]+|core\/bridge\/jsonrpc|core\/daemon\/request-body)\.js$/;
