@@ -97,8 +97,8 @@ async function main(): Promise<void> {
   progress(
     `${calls} measured calls after ${warmup} warm-up calls per row; ${runs} cold starts per side; ${clients} concurrent clients`,
   );
-  const wantsWarden = ['memory', 'cold', 'stdio.shim', 'loop', 'http.warden', 'http16.warden'].some((id) =>
-    selected(options, id),
+  const wantsWarden = ['memory', 'cold', 'stdio.shim', 'loop', 'http.warden', 'http.concurrent-warden'].some(
+    (id) => selected(options, id),
   );
   const warden = wantsWarden ? await startWarden() : undefined;
   let supergateway: Supergateway | undefined;
@@ -251,7 +251,7 @@ async function main(): Promise<void> {
     };
     const concurrentMeasures = (who: string) =>
       `${clients} raw node:http clients at once, each its own connection and session, sequential calls each -> ${who}: throughput`;
-    await row('http16.supergateway', concurrentMeasures('supergateway --stateful'), async () => {
+    await row('http.concurrent-supergateway', concurrentMeasures('supergateway --stateful'), async () => {
       if ('missing' in SUPERGATEWAY) return { skipped: SUPERGATEWAY.missing };
       const gw = await gateway();
       const result = await concurrentHttp({ url: gw.url }, concurrent);
@@ -261,7 +261,7 @@ async function main(): Promise<void> {
       };
     });
     if (warden)
-      await row('http16.warden', concurrentMeasures("Warden's endpoint"), async () => {
+      await row('http.concurrent-warden', concurrentMeasures("Warden's endpoint"), async () => {
         const result = await concurrentHttp(warden.endpoint, concurrent);
         return {
           latency: result,
@@ -308,8 +308,8 @@ async function main(): Promise<void> {
     ratioCheck(
       `${clients} clients: Warden calls/s / supergateway calls/s`,
       rows,
-      'http16.warden',
-      'http16.supergateway',
+      'http.concurrent-warden',
+      'http.concurrent-supergateway',
       perSecond,
       '>=',
       3,
