@@ -20,8 +20,8 @@ export interface StdioRun {
  * Sequential `tools/call echo` over `transport` with the SDK v1 Client (the same client for
  * every stdio row): `warmup` calls, then `calls` measured ones, one at a time. The spawned
  * process's RSS is read at each call number of `rssAtCalls` (counting warm-up calls) and at the
- * end. `aroundMeasure` runs just before and after the measured calls (the daemon's event-loop
- * window).
+ * end, between calls (calls/s is over the time spent in the measured calls). `aroundMeasure` runs
+ * just before and after the measured calls (the daemon's event-loop window).
  * @throws Error when a call fails (the row is then reported as failed).
  */
 export async function sequentialStdio(
@@ -41,19 +41,24 @@ export async function sequentialStdio(
   const call = async (i: number): Promise<void> => {
     await client.request({ method: 'tools/call', params: echoCall(i) }, CallToolResultSchema);
     made++;
-    if (want.has(made)) rss.push({ atCall: made, mib: rssMiB(transport.pid) });
   };
+  // Read between calls, outside the timed call.
+  const sampleRss = () => void (want.has(made) && rss.push({ atCall: made, mib: rssMiB(transport.pid) }));
   try {
-    for (let i = 0; i < options.warmup; i++) await call(i);
+    for (let i = 0; i < options.warmup; i++) {
+      await call(i);
+      sampleRss();
+    }
     await options.aroundMeasure?.before();
     const samples = new Float64Array(options.calls);
-    const start = performance.now();
+    let wall = 0;
     for (let i = 0; i < options.calls; i++) {
       const t0 = performance.now();
       await call(i);
       samples[i] = performance.now() - t0;
+      wall += samples[i]!;
+      sampleRss();
     }
-    const wall = performance.now() - start;
     await options.aroundMeasure?.after();
     if (!want.has(made)) rss.push({ atCall: made, mib: rssMiB(transport.pid) });
     return { latency: latency(samples, wall), rss };
