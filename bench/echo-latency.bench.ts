@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: what Warden costs on the data path, measured against its baselines and peers
  * side by side in one run, printed as one table of rows and the must-show ratios under it
- * (issue 12). Absolute times are context only: the machines are shared and noisy, the ratios of
- * rows measured minutes apart much less so.
+ * (issue 12). Absolute times are context only: the machines are shared and noisy; the rows that
+ * are compared take turns in rounds (interleave.ts), so their ratios hold when the load changes.
  *
  * Groups (each row says what it measures; `--only` takes row ids or group names):
  *   memory  the daemon's idle RSS after start and one closed session;
@@ -13,10 +13,13 @@
  *   loop    the daemon's event-loop delay during the sequential Warden rows;
  *   http    the HTTP endpoints with a raw node:http client, sequential and --clients concurrent
  *           clients: Warden vs supergateway.
- * Options: --calls N (2000) --warmup N (200) --runs N (10) --clients N (16) --only a,b --json.
+ * Options: --calls N (2000) --warmup N (200) --rounds N (5) --runs N (10) --clients N (16)
+ * --only a,b --json.
  */
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { EventLoopFigures } from '../main/core/control/contract.ts';
 import { EVERYTHING_JS, NODE } from '../test/helpers/warden-env.ts';
+import { interleaved, type Setup } from './lib/interleave.ts';
 import { benchOptions, selected } from './lib/options.ts';
 import {
   MCP_REMOTE,
@@ -25,7 +28,7 @@ import {
   startSupergateway,
   type Supergateway,
 } from './lib/peers.ts';
-import { concurrentHttp, sequentialHttp } from './lib/raw-http-rows.ts';
+import { concurrentHttp, httpSession } from './lib/raw-http-rows.ts';
 import {
   figure,
   figureCheck,
@@ -37,13 +40,12 @@ import {
   type Row,
 } from './lib/report.ts';
 import { rssMiB } from './lib/rss.ts';
-import { sequentialStdio, spawnToFirstList } from './lib/sdk-stdio.ts';
+import { spawnToFirstList, stdioSession, type RssSamples } from './lib/sdk-stdio.ts';
 import { median } from './lib/stats.ts';
 import { startWarden, type BenchWarden } from './lib/warden.ts';
-import type { EventLoopFigures } from '../main/core/control/contract.ts';
 
-const options = benchOptions({ calls: 2000, warmup: 200, runs: 10, clients: 16 });
-const { calls, warmup, runs, clients } = options;
+const options = benchOptions({ calls: 2000, warmup: 200, runs: 10, clients: 16, rounds: 5 });
+const { calls, warmup, runs, clients, rounds } = options;
 const startedAt = new Date();
 const rows: Row[] = [];
 const progress = (text: string) => void process.stderr.write(`${text}\n`);
@@ -51,17 +53,15 @@ const progress = (text: string) => void process.stderr.write(`${text}\n`);
 const directTransport = () =>
   new StdioClientTransport({ command: NODE, args: [EVERYTHING_JS, 'stdio'], stderr: 'ignore' });
 
-/**
- * Runs one row when `--only` selects it (or one of the rows `feeds`, which read its run); a
- * failure is reported in the row, not thrown, so the other rows still run.
- */
-async function row(
-  id: string,
-  measures: string,
-  measure: () => Promise<Omit<Row, 'id' | 'measures'>> | Omit<Row, 'id' | 'measures'>,
-  feeds: string[] = [],
-) {
-  if (!selected(options, id) && !feeds.some((other) => selected(options, other))) return;
+type RowBody = Omit<Row, 'id' | 'measures'>;
+
+/** Is row `id` wanted: selected by --only itself, or one of the rows `feeds` (which read its run)? */
+const wanted = (id: string, feeds: string[] = []) =>
+  selected(options, id) || feeds.some((other) => selected(options, other));
+
+/** Runs one row when wanted; a failure is reported in the row, not thrown, so the others still run. */
+async function row(id: string, measures: string, measure: () => Promise<RowBody> | RowBody) {
+  if (!wanted(id)) return;
   progress(`${id}...`);
   try {
     rows.push({ id, measures, ...(await measure()) });
@@ -70,213 +70,234 @@ async function row(
   }
 }
 
-function loopFigures(loop: EventLoopFigures): Figure[] {
-  return [
-    { label: 'p99', value: loop.p99Ms, unit: 'ms' },
-    { label: 'p99.9', value: loop.p999Ms, unit: 'ms' },
-    { label: 'max', value: loop.maxMs, unit: 'ms' },
-    { label: 'samples', value: loop.samples, unit: 'count' },
-    { label: 'loop busy', value: loop.utilization === null ? null : loop.utilization * 100, unit: '%' },
-  ];
+/** A sequential row of an interleaved group: its setup, and what it adds to its row. */
+interface SequentialRow {
+  id: string;
+  measures: string;
+  /** Why it cannot run here (a peer not installed), instead of a setup. */
+  missing?: string;
+  setup?: Omit<Setup, 'id'>;
+  figures?: () => Figure[];
+  /** Rows that read this row's run (its event-loop row). */
+  feeds?: string[];
 }
 
-/** The daemon's event-loop window around a row's measured calls, kept for the loop.* row. */
-function loopWindow(warden: BenchWarden, into: { figures?: EventLoopFigures }) {
+/** Runs the wanted rows of a group side by side (interleaved), one row each. */
+async function sequentialGroup(group: SequentialRow[]): Promise<void> {
+  const chosen = group.filter((r) => wanted(r.id, r.feeds));
+  if (!chosen.length) return;
+  progress(`${chosen.map((r) => r.id).join(', ')}: ${rounds} rounds...`);
+  const setups = chosen.filter((r) => r.setup).map((r) => ({ id: r.id, ...r.setup! }));
+  const results = await interleaved(setups, { calls, warmup, rounds });
+  for (const r of chosen) {
+    const result = results.get(r.id);
+    const base = { id: r.id, measures: r.measures };
+    if (r.missing || !result) rows.push({ ...base, skipped: r.missing ?? 'not run' });
+    else if ('error' in result) rows.push({ ...base, skipped: `failed: ${result.error}` });
+    else rows.push({ ...base, latency: result.latency, ...(r.figures ? { figures: r.figures() } : {}) });
+  }
+}
+
+/**
+ * The daemon's event-loop windows, one per measured block of a row (opened before the block,
+ * read after it), so the loop is measured while that row's calls run and not the others'.
+ */
+function loopWindows(warden: BenchWarden) {
+  const blocks: EventLoopFigures[] = [];
   return {
-    before: () => warden.measureEventLoop(),
-    after: async () => void (into.figures = await warden.eventLoop()),
+    blocks,
+    aroundBlock: {
+      before: () => warden.measureEventLoop(),
+      after: async () => void blocks.push(await warden.eventLoop()),
+    },
   };
 }
 
+/** A loop row's figures: the worst block's p99 and p99.9, the largest delay, all samples. */
+function loopFigures(blocks: EventLoopFigures[]): Figure[] {
+  const worst = (pick: (b: EventLoopFigures) => number | null) =>
+    blocks.length ? Math.max(...blocks.map((b) => pick(b) ?? 0)) : undefined;
+  const windowMs = blocks.reduce((sum, b) => sum + b.windowMs, 0);
+  const busy = blocks.reduce((sum, b) => sum + (b.utilization ?? 0) * b.windowMs, 0);
+  return [
+    { label: 'p99', value: worst((b) => b.p99Ms), unit: 'ms' },
+    { label: 'p99.9', value: worst((b) => b.p999Ms), unit: 'ms' },
+    { label: 'max', value: worst((b) => b.maxMs), unit: 'ms' },
+    { label: 'samples', value: blocks.reduce((sum, b) => sum + b.samples, 0), unit: 'count' },
+    { label: 'loop busy', value: windowMs ? (busy / windowMs) * 100 : undefined, unit: '%' },
+  ];
+}
+
+async function loopRow(id: string, source: string, blocks: EventLoopFigures[]): Promise<void> {
+  if (!rows.some((r) => r.id === source && !r.skipped)) return;
+  await row(
+    id,
+    `the daemon's event-loop delay (1 ms samples) during ${source}'s measured calls; worst of its ${rounds} blocks`,
+    () => ({ figures: loopFigures(blocks) }),
+  );
+}
+
 async function oneShimSession(warden: BenchWarden): Promise<void> {
-  await sequentialStdio(warden.shimTransport(), { calls: 1, warmup: 0 });
+  const session = await stdioSession(warden.shimTransport());
+  await session.call(0);
+  await session.close();
   await warden.idle();
 }
 
-async function main(): Promise<void> {
-  progress(
-    `${calls} measured calls after ${warmup} warm-up calls per row; ${runs} cold starts per side; ${clients} concurrent clients`,
+async function memoryAndColdRows(warden: BenchWarden): Promise<void> {
+  await row(
+    'memory.daemon-idle',
+    "the daemon's RSS (VmRSS) once started and one shim session (1 call) has closed",
+    async () => {
+      await oneShimSession(warden);
+      return { figures: [{ label: 'daemon RSS', value: rssMiB(warden.daemon.child.pid), unit: 'MiB' }] };
+    },
   );
-  const wantsWarden = ['memory', 'cold', 'stdio.shim', 'loop', 'http.warden', 'http.concurrent-warden'].some(
-    (id) => selected(options, id),
-  );
-  const warden = wantsWarden ? await startWarden() : undefined;
-  let supergateway: Supergateway | undefined;
-  const gateway = async (): Promise<Supergateway> => (supergateway ??= await startSupergateway());
+  if (!selected(options, 'cold')) return;
+  const cold = { direct: [] as number[], shim: [] as number[], failed: '' };
+  progress(`cold: ${runs} spawns each, interleaved...`);
   try {
-    if (warden) {
-      await row(
-        'memory.daemon-idle',
-        "the daemon's RSS (VmRSS) once started and one shim session (1 call) has closed",
-        async () => {
-          await oneShimSession(warden);
-          return { figures: [{ label: 'daemon RSS', value: rssMiB(warden.daemon.child.pid), unit: 'MiB' }] };
-        },
-      );
-
-      const cold = { direct: [] as number[], shim: [] as number[], failed: '' };
-      if (selected(options, 'cold')) {
-        progress(`cold: ${runs} spawns each, interleaved...`);
-        try {
-          await oneShimSession(warden); // the daemon has run the server before (a warm upstream, once kept)
-          for (let i = 0; i < runs; i++) {
-            cold.direct.push(await spawnToFirstList(directTransport()));
-            cold.shim.push(await spawnToFirstList(warden.shimTransport()));
-            await warden.idle();
-          }
-        } catch (error) {
-          cold.failed = `: ${(error as Error).message}`;
-        }
-      }
-      const coldRow = (samples: number[]) => () => {
-        if (samples.length < runs)
-          throw new Error(`${samples.length} of ${runs} runs completed${cold.failed}`);
-        return {
-          figures: [
-            { label: 'median', value: median(samples), unit: 'ms' as const },
-            { label: 'min', value: Math.min(...samples), unit: 'ms' as const },
-            { label: 'max', value: Math.max(...samples), unit: 'ms' as const },
-          ],
-        };
-      };
-      await row(
-        'cold.direct',
-        'spawn server-everything -> initialize -> first tools/list answered (SDK Client over stdio)',
-        coldRow(cold.direct),
-      );
-      await row(
-        'cold.shim',
-        'spawn `mcp-warden connect everything` -> first tools/list answered; daemon running, after one session',
-        coldRow(cold.shim),
-      );
+    await oneShimSession(warden); // the daemon has run the server before (a warm upstream, once kept)
+    for (let i = 0; i < runs; i++) {
+      cold.direct.push(await spawnToFirstList(directTransport()));
+      cold.shim.push(await spawnToFirstList(warden.shimTransport()));
+      await warden.idle();
     }
-
-    await row(
-      'stdio.direct',
-      'SDK Client over stdio -> server-everything it spawns (the baseline)',
-      async () => ({
-        latency: (await sequentialStdio(directTransport(), { calls, warmup })).latency,
-      }),
-    );
-
-    const shimLoop: { figures?: EventLoopFigures } = {};
-    if (warden)
-      await row(
-        'stdio.shim',
-        'SDK Client over stdio -> `mcp-warden connect` shim -> daemon (guard, audit) -> stdio upstream: the Claude Desktop path',
-        async () => {
-          const run = await sequentialStdio(warden.shimTransport(), {
-            calls,
-            warmup,
-            rssAtCalls: [1000],
-            aroundMeasure: loopWindow(warden, shimLoop),
-          });
-          return {
-            latency: run.latency,
-            figures: run.rss.map((r) => ({
-              label: `shim RSS@${r.atCall}`,
-              value: r.mib,
-              unit: 'MiB' as const,
-            })),
-          };
-        },
-        ['loop.stdio-shim'],
-      );
-    if (shimLoop.figures) {
-      const loop = shimLoop.figures;
-      await row(
-        'loop.stdio-shim',
-        "the daemon's event-loop delay (1 ms samples) during stdio.shim's measured calls",
-        () => ({ figures: loopFigures(loop) }),
-      );
-    }
-
-    await row(
-      'stdio.mcp-remote',
-      'SDK Client over stdio -> mcp-remote (--transport http-only) -> supergateway --stateful -> stdio server: the peers’ chain',
-      async () => {
-        if ('missing' in MCP_REMOTE) return { skipped: MCP_REMOTE.missing };
-        if ('missing' in SUPERGATEWAY) return { skipped: SUPERGATEWAY.missing };
-        const remote = mcpRemoteCommand((await gateway()).url);
-        try {
-          const run = await sequentialStdio(
-            new StdioClientTransport({
-              command: remote.command,
-              args: remote.args,
-              env: remote.env,
-              stderr: 'ignore',
-            }),
-            { calls, warmup },
-          );
-          return { latency: run.latency };
-        } finally {
-          remote.cleanup();
-        }
-      },
-    );
-
-    const httpMeasures = (who: string) =>
-      `raw node:http client (keep-alive, hand-written JSON-RPC POSTs, session id) -> ${who} -> stdio server, sequential`;
-    await row('http.supergateway', httpMeasures('supergateway --stateful'), async () => {
-      if ('missing' in SUPERGATEWAY) return { skipped: SUPERGATEWAY.missing };
-      return { latency: await sequentialHttp({ url: (await gateway()).url }, { calls, warmup }) };
-    });
-    const httpLoop: { figures?: EventLoopFigures } = {};
-    if (warden)
-      await row(
-        'http.warden',
-        httpMeasures("Warden's endpoint (guard, audit)"),
-        async () => ({
-          latency: await sequentialHttp(warden.endpoint, {
-            calls,
-            warmup,
-            aroundMeasure: loopWindow(warden, httpLoop),
-          }),
-        }),
-        ['loop.http-warden'],
-      );
-    if (httpLoop.figures) {
-      const loop = httpLoop.figures;
-      await row(
-        'loop.http-warden',
-        "the daemon's event-loop delay (1 ms samples) during http.warden's measured calls",
-        () => ({ figures: loopFigures(loop) }),
-      );
-    }
-
-    const concurrent = {
-      clients,
-      callsEach: Math.ceil(calls / clients),
-      warmupEach: Math.max(5, Math.ceil(warmup / clients)),
-    };
-    const concurrentMeasures = (who: string) =>
-      `${clients} raw node:http clients at once, each its own connection and session, sequential calls each -> ${who}: throughput`;
-    await row('http.concurrent-supergateway', concurrentMeasures('supergateway --stateful'), async () => {
-      if ('missing' in SUPERGATEWAY) return { skipped: SUPERGATEWAY.missing };
-      const gw = await gateway();
-      const result = await concurrentHttp({ url: gw.url }, concurrent);
-      return {
-        latency: result,
-        figures: [{ label: 'supergateway RSS', value: rssMiB(gw.pid), unit: 'MiB' }],
-      };
-    });
-    if (warden)
-      await row('http.concurrent-warden', concurrentMeasures("Warden's endpoint"), async () => {
-        const result = await concurrentHttp(warden.endpoint, concurrent);
-        return {
-          latency: result,
-          figures: [{ label: 'daemon RSS', value: rssMiB(warden.daemon.child.pid), unit: 'MiB' }],
-        };
-      });
-  } finally {
-    await supergateway?.stop();
-    await warden?.stop();
+  } catch (error) {
+    cold.failed = `: ${(error as Error).message}`;
   }
+  const coldRow = (samples: number[]) => () => {
+    if (samples.length < runs) throw new Error(`${samples.length} of ${runs} runs completed${cold.failed}`);
+    return {
+      figures: [
+        { label: 'median', value: median(samples), unit: 'ms' as const },
+        { label: 'min', value: Math.min(...samples), unit: 'ms' as const },
+        { label: 'max', value: Math.max(...samples), unit: 'ms' as const },
+      ],
+    };
+  };
+  await row(
+    'cold.direct',
+    'spawn server-everything -> initialize -> first tools/list answered (SDK Client over stdio)',
+    coldRow(cold.direct),
+  );
+  await row(
+    'cold.shim',
+    'spawn `mcp-warden connect everything` -> first tools/list answered; daemon running, after one session',
+    coldRow(cold.shim),
+  );
+}
 
+async function stdioRows(warden: BenchWarden | undefined, gateway: () => Promise<Supergateway>) {
+  const shimRss: RssSamples = [];
+  const shimLoop = warden ? loopWindows(warden) : undefined;
+  const peerMissing =
+    'missing' in MCP_REMOTE
+      ? MCP_REMOTE.missing
+      : 'missing' in SUPERGATEWAY
+        ? SUPERGATEWAY.missing
+        : undefined;
+  let remoteCleanup: (() => void) | undefined;
+  await sequentialGroup([
+    {
+      id: 'stdio.direct',
+      measures: 'SDK Client over stdio -> server-everything it spawns (the baseline)',
+      setup: { open: () => stdioSession(directTransport()) },
+    },
+    {
+      id: 'stdio.shim',
+      measures:
+        'SDK Client over stdio -> `mcp-warden connect` shim -> daemon (guard, audit) -> stdio upstream: the Claude Desktop path',
+      ...(warden && shimLoop
+        ? {
+            setup: {
+              open: () => stdioSession(warden.shimTransport(), { atCalls: [1000], into: shimRss }),
+              aroundBlock: shimLoop.aroundBlock,
+            },
+          }
+        : { missing: 'no Warden daemon' }),
+      figures: () =>
+        shimRss.map((r) => ({ label: `shim RSS@${r.atCall}`, value: r.mib, unit: 'MiB' as const })),
+      feeds: ['loop.stdio-shim'],
+    },
+    {
+      id: 'stdio.mcp-remote',
+      measures:
+        'SDK Client over stdio -> mcp-remote (--transport http-only) -> supergateway --stateful -> stdio server: the peers’ chain',
+      ...(peerMissing
+        ? { missing: peerMissing }
+        : {
+            setup: {
+              async open() {
+                const remote = mcpRemoteCommand((await gateway()).url);
+                remoteCleanup = remote.cleanup;
+                return stdioSession(
+                  new StdioClientTransport({
+                    command: remote.command,
+                    args: remote.args,
+                    env: remote.env,
+                    stderr: 'ignore',
+                  }),
+                );
+              },
+            },
+          }),
+    },
+  ]);
+  remoteCleanup?.();
+  if (shimLoop) await loopRow('loop.stdio-shim', 'stdio.shim', shimLoop.blocks);
+}
+
+async function httpRows(warden: BenchWarden | undefined, gateway: () => Promise<Supergateway>) {
+  const httpLoop = warden ? loopWindows(warden) : undefined;
+  const sgMissing = 'missing' in SUPERGATEWAY ? { missing: SUPERGATEWAY.missing } : undefined;
+  const measures = (who: string) =>
+    `raw node:http client (keep-alive, hand-written JSON-RPC POSTs, session id) -> ${who} -> stdio server, sequential`;
+  await sequentialGroup([
+    {
+      id: 'http.supergateway',
+      measures: measures('supergateway --stateful'),
+      ...(sgMissing ?? { setup: { open: async () => httpSession({ url: (await gateway()).url }) } }),
+    },
+    {
+      id: 'http.warden',
+      measures: measures("Warden's endpoint (guard, audit)"),
+      ...(warden && httpLoop
+        ? { setup: { open: () => httpSession(warden.endpoint), aroundBlock: httpLoop.aroundBlock } }
+        : { missing: 'no Warden daemon' }),
+      feeds: ['loop.http-warden'],
+    },
+  ]);
+  if (httpLoop) await loopRow('loop.http-warden', 'http.warden', httpLoop.blocks);
+
+  const concurrent = {
+    clients,
+    callsEach: Math.ceil(calls / clients),
+    warmupEach: Math.max(5, Math.ceil(warmup / clients)),
+  };
+  const concurrentMeasures = (who: string) =>
+    `${clients} raw node:http clients at once, each its own connection and session, sequential calls each -> ${who}: throughput`;
+  await row('http.concurrent-supergateway', concurrentMeasures('supergateway --stateful'), async () => {
+    if (sgMissing) return { skipped: sgMissing.missing };
+    const gw = await gateway();
+    const result = await concurrentHttp({ url: gw.url }, concurrent);
+    return { latency: result, figures: [{ label: 'supergateway RSS', value: rssMiB(gw.pid), unit: 'MiB' }] };
+  });
+  await row('http.concurrent-warden', concurrentMeasures("Warden's endpoint"), async () => {
+    if (!warden) return { skipped: 'no Warden daemon' };
+    const result = await concurrentHttp(warden.endpoint, concurrent);
+    return {
+      latency: result,
+      figures: [{ label: 'daemon RSS', value: rssMiB(warden.daemon.child.pid), unit: 'MiB' }],
+    };
+  });
+}
+
+function mustShow(): Check[] {
   const p50 = (r: Row) => r.latency?.p50Ms;
   const p99 = (r: Row) => r.latency?.p99Ms;
   const perSecond = (r: Row) => r.latency?.callsPerSecond;
-  const checks: Check[] = [
+  return [
     ratioCheck(
       'Claude Desktop path: shim p50 / direct p50',
       rows,
@@ -360,12 +381,32 @@ async function main(): Promise<void> {
       2,
     ),
   ];
+}
+
+async function main(): Promise<void> {
+  progress(
+    `${calls} measured calls per row after ${warmup} warm-up calls, in ${rounds} rounds; ${runs} cold starts per side; ${clients} concurrent clients`,
+  );
+  const wantsWarden = ['memory', 'cold', 'stdio.shim', 'loop', 'http.warden', 'http.concurrent-warden'].some(
+    (id) => selected(options, id),
+  );
+  const warden = wantsWarden ? await startWarden() : undefined;
+  let supergateway: Supergateway | undefined;
+  const gateway = async (): Promise<Supergateway> => (supergateway ??= await startSupergateway());
+  try {
+    if (warden) await memoryAndColdRows(warden);
+    await stdioRows(warden, gateway);
+    await httpRows(warden, gateway);
+  } finally {
+    await supergateway?.stop();
+    await warden?.stop();
+  }
   const report = makeReport(
     'echo-latency',
     startedAt,
-    { calls, warmup, runs, clients, only: options.only },
+    { calls, warmup, rounds, runs, clients, only: options.only },
     rows,
-    checks,
+    mustShow(),
   );
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
 }

@@ -8,6 +8,8 @@ export interface BenchOptions {
   warmup: number;
   /** Spawns per side of the cold-start rows. */
   runs: number;
+  /** Rounds the sequential rows of a group take turns in (interleaved.ts). */
+  rounds: number;
   /** Concurrent clients of the throughput rows. */
   clients: number;
   /** Print the report as JSON on stdout instead of the table. */
@@ -22,7 +24,7 @@ export interface BenchOptions {
  * @throws Error naming the option whose value is not a positive integer, or an unknown option.
  */
 export function benchOptions(
-  defaults: { calls: number; warmup: number; runs?: number; clients?: number },
+  defaults: { calls: number; warmup: number; runs?: number; clients?: number; rounds?: number },
   argv: string[] = process.argv.slice(2),
 ): BenchOptions {
   const { values } = parseArgs({
@@ -32,11 +34,12 @@ export function benchOptions(
       warmup: { type: 'string', default: String(defaults.warmup) },
       runs: { type: 'string', default: String(defaults.runs ?? 10) },
       clients: { type: 'string', default: String(defaults.clients ?? 16) },
+      rounds: { type: 'string', default: String(defaults.rounds ?? 1) },
       only: { type: 'string', default: '' },
       json: { type: 'boolean', default: false },
     },
   });
-  const count = (name: 'calls' | 'warmup' | 'runs' | 'clients', min: number): number => {
+  const count = (name: 'calls' | 'warmup' | 'runs' | 'clients' | 'rounds', min: number): number => {
     const n = Number(values[name]);
     if (!Number.isInteger(n) || n < min)
       throw new Error(`--${name} must be an integer >= ${min}, not "${values[name]}"`);
@@ -47,6 +50,7 @@ export function benchOptions(
     warmup: count('warmup', 0),
     runs: count('runs', 1),
     clients: count('clients', 1),
+    rounds: count('rounds', 1),
     json: values.json,
     only: values.only
       .split(',')

@@ -1,3 +1,4 @@
+import type { SetupSession } from './interleave.ts';
 import { RawMcpHttpClient } from './raw-http-client.ts';
 import { echoCall } from './sdk-stdio.ts';
 import { latency, type Latency } from './stats.ts';
@@ -9,37 +10,19 @@ export interface HttpTarget {
 }
 
 /**
- * Sequential `tools/call echo` with the raw node:http client over one keep-alive connection and
- * one session: `warmup` calls, then `calls` measured ones. `aroundMeasure` runs just before and
- * after the measured calls.
- * @throws Error when the session cannot open or a call fails.
+ * A session of the raw node:http client (one keep-alive connection, one MCP session) making
+ * `tools/call echo`.
+ * @throws Error when the session cannot open.
  */
-export async function sequentialHttp(
-  target: HttpTarget,
-  options: {
-    calls: number;
-    warmup: number;
-    aroundMeasure?: { before(): Promise<void>; after(): Promise<void> };
-  },
-): Promise<Latency> {
+export async function httpSession(target: HttpTarget): Promise<SetupSession> {
   const client = new RawMcpHttpClient(target.url, target.headers);
   await client.open();
-  try {
-    for (let i = 0; i < options.warmup; i++) await client.request('tools/call', echoCall(i));
-    await options.aroundMeasure?.before();
-    const samples = new Float64Array(options.calls);
-    const start = performance.now();
-    for (let i = 0; i < options.calls; i++) {
-      const t0 = performance.now();
+  return {
+    async call(i) {
       await client.request('tools/call', echoCall(i));
-      samples[i] = performance.now() - t0;
-    }
-    const wall = performance.now() - start;
-    await options.aroundMeasure?.after();
-    return latency(samples, wall);
-  } finally {
-    await client.close();
-  }
+    },
+    close: () => client.close(),
+  };
 }
 
 /**

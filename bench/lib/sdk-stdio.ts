@@ -1,70 +1,44 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { SetupSession } from './interleave.ts';
 import { rssMiB } from './rss.ts';
-import { latency, type Latency } from './stats.ts';
 
 /** The call every latency row makes: server-everything's echo tool. */
 export function echoCall(i: number): { name: string; arguments: { message: string } } {
   return { name: 'echo', arguments: { message: `m${i}` } };
 }
 
-/** What a sequential stdio run measured. */
-export interface StdioRun {
-  latency: Latency;
-  /** RSS of the spawned process (the bridge, for the shim and mcp-remote rows), MiB, by call number. */
-  rss: { atCall: number; mib: number | undefined }[];
-}
+/** RSS of a spawned process (MiB; undefined when unreadable) by call number. */
+export type RssSamples = { atCall: number; mib: number | undefined }[];
 
 /**
- * Sequential `tools/call echo` over `transport` with the SDK v1 Client (the same client for
- * every stdio row): `warmup` calls, then `calls` measured ones, one at a time. The spawned
- * process's RSS is read at each call number of `rssAtCalls` (counting warm-up calls) and at the
- * end, between calls (calls/s is over the time spent in the measured calls). `aroundMeasure` runs
- * just before and after the measured calls (the daemon's event-loop window).
- * @throws Error when a call fails (the row is then reported as failed).
+ * A session of the SDK v1 Client (the same client for every stdio row) over `transport`, making
+ * `tools/call echo`. With `rss`, the spawned process's RSS is read after each call number of
+ * `rss.atCalls` (warm-up calls counted) and once more when the session closes, into `rss.into`.
+ * @throws Error when the transport cannot start or initialize fails.
  */
-export async function sequentialStdio(
+export async function stdioSession(
   transport: StdioClientTransport,
-  options: {
-    calls: number;
-    warmup: number;
-    rssAtCalls?: number[];
-    aroundMeasure?: { before(): Promise<void>; after(): Promise<void> };
-  },
-): Promise<StdioRun> {
+  rss?: { atCalls: number[]; into: RssSamples },
+): Promise<SetupSession> {
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(transport);
-  const rss: StdioRun['rss'] = [];
-  const want = new Set(options.rssAtCalls ?? []);
   let made = 0;
-  const call = async (i: number): Promise<void> => {
-    await client.request({ method: 'tools/call', params: echoCall(i) }, CallToolResultSchema);
-    made++;
+  const read = (atCall: number) => rss?.into.push({ atCall, mib: rssMiB(transport.pid) });
+  return {
+    async call(i) {
+      await client.request({ method: 'tools/call', params: echoCall(i) }, CallToolResultSchema);
+    },
+    afterCall(n) {
+      made = n;
+      if (rss?.atCalls.includes(n)) read(n);
+    },
+    async close() {
+      if (rss && rss.into.at(-1)?.atCall !== made) read(made);
+      await client.close();
+    },
   };
-  // Read between calls, outside the timed call.
-  const sampleRss = () => void (want.has(made) && rss.push({ atCall: made, mib: rssMiB(transport.pid) }));
-  try {
-    for (let i = 0; i < options.warmup; i++) {
-      await call(i);
-      sampleRss();
-    }
-    await options.aroundMeasure?.before();
-    const samples = new Float64Array(options.calls);
-    let wall = 0;
-    for (let i = 0; i < options.calls; i++) {
-      const t0 = performance.now();
-      await call(i);
-      samples[i] = performance.now() - t0;
-      wall += samples[i]!;
-      sampleRss();
-    }
-    await options.aroundMeasure?.after();
-    if (!want.has(made)) rss.push({ atCall: made, mib: rssMiB(transport.pid) });
-    return { latency: latency(samples, wall), rss };
-  } finally {
-    await client.close();
-  }
 }
 
 /**

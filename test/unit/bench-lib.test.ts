@@ -1,11 +1,12 @@
 /**
  * The bench's own arithmetic and parsing (bench/lib): nearest-rank quantiles and the median
- * (property-based), the raw HTTP client's reading of a JSON or SSE answer, `--only` selection,
- * and the must-show checks (a ratio of two rows, n/a with the reason when a row is missing).
+ * (property-based), rows taking turns in rounds, the raw HTTP client's reading of a JSON or SSE
+ * answer, `--only` selection, and the must-show checks (a ratio of two rows, n/a with the reason when a row is missing).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { interleaved, type Setup } from '../../bench/lib/interleave.ts';
 import { benchOptions, selected } from '../../bench/lib/options.ts';
 import { responseOf, sseData } from '../../bench/lib/raw-http-client.ts';
 import { figureCheck, ratioCheck, verdict, type Row } from '../../bench/lib/report.ts';
@@ -85,6 +86,7 @@ test('--only selects rows by id or group, and a group by any of its rows; bad co
     /--calls must be an integer >= 1/,
   );
   assert.throws(() => benchOptions({ calls: 10, warmup: 1 }, ['--runs', '2.5']), /--runs/);
+  assert.throws(() => benchOptions({ calls: 10, warmup: 1 }, ['--rounds', '0']), /--rounds/);
 });
 
 test('a ratio check of two rows, its verdict, and n/a naming the row that is missing', () => {
@@ -105,4 +107,51 @@ test('a ratio check of two rows, its verdict, and n/a naming the row that is mis
   assert.equal(ratioCheck('a/d', rows, 'a', 'd', p50, '<=', 2).missing, 'd not run');
   const figure = figureCheck('a p50', rows, 'a', p50, 'ms', '<=', 2);
   assert.equal(verdict(figure), 'MISSED');
+});
+
+test('interleaved: setups take turns in rounds, every call counted once; a failing one drops out alone', async () => {
+  const log: string[] = [];
+  const setup = (id: string, failAt?: number): Setup => ({
+    id,
+    open: () =>
+      Promise.resolve({
+        call: (i: number) => {
+          if (i === failAt) return Promise.reject(new Error(`${id} broke at ${i}`));
+          log.push(`${id}${i}`);
+          return Promise.resolve();
+        },
+        close: () => Promise.resolve(void log.push(`${id} closed`)),
+      }),
+    aroundBlock: {
+      before: () => Promise.resolve(void log.push(`${id}[`)),
+      after: () => Promise.resolve(void log.push(`]${id}`)),
+    },
+  });
+  const results = await interleaved([setup('a'), setup('b', 4)], { calls: 5, warmup: 1, rounds: 2 });
+  // Warm-up (call 0) of each, then rounds of 3 and 2 measured calls; b fails in its second block.
+  assert.deepEqual(log, [
+    'a0',
+    'b0',
+    'a[',
+    'a1',
+    'a2',
+    'a3',
+    ']a',
+    'b[',
+    'b1',
+    'b2',
+    'b3',
+    ']b',
+    'a[',
+    'a4',
+    'a5',
+    ']a',
+    'b[',
+    'a closed',
+    'b closed',
+  ]);
+  const a = results.get('a');
+  assert.ok(a && 'latency' in a);
+  assert.equal(a.latency.calls, 5);
+  assert.deepEqual(results.get('b'), { error: 'b broke at 4' });
 });
