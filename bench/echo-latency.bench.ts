@@ -12,7 +12,7 @@
  *           connect shim (with the shim's RSS), through mcp-remote -> supergateway;
  *   loop    the daemon's event-loop delay during the sequential Warden rows;
  *   http    the HTTP endpoints with a raw node:http client, sequential and --clients concurrent
- *           clients: Warden vs supergateway.
+ *           clients: Warden vs supergateway (each pair side by side in rounds).
  * Options: --calls N (2000) --warmup N (200) --rounds N (5) --runs N (10) --clients N (16)
  * --only a,b --json.
  */
@@ -28,7 +28,7 @@ import {
   startSupergateway,
   type Supergateway,
 } from './lib/peers.ts';
-import { concurrentHttp, httpSession } from './lib/raw-http-rows.ts';
+import { concurrentHttp, httpSession, type HttpTarget } from './lib/raw-http-rows.ts';
 import {
   figure,
   figureCheck,
@@ -270,27 +270,58 @@ async function httpRows(warden: BenchWarden | undefined, gateway: () => Promise<
   ]);
   if (httpLoop) await loopRow('loop.http-warden', 'http.warden', httpLoop.blocks);
 
-  const concurrent = {
+  const concurrentMeasures = (who: string) =>
+    `${clients} raw node:http clients at once, each its own connection and session, sequential calls each -> ${who}: throughput`;
+  const concurrentRows = [
+    {
+      id: 'http.concurrent-supergateway',
+      measures: concurrentMeasures('supergateway --stateful'),
+      missing: sgMissing?.missing,
+      target: async () => ({ url: (await gateway()).url }),
+      rss: async () => ({
+        label: 'supergateway RSS',
+        value: rssMiB((await gateway()).pid),
+        unit: 'MiB' as const,
+      }),
+    },
+    {
+      id: 'http.concurrent-warden',
+      measures: concurrentMeasures("Warden's endpoint"),
+      missing: warden ? undefined : 'no Warden daemon',
+      target: () => Promise.resolve(warden!.endpoint),
+      rss: () =>
+        Promise.resolve({
+          label: 'daemon RSS',
+          value: rssMiB(warden!.daemon.child.pid),
+          unit: 'MiB' as const,
+        }),
+    },
+  ].filter((r) => wanted(r.id));
+  if (!concurrentRows.length) return;
+  progress(`${concurrentRows.map((r) => r.id).join(', ')}: ${rounds} rounds...`);
+  const targets: { id: string; target: HttpTarget }[] = [];
+  for (const r of concurrentRows) {
+    if (r.missing) continue;
+    try {
+      targets.push({ id: r.id, target: await r.target() });
+    } catch (error) {
+      rows.push({ id: r.id, measures: r.measures, skipped: `failed: ${(error as Error).message}` });
+    }
+  }
+  const results = await concurrentHttp(targets, {
     clients,
     callsEach: Math.ceil(calls / clients),
     warmupEach: Math.max(5, Math.ceil(warmup / clients)),
-  };
-  const concurrentMeasures = (who: string) =>
-    `${clients} raw node:http clients at once, each its own connection and session, sequential calls each -> ${who}: throughput`;
-  await row('http.concurrent-supergateway', concurrentMeasures('supergateway --stateful'), async () => {
-    if (sgMissing) return { skipped: sgMissing.missing };
-    const gw = await gateway();
-    const result = await concurrentHttp({ url: gw.url }, concurrent);
-    return { latency: result, figures: [{ label: 'supergateway RSS', value: rssMiB(gw.pid), unit: 'MiB' }] };
+    rounds,
   });
-  await row('http.concurrent-warden', concurrentMeasures("Warden's endpoint"), async () => {
-    if (!warden) return { skipped: 'no Warden daemon' };
-    const result = await concurrentHttp(warden.endpoint, concurrent);
-    return {
-      latency: result,
-      figures: [{ label: 'daemon RSS', value: rssMiB(warden.daemon.child.pid), unit: 'MiB' }],
-    };
-  });
+  for (const r of concurrentRows) {
+    if (rows.some((done) => done.id === r.id)) continue;
+    const result = results.get(r.id);
+    const base = { id: r.id, measures: r.measures };
+    if (r.missing || !result) rows.push({ ...base, skipped: r.missing ?? 'not run' });
+    else if ('error' in result) rows.push({ ...base, skipped: `failed: ${result.error}` });
+    else rows.push({ ...base, latency: result.latency, figures: [await r.rss()] });
+  }
 }
 
 function mustShow(): Check[] {

@@ -25,41 +25,71 @@ export async function httpSession(target: HttpTarget): Promise<SetupSession> {
   };
 }
 
+/** What one target of a concurrent comparison measured, or why it could not. */
+export type ConcurrentResult = { latency: Latency } | { error: string };
+
 /**
- * Throughput of `clients` concurrent raw clients, each with its own connection and session,
- * each making sequential calls: all open their sessions and warm up (`warmupEach` calls) first,
- * then all start together and make `callsEach` calls each; calls/s is over the wall time from
- * that start to the last answer, the latency over every call of every client.
- * @throws Error when a session cannot open or a call fails.
+ * Throughput of `clients` concurrent raw clients per target, each client with its own connection
+ * and session making sequential calls, the targets side by side: every target's clients open
+ * their sessions and warm up (`warmupEach` calls each) first; then in each of `rounds` rounds the
+ * targets take turns, all clients of the one whose turn it is starting together and making their
+ * share of `callsEach` calls. calls/s is over the wall time of a target's turns (each from its
+ * start to its last answer), the latency over every call of every client. A target that fails
+ * drops out with its error; the others go on.
  */
 export async function concurrentHttp(
-  target: HttpTarget,
-  options: { clients: number; callsEach: number; warmupEach: number },
-): Promise<Latency> {
-  const clients = Array.from(
-    { length: options.clients },
-    () => new RawMcpHttpClient(target.url, target.headers),
-  );
+  targets: { id: string; target: HttpTarget }[],
+  options: { clients: number; callsEach: number; warmupEach: number; rounds: number },
+): Promise<Map<string, ConcurrentResult>> {
+  const results = new Map<string, ConcurrentResult>();
+  const live: { id: string; clients: RawMcpHttpClient[]; samples: number[]; wall: number; made: number }[] =
+    [];
   try {
-    await Promise.all(clients.map((c) => c.open()));
-    await Promise.all(
-      clients.map(async (c) => {
-        for (let i = 0; i < options.warmupEach; i++) await c.request('tools/call', echoCall(i));
-      }),
-    );
-    const samples: number[] = [];
-    const start = performance.now();
-    await Promise.all(
-      clients.map(async (c) => {
-        for (let i = 0; i < options.callsEach; i++) {
-          const t0 = performance.now();
-          await c.request('tools/call', echoCall(i));
-          samples.push(performance.now() - t0);
+    for (const { id, target } of targets) {
+      const clients = Array.from(
+        { length: options.clients },
+        () => new RawMcpHttpClient(target.url, target.headers),
+      );
+      const entry = { id, clients, samples: [] as number[], wall: 0, made: 0 };
+      live.push(entry);
+      try {
+        await Promise.all(clients.map((c) => c.open()));
+        await Promise.all(
+          clients.map(async (c) => {
+            for (let i = 0; i < options.warmupEach; i++) await c.request('tools/call', echoCall(i));
+          }),
+        );
+      } catch (error) {
+        results.set(id, { error: (error as Error).message });
+      }
+    }
+    const rounds = Math.max(1, Math.min(options.rounds, options.callsEach));
+    for (let round = 0; round < rounds; round++) {
+      const share = Math.floor(options.callsEach / rounds) + (round < options.callsEach % rounds ? 1 : 0);
+      for (const entry of live) {
+        if (results.has(entry.id)) continue;
+        try {
+          const start = performance.now();
+          await Promise.all(
+            entry.clients.map(async (c) => {
+              for (let i = 0; i < share; i++) {
+                const t0 = performance.now();
+                await c.request('tools/call', echoCall(entry.made + i));
+                entry.samples.push(performance.now() - t0);
+              }
+            }),
+          );
+          entry.wall += performance.now() - start;
+          entry.made += share;
+        } catch (error) {
+          results.set(entry.id, { error: (error as Error).message });
         }
-      }),
-    );
-    return latency(samples, performance.now() - start);
+      }
+    }
   } finally {
-    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all(live.flatMap((entry) => entry.clients.map((c) => c.close())));
   }
+  for (const entry of live)
+    if (!results.has(entry.id)) results.set(entry.id, { latency: latency(entry.samples, entry.wall) });
+  return results;
 }
