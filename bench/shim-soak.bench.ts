@@ -4,7 +4,7 @@
  * stdio -> shim -> daemon -> server-everything), the shim's RSS (VmRSS) read every 1 000 calls.
  * Prints the first, last and largest sample and the drift from call 1 000 to the last call, and
  * checks them: RSS <= 60 MiB, flat within +-10 %.
- * Options: --calls N (100000) --only soak --json.
+ * Options: --calls N (100000), --json (the report and every sample on stdout).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
