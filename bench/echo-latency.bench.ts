@@ -1,204 +1,445 @@
 /**
- * `npm run bench`: latency and throughput of sequential `tools/call echo` against
- * server-everything, measured in one run, side by side:
- *   1. direct stdio (the baseline: the client spawns the server);
- *   2. supergateway (a peer stdio->Streamable HTTP bridge, --stateful), SDK client over HTTP;
- *   3. Warden's HTTP endpoint, SDK client over HTTP (daemon -> stdio upstream; guard and audit on);
- *   4. Warden through the connect shim, as Claude Desktop runs it (shim -> daemon -> stdio upstream).
- * Figures are printed with ratios to the direct baseline, since machines are shared and noisy.
- * Options: --calls N (default 2000), --warmup N (default 200).
+ * `npm run bench`: what Warden costs on the data path, measured against its baselines and peers
+ * side by side in one run, printed as one table of rows and the must-show ratios under it
+ * (issue 12). Absolute times are context only: the machines are shared and noisy; the rows that
+ * are compared take turns in rounds (interleave.ts), so their ratios hold when the load changes.
+ *
+ * Groups (each row says what it measures; `--only` takes row ids or group names):
+ *   memory  the daemon's idle RSS after start and one closed session;
+ *   cold    spawn -> first tools/list: `mcp-warden connect everything` (daemon running, after one
+ *           session) vs spawning server-everything, interleaved, median of --runs each;
+ *   stdio   sequential tools/call echo with the SDK v1 Client over stdio: direct, through the
+ *           connect shim (with the shim's RSS), through mcp-remote -> supergateway;
+ *   loop    the daemon's event-loop delay during the sequential Warden rows;
+ *   http    the HTTP endpoints with a raw node:http client, sequential and --clients concurrent
+ *           clients: Warden vs supergateway (each pair side by side in rounds).
+ * Options: --calls N (2000) --warmup N (200) --rounds N (5) --runs N (10) --clients N (16)
+ * --only a,b --json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { parseArgs } from 'node:util';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import path from 'node:path';
-import fs from 'node:fs';
+import type { EventLoopFigures } from '../main/core/control/contract.ts';
+import { EVERYTHING_JS, NODE } from '../test/helpers/warden-env.ts';
+import { interleaved, type Setup } from './lib/interleave.ts';
+import { benchOptions, selected } from './lib/options.ts';
 import {
-  CLI,
-  EVERYTHING_JS,
-  NODE,
-  ROOT,
-  everythingServer,
-  freePort,
-  makeWardenEnv,
-  startDaemonProcess,
-  waitFor,
-} from '../test/helpers/warden-env.ts';
+  MCP_REMOTE,
+  SUPERGATEWAY,
+  mcpRemoteCommand,
+  startSupergateway,
+  type Supergateway,
+} from './lib/peers.ts';
+import { concurrentHttp, httpSession, type HttpTarget } from './lib/raw-http-rows.ts';
+import {
+  figure,
+  figureCheck,
+  formatReport,
+  makeReport,
+  ratioCheck,
+  type Check,
+  type Figure,
+  type Row,
+} from './lib/report.ts';
+import { rssMiB } from './lib/rss.ts';
+import { spawnToFirstList, stdioSession, type RssSamples } from './lib/sdk-stdio.ts';
+import { median } from './lib/stats.ts';
+import { startWarden, type BenchWarden } from './lib/warden.ts';
 
-const { values } = parseArgs({
-  options: { calls: { type: 'string', default: '2000' }, warmup: { type: 'string', default: '200' } },
-});
-const CALLS = Number(values.calls);
-const WARMUP = Number(values.warmup);
+const options = benchOptions({ calls: 2000, warmup: 200, runs: 10, clients: 16, rounds: 5 });
+const { calls, warmup, runs, clients, rounds } = options;
+const startedAt = new Date();
+const rows: Row[] = [];
+const progress = (text: string) => void process.stderr.write(`${text}\n`);
 
-interface Figures {
-  name: string;
-  p50: number;
-  p99: number;
-  mean: number;
-  perSecond: number;
-  rssMiB?: number;
+const directTransport = () =>
+  new StdioClientTransport({ command: NODE, args: [EVERYTHING_JS, 'stdio'], stderr: 'ignore' });
+
+type RowBody = Omit<Row, 'id' | 'measures'>;
+
+/** Is row `id` wanted: selected by --only itself, or one of the rows `feeds` (which read its run)? */
+const wanted = (id: string, feeds: string[] = []) =>
+  selected(options, id) || feeds.some((other) => selected(options, other));
+
+/** Runs one row when wanted; a failure is reported in the row, not thrown, so the others still run. */
+async function row(id: string, measures: string, measure: () => Promise<RowBody> | RowBody) {
+  if (!wanted(id)) return;
+  progress(`${id}...`);
+  try {
+    rows.push({ id, measures, ...(await measure()) });
+  } catch (error) {
+    rows.push({ id, measures, skipped: `failed: ${(error as Error).message}` });
+  }
 }
 
-async function measure(
-  name: string,
-  transport: Transport,
-  rssOf?: () => number | undefined,
-): Promise<Figures> {
-  const client = new Client({ name: 'bench', version: '1' });
-  await client.connect(transport);
-  const call = (i: number) =>
-    client.request(
-      { method: 'tools/call', params: { name: 'echo', arguments: { message: `m${i}` } } },
-      CallToolResultSchema,
-    );
-  for (let i = 0; i < WARMUP; i++) await call(i);
-  const samples = new Float64Array(CALLS);
-  const start = performance.now();
-  for (let i = 0; i < CALLS; i++) {
-    const t0 = performance.now();
-    await call(i);
-    samples[i] = performance.now() - t0;
+/** A sequential row of an interleaved group: its setup, and what it adds to its row. */
+interface SequentialRow {
+  id: string;
+  measures: string;
+  /** Why it cannot run here (a peer not installed), instead of a setup. */
+  missing?: string;
+  setup?: Omit<Setup, 'id'>;
+  figures?: () => Figure[];
+  /** Rows that read this row's run (its event-loop row). */
+  feeds?: string[];
+}
+
+/** Runs the wanted rows of a group side by side (interleaved), one row each. */
+async function sequentialGroup(group: SequentialRow[]): Promise<void> {
+  const chosen = group.filter((r) => wanted(r.id, r.feeds));
+  if (!chosen.length) return;
+  progress(`${chosen.map((r) => r.id).join(', ')}: ${rounds} rounds...`);
+  const setups = chosen.filter((r) => r.setup).map((r) => ({ id: r.id, ...r.setup! }));
+  const results = await interleaved(setups, { calls, warmup, rounds });
+  for (const r of chosen) {
+    const result = results.get(r.id);
+    const base = { id: r.id, measures: r.measures };
+    if (r.missing || !result) rows.push({ ...base, skipped: r.missing ?? 'not run' });
+    else if ('error' in result) rows.push({ ...base, skipped: `failed: ${result.error}` });
+    else rows.push({ ...base, latency: result.latency, ...(r.figures ? { figures: r.figures() } : {}) });
   }
-  const total = performance.now() - start;
-  const rss = rssOf?.();
-  await client.close();
-  samples.sort();
-  const at = (q: number) => samples[Math.min(CALLS - 1, Math.floor(q * CALLS))]!;
+}
+
+/**
+ * The daemon's event-loop windows, one per measured block of a row (opened before the block,
+ * read after it), so the loop is measured while that row's calls run and not the others'.
+ */
+function loopWindows(warden: BenchWarden) {
+  const blocks: EventLoopFigures[] = [];
   return {
-    name,
-    p50: at(0.5),
-    p99: at(0.99),
-    mean: total / CALLS,
-    perSecond: (CALLS / total) * 1000,
-    ...(rss !== undefined ? { rssMiB: rss } : {}),
+    blocks,
+    aroundBlock: {
+      before: () => warden.measureEventLoop(),
+      after: async () => void blocks.push(await warden.eventLoop()),
+    },
   };
 }
 
-function rssMiB(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
+/** A loop row's figures: the worst block's p99 and p99.9, the largest delay, all samples. */
+function loopFigures(blocks: EventLoopFigures[]): Figure[] {
+  const worst = (pick: (b: EventLoopFigures) => number | null) =>
+    blocks.length ? Math.max(...blocks.map((b) => pick(b) ?? 0)) : undefined;
+  const windowMs = blocks.reduce((sum, b) => sum + b.windowMs, 0);
+  const busy = blocks.reduce((sum, b) => sum + (b.utilization ?? 0) * b.windowMs, 0);
+  return [
+    { label: 'p99', value: worst((b) => b.p99Ms), unit: 'ms' },
+    { label: 'p99.9', value: worst((b) => b.p999Ms), unit: 'ms' },
+    { label: 'max', value: worst((b) => b.maxMs), unit: 'ms' },
+    { label: 'samples', value: blocks.reduce((sum, b) => sum + b.samples, 0), unit: 'count' },
+    { label: 'loop busy', value: windowMs ? (busy / windowMs) * 100 : undefined, unit: '%' },
+  ];
+}
+
+async function loopRow(id: string, source: string, blocks: EventLoopFigures[]): Promise<void> {
+  if (!rows.some((r) => r.id === source && !r.skipped)) return;
+  await row(
+    id,
+    `the daemon's event-loop delay (1 ms samples) during ${source}'s measured calls; worst of its ${rounds} blocks`,
+    () => ({ figures: loopFigures(blocks) }),
+  );
+}
+
+async function oneShimSession(warden: BenchWarden): Promise<void> {
+  const session = await stdioSession(warden.shimTransport());
+  await session.call(0);
+  await session.close();
+  await warden.idle();
+}
+
+async function memoryAndColdRows(warden: BenchWarden): Promise<void> {
+  await row(
+    'memory.daemon-idle',
+    "the daemon's RSS (VmRSS) once started and one shim session (1 call) has closed",
+    async () => {
+      await oneShimSession(warden);
+      return { figures: [{ label: 'daemon RSS', value: rssMiB(warden.daemon.child.pid), unit: 'MiB' }] };
+    },
+  );
+  if (!selected(options, 'cold')) return;
+  const cold = { direct: [] as number[], shim: [] as number[], failed: '' };
+  progress(`cold: ${runs} spawns each, interleaved...`);
   try {
-    const kb = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) / 1024 : undefined;
-  } catch {
-    return undefined;
+    await oneShimSession(warden); // the daemon has run the server before (a warm upstream, once kept)
+    for (let i = 0; i < runs; i++) {
+      cold.direct.push(await spawnToFirstList(directTransport()));
+      cold.shim.push(await spawnToFirstList(warden.shimTransport()));
+      await warden.idle();
+    }
+  } catch (error) {
+    cold.failed = `: ${(error as Error).message}`;
+  }
+  const coldRow = (samples: number[]) => () => {
+    if (samples.length < runs) throw new Error(`${samples.length} of ${runs} runs completed${cold.failed}`);
+    return {
+      figures: [
+        { label: 'median', value: median(samples), unit: 'ms' as const },
+        { label: 'min', value: Math.min(...samples), unit: 'ms' as const },
+        { label: 'max', value: Math.max(...samples), unit: 'ms' as const },
+      ],
+    };
+  };
+  await row(
+    'cold.direct',
+    'spawn server-everything -> initialize -> first tools/list answered (SDK Client over stdio)',
+    coldRow(cold.direct),
+  );
+  await row(
+    'cold.shim',
+    'spawn `mcp-warden connect everything` -> first tools/list answered; daemon running, after one session',
+    coldRow(cold.shim),
+  );
+}
+
+async function stdioRows(warden: BenchWarden | undefined, gateway: () => Promise<Supergateway>) {
+  const shimRss: RssSamples = [];
+  const shimLoop = warden ? loopWindows(warden) : undefined;
+  const peerMissing =
+    'missing' in MCP_REMOTE
+      ? MCP_REMOTE.missing
+      : 'missing' in SUPERGATEWAY
+        ? SUPERGATEWAY.missing
+        : undefined;
+  let remoteCleanup: (() => void) | undefined;
+  await sequentialGroup([
+    {
+      id: 'stdio.direct',
+      measures: 'SDK Client over stdio -> server-everything it spawns (the baseline)',
+      setup: { open: () => stdioSession(directTransport()) },
+    },
+    {
+      id: 'stdio.shim',
+      measures:
+        'SDK Client over stdio -> `mcp-warden connect` shim -> daemon (guard, audit) -> stdio upstream: the Claude Desktop path',
+      ...(warden && shimLoop
+        ? {
+            setup: {
+              open: () => stdioSession(warden.shimTransport(), { atCalls: [1000], into: shimRss }),
+              aroundBlock: shimLoop.aroundBlock,
+            },
+          }
+        : { missing: 'no Warden daemon' }),
+      figures: () =>
+        shimRss.map((r) => ({ label: `shim RSS@${r.atCall}`, value: r.mib, unit: 'MiB' as const })),
+      feeds: ['loop.stdio-shim'],
+    },
+    {
+      id: 'stdio.mcp-remote',
+      measures:
+        'SDK Client over stdio -> mcp-remote (--transport http-only) -> supergateway --stateful -> stdio server: the peers’ chain',
+      ...(peerMissing
+        ? { missing: peerMissing }
+        : {
+            setup: {
+              async open() {
+                const remote = mcpRemoteCommand((await gateway()).url);
+                remoteCleanup = remote.cleanup;
+                return stdioSession(
+                  new StdioClientTransport({
+                    command: remote.command,
+                    args: remote.args,
+                    env: remote.env,
+                    stderr: 'ignore',
+                  }),
+                );
+              },
+            },
+          }),
+    },
+  ]);
+  remoteCleanup?.();
+  if (shimLoop) await loopRow('loop.stdio-shim', 'stdio.shim', shimLoop.blocks);
+}
+
+async function httpRows(warden: BenchWarden | undefined, gateway: () => Promise<Supergateway>) {
+  const httpLoop = warden ? loopWindows(warden) : undefined;
+  const sgMissing = 'missing' in SUPERGATEWAY ? { missing: SUPERGATEWAY.missing } : undefined;
+  const measures = (who: string) =>
+    `raw node:http client (keep-alive, hand-written JSON-RPC POSTs, session id) -> ${who} -> stdio server, sequential`;
+  await sequentialGroup([
+    {
+      id: 'http.supergateway',
+      measures: measures('supergateway --stateful'),
+      ...(sgMissing ?? { setup: { open: async () => httpSession({ url: (await gateway()).url }) } }),
+    },
+    {
+      id: 'http.warden',
+      measures: measures("Warden's endpoint (guard, audit)"),
+      ...(warden && httpLoop
+        ? { setup: { open: () => httpSession(warden.endpoint), aroundBlock: httpLoop.aroundBlock } }
+        : { missing: 'no Warden daemon' }),
+      feeds: ['loop.http-warden'],
+    },
+  ]);
+  if (httpLoop) await loopRow('loop.http-warden', 'http.warden', httpLoop.blocks);
+
+  const concurrentMeasures = (who: string) =>
+    `${clients} raw node:http clients at once, each its own connection and session, sequential calls each -> ${who}: throughput`;
+  const concurrentRows = [
+    {
+      id: 'http.concurrent-supergateway',
+      measures: concurrentMeasures('supergateway --stateful'),
+      missing: sgMissing?.missing,
+      target: async () => ({ url: (await gateway()).url }),
+      rss: async () => ({
+        label: 'supergateway RSS',
+        value: rssMiB((await gateway()).pid),
+        unit: 'MiB' as const,
+      }),
+    },
+    {
+      id: 'http.concurrent-warden',
+      measures: concurrentMeasures("Warden's endpoint"),
+      missing: warden ? undefined : 'no Warden daemon',
+      target: () => Promise.resolve(warden!.endpoint),
+      rss: () =>
+        Promise.resolve({
+          label: 'daemon RSS',
+          value: rssMiB(warden!.daemon.child.pid),
+          unit: 'MiB' as const,
+        }),
+    },
+  ].filter((r) => wanted(r.id));
+  if (!concurrentRows.length) return;
+  progress(`${concurrentRows.map((r) => r.id).join(', ')}: ${rounds} rounds...`);
+  const targets: { id: string; target: HttpTarget }[] = [];
+  for (const r of concurrentRows) {
+    if (r.missing) continue;
+    try {
+      targets.push({ id: r.id, target: await r.target() });
+    } catch (error) {
+      rows.push({ id: r.id, measures: r.measures, skipped: `failed: ${(error as Error).message}` });
+    }
+  }
+  const results = await concurrentHttp(targets, {
+    clients,
+    callsEach: Math.ceil(calls / clients),
+    warmupEach: Math.max(5, Math.ceil(warmup / clients)),
+    rounds,
+  });
+  for (const r of concurrentRows) {
+    if (rows.some((done) => done.id === r.id)) continue;
+    const result = results.get(r.id);
+    const base = { id: r.id, measures: r.measures };
+    if (r.missing || !result) rows.push({ ...base, skipped: r.missing ?? 'not run' });
+    else if ('error' in result) rows.push({ ...base, skipped: `failed: ${result.error}` });
+    else rows.push({ ...base, latency: result.latency, figures: [await r.rss()] });
   }
 }
 
-async function main(): Promise<void> {
-  const results: Figures[] = [];
-  process.stderr.write(`${CALLS} sequential echo calls after ${WARMUP} warm-up calls, per setup\n`);
-
-  process.stderr.write('1/4 direct stdio...\n');
-  results.push(
-    await measure(
-      'direct stdio',
-      new StdioClientTransport({ command: NODE, args: [EVERYTHING_JS, 'stdio'], stderr: 'ignore' }),
+function mustShow(): Check[] {
+  const p50 = (r: Row) => r.latency?.p50Ms;
+  const p99 = (r: Row) => r.latency?.p99Ms;
+  const perSecond = (r: Row) => r.latency?.callsPerSecond;
+  return [
+    ratioCheck(
+      'Claude Desktop path: shim p50 / direct p50',
+      rows,
+      'stdio.shim',
+      'stdio.direct',
+      p50,
+      '<=',
+      2,
     ),
-  );
-
-  process.stderr.write('2/4 supergateway...\n');
-  const sgPort = await freePort();
-  const sg: ChildProcess = spawn(
-    NODE,
-    [
-      path.join(ROOT, 'node_modules/supergateway/dist/index.js'),
-      '--stdio',
-      `${NODE} ${EVERYTHING_JS} stdio`,
-      '--outputTransport',
-      'streamableHttp',
-      '--stateful',
-      '--port',
-      String(sgPort),
-      '--logLevel',
-      'none',
-    ],
-    { stdio: 'ignore' },
-  );
-  try {
-    await waitFor(
-      async () => {
-        try {
-          await fetch(`http://127.0.0.1:${sgPort}/mcp`, { method: 'GET' });
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      20_000,
-      'supergateway',
-    );
-    results.push(
-      await measure(
-        'supergateway (HTTP)',
-        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${sgPort}/mcp`)),
-        () => rssMiB(sg.pid),
-      ),
-    );
-  } finally {
-    sg.kill();
-  }
-
-  const w = makeWardenEnv();
-  w.env.MCP_WARDEN_LOG_LEVEL = 'warn';
-  w.writeConfig({ mcpServers: { everything: everythingServer() } });
-  const daemon = await startDaemonProcess(w);
-  try {
-    process.stderr.write('3/4 Warden HTTP endpoint...\n');
-    results.push(
-      await measure(
-        'Warden HTTP endpoint',
-        new StreamableHTTPClientTransport(new URL('/mcp/everything', daemon.url), {
-          requestInit: { headers: { authorization: `Bearer ${daemon.token}` } },
-        }),
-        () => rssMiB(daemon.child.pid),
-      ),
-    );
-    process.stderr.write('4/4 Warden via the connect shim...\n');
-    results.push(
-      await measure(
-        'Warden via shim (stdio)',
-        new StdioClientTransport({
-          command: CLI,
-          args: ['connect', 'everything'],
-          env: w.env as Record<string, string>,
-          stderr: 'ignore',
-        }),
-        () => rssMiB(daemon.child.pid),
-      ),
-    );
-  } finally {
-    await daemon.stop();
-    w.cleanup();
-  }
-
-  const base = results[0]!;
-  const fmt = (n: number, d = 3) => n.toFixed(d);
-  const rows = [
-    ['setup', 'p50 ms', 'p99 ms', 'mean ms', 'calls/s', 'p50 vs direct', 'p50 +ms', 'bridge RSS MiB'],
-    ...results.map((r) => [
-      r.name,
-      fmt(r.p50),
-      fmt(r.p99),
-      fmt(r.mean),
-      fmt(r.perSecond, 0),
-      `${fmt(r.p50 / base.p50, 2)}x`,
-      fmt(r.p50 - base.p50),
-      r.rssMiB === undefined ? '-' : fmt(r.rssMiB, 1),
-    ]),
+    ratioCheck(
+      'Claude Desktop path: shim p99 / direct p99',
+      rows,
+      'stdio.shim',
+      'stdio.direct',
+      p99,
+      '<=',
+      3,
+    ),
+    ratioCheck('mcp-remote chain p50 / shim p50', rows, 'stdio.mcp-remote', 'stdio.shim', p50, '>=', 8),
+    ratioCheck(
+      'raw HTTP: Warden p50 / supergateway p50',
+      rows,
+      'http.warden',
+      'http.supergateway',
+      p50,
+      '<=',
+      1 / 3,
+    ),
+    ratioCheck(
+      `${clients} clients: Warden calls/s / supergateway calls/s`,
+      rows,
+      'http.concurrent-warden',
+      'http.concurrent-supergateway',
+      perSecond,
+      '>=',
+      3,
+    ),
+    ratioCheck(
+      'cold start: shim median / direct median',
+      rows,
+      'cold.shim',
+      'cold.direct',
+      (r) => figure(r, 'median'),
+      '<=',
+      0.5,
+    ),
+    figureCheck(
+      'daemon idle RSS',
+      rows,
+      'memory.daemon-idle',
+      (r) => figure(r, 'daemon RSS'),
+      'MiB',
+      '<=',
+      70,
+    ),
+    figureCheck(
+      'shim RSS at the end of stdio.shim',
+      rows,
+      'stdio.shim',
+      (r) => r.figures?.at(-1)?.value,
+      'MiB',
+      '<=',
+      60,
+    ),
+    figureCheck(
+      'daemon loop p99.9, stdio.shim',
+      rows,
+      'loop.stdio-shim',
+      (r) => figure(r, 'p99.9'),
+      'ms',
+      '<=',
+      2,
+    ),
+    figureCheck(
+      'daemon loop p99.9, http.warden',
+      rows,
+      'loop.http-warden',
+      (r) => figure(r, 'p99.9'),
+      'ms',
+      '<=',
+      2,
+    ),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows)
-    process.stdout.write(
-      row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ') + '\n',
-    );
-  process.stdout.write(
-    `(${CALLS} calls each, Node ${process.versions.node}; guard and audit on for Warden; audit file in a temp dir)\n`,
+}
+
+async function main(): Promise<void> {
+  progress(
+    `${calls} measured calls per row after ${warmup} warm-up calls, in ${rounds} rounds; ${runs} cold starts per side; ${clients} concurrent clients`,
   );
+  const wantsWarden = ['memory', 'cold', 'stdio.shim', 'loop', 'http.warden', 'http.concurrent-warden'].some(
+    (id) => selected(options, id),
+  );
+  const warden = wantsWarden ? await startWarden() : undefined;
+  let supergateway: Supergateway | undefined;
+  const gateway = async (): Promise<Supergateway> => (supergateway ??= await startSupergateway());
+  try {
+    if (warden) await memoryAndColdRows(warden);
+    await stdioRows(warden, gateway);
+    await httpRows(warden, gateway);
+  } finally {
+    await supergateway?.stop();
+    await warden?.stop();
+  }
+  const report = makeReport(
+    'echo-latency',
+    startedAt,
+    { calls, warmup, rounds, runs, clients, only: options.only },
+    rows,
+    mustShow(),
+  );
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
 }
 
 await main();

@@ -41,6 +41,17 @@ export function status(extra: Partial<StatusResponse> = {}): StatusResponse {
     pendingApprovals: 0,
     paused: false,
     policyVersion: null,
+    eventLoop: {
+      measuring: false,
+      resolutionMs: 1,
+      windowMs: 0,
+      samples: 0,
+      p50Ms: null,
+      p99Ms: null,
+      p999Ms: null,
+      maxMs: null,
+      utilization: null,
+    },
     ...extra,
   };
 }

@@ -45,7 +45,7 @@ test('the UI gets every request operation but those marked ui: false; events sta
   assert.ok(!(REQUEST_OPERATIONS as string[]).includes('events'));
   assert.deepEqual(
     REQUEST_OPERATIONS.filter((n) => !(UI_OPERATIONS as string[]).includes(n)),
-    ['bindSecret', 'catalog'],
+    ['measureEventLoop', 'bindSecret', 'catalog'],
   );
   assert.ok((WARDEN_API_METHODS as string[]).includes('version'));
 });

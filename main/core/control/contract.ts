@@ -50,6 +50,28 @@ export const serverEntrySchema = z.object({
   breaker: z.string(),
 });
 
+/**
+ * The daemon's event-loop delay over one measuring window (EventLoopDelay: one
+ * perf_hooks.monitorEventLoopDelay histogram, sampling every `resolutionMs`). Delays in ms: how
+ * late the loop came back to a timer; null while the window has no samples. A window is opened
+ * by the measureEventLoop operation and closes by itself after 10 minutes; its figures stay
+ * until the next one.
+ */
+export const eventLoopSchema = z.object({
+  /** Is the window sampling now? (false: the figures are those of the last window, or none) */
+  measuring: z.boolean(),
+  resolutionMs: z.number(),
+  /** How long the window has sampled (or sampled, once closed), ms. */
+  windowMs: z.number(),
+  samples: z.number(),
+  p50Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+  p999Ms: z.number().nullable(),
+  maxMs: z.number().nullable(),
+  /** Share of the window the loop was busy, 0..1 (performance.eventLoopUtilization). */
+  utilization: z.number().nullable(),
+});
+
 export const statusSchema = z.object({
   version: z.string(),
   pid: z.number(),
@@ -60,6 +82,7 @@ export const statusSchema = z.object({
   paused: z.boolean(),
   /** "org acme v6" when an org policy is in force, else null. */
   policyVersion: z.string().nullable(),
+  eventLoop: eventLoopSchema,
 });
 
 export const rememberedRuleSchema = z.object({
@@ -325,6 +348,7 @@ export const controlEventSchema = z.discriminatedUnion('type', [
 ]);
 
 export type StatusResponse = z.infer<typeof statusSchema>;
+export type EventLoopFigures = z.infer<typeof eventLoopSchema>;
 export type ServerEntry = z.infer<typeof serverEntrySchema>;
 export type ApprovalAnswerBody = z.infer<typeof approvalAnswerBodySchema>;
 export type PinApproveBody = z.infer<typeof pinApproveBodySchema>;

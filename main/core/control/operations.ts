@@ -10,6 +10,7 @@ import {
   clientConfigSchema,
   controlEventSchema,
   effectivePolicySchema,
+  eventLoopSchema,
   explainQuerySchema,
   explainSchema,
   okSchema,
@@ -86,8 +87,26 @@ export const OPERATIONS = {
   status: op(noArgs, statusSchema, {
     method: 'GET',
     path: '/status',
-    summary: 'daemon and server status',
+    summary: 'daemon and server status, with the event-loop delay of the last measuring window',
     emits: [],
+    cli: {
+      command: 'status',
+      description:
+        "the daemon's status: its servers, pending approvals, pause, org policy and event-loop delay",
+    },
+  }),
+  measureEventLoop: op(noArgs, eventLoopSchema, {
+    method: 'POST',
+    path: '/status/event-loop',
+    summary:
+      "open a new window of the daemon's event-loop delay (1 ms samples, 10 minutes at most); answers the window it ends",
+    emits: [],
+    ui: false,
+    cli: {
+      command: 'measure-event-loop',
+      description:
+        "start measuring the daemon's event-loop delay anew (read it with `status`); prints the window it ends",
+    },
   }),
   version: op(noArgs, z.object({ version: z.string(), pid: z.number(), api: z.literal('v1') }), {
     method: 'GET',

@@ -3,16 +3,30 @@ import { WardenError } from '../../errors.ts';
 import { identityHash } from '../../policy/identity.ts';
 import { WARDEN_VERSION } from '../../version.ts';
 import type { ServerEntry } from '../contract.ts';
+import { EventLoopDelay } from '../event-loop-delay.ts';
 import type { ControlHandlers } from '../invoke.ts';
 import type { DaemonContext } from './context.ts';
 
 type StatusHandlers = Pick<
   ControlHandlers,
-  'status' | 'version' | 'servers' | 'approveServer' | 'restartServer' | 'pause' | 'resume'
+  | 'status'
+  | 'measureEventLoop'
+  | 'version'
+  | 'servers'
+  | 'approveServer'
+  | 'restartServer'
+  | 'pause'
+  | 'resume'
 >;
 
-/** Status, servers, pause and resume: the daemon's state and its servers'. */
-export function statusHandlers({ core, runtime }: DaemonContext): StatusHandlers {
+/**
+ * Status, servers, pause and resume: the daemon's state and its servers'; and the event-loop
+ * delay of this process over the window measureEventLoop opened (EventLoopDelay).
+ */
+export function statusHandlers(
+  { core, runtime }: DaemonContext,
+  eventLoop: EventLoopDelay = new EventLoopDelay(),
+): StatusHandlers {
   const servers = (): ServerEntry[] =>
     [...core.config.servers.values()].map((server) => {
       const admission = core.admit(server);
@@ -38,7 +52,9 @@ export function statusHandlers({ core, runtime }: DaemonContext): StatusHandlers
       pendingApprovals: core.broker.list().length,
       paused: core.paused,
       policyVersion: core.policyVersion() ?? null,
+      eventLoop: eventLoop.figures(),
     }),
+    measureEventLoop: () => eventLoop.start(),
     version: () => ({ version: WARDEN_VERSION, pid: process.pid, api: 'v1' }),
     servers,
     approveServer: ({ params, body }) => {
