@@ -17,6 +17,18 @@ export interface OperationCommand {
  */
 export const OPERATION_COMMANDS: readonly OperationCommand[] = [
   {
+    operation: 'status',
+    command: 'status',
+    description:
+      "the daemon's status: its servers, pending approvals, pause, org policy and event-loop delay",
+  },
+  {
+    operation: 'measureEventLoop',
+    command: 'measure-event-loop',
+    description:
+      "start measuring the daemon's event-loop delay anew (read it with `status`); prints the window it ends",
+  },
+  {
     operation: 'version',
     command: 'version',
     description: "the running daemon's version, process id and control API version",
