@@ -131,7 +131,7 @@ const mutated = fc
     if (!mutation) return copy;
     let target: Record<string, unknown> | undefined = copy;
     for (const key of mutation.path.slice(0, -1)) {
-      const next = target?.[key];
+      const next: unknown = target?.[key];
       target = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : undefined;
     }
     const last = mutation.path.at(-1)!;
