@@ -121,10 +121,6 @@ export class StreamableHttpTransport {
     this.#keepAliveMs = options.keepAliveMs ?? SSE_KEEP_ALIVE_MS;
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /**
    * Answers one HTTP request of this session. `body` is the POST's checked messages; `opening`
    * marks the POST holding the `initialize` that created the session (no protocol version yet).
