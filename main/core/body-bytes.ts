@@ -1,5 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import type getRawBodyType from 'raw-body';
 import { WardenError } from './errors.ts';
+
+let rawBody: typeof getRawBodyType | undefined;
 
 /**
  * Reads an HTTP request's body bytes with raw-body: at most `limit` bytes (a Content-Length over
@@ -12,7 +15,8 @@ import { WardenError } from './errors.ts';
  *   body ended, sent other than its Content-Length, or the stream failed.
  */
 export async function readBodyBytes(req: IncomingMessage, limit: number, tooLarge: string): Promise<Buffer> {
-  const { default: getRawBody } = await import('raw-body');
+  // Loaded once: a dynamic import() of a loaded module still goes through the module loader.
+  const getRawBody = (rawBody ??= (await import('raw-body')).default);
   try {
     return await getRawBody(req, { limit, length: req.headers['content-length'] });
   } catch (error) {

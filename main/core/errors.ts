@@ -93,6 +93,10 @@ const CODES = {
   TOO_LARGE: { status: 413, rpc: 'InvalidRequest' },
   /** An HTTP method a route does not take. */
   METHOD_NOT_ALLOWED: { status: 405, rpc: 'InvalidRequest' },
+  /** An MCP request whose Accept header lacks a media type the transport answers with. */
+  NOT_ACCEPTABLE: { status: 406, rpc: 'InvalidRequest' },
+  /** An MCP POST whose body is not declared `application/json`. */
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, rpc: 'InvalidRequest' },
   /** A request without a valid bearer token (or dashboard session token). */
   UNAUTHORIZED: { status: 401, rpc: 'ConnectionClosed' },
   /** A request from a foreign Host or Origin, or IPC from a frame that is not ours. */

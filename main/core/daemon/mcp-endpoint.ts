@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import {
-  isInitializeRequest,
-  isJSONRPCRequest,
-  type JSONRPCMessage,
-  type RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { errorResponseFor, idKey } from '../bridge/jsonrpc.ts';
 import { duplicateIdError } from '../bridge/session-routing.ts';
 import type { ServerConfig } from '../config/schema.ts';
@@ -15,6 +9,8 @@ import type { Logger } from '../log.ts';
 import { endpointServerName } from '../request-target.ts';
 import { sendJson, sendJsonRpcError } from './http-answers.ts';
 import { MAX_REQUEST_BYTES, readJsonRpcBody } from './request-body.ts';
+import { isCheckedRequest } from './streamable-http-messages.ts';
+import { postRefusal, StreamableHttpTransport } from './streamable-http-transport.ts';
 import {
   admitSession,
   configuredServer,
@@ -26,8 +22,7 @@ import {
 /** A session with no open stream and no request for this long is closed, ms (10 min). */
 export const SESSION_IDLE_MS = 10 * 60_000;
 
-/** At most this many messages wait for a client's standalone stream; older ones are dropped. */
-export const MAX_QUEUED_STANDALONE = 200;
+export { MAX_QUEUED_STANDALONE } from './streamable-http-transport.ts';
 
 export interface McpEndpointOptions extends SessionHost {
   /** Idle sessions are closed after this long, ms (default SESSION_IDLE_MS). */
@@ -35,13 +30,9 @@ export interface McpEndpointOptions extends SessionHost {
 }
 
 interface SessionEntry extends TrackedSession {
-  transport: StreamableHTTPServerTransport;
+  transport: StreamableHttpTransport;
   lastActivity: number;
   openRequests: number;
-  /** GET requests (standalone streams) being answered; a refused second GET comes and goes. */
-  standalone: number;
-  /** Messages for the standalone stream that arrived before it opened (delivered when it does). */
-  queued: JSONRPCMessage[];
 }
 
 /**
@@ -53,7 +44,8 @@ interface SessionEntry extends TrackedSession {
  *
  * Answers: 404 for an unknown server or session, 400 for a missing session id, an unsupported
  * MCP-Protocol-Version, a malformed body or a request id in progress, 413 for a body over
- * MAX_REQUEST_BYTES; everything else is the SDK transport's.
+ * MAX_REQUEST_BYTES; the rest is the transport's (StreamableHttpTransport: 202, JSON or an
+ * event stream, 405, 406, 409, 415).
  */
 export class McpEndpoint {
   readonly #opts: McpEndpointOptions;
@@ -98,26 +90,15 @@ export class McpEndpoint {
       }
       body = read.body;
     }
-    const entry = this.#entryFor(req, res, server, body);
-    if (!entry) return;
+    const found = this.#entryFor(req, res, server, body);
+    if (!found) return;
+    const { entry, opening } = found;
     entry.lastActivity = Date.now();
     entry.openRequests++;
-    let accepted = false;
     res.once('close', () => {
       entry.openRequests--;
       entry.lastActivity = Date.now();
-      if (accepted) entry.standalone--;
     });
-    if (req.method === 'GET') {
-      // The transport registers the stream while handling the request. Count it (and deliver
-      // what waited) only if it accepted it: a refused GET (400, 406, 409) opens no stream.
-      setImmediate(() => {
-        if (res.statusCode !== 200 || res.writableEnded || res.destroyed) return;
-        accepted = true;
-        entry.standalone++;
-        this.#flushQueued(entry);
-      });
-    }
     const reservation = entry.session.reserve(body === undefined ? [] : requestIds(body));
     if (reservation.clashes.length > 0) {
       this.#log.warn(
@@ -128,7 +109,7 @@ export class McpEndpoint {
       return;
     }
     try {
-      await entry.transport.handleRequest(req, res, body);
+      entry.transport.handle(req, res, body, opening);
     } finally {
       reservation.release();
     }
@@ -173,11 +154,11 @@ export class McpEndpoint {
     res: ServerResponse,
     server: ServerConfig,
     body: JSONRPCMessage | JSONRPCMessage[] | undefined,
-  ): SessionEntry | undefined {
+  ): { entry: SessionEntry; opening: boolean } | undefined {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const entry = this.#sessions.get(sessionId);
-      if (entry && entry.session.server.name === server.name) return entry;
+      if (entry && entry.session.server.name === server.name) return { entry, opening: false };
       sendJsonRpcError(
         res,
         new WardenError(
@@ -197,53 +178,41 @@ export class McpEndpoint {
       );
       return undefined;
     }
+    // A POST the transport would refuse (406, 415) opens no session.
+    const refusal = postRefusal(req);
+    if (refusal) {
+      sendJsonRpcError(res, refusal);
+      return undefined;
+    }
     // The config may have changed while the body was read: start the server as it is now.
     const opening = admitSession(this.#opts, server.name);
     if ('error' in opening) {
       sendJsonRpcError(res, opening.error, (body as { id?: RequestId }).id ?? null);
       return undefined;
     }
-    return this.#createSession(opening.server, opening.trusted);
-  }
-
-  #flushQueued(entry: SessionEntry): void {
-    const queued = entry.queued.splice(0);
-    for (const message of queued) void entry.transport.send(message).catch(() => undefined);
+    return { entry: this.#createSession(opening.server, opening.trusted), opening: true };
   }
 
   #createSession(server: ServerConfig, trusted: boolean): SessionEntry {
-    const logger = this.#log.child({ server: server.name });
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      maxRequestBodySize: MAX_REQUEST_BYTES,
-      onsessioninitialized: (id) => {
-        logger.setBindings({ session: id });
-        this.#sessions.add(id, entry);
-        logger.info('session started');
+    const id = randomUUID();
+    const logger = this.#log.child({ server: server.name, session: id });
+    const transport: StreamableHttpTransport = new StreamableHttpTransport({
+      sessionId: id,
+      deliver: (message) => void session.fromDownstream(message),
+      onclose: () => {
+        this.#sessions.delete(id);
+        logger.info('session ended');
+        void session.close();
       },
     });
     const session = this.#opts.openSession({
       server,
       trusted,
       downstream: {
-        send: (message, options) => {
-          // A message that belongs to no request goes on the standalone stream; until the client
-          // opens it (right after initialization), it waits instead of being dropped.
-          if (
-            options?.relatedRequestId === undefined &&
-            !('result' in message) &&
-            !('error' in message) &&
-            entry.standalone === 0
-          ) {
-            entry.queued.push(message);
-            if (entry.queued.length > MAX_QUEUED_STANDALONE) entry.queued.shift();
-            return Promise.resolve();
-          }
-          return transport.send(message, options);
-        },
-        closeRequestStream: (id) => transport.closeSSEStream(id),
+        send: (message, options) => transport.send(message, options),
+        closeRequestStream: (requestId) => transport.closeRequestStream(requestId),
       },
-      sessionId: () => transport.sessionId ?? '',
+      sessionId: () => id,
       logger,
     });
     const entry: SessionEntry = {
@@ -255,18 +224,9 @@ export class McpEndpoint {
       },
       lastActivity: Date.now(),
       openRequests: 0,
-      standalone: 0,
-      queued: [],
     };
-    transport.onmessage = (message) => void session.fromDownstream(message);
-    transport.onerror = (error) => logger.debug({ err: error.message }, 'transport error');
-    transport.onclose = () => {
-      const id = transport.sessionId;
-      if (id) this.#sessions.delete(id);
-      logger.info('session ended');
-      void session.close();
-    };
-    void transport.start();
+    this.#sessions.add(id, entry);
+    logger.info('session started');
     return entry;
   }
 
@@ -297,7 +257,8 @@ export class McpEndpoint {
 
 /** The ids of the requests in a POST body (notifications and responses have none to answer). */
 function requestIds(body: JSONRPCMessage | JSONRPCMessage[]): RequestId[] {
-  return (Array.isArray(body) ? body : [body]).filter(isJSONRPCRequest).map((m) => m.id);
+  if (!Array.isArray(body)) return isCheckedRequest(body) ? [body.id] : [];
+  return body.filter(isCheckedRequest).map((m) => m.id);
 }
 
 /**
@@ -309,7 +270,7 @@ function duplicateIdAnswers(body: JSONRPCMessage | JSONRPCMessage[], clashes: Re
   if (!Array.isArray(body)) return duplicateIdError(clashes[0]!);
   const clash = new Set(clashes.map(idKey));
   return body
-    .filter(isJSONRPCRequest)
+    .filter(isCheckedRequest)
     .map((request) =>
       clash.has(idKey(request.id))
         ? duplicateIdError(request.id)

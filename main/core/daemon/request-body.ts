@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { readBodyBytes } from '../body-bytes.ts';
 import { asWardenError, WardenError } from '../errors.ts';
+import { jsonRpcKindOf } from './streamable-http-messages.ts';
 
 /** Largest request body the daemon accepts from a client, bytes (4 MiB). */
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -17,7 +18,9 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 /**
  * Reads and checks a POST body: at most MAX_REQUEST_BYTES (readBodyBytes, raw-body; a client
  * that closes early or sends other than its Content-Length gets INVALID_REQUEST), valid UTF-8,
- * JSON, and JSON-RPC 2.0 messages (single or batch), validated with the MCP SDK's JSONRPCMessageSchema.
+ * JSON, and JSON-RPC 2.0 messages (single or batch): one JSON.parse and one structural check per
+ * message (jsonRpcKindOf, which accepts what the MCP SDK's JSONRPCMessageSchema accepts), so
+ * nothing downstream validates the envelope again.
  * Never throws; a bad body yields the WardenError to answer with (PARSE_ERROR, INVALID_REQUEST,
  * TOO_LARGE; errors.ts maps it to the HTTP status and the JSON-RPC error).
  */
@@ -56,9 +59,8 @@ export async function readJsonRpcBody(req: IncomingMessage, limit = MAX_REQUEST_
       ),
     };
   }
-  for (const [index, item] of items.entries()) {
-    const parsed = JSONRPCMessageSchema.safeParse(item);
-    if (!parsed.success) {
+  for (let index = 0; index < items.length; index++) {
+    if (jsonRpcKindOf(items[index]) === undefined) {
       const where = Array.isArray(raw) ? ` (batch item ${index})` : '';
       return {
         ok: false,
