@@ -16,9 +16,13 @@ import { WardenError } from '../errors.ts';
  * Windows: a named pipe `\\.\pipe\mcp-warden-<id>`. Node cannot set a pipe's ACL: libuv creates
  * it with the default security descriptor (CreateNamedPipeW with no security attributes), whose
  * DACL gives full control to LocalSystem, Administrators and the creator, and read access to
- * Everyone and Anonymous. So on Windows another local account may open the pipe; the token in
- * the hello (compared in constant time) is then the gate, as the bearer token is for the HTTP
- * endpoint.
+ * Everyone and Anonymous. So on Windows the pipe is not private to the user: another local
+ * account may open it for reading (the daemon sends nothing before a hello), and the token in
+ * the hello, compared in constant time, is the gate, as the bearer token is for the HTTP
+ * endpoint. A pipe of that name another account created first makes the daemon's listen fail
+ * (libuv asks for the first instance), but a shim cannot learn who serves a pipe (Node has no
+ * GetNamedPipeServerProcessId), so on Windows a shim trusts the name in the state file. Not
+ * run on Windows here: these machines cannot.
  *
  * `<id>` is a hash of the state directory (and, on Windows, the user name): one daemon per state
  * directory, so a second install or a test's own directories get a socket of their own.
