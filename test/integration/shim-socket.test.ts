@@ -123,6 +123,57 @@ function kill(pid: number | undefined): void {
   }
 }
 
+/**
+ * Writes runs of arbitrary lines (requests with fresh ids, notifications, garbage, any JSON) in
+ * one chunk each, and checks that every request with an id is answered exactly once.
+ */
+async function linesProperty(
+  peer: { write(chunk: string): void; answersTo(id: unknown): RawMessage[] },
+  label: string,
+  numRuns: number,
+): Promise<void> {
+  let run = 0;
+  const lineArb = fc.oneof(
+    fc.constantFrom('ping', 'tools/list', 'tools/call', 'prompts/list', 'no/such').map((method) => ({
+      request: true as const,
+      message: (id: string) => ({
+        jsonrpc: '2.0',
+        id,
+        method,
+        ...(method === 'tools/call' ? { params: { name: 'echo', arguments: { message: id } } } : {}),
+      }),
+    })),
+    fc.constant({
+      request: false as const,
+      text: '{"jsonrpc":"2.0","method":"notifications/progress","params":{}}',
+    }),
+    fc.string({ maxLength: 20 }).map((t) => ({ request: false as const, text: t.replace(/[\n\r]/g, ' ') })),
+    fc.jsonValue({ maxDepth: 2 }).map((v) => ({ request: false as const, text: JSON.stringify(v) })),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(lineArb, { minLength: 1, maxLength: 25 }), async (items) => {
+      run++;
+      const ids: string[] = [];
+      const chunk = items
+        .map((item, i) => {
+          if (!item.request) return item.text;
+          const id = `${label}${run}-${i}`;
+          ids.push(id);
+          return JSON.stringify(item.message(id));
+        })
+        .join('\n');
+      peer.write(chunk);
+      await waitFor(() => ids.every((id) => peer.answersTo(id).length >= 1), 30_000, `answers of run ${run}`);
+      // One more round trip: a second answer to any of them would be here by now.
+      const fence = `${label}-fence-${run}`;
+      peer.write(JSON.stringify({ jsonrpc: '2.0', id: fence, method: 'ping' }));
+      await waitFor(() => peer.answersTo(fence)[0], 10_000, 'the fence');
+      for (const id of ids) assert.equal(peer.answersTo(id).length, 1, `answers to ${id}`);
+    }),
+    { numRuns },
+  );
+}
+
 describe('the local socket of a running daemon', () => {
   let w: WardenEnv;
   let daemon: DaemonProcess;
@@ -249,49 +300,21 @@ describe('the local socket of a running daemon', () => {
     s.socket.destroy();
   });
 
-  test('property: over arbitrary lines, every request with an id is answered exactly once', async () => {
+  test('property: over arbitrary lines, every request with an id is answered exactly once (socket and shim)', async () => {
     const s = await rawSession(socketPath, daemon.token);
-    let run = 0;
-    const lineArb = fc.oneof(
-      fc.constantFrom('ping', 'tools/list', 'tools/call', 'prompts/list', 'no/such').map((method) => ({
-        request: true as const,
-        message: (id: string) => ({
-          jsonrpc: '2.0',
-          id,
-          method,
-          ...(method === 'tools/call' ? { params: { name: 'echo', arguments: { message: id } } } : {}),
-        }),
-      })),
-      fc.constant({
-        request: false as const,
-        text: '{"jsonrpc":"2.0","method":"notifications/progress","params":{}}',
-      }),
-      fc.string({ maxLength: 20 }).map((t) => ({ request: false as const, text: t.replace(/[\n\r]/g, ' ') })),
-      fc.jsonValue({ maxDepth: 2 }).map((v) => ({ request: false as const, text: JSON.stringify(v) })),
-    );
-    await fc.assert(
-      fc.asyncProperty(fc.array(lineArb, { minLength: 1, maxLength: 25 }), async (items) => {
-        run++;
-        const ids: string[] = [];
-        const chunk = items
-          .map((item, i) => {
-            if (!item.request) return item.text;
-            const id = `p${run}-${i}`;
-            ids.push(id);
-            return JSON.stringify(item.message(id));
-          })
-          .join('\n');
-        s.socket.write(chunk + '\n');
-        await waitFor(() => ids.every((id) => s.answersTo(id).length >= 1), 30_000, `answers of run ${run}`);
-        // One more round trip: a second answer to any of them would be here by now.
-        const fence = `fence-${run}`;
-        s.send({ jsonrpc: '2.0', id: fence, method: 'ping' });
-        await waitFor(() => s.answersTo(fence)[0], 10_000, 'the fence');
-        for (const id of ids) assert.equal(s.answersTo(id).length, 1, `answers to ${id}`);
-      }),
-      { numRuns: 40 },
+    await linesProperty(
+      { write: (chunk) => s.socket.write(chunk + '\n'), answersTo: (id) => s.answersTo(id) },
+      'socket',
+      30,
     );
     s.socket.destroy();
+    const shim = await rawShim(w.env, 'everything');
+    await linesProperty(
+      { write: (chunk) => shim.send(chunk), answersTo: (id) => shim.answersTo(id) },
+      'shim',
+      30,
+    );
+    assert.equal(await shim.close(), 0);
   });
 
   test('pause ends socket sessions (the shim says so and exits 1); new hellos are refused PAUSED', async () => {
