@@ -34,6 +34,8 @@ const CODES = {
   DAEMON_PORT_IN_USE: { status: 500, rpc: 'InternalError' },
   /** The daemon did not answer (not running, network error), seen by a client of it. */
   DAEMON_UNREACHABLE: { status: 500, rpc: 'ConnectionClosed' },
+  /** The local socket's directory (or the socket) is not private to the user: it is not used. */
+  RUNTIME_DIR_UNSAFE: { status: 500, rpc: 'InternalError' },
   /** The shim started a daemon that did not come up. */
   DAEMON_START_FAILED: { status: 500, rpc: 'ConnectionClosed' },
   /** A request names a server that is not in the config (`/mcp/<server>`). */

@@ -13,6 +13,8 @@ export interface DaemonState {
   port?: number;
   /** PID of the running daemon; absent after a clean shutdown. */
   pid?: number;
+  /** The daemon's local socket (Unix socket path or Windows pipe name), where shims connect. */
+  socket?: string;
   /** Base URL, e.g. http://127.0.0.1:47113 */
   url?: string;
   configFile?: string;

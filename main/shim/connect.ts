@@ -1,24 +1,19 @@
-import {
-  StreamableHTTPClientTransport,
-  StreamableHTTPError,
-} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
-  JSONRPCMessageSchema,
-  type JSONRPCMessage,
-  type RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
-import {
-  errorResponseFor,
-  errorResponseWith,
-  jsonRpcErrorOf,
-  type JsonRpcErrorObject,
-} from '../core/bridge/jsonrpc.ts';
-import { describeError, WardenError } from '../core/errors.ts';
+import type net from 'node:net';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { errorResponseFor, errorResponseWith, idKey } from '../core/bridge/jsonrpc.ts';
+import { WardenError } from '../core/errors.ts';
 import type { WardenPaths } from '../core/paths.ts';
-import { MAX_REQUEST_BYTES } from '../core/daemon/request-body.ts';
+import {
+  BATCH_REFUSED,
+  LineSplitter,
+  MAX_LINE_BYTES,
+  parseLine,
+  readLines,
+  type Line,
+} from '../core/daemon/local-socket-lines.ts';
 import { ensureDaemon } from './daemon-launcher.ts';
+
+export { BATCH_REFUSED, parseLine, readLines } from '../core/daemon/local-socket-lines.ts';
 
 export interface ConnectOptions {
   server: string;
@@ -30,224 +25,173 @@ export interface ConnectOptions {
   diagnostics?: NodeJS.WritableStream;
 }
 
+/** How long the shim waits for the daemon to close the connection after stdin ended, ms. */
+export const CLOSE_WAIT_MS = 2000;
+
+type RequestId = string | number;
+
+const NEWLINE = Buffer.from('\n');
+
 /**
- * The connect shim: what a client config launches (`mcp-warden connect <server>`).
- * Bridges newline-delimited JSON-RPC on stdin/stdout (MCP 2025-11-25, transports: stdio) to the
- * daemon's Streamable HTTP endpoint `/mcp/<server>`, starting the daemon when it is not running.
- * stdout carries only MCP messages; diagnostics go to stderr. A line that is not valid UTF-8,
- * not JSON, not JSON-RPC, or longer than MAX_REQUEST_BYTES is answered with a JSON-RPC error and
- * skipped. Resolves with the exit code when the client closes stdin.
+ * The connect shim: what a client config launches (`mcp-warden connect <server>`). Bridges
+ * newline-delimited JSON-RPC on stdin/stdout (MCP 2025-11-25, basic/transports, stdio) to a
+ * session on the daemon's local socket (local-socket.ts), starting the daemon when it is not
+ * running. It holds no policy: each stdin line is validated once (UTF-8, JSON, one JSON-RPC
+ * message, at most MAX_LINE_BYTES; otherwise answered with a JSON-RPC error and skipped) and
+ * its bytes are forwarded as they are; the daemon's lines are written to stdout as they are.
+ * stdout carries only MCP messages; diagnostics go to stderr.
+ *
+ * When the daemon refuses the session (unknown server, paused, not allowed, bad token), the
+ * refusal is said on stderr and every request is answered with it. Resolves with 0 when the
+ * client closes stdin; with 1 when the daemon goes away first, after answering every request
+ * still in progress with DAEMON_UNREACHABLE.
+ * @throws WardenError DAEMON_START_FAILED, RUNTIME_DIR_UNSAFE, DAEMON_UNREACHABLE (ensureDaemon).
  */
 export async function runConnect(options: ConnectOptions): Promise<number> {
   const input = options.input ?? process.stdin;
   const output = options.output ?? process.stdout;
   const diag = options.diagnostics ?? process.stderr;
   const say = (text: string): void => void diag.write(`mcp-warden connect ${options.server}: ${text}\n`);
-  const write = (message: JSONRPCMessage): void => void output.write(JSON.stringify(message) + '\n');
+  const answer = (id: RequestId, error: unknown): void =>
+    void output.write(JSON.stringify(errorResponseFor(id, error)) + '\n');
 
-  const daemon = await ensureDaemon(options.paths, options.cliEntry, options.configOverride);
-  if (daemon.started) say(`started the Warden daemon (pid ${daemon.health.pid}) at ${daemon.state.url}`);
-  if (!daemon.health.servers.includes(options.server)) {
-    say(
-      `server "${options.server}" is not configured in ${daemon.health.config} (configured: ${daemon.health.servers.join(', ') || 'none'})`,
+  const daemon = await ensureDaemon(options.paths, options.server, options.cliEntry, options.configOverride);
+  const { greeting, socket } = daemon;
+  if ('refused' in greeting) {
+    if (daemon.started) say('started the Warden daemon');
+    say(greeting.refused.message);
+    socket.destroy();
+    await readLines(
+      input,
+      MAX_LINE_BYTES,
+      lineHandler(output, say, (message) => {
+        if ('method' in message && 'id' in message) answer(message.id, greeting.refused);
+      }),
     );
+    return 0;
   }
-
-  const transport = new StreamableHTTPClientTransport(
-    new URL(`/mcp/${encodeURIComponent(options.server)}`, `http://127.0.0.1:${daemon.state.port}`),
-    { requestInit: { headers: { authorization: `Bearer ${daemon.state.token}` } } },
-  );
-  const initializeIds = new Set<RequestId>();
-  transport.onmessage = (message) => {
-    if (isJSONRPCResultResponse(message) && initializeIds.delete(message.id)) {
-      const version = (message.result as { protocolVersion?: string }).protocolVersion;
-      if (version) transport.setProtocolVersion(version);
-    }
-    write(message);
-  };
-  transport.onerror = (error) => {
-    if (!(error instanceof StreamableHTTPError)) say(describeError(error));
-  };
-  await transport.start();
-
-  const forward = async (message: JSONRPCMessage): Promise<void> => {
-    if (isJSONRPCRequest(message) && message.method === 'initialize') initializeIds.add(message.id);
-    try {
-      await transport.send(message);
-    } catch (error) {
-      const answer = daemonError(error);
-      say(answer.message);
-      if (isJSONRPCRequest(message)) write(errorResponseWith(message.id, answer));
-    }
-  };
-
-  await readLines(input, MAX_REQUEST_BYTES, (line) => {
-    const message = parseLine(line);
-    if ('batch' in message) {
-      say(BATCH_REFUSED);
-      for (const id of message.batch)
-        write(errorResponseFor(id, new WardenError('INVALID_REQUEST', BATCH_REFUSED)));
-      return;
-    }
-    if ('error' in message) {
-      say(message.error.message);
-      write(errorResponseWith(message.id, message.error));
-      return;
-    }
-    void forward(message.message);
-  });
-
-  try {
-    await Promise.race([transport.terminateSession(), new Promise((r) => setTimeout(r, 2000).unref())]);
-  } catch {
-    // the daemon may be gone already
-  }
-  await transport.close();
-  return 0;
+  if (daemon.started) say(`started the Warden daemon (pid ${greeting.welcome.pid})`);
+  return forward(socket, daemon.rest, input, output, say);
 }
 
 /**
- * What one stdin line is: a message to forward; an error to answer (with the line's id when it
- * has one); or a JSON-RPC batch, refused with one error per request in it (`batch` holds their
- * ids).
+ * Forwards stdin lines to the daemon and the daemon's lines to stdout, with backpressure both
+ * ways (a side that does not read pauses the other's reading), keeping the ids of the requests
+ * in progress so they are answered if the daemon goes away.
  */
-type Parsed =
-  { message: JSONRPCMessage } | { id: RequestId | null; error: JsonRpcErrorObject } | { batch: RequestId[] };
-
-/** Why a batch line is refused (each of its requests gets this error). */
-export const BATCH_REFUSED =
-  'Invalid Request: JSON-RPC batches are not supported over stdio (MCP 2025-06-18 removed them); send one message per line';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Decodes and validates one stdin line (a Buffer without its newline). */
-export function parseLine(line: Buffer | { tooLong: number }): Parsed {
-  if (!Buffer.isBuffer(line)) {
-    return {
-      id: null,
-      error: jsonRpcErrorOf(
-        new WardenError('TOO_LARGE', `message over the ${line.tooLong}-byte limit skipped`),
-      ),
-    };
-  }
-  let text: string;
-  try {
-    text = utf8.decode(line);
-  } catch {
-    return {
-      id: null,
-      error: jsonRpcErrorOf(new WardenError('PARSE_ERROR', 'Parse error: the message is not valid UTF-8')),
-    };
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    return {
-      id: null,
-      error: jsonRpcErrorOf(new WardenError('PARSE_ERROR', `Parse error: ${describeError(error)}`)),
-    };
-  }
-  if (Array.isArray(raw)) {
-    const batch = raw.flatMap((item: unknown) => {
-      const request = item as { id?: unknown; method?: unknown } | null;
-      const id = request?.id;
-      return typeof request === 'object' &&
-        request !== null &&
-        'method' in request &&
-        (typeof id === 'string' || typeof id === 'number')
-        ? [id]
-        : [];
-    });
-    if (batch.length > 0) return { batch };
-    return { id: null, error: jsonRpcErrorOf(new WardenError('INVALID_REQUEST', BATCH_REFUSED)) };
-  }
-  const parsed = JSONRPCMessageSchema.safeParse(raw);
-  if (!parsed.success) {
-    const id = (raw as { id?: unknown } | null)?.id;
-    return {
-      id: typeof id === 'string' || typeof id === 'number' ? id : null,
-      error: jsonRpcErrorOf(
-        new WardenError('INVALID_REQUEST', 'Invalid Request: not a JSON-RPC 2.0 message'),
-      ),
-    };
-  }
-  return { message: raw as JSONRPCMessage };
-}
-
-/**
- * Splits a byte stream into lines (LF, optional CR), each at most `limit` bytes; longer lines
- * are reported as `{ tooLong: limit }` and skipped. Resolves when the stream ends.
- */
-export function readLines(
+function forward(
+  socket: net.Socket,
+  rest: Buffer,
   input: NodeJS.ReadableStream,
-  limit: number,
-  onLine: (line: Buffer | { tooLong: number }) => void,
-): Promise<void> {
-  return new Promise((resolve) => {
-    let parts: Buffer[] = [];
-    let size = 0;
-    let skipping = false;
-    const emit = (buf: Buffer): void => {
-      const line = buf.length && buf[buf.length - 1] === 0x0d ? buf.subarray(0, -1) : buf;
-      if (line.length) onLine(line);
-    };
-    input.on('data', (chunk: Buffer) => {
-      let start = 0;
-      for (;;) {
-        const nl = chunk.indexOf(0x0a, start);
-        const piece = chunk.subarray(start, nl === -1 ? chunk.length : nl);
-        if (!skipping) {
-          size += piece.length;
-          if (size > limit) {
-            skipping = true;
-            parts = [];
-            onLine({ tooLong: limit });
-          } else if (piece.length) parts.push(piece);
+  output: NodeJS.WritableStream,
+  say: (text: string) => void,
+): Promise<number> {
+  /** Requests in progress by idKey: the id and how many times it was sent. */
+  const pending = new Map<string, { id: RequestId; count: number }>();
+  const write = (bytes: Buffer | string): void => {
+    if (!output.write(bytes) && !socket.isPaused()) {
+      socket.pause();
+      output.once('drain', () => socket.resume());
+    }
+  };
+  const send = (line: Buffer): void => {
+    if (!socket.write(Buffer.concat([line, NEWLINE])) && !input.isPaused()) {
+      input.pause();
+      socket.once('drain', () => input.resume());
+    }
+  };
+
+  const fromDaemon = new LineSplitter(Number.POSITIVE_INFINITY, (line: Line) => {
+    if (!Buffer.isBuffer(line)) return;
+    settle(pending, line);
+    write(Buffer.concat([line, NEWLINE]));
+  });
+
+  return new Promise<number>((resolve) => {
+    let inputEnded = false;
+    socket.on('data', (chunk: Buffer) => fromDaemon.push(chunk));
+    socket.once('close', () => {
+      fromDaemon.end();
+      if (inputEnded) return resolve(0);
+      input.pause();
+      const lost = new WardenError(
+        'DAEMON_UNREACHABLE',
+        'the Warden daemon closed the connection (it stopped, restarted, or ended this session after a config change); restart the client to reconnect',
+      );
+      say(
+        `${lost.message}${pending.size ? `; ${pending.size} request(s) in progress answered with an error` : ''}`,
+      );
+      for (const { id } of pending.values()) write(JSON.stringify(errorResponseFor(id, lost)) + '\n');
+      pending.clear();
+      output.write('', () => resolve(1));
+    });
+    if (rest.length) fromDaemon.push(rest);
+    socket.resume();
+
+    void readLines(
+      input,
+      MAX_LINE_BYTES,
+      lineHandler(write, say, (message, line) => {
+        if ('method' in message && 'id' in message) {
+          const key = idKey(message.id);
+          const open = pending.get(key);
+          if (open) open.count++;
+          else pending.set(key, { id: message.id, count: 1 });
         }
-        if (nl === -1) break;
-        if (!skipping) emit(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-        parts = [];
-        size = 0;
-        skipping = false;
-        start = nl + 1;
-      }
+        send(line);
+      }),
+    ).then(() => {
+      inputEnded = true;
+      if (socket.destroyed) return resolve(0);
+      socket.end();
+      setTimeout(() => {
+        socket.destroy();
+        resolve(0);
+      }, CLOSE_WAIT_MS).unref();
     });
-    input.once('end', () => {
-      if (!skipping && parts.length) emit(Buffer.concat(parts));
-      resolve();
-    });
-    input.once('close', () => resolve());
   });
 }
 
 /**
- * The JSON-RPC error to answer a request the daemon refused or could not take: the daemon's own
- * JSON-RPC error (already mapped by it, `data.reason` included) when its answer carries one,
- * else DAEMON_UNREACHABLE.
+ * What is done with each stdin line: parsed once (parseLine); a line that is not one JSON-RPC
+ * message is answered with its error and said on stderr; a batch gets one error per request in
+ * it; a message goes to `onMessage` with its bytes.
  */
-function daemonError(error: unknown): { code: number; message: string; data?: unknown } {
-  const text = describeError(error);
-  const json = /\{.*\}$/s.exec(text)?.[0];
-  if (json) {
-    try {
-      const parsed = JSON.parse(json) as { error?: { message?: unknown; code?: unknown; data?: unknown } };
-      const answer = parsed.error;
-      if (typeof answer?.message === 'string' && answer.message)
-        return typeof answer.code === 'number'
-          ? {
-              code: answer.code,
-              message: answer.message,
-              ...(answer.data !== undefined ? { data: answer.data } : {}),
-            }
-          : jsonRpcErrorOf(new WardenError('DAEMON_UNREACHABLE', answer.message));
-    } catch {
-      // not JSON: fall through
+function lineHandler(
+  out: NodeJS.WritableStream | ((bytes: string) => void),
+  say: (text: string) => void,
+  onMessage: (message: JSONRPCMessage, line: Buffer) => void,
+): (line: Line) => void {
+  const write = typeof out === 'function' ? out : (bytes: string) => void out.write(bytes);
+  return (line) => {
+    const parsed = parseLine(line);
+    if ('batch' in parsed) {
+      say(BATCH_REFUSED);
+      for (const id of parsed.batch)
+        write(JSON.stringify(errorResponseFor(id, new WardenError('INVALID_REQUEST', BATCH_REFUSED))) + '\n');
+      return;
     }
+    if ('error' in parsed) {
+      say(parsed.error.message);
+      write(JSON.stringify(errorResponseWith(parsed.id, parsed.error)) + '\n');
+      return;
+    }
+    onMessage(parsed.message, line as Buffer);
+  };
+}
+
+/** Notes the answer a daemon line carries, if it is one (its request is no longer pending). */
+function settle(pending: Map<string, { id: RequestId; count: number }>, line: Buffer): void {
+  if (pending.size === 0) return;
+  let raw: { id?: unknown; result?: unknown; error?: unknown; method?: unknown };
+  try {
+    raw = JSON.parse(line.toString('utf8')) as typeof raw;
+  } catch {
+    return;
   }
-  if (/fetch failed|ECONNREFUSED/.test(text))
-    return jsonRpcErrorOf(
-      new WardenError('DAEMON_UNREACHABLE', 'the Warden daemon is not reachable (did it stop?)'),
-    );
-  return jsonRpcErrorOf(new WardenError('DAEMON_UNREACHABLE', text, { cause: error }));
+  if (raw === null || typeof raw !== 'object' || 'method' in raw) return;
+  if (typeof raw.id !== 'string' && typeof raw.id !== 'number') return;
+  const key = idKey(raw.id);
+  const open = pending.get(key);
+  if (open && --open.count === 0) pending.delete(key);
 }

@@ -3,34 +3,35 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WardenError } from '../core/errors.ts';
 import type { WardenPaths } from '../core/paths.ts';
-import { currentLogFile } from '../core/log-file.ts';
-import { probeDaemon, readDaemonState, type DaemonHealth, type DaemonState } from '../core/state-file.ts';
+import { connectDaemon, type DaemonConnection } from './daemon-socket.ts';
 
 /** How long a shim waits for a daemon it started to answer, ms. */
 export const DAEMON_START_TIMEOUT_MS = 20_000;
 
-export interface DaemonEndpoint {
-  state: DaemonState & { port: number };
-  health: DaemonHealth;
+export interface DaemonEndpoint extends DaemonConnection {
   /** True when this call started the daemon. */
   started: boolean;
 }
 
 /**
- * Finds the running daemon, or starts one headless and waits for it. The daemon is detached and
+ * Opens a session of `server` on the running daemon's local socket (daemon-socket.ts), or
+ * starts the daemon headless and says hello again until it answers. The daemon is detached and
  * writes daemon.log itself (rotated by size); its stderr goes to daemon.stderr.log. Many shims
  * may do this at once: every daemon but one exits at once (the port and the state file decide),
  * and all shims end up with the one that answers.
  * @param cliEntry the script that implements `mcp-warden` (this process's argv[1]).
+ * @returns the connection and the daemon's greeting (a welcome, or a refusal to show).
  * @throws WardenError DAEMON_START_FAILED with the tails of daemon.stderr.log and the daemon log
- *   when no daemon answers within DAEMON_START_TIMEOUT_MS.
+ *   when no daemon answers within DAEMON_START_TIMEOUT_MS; RUNTIME_DIR_UNSAFE or
+ *   DAEMON_UNREACHABLE from connectDaemon.
  */
 export async function ensureDaemon(
   paths: WardenPaths,
+  server: string,
   cliEntry: string,
   configOverride?: string,
 ): Promise<DaemonEndpoint> {
-  const found = await findDaemon(paths);
+  const found = await connectDaemon(paths.daemonStateFile, server);
   if (found) return { ...found, started: false };
 
   fs.mkdirSync(path.dirname(paths.daemonLogFile), { recursive: true, mode: 0o700 });
@@ -58,13 +59,15 @@ export async function ensureDaemon(
 
   const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const up = await findDaemon(paths);
+    const up = await connectDaemon(paths.daemonStateFile, server);
     if (up) return { ...up, started: true };
     // A non-zero exit may just mean another shim's daemon won the race: keep waiting a little.
     if (exit.code !== null && exit.code !== 0 && Date.now() > deadline - DAEMON_START_TIMEOUT_MS + 3000)
       break;
     await new Promise((r) => setTimeout(r, 50));
   }
+  // Loaded only here: log-file.ts brings the log rotation (pino-roll) the shim does not need.
+  const { currentLogFile } = await import('../core/log-file.ts');
   throw new WardenError(
     'DAEMON_START_FAILED',
     `could not start the MCP Warden daemon (${exit.code === null ? 'no answer in time' : `it exited with code ${exit.code}`}). ` +
@@ -87,12 +90,6 @@ function truncateIfOver(file: string, limit: number): void {
   } catch {
     // missing: it is created below
   }
-}
-
-async function findDaemon(paths: WardenPaths): Promise<Omit<DaemonEndpoint, 'started'> | undefined> {
-  const state = readDaemonState(paths.daemonStateFile);
-  const health = await probeDaemon(state, 1000);
-  return health && state?.port ? { state: { ...state, port: state.port }, health } : undefined;
 }
 
 function tail(file: string, lines: number): string {

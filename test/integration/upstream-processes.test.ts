@@ -59,7 +59,8 @@ function pgidOf(pid: number): number {
 
 /**
  * One client session that leaves the server running past stdin EOF: through the shim (which
- * ends the session with DELETE when its stdin closes) or straight over HTTP (DELETE).
+ * closes its local socket, ending the session, when its stdin closes) or straight over HTTP
+ * (DELETE).
  * @returns the process groups of the marked processes seen while the session was open.
  */
 async function lingeringSession(

@@ -1,13 +1,18 @@
-import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { asWardenError, jsonRpcKindOf, type JsonRpcKind } from '../errors.ts';
 
-/** The JSON-RPC error numbers (the MCP SDK's ErrorCode; -32001 as the SDK's HTTP server transport answers an unknown session). */
+/**
+ * The JSON-RPC error numbers: the MCP SDK's ErrorCode values (JSON-RPC 2.0 section 5.1, and
+ * -32000 ConnectionClosed), -32001 as the SDK's HTTP server transport answers an unknown
+ * session. Written out rather than imported: the connect shim loads this module, and the SDK's
+ * types module would bring zod with it (test/unit/error-codes.test.ts checks them against it).
+ */
 const JSON_RPC_CODE: Record<JsonRpcKind, number> = {
-  ParseError: ErrorCode.ParseError,
-  InvalidRequest: ErrorCode.InvalidRequest,
-  InvalidParams: ErrorCode.InvalidParams,
-  InternalError: ErrorCode.InternalError,
-  ConnectionClosed: ErrorCode.ConnectionClosed,
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  ConnectionClosed: -32000,
   SessionNotFound: -32001,
 };
 

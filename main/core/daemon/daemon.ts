@@ -12,6 +12,8 @@ import type { Logger } from '../log.ts';
 import type { WardenPaths } from '../paths.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import { Gateway, type GatewayOptions } from './gateway.ts';
+import { listenLocalSocket, type ListeningLocalSocket } from './local-socket-listen.ts';
+import { localSocketLocation } from './local-socket-path.ts';
 import { loadOrCreateToken, probeDaemon, readDaemonState, writeDaemonState } from '../state-file.ts';
 import { WardenCore } from '../runtime/warden-core.ts';
 import { OAUTH_CALLBACK_PATH } from '../oauth/oauth.ts';
@@ -48,11 +50,12 @@ export interface RunningDaemon {
 }
 
 /**
- * Starts the daemon: one per user. Opens the audit log, listens on 127.0.0.1, and records the
- * port, token and pid in the state file for shims.
+ * Starts the daemon: one per user. Opens the audit log, listens on 127.0.0.1 and on its local
+ * socket (local-socket-path.ts), and records the port, socket, token and pid in the state file
+ * for shims.
  * @throws WardenError DAEMON_ALREADY_RUNNING when a daemon already answers (saying where),
  *   DAEMON_PORT_IN_USE when something else holds the port, AUDIT_FAILED when the audit log
- *   cannot be opened.
+ *   cannot be opened, RUNTIME_DIR_UNSAFE when the local socket's directory is not private.
  */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const { paths, logger } = options;
@@ -101,6 +104,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   // Attached in the same tick as `listen` resolves, before any connection is processed.
   const gateway = new Gateway({ port, token, core, logger, ...options.gateway });
   server.on('request', gateway.handle);
+  // Only the daemon that holds the port gets here: it may replace a stale local socket.
+  let local: ListeningLocalSocket;
+  try {
+    local = await listenLocalSocket(localSocketLocation(paths.stateDir), gateway.acceptLocal, logger);
+  } catch (error) {
+    server.close();
+    await gateway.close();
+    core.close();
+    throw error;
+  }
   // Only now that this daemon owns the port: end what a killed predecessor left running.
   const leftovers = core.upstreams.endLeftovers().catch((error: unknown) => {
     logger.warn({ err: describeError(error) }, 'could not check for upstream processes left running');
@@ -111,13 +124,20 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     token,
     port,
     pid: process.pid,
+    socket: local.path,
     url,
     configFile: config.file,
     version: WARDEN_VERSION,
     startedAt: new Date().toISOString(),
   });
   logger.info(
-    { url, config: config.file, servers: [...config.servers.keys()], audit: paths.auditDb },
+    {
+      url,
+      socket: local.path,
+      config: config.file,
+      servers: [...config.servers.keys()],
+      audit: paths.auditDb,
+    },
     'daemon listening',
   );
 
@@ -125,6 +145,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       unwatch();
+      local.close();
       server.close();
       server.closeAllConnections();
       core.broker.withdrawAll('MCP Warden is shutting down');

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { CircuitBreaker } from '../bridge/circuit-breaker.ts';
 import { BridgeSession } from '../bridge/session.ts';
 import type { UpstreamPort } from '../bridge/session-ports.ts';
+import type { ServerConfig } from '../config/schema.ts';
 import { createControlApi, sendControlError } from '../control/control-api.ts';
 import { WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -14,8 +16,10 @@ import { DashboardAccess, DEFAULT_UI_DIR, serveUi } from './dashboard.ts';
 import { dashboardAccessRoute, dashboardUrl } from './dashboard-routes.ts';
 import { HttpGate } from './http-gate.ts';
 import { sendJson, sendJsonRpcError } from './http-answers.ts';
+import { LocalSocketEndpoint } from './local-socket.ts';
 import { McpEndpoint } from './mcp-endpoint.ts';
 import { routeOf } from './routes.ts';
+import type { SessionInit } from './session-opening.ts';
 
 export { MAX_QUEUED_STANDALONE, SESSION_IDLE_MS } from './mcp-endpoint.ts';
 
@@ -34,8 +38,9 @@ export interface GatewayOptions {
 /**
  * The daemon's HTTP front, by its route table (routes.ts): the MCP endpoints `/mcp/<server>`
  * (McpEndpoint; each session a BridgeSession over ports wired to the core), the control API,
- * the dashboard's files and access routes, the OAuth callback, and `/healthz`, which tells a
- * shim which daemon answers. When a change put in force changes or removes a server, its
+ * the dashboard's files and access routes, the OAuth callback, and `/healthz`; and the local
+ * socket's sessions (LocalSocketEndpoint, what the connect shim uses), opened the same way and
+ * counted, restarted, ended and paused with the HTTP ones. When a change put in force changes or removes a server, its
  * sessions end, so no session keeps running under looser settings than the file now says
  * (clients reconnect). The port is fixed for the daemon's life.
  *
@@ -49,6 +54,7 @@ export class Gateway {
   readonly #breakers = new Map<string, CircuitBreaker>();
   readonly #wiring: SessionWiring;
   readonly #mcp: McpEndpoint;
+  readonly #local: LocalSocketEndpoint;
   readonly #control: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
   readonly #unfollow: () => void;
   /** One-time tickets and session tokens of the browser dashboard. */
@@ -60,31 +66,40 @@ export class Gateway {
     this.#gate = new HttpGate(options.port, options.token);
     this.#log = options.logger;
     this.#wiring = new SessionWiring(core, options.session?.upstream);
-    this.#mcp = new McpEndpoint({
+    const host = {
       config: () => core.config,
       paused: () => core.paused,
-      admit: (server) => core.admit(server),
-      openSession: (init) =>
+      admit: (server: ServerConfig) => core.admit(server),
+      openSession: (init: SessionInit) =>
         new BridgeSession({
           ...init,
           ...this.#wiring.portsFor(init.server, init.trusted, init.logger),
           breaker: this.#breaker(init.server.name),
         }),
       logger: options.logger,
+    };
+    this.#mcp = new McpEndpoint({
+      ...host,
       ...(options.idleMs !== undefined ? { idleMs: options.idleMs } : {}),
     });
+    this.#local = new LocalSocketEndpoint({ ...host, token: options.token, version: WARDEN_VERSION });
     this.#unfollow = core.inForce.subscribe((change) => this.#follow(change));
     this.#control = createControlApi(core, {
-      sessionsFor: (server: string) => this.#mcp.sessionsOf(server),
+      sessionsFor: (server: string) => this.#mcp.sessionsOf(server) + this.#local.sessionsOf(server),
       breakerState: (server: string) => this.#breakers.get(server)?.state ?? 'closed',
       pauseAll: () => this.close({ keepSweeping: true }),
-      restart: (server: string) => this.#mcp.restart(server),
+      restart: async (server: string) =>
+        (await Promise.all([this.#mcp.restart(server), this.#local.restart(server)])).reduce((a, b) => a + b),
     });
   }
 
+  /** Open sessions of every endpoint (Streamable HTTP and local socket). */
   get sessionCount(): number {
-    return this.#mcp.sessionCount;
+    return this.#mcp.sessionCount + this.#local.sessionCount;
   }
+
+  /** The local socket's connection listener (see LocalSocketEndpoint). */
+  acceptLocal = (socket: Socket): void => this.#local.accept(socket);
 
   /** The node:http request listener. */
   handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -148,7 +163,7 @@ export class Gateway {
           pid: process.pid,
           config: config.file,
           servers: [...config.servers.keys()],
-          sessions: this.#mcp.sessionCount,
+          sessions: this.sessionCount,
         });
         return;
       }
@@ -173,7 +188,10 @@ export class Gateway {
   /** Ends the sessions of servers a change put in force changed or removed. */
   #follow(change: InForceChange): Promise<void> {
     const { changed, removed } = change.servers;
-    return this.#mcp.endSessionsOf(new Set([...changed, ...removed]));
+    const servers = new Set([...changed, ...removed]);
+    return Promise.all([this.#mcp.endSessionsOf(servers), this.#local.endSessionsOf(servers)]).then(
+      () => undefined,
+    );
   }
 
   /**
@@ -186,7 +204,7 @@ export class Gateway {
       this.#unfollow();
       this.#wiring.close();
     }
-    await this.#mcp.close(options);
+    await Promise.all([this.#mcp.close(options), this.#local.close()]);
     await this.#opts.core.upstreams.endAll();
   }
 }
