@@ -34,7 +34,7 @@ const CONTRACT_NPM = ['zod', 'eventsource-parser'];
 // What the connect shim may use of the core: it starts on every client launch, so it stays small.
 const SHIM_NEEDS = [
   '^main/core/[^/]+\\.ts$',
-  '^main/core/bridge/jsonrpc\\.ts$',
+  '^main/core/bridge/jsonrpc(-check)?\\.ts$',
   '^main/core/daemon/local-socket-(hello|lines|path)\\.ts$',
 ];
 

@@ -57,17 +57,8 @@ const HEAVY = [
 /** What declaring the commands takes: commander, and env-paths (with its dependency) for the paths. */
 const DECLARATION_PACKAGES = ['commander', 'env-paths', 'is-safe-filename'];
 
-/**
- * What the connect shim takes besides: main/shim/connect.ts itself speaks Streamable HTTP to the
- * daemon with the SDK's client, which validates with zod; they go when the shim does not use them.
- */
-const SHIM_PACKAGES = [
-  '@modelcontextprotocol/sdk',
-  'zod',
-  'eventsource-parser',
-  'content-type',
-  'pkce-challenge',
-];
+/** What the connect shim takes besides the declarations: no package at all (no SDK, no zod). */
+const SHIM_PACKAGES: string[] = [];
 
 /**
  * Our modules a command may load before its action runs: the declarations and the core's leaves
@@ -76,7 +67,8 @@ const SHIM_PACKAGES = [
 const DECLARATION_FILE = /^(cli\/(?!control|changes|prompts)[^/]+|core\/[^/]+|core\/clients\/locations)\.js$/;
 
 /** What the shim may use of the core (.dependency-cruiser.cjs, SHIM_NEEDS), plus the declarations. */
-const SHIM_FILE = /^(shim\/[^/]+|core\/bridge\/jsonrpc|core\/daemon\/request-body)\.js$/;
+const SHIM_FILE =
+  /^(shim\/[^/]+|core\/bridge\/jsonrpc(-check)?|core\/daemon\/local-socket-(hello|lines|path))\.js$/;
 
 let scratch: string;
 before(() => {

@@ -4,17 +4,13 @@
  * values, the line limit is the HTTP endpoint's, and the splitter honours a limit changed
  * between lines (the daemon's hello limit, then the message limit).
  */
+import { jsonRpcKindOf } from '../../main/core/bridge/jsonrpc-check.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { MAX_REQUEST_BYTES } from '../../main/core/daemon/request-body.ts';
-import {
-  isJsonRpcMessage,
-  LineSplitter,
-  MAX_LINE_BYTES,
-  type Line,
-} from '../../main/core/daemon/local-socket-lines.ts';
+import { LineSplitter, MAX_LINE_BYTES, type Line } from '../../main/core/daemon/local-socket-lines.ts';
 
 const idArb = fc.oneof(
   fc.string({ maxLength: 6 }),
@@ -99,19 +95,23 @@ const nearArb = fc
     return key === undefined ? message : { ...message, [key]: (spoil as Record<string, unknown>)[key] };
   });
 
-test('isJsonRpcMessage takes exactly what the SDK schema takes (envelopes and any JSON value)', () => {
+test('the one JSON-RPC check (jsonRpcKindOf) takes exactly what the SDK schema takes (envelopes and any JSON value)', () => {
   fc.assert(
     fc.property(fc.oneof(nearArb, envelopeArb, fc.jsonValue({ maxDepth: 3 })), (value) => {
       // Through JSON, as a line is: JSON.parse makes "__proto__" an own property.
       const raw = JSON.parse(JSON.stringify(value)) as unknown;
-      assert.equal(isJsonRpcMessage(raw), JSONRPCMessageSchema.safeParse(raw).success, JSON.stringify(raw));
+      assert.equal(
+        jsonRpcKindOf(raw) !== undefined,
+        JSONRPCMessageSchema.safeParse(raw).success,
+        JSON.stringify(raw),
+      );
     }),
     { numRuns: 20_000 },
   );
   // The envelopes are near enough to valid for the property to say something about both answers.
   const valid = fc
     .sample(fc.oneof(nearArb, envelopeArb), 5000)
-    .filter((v) => isJsonRpcMessage(JSON.parse(JSON.stringify(v)) as unknown)).length;
+    .filter((v) => jsonRpcKindOf(JSON.parse(JSON.stringify(v)) as unknown) !== undefined).length;
   assert.ok(valid > 50 && valid < 4950, `valid envelopes in the sample: ${valid}`);
 });
 

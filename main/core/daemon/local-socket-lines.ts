@@ -1,5 +1,6 @@
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { jsonRpcErrorOf, type JsonRpcErrorObject } from '../bridge/jsonrpc.ts';
+import { jsonRpcKindOf } from '../bridge/jsonrpc-check.ts';
 import { describeError, WardenError } from '../errors.ts';
 
 /**
@@ -31,7 +32,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Decodes and validates one line (a Buffer without its newline, or the marker of a line over
- * the limit that was skipped). JSON.parse once, then the structural check isJsonRpcMessage.
+ * the limit that was skipped). JSON.parse once, then the one structural check (bridge/jsonrpc-check.ts).
  */
 export function parseLine(line: Buffer | { tooLong: number }): ParsedLine {
   if (!Buffer.isBuffer(line)) {
@@ -74,7 +75,7 @@ export function parseLine(line: Buffer | { tooLong: number }): ParsedLine {
     if (batch.length > 0) return { batch };
     return { id: null, error: jsonRpcErrorOf(new WardenError('INVALID_REQUEST', BATCH_REFUSED)) };
   }
-  if (!isJsonRpcMessage(raw)) {
+  if (jsonRpcKindOf(raw) === undefined) {
     const id = (raw as { id?: unknown } | null)?.id;
     return {
       id: typeof id === 'string' || typeof id === 'number' ? id : null,
@@ -83,65 +84,7 @@ export function parseLine(line: Buffer | { tooLong: number }): ParsedLine {
       ),
     };
   }
-  return { message: raw };
-}
-
-type Obj = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Obj =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const isRequestId = (value: unknown): value is RequestId =>
-  typeof value === 'string' || Number.isSafeInteger(value);
-
-const onlyKeys = (value: Obj, allowed: readonly string[]): boolean =>
-  Object.keys(value).every((key) => allowed.includes(key));
-
-/** `_meta` of params or a result: an object whose progressToken and related task are well formed. */
-function validMeta(holder: Obj): boolean {
-  if (!('_meta' in holder)) return true;
-  const meta = holder._meta;
-  if (!isObject(meta)) return false;
-  if ('progressToken' in meta && !isRequestId(meta.progressToken)) return false;
-  const task = meta['io.modelcontextprotocol/related-task'];
-  if (task !== undefined && !(isObject(task) && typeof task.taskId === 'string')) return false;
-  return true;
-}
-
-/**
- * Whether a parsed JSON value is one JSON-RPC 2.0 message as the MCP SDK's JSONRPCMessageSchema
- * takes it (request, notification, result or error response; no other envelope keys; ids
- * strings or safe integers; params and results objects with a well-formed `_meta`), checked by
- * hand in one pass instead of through zod. test/unit/local-socket-lines.test.ts holds it to the
- * SDK's schema over arbitrary values.
- */
-export function isJsonRpcMessage(raw: unknown): raw is JSONRPCMessage {
-  if (!isObject(raw) || raw.jsonrpc !== '2.0') return false;
-  if ('method' in raw) {
-    if (typeof raw.method !== 'string') return false;
-    if ('id' in raw && !isRequestId(raw.id)) return false;
-    if ('params' in raw && !(isObject(raw.params) && validMeta(raw.params))) return false;
-    return onlyKeys(raw, ['jsonrpc', 'id', 'method', 'params']);
-  }
-  if ('result' in raw) {
-    return (
-      isRequestId(raw.id) &&
-      isObject(raw.result) &&
-      validMeta(raw.result) &&
-      onlyKeys(raw, ['jsonrpc', 'id', 'result'])
-    );
-  }
-  if ('error' in raw) {
-    const error = raw.error;
-    return (
-      (!('id' in raw) || isRequestId(raw.id)) &&
-      isObject(error) &&
-      Number.isSafeInteger(error.code) &&
-      typeof error.message === 'string' &&
-      onlyKeys(raw, ['jsonrpc', 'id', 'error'])
-    );
-  }
-  return false;
+  return { message: raw as JSONRPCMessage };
 }
 
 /** A line of a byte stream, or the marker of a line over the limit (skipped, not buffered). */

@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import { endpointServerName } from '../request-target.ts';
 import { sendJson, sendJsonRpcError } from './http-answers.ts';
 import { MAX_REQUEST_BYTES, readJsonRpcBody } from './request-body.ts';
-import { isCheckedRequest } from './streamable-http-messages.ts';
+import { isCheckedRequest } from '../bridge/jsonrpc-check.ts';
 import { postRefusal, StreamableHttpTransport } from './streamable-http-transport.ts';
 import {
   admitSession,

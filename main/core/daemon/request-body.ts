@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { readBodyBytes } from '../body-bytes.ts';
 import { asWardenError, WardenError } from '../errors.ts';
-import { jsonRpcKindOf } from './streamable-http-messages.ts';
+import { jsonRpcKindOf } from '../bridge/jsonrpc-check.ts';
 
 /** Largest request body the daemon accepts from a client, bytes (4 MiB). */
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;

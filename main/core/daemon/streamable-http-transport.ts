@@ -7,7 +7,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { WardenError } from '../errors.ts';
 import { sendJsonRpcError } from './http-answers.ts';
-import { isCheckedRequest, isCheckedResponse } from './streamable-http-messages.ts';
+import { isCheckedRequest, isCheckedResponse } from '../bridge/jsonrpc-check.ts';
 import { SSE_KEEP_ALIVE_MS, SseStream, sseHeaders } from './streamable-http-sse.ts';
 
 /** At most this many messages wait for a client's standalone stream; older ones are dropped. */

@@ -1,5 +1,5 @@
 /**
- * The endpoint's one structural JSON-RPC check (streamable-http-messages.ts) accepts exactly
+ * The endpoint's one structural JSON-RPC check (bridge/jsonrpc-check.ts) accepts exactly
  * what the MCP SDK's JSONRPCMessageSchema (zod) accepts, and names the same kind: checked on
  * arbitrary JSON and on messages one mutation away from valid (fast-check).
  */
@@ -11,7 +11,7 @@ import {
   isJSONRPCRequest,
   JSONRPCMessageSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { jsonRpcKindOf } from '../../main/core/daemon/streamable-http-messages.ts';
+import { jsonRpcKindOf } from '../../main/core/bridge/jsonrpc-check.ts';
 
 const sdkKind = (value: unknown) => {
   if (!JSONRPCMessageSchema.safeParse(value).success) return undefined;

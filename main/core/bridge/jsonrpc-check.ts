@@ -47,7 +47,7 @@ export type JsonRpcMessageKind = 'request' | 'notification' | 'response';
  * JSONRPCMessageSchema (zod) accepts: no member beyond those, `jsonrpc` "2.0", ids strings or safe
  * integers, `params` and `result` objects whose `_meta` (if any) is an object with a string or
  * integer `progressToken` and a related task `{ taskId: string }`; an error's code a safe integer.
- * (test/unit/streamable-http-messages.test.ts checks the two agree on arbitrary input.)
+ * (test/unit/jsonrpc-check.test.ts checks the two agree on arbitrary input.)
  */
 export function jsonRpcKindOf(value: unknown): JsonRpcMessageKind | undefined {
   if (!isObject(value) || value.jsonrpc !== '2.0') return undefined;
