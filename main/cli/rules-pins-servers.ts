@@ -143,7 +143,7 @@ export function registerServersCommands(program: Command): void {
   servers.command('list').action(async () => {
     for (const s of await (await client(program)).servers()) {
       out(
-        `${s.name} (${s.kind})  ${s.allowed ? `allowed${s.trusted ? ', trusted' : ''}` : 'NOT ALLOWED'}  sessions ${s.sessions}  breaker ${s.breaker}`,
+        `${s.name} (${s.kind})  ${s.allowed ? `allowed${s.trusted ? ', trusted' : ''}` : 'NOT ALLOWED'}  sessions ${s.sessions}  breaker ${s.breaker}${s.warm && s.kind === 'stdio' ? `  warm ${s.warm.state}${s.warm.reason ? ` (${s.warm.reason})` : ''}` : ''}`,
       );
       out(`  ${s.target}`);
       if (s.reason) out(`  ${s.reason}`);

@@ -77,6 +77,7 @@ export class Gateway {
     this.#control = createControlApi(core, {
       sessionsFor: (server: string) => this.#mcp.sessionsOf(server),
       breakerState: (server: string) => this.#breakers.get(server)?.state ?? 'closed',
+      warmStatus: (server: string) => this.#wiring.warmStatus(server),
       pauseAll: () => this.close({ keepSweeping: true }),
       restart: (server: string) => this.#mcp.restart(server),
     });
@@ -182,11 +183,13 @@ export class Gateway {
    * `keepSweeping` (pause) it keeps serving and following the state in force.
    */
   async close(options: { keepSweeping?: boolean } = {}): Promise<void> {
+    let warmEnded: Promise<void> | undefined;
     if (!options.keepSweeping) {
       this.#unfollow();
-      this.#wiring.close();
+      warmEnded = this.#wiring.close();
     }
     await this.#mcp.close(options);
+    await warmEnded;
     await this.#opts.core.upstreams.endAll();
   }
 }

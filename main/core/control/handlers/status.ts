@@ -27,6 +27,7 @@ export function statusHandlers({ core, runtime }: DaemonContext): StatusHandlers
         trusted: admission.allowed ? admission.trusted : false,
         sessions: runtime.sessionsFor(server.name),
         breaker: runtime.breakerState(server.name),
+        ...(runtime.warmStatus ? { warm: runtime.warmStatus(server.name) } : {}),
       };
     });
   return {
