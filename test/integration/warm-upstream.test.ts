@@ -15,6 +15,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { mcpEndpointPath } from '../../main/core/config/server-name.ts';
 import type { ServerEntry } from '../../main/core/control/contract.ts';
 import { controlApi } from '../helpers/control.ts';
+import { startKeyring } from '../helpers/keyring.ts';
+import { keyringMissing } from '../helpers/requirements.ts';
+import { runProcess } from '../helpers/run.ts';
 import {
   describeProcesses,
   groupsOf,
@@ -25,6 +28,7 @@ import {
 } from '../helpers/processes.ts';
 import { callTool, httpClient, resultText, shimClient } from '../helpers/sdk-client.ts';
 import {
+  CLI,
   EVERYTHING_JS,
   NODE,
   makeWardenEnv,
@@ -300,4 +304,88 @@ describe('a warm upstream per stdio server', () => {
     await waitFor(() => markedProcesses(on).length === 0, 15_000, 'no process left after the session');
     assert.equal(handovers(daemon), 0);
   });
+  test('a restart from the dashboard replaces the warm upstream too', { timeout: 120_000 }, async () => {
+    const m = mark();
+    w.writeConfig({ mcpServers: { everything: server(m) } });
+    daemon = await startDaemonProcess(w);
+    await closeHttp(await httpClient(daemon.url, daemon.token, 'everything'));
+    const warm = await readyWarmGroup(daemon, 'everything', m);
+    await controlApi(daemon, 'POST', 'servers/everything/restart');
+    assert.ok(groupGone(m, warm)(), 'the old warm upstream ended before the restart answered');
+    assert.notEqual(await readyWarmGroup(daemon, 'everything', m), warm);
+  });
+
+  test(
+    'a daemon killed with SIGKILL leaves its warm upstream recorded; the next start ends it',
+    { timeout: 120_000 },
+    async () => {
+      const m = mark();
+      // A wrapper with more to do after its server: it outlives the server, holding the group.
+      w.writeConfig({
+        mcpServers: {
+          wrapped: {
+            command: 'sh',
+            args: ['-c', '"$0" "$1" stdio; exec sleep 600', NODE, EVERYTHING_JS],
+            env: { [MARK_VAR]: m },
+          },
+        },
+      });
+      daemon = await startDaemonProcess(w);
+      await closeHttp(await httpClient(daemon.url, daemon.token, 'wrapped'));
+      const warm = await readyWarmGroup(daemon, 'wrapped', m);
+      daemon.child.kill('SIGKILL');
+      await daemon.stop();
+      daemon = await startDaemonProcess(w);
+      await waitFor(groupGone(m, warm), 15_000, 'the next daemon to end the warm upstream left running');
+      await waitFor(
+        () =>
+          new RegExp(
+            `"pgid":${warm}\\b[^\\n]*ended an upstream process group a previous Warden left running`,
+          ).test(daemon!.output()),
+        5_000,
+        'the log line',
+      );
+      // The server has run here: the new daemon keeps its own warm one.
+      assert.notEqual(await readyWarmGroup(daemon, 'wrapped', m), warm);
+    },
+  );
+
+  test(
+    'a secret changed while a warm upstream waits: it is replaced by one with the new value',
+    { skip: keyringMissing(), timeout: 120_000 },
+    async () => {
+      const keyring = startKeyring(w.home, w.env);
+      Object.assign(w.env, keyring.env);
+      try {
+        const m = mark();
+        const setSecret = async (value: string): Promise<void> => {
+          const set = await runProcess(CLI, ['secrets', 'set', 'warm-token'], { env: w.env, input: value });
+          assert.equal(set.code, 0, set.stderr);
+        };
+        const tokenOf = (pid: number): string | undefined =>
+          fs
+            .readFileSync(`/proc/${pid}/environ`, 'latin1')
+            .split('\0')
+            .find((v) => v.startsWith('API_TOKEN='));
+        await setSecret('first-value');
+        w.writeConfig({
+          mcpServers: {
+            everything: server(m, { env: { [MARK_VAR]: m, API_TOKEN: '${secret:warm-token}' } }),
+          },
+        });
+        daemon = await startDaemonProcess(w);
+        await closeHttp(await httpClient(daemon.url, daemon.token, 'everything'));
+        const warm = await readyWarmGroup(daemon, 'everything', m);
+        assert.equal(tokenOf(warm), 'API_TOKEN=first-value');
+        await setSecret('second-value'); // through the running daemon
+        await waitFor(groupGone(m, warm), 15_000, 'the warm upstream holding the old value to end');
+        const replaced = await readyWarmGroup(daemon, 'everything', m);
+        assert.equal(tokenOf(replaced), 'API_TOKEN=second-value');
+      } finally {
+        await daemon?.stop();
+        daemon = undefined;
+        keyring.stop();
+      }
+    },
+  );
 });

@@ -79,7 +79,10 @@ export class Gateway {
       breakerState: (server: string) => this.#breakers.get(server)?.state ?? 'closed',
       warmStatus: (server: string) => this.#wiring.warmStatus(server),
       pauseAll: () => this.close({ keepSweeping: true }),
-      restart: (server: string) => this.#mcp.restart(server),
+      restart: async (server: string) => {
+        await this.#wiring.restartWarm(server);
+        return this.#mcp.restart(server);
+      },
     });
   }
 

@@ -63,6 +63,16 @@ export class SessionWiring {
     this.#primeTimer = setImmediate(() => void this.#refreshWarm('the daemon started'));
   }
 
+  /**
+   * A person restarted the server: its warm upstream is ended and a new one started.
+   * @returns when the old one's processes are gone.
+   */
+  async restartWarm(name: string): Promise<void> {
+    await this.#warm.end([name], 'a person restarted the server');
+    const server = this.#core.config.servers.get(name);
+    if (server) this.#warm.prime(server);
+  }
+
   /** The warm upstream of the named server: ready, starting, waiting or off, and why. */
   warmStatus(server: string): WarmStatus {
     return this.#warm.status(server);
