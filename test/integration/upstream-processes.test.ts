@@ -164,7 +164,11 @@ describe('upstream process trees end with their sessions and with the daemon', (
     test(`${signal} of the daemon ends every upstream process tree (npx and sh -c) before it exits`, async () => {
       const mark = newMark();
       marks.push(mark);
-      w.writeConfig({ daemon: NO_WARM, policy: POLICY, mcpServers: { viaNpx: npxServer(mark), viaSh: shServer(mark) } });
+      w.writeConfig({
+        daemon: NO_WARM,
+        policy: POLICY,
+        mcpServers: { viaNpx: npxServer(mark), viaSh: shServer(mark) },
+      });
       const running = (daemon = await startDaemonProcess(w));
       const clients = await Promise.all([shimClient(w.env, 'viaNpx'), shimClient(w.env, 'viaSh')]);
       try {
