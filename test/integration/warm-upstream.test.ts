@@ -388,4 +388,48 @@ describe('a warm upstream per stdio server', () => {
       }
     },
   );
+  test(
+    'a server that keeps crashing as a warm upstream is not spawned in a loop; a good session brings it back',
+    { timeout: 120_000 },
+    async () => {
+      const m = mark();
+      const flag = `${w.home}/crash-now`;
+      w.writeConfig({
+        mcpServers: {
+          flaky: {
+            command: 'sh',
+            args: ['-c', 'if [ -e "$2" ]; then exit 3; fi; exec "$0" "$1" stdio', NODE, EVERYTHING_JS, flag],
+            env: { [MARK_VAR]: m },
+          },
+        },
+      });
+      daemon = await startDaemonProcess(w);
+      await closeHttp(await httpClient(daemon.url, daemon.token, 'flaky'));
+      const warm = await readyWarmGroup(daemon, 'flaky', m);
+      fs.writeFileSync(flag, '');
+      process.kill(-warm, 'SIGKILL');
+      const off = await waitFor(
+        async () => {
+          const state = await warmOf(daemon!, 'flaky');
+          return state?.state === 'off' ? state : undefined;
+        },
+        60_000,
+        'the pool to stop replacing it',
+      );
+      assert.match(
+        off.reason ?? '',
+        /failed 5 times in a row \(last: the server process exited with code 3\); none is kept until a session of the server succeeds/,
+      );
+      const failures = (): number =>
+        daemon!.output().match(/warm upstream failed: the server process exited with code 3/g)?.length ?? 0;
+      assert.equal(failures(), 4, 'four replacements with backoff, then the fifth failure stops it');
+      assert.deepEqual(markedProcesses(m), []);
+
+      fs.rmSync(flag);
+      const session = await httpClient(daemon.url, daemon.token, 'flaky');
+      assert.equal(resultText(await callTool(session, 'echo', { message: 'back' })), 'Echo: back');
+      await closeHttp(session);
+      await readyWarmGroup(daemon, 'flaky', m);
+    },
+  );
 });

@@ -81,9 +81,10 @@ interface Entry {
  * clientInfo). It gets `notifications/initialized` from the session's client, when the client
  * sends it. After a handover the replacement is spawned in the background, after a short delay.
  *
- * At most one per server. One that dies while waiting is replaced with backoff; its own circuit
- * breaker (failures of warm upstreams only, so sessions are not refused for them) stops a
- * crashing server from being spawned in a loop. Ended (whole process tree: the link's close)
+ * At most one per server. One that dies while waiting is replaced with backoff; once its own
+ * circuit breaker opens (failures of warm upstreams only, so sessions are not refused for them)
+ * none is kept for that server until a session of it succeeds or its config changes: a
+ * crashing server is not spawned in a loop. Ended (whole process tree: the link's close)
  * by `end`, `endAll` and `close`; `refresh` ends those whose server changed, went away or may
  * not run now, and starts the missing ones. Logs every step with the server's name.
  */
@@ -94,6 +95,8 @@ export class WarmUpstreams {
   readonly #entries = new Map<string, Entry>();
   readonly #breakers = new Map<string, CircuitBreaker>();
   readonly #attempts = new Map<string, number>();
+  /** Servers whose warm upstreams kept failing (breaker open), with the config they failed as. */
+  readonly #gaveUp = new Map<string, { config: string; reason: string }>();
   #nextId = 1;
   #closed = false;
 
@@ -160,6 +163,7 @@ export class WarmUpstreams {
    */
   initialized(server: ServerConfig, params: InitializeParams): void {
     if (server.kind !== 'stdio' || this.#closed) return;
+    this.#gaveUp.delete(server.name);
     try {
       this.#opts.recordInitialize(server, params);
     } catch (error) {
@@ -231,6 +235,8 @@ export class WarmUpstreams {
   #whyNot(server: ServerConfig): string | undefined {
     const off = this.#opts.offReason(server);
     if (off !== undefined) return off;
+    const gaveUp = this.#gaveUp.get(server.name);
+    if (gaveUp?.config === JSON.stringify(server)) return gaveUp.reason;
     if (server.kind !== 'stdio') return 'a url server has no process to keep ready';
     if (!this.#opts.lastInitialize(server)) return 'it has not run on this machine yet';
     return undefined;
@@ -341,13 +347,20 @@ export class WarmUpstreams {
     breaker.recordFailure();
     const attempt = this.#attempts.get(name) ?? 0;
     this.#attempts.set(name, attempt + 1);
-    let delay = this.#backoff(attempt);
-    if (breaker.state === 'open') delay = Math.max(delay, (breaker.retryAt ?? Date.now()) - Date.now());
+    this.#entries.delete(name);
+    if (breaker.state === 'open') {
+      // No loop on a crashing server: none again until a session of it succeeds or its config changes.
+      const why = `the warm upstream failed ${breaker.recentFailures} times in a row (last: ${reason}); none is kept until a session of the server succeeds or its config changes`;
+      this.#gaveUp.set(name, { config: entry.config, reason: why });
+      this.#attempts.delete(name);
+      this.#log.warn({ server: name, attempt: attempt + 1 }, why);
+      return;
+    }
+    const delay = this.#backoff(attempt);
     this.#log.warn(
-      { server: name, delayMs: delay, attempt: attempt + 1, breaker: breaker.state },
+      { server: name, delayMs: delay, attempt: attempt + 1 },
       `warm upstream failed: ${reason}; replacing it after backoff`,
     );
-    this.#entries.delete(name);
     this.#waitThenStart(entry.server, delay, `replacing one that failed: ${reason}`);
   }
 
