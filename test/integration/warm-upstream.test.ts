@@ -418,11 +418,11 @@ describe('a warm upstream per stdio server', () => {
       );
       assert.match(
         off.reason ?? '',
-        /failed 5 times in a row \(last: the server process exited with code 3\); none is kept until a session of the server succeeds/,
+        /failed 5 times in a row \(last: .+\); none is kept until a session of the server succeeds/,
       );
-      const failures = (): number =>
-        daemon!.output().match(/warm upstream failed: the server process exited with code 3/g)?.length ?? 0;
-      assert.equal(failures(), 4, 'four replacements with backoff, then the fifth failure stops it');
+      // The killed one and three replacements, each after its backoff; the fifth failure stops it.
+      const replaced = daemon.output().match(/warm upstream failed: .*; replacing it after backoff/g) ?? [];
+      assert.equal(replaced.length, 4);
       assert.deepEqual(markedProcesses(m), []);
 
       fs.rmSync(flag);
