@@ -288,6 +288,10 @@ describe('a warm upstream per stdio server', () => {
       state: 'off',
       reason: 'turned off by "warm": false in its config',
     });
+    const check = await runProcess(CLI, ['config', 'check'], { env: w.env });
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stdout, /^ {2}cold \(stdio\): .* {2}\[warm off\]$/m);
+    assert.doesNotMatch(check.stdout, /kept .*warm off/);
 
     w.writeConfig({
       daemon: { warmUpstreams: false },
@@ -298,12 +302,16 @@ describe('a warm upstream per stdio server', () => {
       state: 'off',
       reason: 'turned off by daemon.warmUpstreams',
     });
+    const checked = await runProcess(CLI, ['config', 'check'], { env: w.env });
+    assert.match(checked.stdout, /^warm upstreams: off for every server \(daemon.warmUpstreams\)$/m);
+    assert.match(checked.stdout, /^ {2}kept \(stdio\): .* {2}\[warm off\]$/m);
     const session = await shimClient(w.env, 'kept');
     assert.equal(resultText(await callTool(session.client, 'echo', { message: 'cold' })), 'Echo: cold');
     await session.client.close();
     await waitFor(() => markedProcesses(on).length === 0, 15_000, 'no process left after the session');
     assert.equal(handovers(daemon), 0);
   });
+
   test('a restart from the dashboard replaces the warm upstream too', { timeout: 120_000 }, async () => {
     const m = mark();
     w.writeConfig({ mcpServers: { everything: server(m) } });

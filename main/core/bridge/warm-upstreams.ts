@@ -1,4 +1,5 @@
 import {
+  InitializeRequestParamsSchema,
   isJSONRPCErrorResponse,
   isJSONRPCResultResponse,
   type JSONRPCMessage,
@@ -158,11 +159,21 @@ export class WarmUpstreams {
 
   /**
    * A session of `server` initialized with `params`: records it (the server has now run here)
-   * and keeps a warm upstream for it. A warm upstream initialized with another handshake is
+   * and keeps a warm upstream for it; params that are not a valid InitializeRequest's are
+   * ignored. A warm upstream initialized with another handshake is
    * replaced by one with these params.
    */
   initialized(server: ServerConfig, params: InitializeParams): void {
     if (server.kind !== 'stdio' || this.#closed) return;
+    // Only an initialize as the spec shapes it is replayed to warm upstreams (a lenient server
+    // may have answered another).
+    if (!InitializeRequestParamsSchema.safeParse(params).success) {
+      this.#log.debug(
+        { server: server.name },
+        'not recorded for warm upstreams: an initialize of another shape',
+      );
+      return;
+    }
     this.#gaveUp.delete(server.name);
     try {
       this.#opts.recordInitialize(server, params);
