@@ -10,7 +10,9 @@ const parse = (config: unknown) => parseConfig(JSON.stringify(config), FILE);
 test('warm upstreams are on unless turned off, daemon-wide or per stdio server', () => {
   const on = parse({ mcpServers: { a: { command: 'node', args: ['a.js'] } } });
   assert.equal(on.warmUpstreams, true);
-  assert.equal(on.servers.get('a')?.kind === 'stdio' && on.servers.get('a')?.warm, undefined);
+  const server = on.servers.get('a');
+  assert.ok(server?.kind === 'stdio');
+  assert.equal(server.warm, undefined);
 
   const off = parse({
     daemon: { warmUpstreams: false },
