@@ -4,6 +4,9 @@
  * that ends the session, and pause. The servers run under `sh -c` wrappers that also start a
  * background `sleep`, which ignores stdin and is no child Warden knows of: only ending the
  * process group ends it. A real daemon in this process, real servers, the SDK client.
+ * Warm upstreams are off here (`daemon.warmUpstreams`): this file follows each session's own
+ * process group; warm-upstream.test.ts follows the warm ones through reload, pause, stop, crash
+ * and restart.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -26,6 +29,9 @@ import {
 import { EVERYTHING_JS, NODE, ROOT, makeWardenEnv, waitFor, type WardenEnv } from '../helpers/warden-env.ts';
 
 const CRASHY = path.join(ROOT, 'test/fixtures/crashy-server.ts');
+
+/** Sessions spawn their own upstream (no warm one next to it): see the module doc. */
+const NO_WARM = { warmUpstreams: false };
 
 /** `sh -c` that starts a background sleep, then becomes the server. */
 function wrapped(
@@ -76,6 +82,7 @@ describe('every way a session ends ends its upstream process group', () => {
 
   const writeConfig = (extraEnv: Record<string, string> = {}): void =>
     w.writeConfig({
+      daemon: NO_WARM,
       // The crashy fixture's tools carry no annotations: allow them, this is about processes.
       policy: { rules: [{ server: 'crashy', tool: '*', action: 'allow' }] },
       mcpServers: {
@@ -154,7 +161,7 @@ describe('every way a session ends ends its upstream process group', () => {
 
   test('the idle sweep', async () => {
     const idleEnv = makeWardenEnv();
-    idleEnv.writeConfig({ mcpServers: { everything: wrapped(marks.idle, EVERYTHING_JS) } });
+    idleEnv.writeConfig({ daemon: NO_WARM, mcpServers: { everything: wrapped(marks.idle, EVERYTHING_JS) } });
     const idle = await startInProcess(idleEnv, 300);
     try {
       const client = await httpClient(idle.url, idle.token, 'everything');

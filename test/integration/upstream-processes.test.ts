@@ -4,7 +4,8 @@
  * from node_modules. In each session the server is told to send simulated log messages, which keeps
  * it running after its stdin closes (as many servers do), so only ending its whole process
  * group stops it. Processes are found by a mark in their environment, which every descendant
- * inherits.
+ * inherits. Warm upstreams are off here (`daemon.warmUpstreams`): this file counts the process
+ * groups of sessions; warm-upstream.test.ts covers the warm ones.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -34,6 +35,9 @@ import {
 
 const EVERYTHING_PACKAGE = `@modelcontextprotocol/server-everything@${DEFAULT_SERVER_VERSIONS.everything}`;
 const SESSIONS = 30;
+
+/** Sessions spawn their own upstream (no warm one next to it): see the module doc. */
+const NO_WARM = { warmUpstreams: false };
 
 /** Calls that keep server-everything running after its stdin closes are allowed here. */
 const POLICY = { rules: [{ tool: 'toggle-simulated-logging', action: 'allow' }] };
@@ -118,7 +122,7 @@ describe('upstream process trees end with their sessions and with the daemon', (
       async () => {
         const mark = newMark();
         marks.push(mark);
-        w.writeConfig({ policy: POLICY, mcpServers: { everything: make(mark) } });
+        w.writeConfig({ daemon: NO_WARM, policy: POLICY, mcpServers: { everything: make(mark) } });
         daemon = await startDaemonProcess(w);
         const daemonGroup = pgidOf(daemon.child.pid!);
         const seen = new Set<number>();
@@ -161,7 +165,11 @@ describe('upstream process trees end with their sessions and with the daemon', (
     test(`${signal} of the daemon ends every upstream process tree (npx and sh -c) before it exits`, async () => {
       const mark = newMark();
       marks.push(mark);
-      w.writeConfig({ policy: POLICY, mcpServers: { viaNpx: npxServer(mark), viaSh: shServer(mark) } });
+      w.writeConfig({
+        daemon: NO_WARM,
+        policy: POLICY,
+        mcpServers: { viaNpx: npxServer(mark), viaSh: shServer(mark) },
+      });
       const running = (daemon = await startDaemonProcess(w));
       const clients = await Promise.all([shimClient(w.env, 'viaNpx'), shimClient(w.env, 'viaSh')]);
       try {
@@ -185,6 +193,7 @@ describe('upstream process trees end with their sessions and with the daemon', (
     marks.push(mark);
     // A wrapper with more to do after its server: it outlives the server, holding the group.
     w.writeConfig({
+      daemon: NO_WARM,
       mcpServers: {
         wrapped: {
           command: 'sh',

@@ -16,11 +16,13 @@ export function printConfigSchema(): void {
 export function checkConfig(paths: WardenPaths): void {
   const loaded = loadConfig(paths, { createDefault: true });
   const lines = [`${loaded.file} is valid: ${loaded.servers.size} server(s)`];
+  if (!loaded.warmUpstreams) lines.push('warm upstreams: off for every server (daemon.warmUpstreams)');
   for (const server of loaded.servers.values()) {
     const target = server.kind === 'stdio' ? formatCommandLine(server) : server.url;
     const lists = [
       server.tools.allow ? `allow ${server.tools.allow.join(', ')}` : '',
       server.tools.deny.length ? `deny ${server.tools.deny.join(', ')}` : '',
+      server.kind === 'stdio' && (server.warm === false || !loaded.warmUpstreams) ? 'warm off' : '',
     ].filter(Boolean);
     lines.push(
       `  ${server.name} (${server.kind}): ${target}${lists.length ? `  [${lists.join('; ')}]` : ''}`,

@@ -9,7 +9,7 @@ const out = (text: string) => void process.stdout.write(text + '\n');
 export async function listServers(paths: WardenPaths): Promise<void> {
   for (const s of await (await connectControlClient(paths)).servers()) {
     out(
-      `${s.name} (${s.kind})  ${s.allowed ? `allowed${s.trusted ? ', trusted' : ''}` : 'NOT ALLOWED'}  sessions ${s.sessions}  breaker ${s.breaker}`,
+      `${s.name} (${s.kind})  ${s.allowed ? `allowed${s.trusted ? ', trusted' : ''}` : 'NOT ALLOWED'}  sessions ${s.sessions}  breaker ${s.breaker}${s.warm && s.kind === 'stdio' ? `  warm ${s.warm.state}${s.warm.reason ? ` (${s.warm.reason})` : ''}` : ''}`,
     );
     out(`  ${s.target}`);
     if (s.reason) out(`  ${s.reason}`);

@@ -6,6 +6,7 @@ import type { ToolLists } from '../guard/tool-lists.ts';
 import type { Logger } from '../log.ts';
 import type { Shadow } from '../pins/shadowing.ts';
 import type { PinnedListsOptions } from './pinned-lists.ts';
+import type { WarmPort } from './supervisor.ts';
 import type { UpstreamLink } from './upstream-link.ts';
 
 /**
@@ -67,6 +68,8 @@ export interface UpstreamPort {
   createLink(server: ServerConfig, logger: Logger): UpstreamLink;
   /** Backoff before restart attempt n (0-based), ms (default: circuit-breaker's backoffDelay). */
   backoff?: (attempt: number) => number;
+  /** The server's warm upstream (absent: every session spawns its own). */
+  warm?: WarmPort;
 }
 
 /** The four ports of one session besides its downstream. */

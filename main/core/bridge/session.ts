@@ -93,6 +93,7 @@ export class BridgeSession {
       onLost: (reason, restarting) => this.#failPending(reason, restarting),
       createLink: (server, logger) => upstream.createLink(server, logger),
       ...(upstream.backoff ? { backoff: upstream.backoff } : {}),
+      ...(upstream.warm ? { warm: upstream.warm } : {}),
     });
     this.#lists = new PinnedLists({
       server: options.server.name,

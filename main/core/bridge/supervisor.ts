@@ -1,8 +1,11 @@
 import {
+  isInitializeRequest,
   isJSONRPCErrorResponse,
+  isJSONRPCRequest,
   isJSONRPCResultResponse,
   type InitializeRequest,
   type JSONRPCMessage,
+  type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerConfig } from '../config/schema.ts';
 import { WardenError, describeError } from '../errors.ts';
@@ -10,6 +13,7 @@ import type { Logger } from '../log.ts';
 import { backoffDelay, type CircuitBreaker } from './circuit-breaker.ts';
 import { errorResponseFor, JsonRpcError } from './jsonrpc.ts';
 import { createUpstreamLink, type UpstreamLink } from './upstream-link.ts';
+import type { WarmHandover } from './warm-upstreams.ts';
 
 /** How long a restarted server gets to answer Warden's initialize, ms. */
 export const REINITIALIZE_TIMEOUT_MS = 30_000;
@@ -36,6 +40,19 @@ export interface SupervisorOptions {
   createLink?: (server: ServerConfig, logger: Logger) => UpstreamLink;
   /** Backoff before restart attempt n (0-based), ms. */
   backoff?: (attempt: number) => number;
+  /** The server's warm upstream (stdio servers; see WarmPort). */
+  warm?: WarmPort;
+}
+
+/**
+ * A session's view of its server's warm upstream (bridge/warm-upstreams.ts): it may answer the
+ * session's initialize, and is told each initialize that succeeded.
+ */
+export interface WarmPort {
+  /** The ready warm upstream, when it was initialized with the same handshake as `params`. */
+  take(params: InitializeRequest['params']): WarmHandover | undefined;
+  /** The session's initialize succeeded with `params`. */
+  initialized(params: InitializeRequest['params']): void;
 }
 
 type State = 'idle' | 'starting' | 'ready' | 'restarting' | 'closed';
@@ -43,7 +60,12 @@ type State = 'idle' | 'starting' | 'ready' | 'restarting' | 'closed';
 /**
  * Owns the upstream connection of one downstream session and keeps it alive.
  *
- * The first start happens on the client's initialize, which is forwarded as it is. When the
+ * The first start happens on the client's initialize, which is forwarded as it is, unless the
+ * server's warm upstream (WarmPort) was initialized with the same handshake: then the session
+ * takes that link over, and its initialize is answered with the warm upstream's initialize
+ * result under the id the session sent it with, as if it had been forwarded; messages the warm
+ * upstream sent meanwhile follow; the client's `notifications/initialized` goes to it as sent.
+ * When the
  * connection is lost afterwards, the supervisor tells the session (so requests in flight get an
  * error), then restarts the server with exponential backoff, replays the client's initialize
  * under a Warden id, sends `notifications/initialized`, and delivers what was queued meanwhile.
@@ -87,6 +109,13 @@ export class UpstreamSupervisor {
         return this.#link!.send(message);
       case 'idle':
         this.#assertBreakerAllows();
+        if (
+          !this.#startPromise &&
+          isJSONRPCRequest(message) &&
+          isInitializeRequest(message) &&
+          this.#adoptWarm(message.id, message.params)
+        )
+          return;
         this.#startPromise ??= this.#firstStart();
         await this.#startPromise;
         return this.#link!.send(message);
@@ -150,9 +179,13 @@ export class UpstreamSupervisor {
     });
   }
 
-  /** Records the client's initialize so a restart can replay it, and the negotiated version. */
+  /**
+   * Records the client's initialize so a restart can replay it, and the negotiated version;
+   * tells the warm upstreams (the server has run; its next warm one uses these params).
+   */
   noteInitialized(params: InitializeRequest['params'], protocolVersion: string | undefined): void {
     this.#initializeParams = params;
+    this.#opts.warm?.initialized(params);
     if (protocolVersion) {
       this.#protocolVersion = protocolVersion;
       this.#link?.setProtocolVersion(protocolVersion);
@@ -193,6 +226,31 @@ export class UpstreamSupervisor {
           `Warden stopped restarting it until ${retry}. Check the server (see the daemon log) and try again then.`,
       );
     }
+  }
+
+  /**
+   * Takes over the warm upstream for this initialize, if there is one with the same handshake.
+   * The answer is delivered in a later microtask, after the session has mapped the request.
+   * @returns whether the initialize was answered from it.
+   */
+  #adoptWarm(id: RequestId, params: InitializeRequest['params']): boolean {
+    const handover = this.#opts.warm?.take(params);
+    if (!handover) return false;
+    const { link, result, pending } = handover;
+    link.onmessage = (m) => this.#onLinkMessage(m);
+    link.onclose = (reason) => this.#onLinkClosed(link, reason);
+    this.#link = link;
+    this.#state = 'ready';
+    this.#log.info(
+      { childPid: link.pid, initializedFor: handover.initializedFor },
+      'initialize answered by the warm upstream',
+    );
+    queueMicrotask(() => {
+      if (this.#link !== link) return;
+      this.#opts.onMessage({ jsonrpc: '2.0', id, result });
+      for (const m of pending) if (this.#link === link) this.#onLinkMessage(m);
+    });
+    return true;
   }
 
   async #firstStart(): Promise<void> {

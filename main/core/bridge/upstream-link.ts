@@ -38,6 +38,8 @@ export interface UpstreamLink {
   close(): Promise<void>;
   /** Tells an HTTP link the negotiated protocol version (sent as MCP-Protocol-Version). */
   setProtocolVersion(version: string): void;
+  /** The process id of a stdio child once it runs (for logs); undefined otherwise. */
+  readonly pid?: number | undefined;
   onmessage?: (message: JSONRPCMessage) => void;
   onclose?: (reason: string) => void;
 }
@@ -111,6 +113,10 @@ class StdioLink implements UpstreamLink {
     this.#log = logger;
     this.#secrets = secrets;
     this.#processes = processes;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
   }
 
   async start(): Promise<void> {

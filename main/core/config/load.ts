@@ -89,6 +89,7 @@ export function parseConfig(text: string, file: string): WardenConfig {
         args: entry.args ?? [],
         env: entry.env ?? {},
         ...(entry.cwd ? { cwd: entry.cwd } : {}),
+        ...(entry.warm === false ? { warm: false as const } : {}),
         tools,
       });
     } else if (entry.url !== undefined) {
@@ -99,6 +100,7 @@ export function parseConfig(text: string, file: string): WardenConfig {
     file,
     port: parsed.data.daemon?.port ?? DEFAULT_PORT,
     auditSynchronous: parsed.data.audit?.synchronous ?? 'normal',
+    warmUpstreams: parsed.data.daemon?.warmUpstreams ?? true,
     servers,
     policy: parsed.data.policy ?? {},
   };

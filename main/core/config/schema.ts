@@ -34,6 +34,12 @@ export const serverConfigSchema = z
     url: z.url({ protocol: /^https?$/ }).optional(),
     headers: z.record(z.string(), z.string()).optional(),
     disabled: z.boolean().optional(),
+    warm: z
+      .boolean()
+      .optional()
+      .describe(
+        'Keep one started, initialized process of this stdio server ready for the next session (default true; see `daemon.warmUpstreams`). `false` turns it off for this server.',
+      ),
     tools: toolListsSchema.optional(),
   })
   .superRefine((server, ctx) => {
@@ -66,6 +72,13 @@ export const serverConfigSchema = z
     }
     if (hasUrl && (server.args !== undefined || server.env !== undefined || server.cwd !== undefined)) {
       ctx.addIssue({ code: 'custom', message: '"args", "env" and "cwd" apply to "command" servers only' });
+    }
+    if (hasUrl && server.warm !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['warm'],
+        message: '"warm" applies to "command" servers only (a url server has no process to keep ready)',
+      });
     }
   });
 
@@ -105,6 +118,12 @@ const configShape = {
   daemon: z
     .strictObject({
       port: z.int().min(1024).max(65535).optional().describe(`Loopback port (default ${DEFAULT_PORT}).`),
+      warmUpstreams: z
+        .boolean()
+        .optional()
+        .describe(
+          'Keep one started, initialized process ready per stdio server that has run on this machine before, handed to the next session so it does not wait for a spawn (default true). `false` turns it off for every server.',
+        ),
     })
     .optional(),
   audit: z
@@ -139,6 +158,8 @@ export interface StdioServerConfig {
   args: string[];
   env: Record<string, string>;
   cwd?: string;
+  /** `false` when `mcpServers.<name>.warm` turns the warm upstream off; absent otherwise. */
+  warm?: false;
   tools: ToolLists;
 }
 
@@ -164,6 +185,8 @@ export interface WardenConfig {
   file: string;
   port: number;
   auditSynchronous: 'normal' | 'full';
+  /** Whether warm upstreams are kept for stdio servers (`daemon.warmUpstreams`, default true). */
+  warmUpstreams: boolean;
   /** Enabled servers by name (entries with `"disabled": true` are left out). */
   servers: Map<string, ServerConfig>;
   /** The `policy` key (empty when absent). */

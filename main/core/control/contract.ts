@@ -48,6 +48,13 @@ export const serverEntrySchema = z.object({
   trusted: z.boolean(),
   sessions: z.number(),
   breaker: z.string(),
+  warm: z
+    .object({
+      state: z.enum(['ready', 'starting', 'waiting', 'off']),
+      reason: z.string().optional(),
+    })
+    .optional()
+    .describe("the server's warm upstream (one initialized process kept for the next session), and why"),
 });
 
 /**

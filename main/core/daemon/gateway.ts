@@ -87,9 +87,13 @@ export class Gateway {
     this.#control = createControlApi(core, {
       sessionsFor: (server: string) => this.#mcp.sessionsOf(server) + this.#local.sessionsOf(server),
       breakerState: (server: string) => this.#breakers.get(server)?.state ?? 'closed',
+      warmStatus: (server: string) => this.#wiring.warmStatus(server),
       pauseAll: () => this.close({ keepSweeping: true }),
-      restart: async (server: string) =>
-        (await Promise.all([this.#mcp.restart(server), this.#local.restart(server)])).reduce((a, b) => a + b),
+      restart: async (server: string) => {
+        await this.#wiring.restartWarm(server);
+        const counts = await Promise.all([this.#mcp.restart(server), this.#local.restart(server)]);
+        return counts[0] + counts[1];
+      },
     });
   }
 
@@ -200,11 +204,13 @@ export class Gateway {
    * `keepSweeping` (pause) it keeps serving and following the state in force.
    */
   async close(options: { keepSweeping?: boolean } = {}): Promise<void> {
+    let warmEnded: Promise<void> | undefined;
     if (!options.keepSweeping) {
       this.#unfollow();
-      this.#wiring.close();
+      warmEnded = this.#wiring.close();
     }
     await Promise.all([this.#mcp.close(options), this.#local.close()]);
+    await warmEnded;
     await this.#opts.core.upstreams.endAll();
   }
 }

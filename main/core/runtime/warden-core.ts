@@ -16,6 +16,7 @@ import { ServerApprovalStore } from '../store/server-approvals.ts';
 import { SecretBindingStore } from '../store/secret-bindings.ts';
 import { DaemonSettingsStore } from '../store/daemon-settings.ts';
 import { ProcessGroupStore } from '../store/process-groups.ts';
+import { UpstreamRunStore } from '../store/upstream-runs.ts';
 import { UpstreamProcesses } from '../process/upstream-processes.ts';
 import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.ts';
 import type { SecretAccess } from '../bridge/upstream-link.ts';
@@ -52,11 +53,14 @@ export class WardenCore {
   readonly oauth: OAuthCoordinator;
   /** The process trees of stdio upstreams, recorded in state.db until they are over. */
   readonly upstreams: UpstreamProcesses;
+  /** The stdio servers that have run on this machine, with their last initialize (warm upstreams). */
+  readonly upstreamRuns: UpstreamRunStore;
   readonly #state: Database.Database;
   readonly #settings: DaemonSettingsStore;
   readonly #unfollow: () => void;
   #paused: boolean;
   readonly #listeners = new Set<(event: CoreEvent) => void>();
+  readonly #secretListeners = new Set<(name: string) => void>();
 
   private constructor(
     inForce: StateInForce,
@@ -71,8 +75,11 @@ export class WardenCore {
     this.#dataDir = dataDir;
     this.audit = audit;
     this.#state = state;
-    this.secretBindings = new SecretBindingStore(state);
-    this.secrets = { store: secrets, refusal: (name, server) => this.secretBindings.refusal(name, server) };
+    this.secretBindings = new SecretBindingStore(state, (name) => this.#secretChanged(name));
+    this.secrets = {
+      store: notifyingStore(secrets, (name) => this.#secretChanged(name)),
+      refusal: (name, server) => this.secretBindings.refusal(name, server),
+    };
     this.oauth = new OAuthCoordinator(secrets, logger);
     this.serverApprovals = new ServerApprovalStore(state);
     this.remembered = new RememberedRuleStore(state);
@@ -80,6 +87,7 @@ export class WardenCore {
     this.quota = new QuotaStore(state);
     this.#settings = new DaemonSettingsStore(state);
     this.#paused = this.#settings.paused;
+    this.upstreamRuns = new UpstreamRunStore(state);
     this.upstreams = new UpstreamProcesses(
       new ProcessGroupStore(state),
       logger.child({ component: 'processes' }),
@@ -87,6 +95,11 @@ export class WardenCore {
     this.audit.onRecord = (id) => this.emit({ type: 'audit.recorded', id });
     // Live views refresh on every change put in force (policy status, servers, catalog).
     this.#unfollow = inForce.subscribe(() => this.emit({ type: 'status.changed' }));
+  }
+
+  /** The daemon's logger (parts of the runtime log through children of it). */
+  get logger(): Logger {
+    return this.#logger;
   }
 
   /** The user's config in force (StateInForce.current; a reload replaces it). */
@@ -141,6 +154,27 @@ export class WardenCore {
   onEvent(listener: (event: CoreEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Follows changes of secrets made through this daemon: a value set or deleted in the keychain
+   * (through `secrets.store`), a binding made or removed. Told the secret's name, after the
+   * change. Values changed in the keychain by other programs are not seen.
+   * @returns a function that stops following.
+   */
+  onSecretChange(listener: (name: string) => void): () => void {
+    this.#secretListeners.add(listener);
+    return () => this.#secretListeners.delete(listener);
+  }
+
+  #secretChanged(name: string): void {
+    for (const listener of this.#secretListeners) {
+      try {
+        listener(name);
+      } catch (error) {
+        this.#logger.debug({ err: error }, 'secret listener failed');
+      }
+    }
   }
 
   /** Tells every listener (see onEvent). */
@@ -253,6 +287,23 @@ export class WardenCore {
     this.audit.close();
     this.#state.close();
   }
+}
+
+/** `store`, telling `changed` the name of every secret set or deleted through it. */
+function notifyingStore(store: SecretStore, changed: (name: string) => void): SecretStore {
+  return {
+    get: (name) => store.get(name),
+    list: () => store.list(),
+    set: async (name, value) => {
+      await store.set(name, value);
+      changed(name);
+    },
+    delete: async (name) => {
+      const deleted = await store.delete(name);
+      if (deleted) changed(name);
+      return deleted;
+    },
+  };
 }
 
 /** What the core tells live views (control API event stream). */

@@ -27,7 +27,11 @@ export class SecretBindingStore {
     { name: string; server: string; identity_hash: string; bound_at: string }
   >;
 
-  constructor(db: Database.Database) {
+  readonly #changed: ((name: string) => void) | undefined;
+
+  /** @param changed told the name of every secret whose binding was made or removed here. */
+  constructor(db: Database.Database, changed?: (name: string) => void) {
+    this.#changed = changed;
     this.#get = db.prepare(`SELECT * FROM secret_bindings WHERE name = ?`);
     this.#put = db.prepare(
       `INSERT OR REPLACE INTO secret_bindings (name, server, identity_hash, bound_at) VALUES (?, ?, ?, ?)`,
@@ -44,6 +48,7 @@ export class SecretBindingStore {
       boundAt: new Date().toISOString(),
     };
     this.#put.run(binding.name, binding.server, binding.identityHash, binding.boundAt);
+    this.#changed?.(name);
     return binding;
   }
 
@@ -58,10 +63,12 @@ export class SecretBindingStore {
   /** Records a binding as it is (bind() computes one; this puts a stored one back). */
   put(binding: SecretBinding): void {
     this.#put.run(binding.name, binding.server, binding.identityHash, binding.boundAt);
+    this.#changed?.(binding.name);
   }
 
   unbind(name: string): void {
     this.#delete.run(name);
+    this.#changed?.(name);
   }
 
   all(): SecretBinding[] {

@@ -7,8 +7,9 @@ import { describeError, WardenError } from '../errors.ts';
 /**
  * Warden's own durable state (`state.db` in the data dir, SQLite, WAL): server identities a
  * person approved, pinned tool definitions and their pending reviews, remembered approval
- * decisions, daily quota counters, daemon settings that outlive a restart (pause), and the
- * process groups of running upstream servers. Separate from the audit log so the audit file holds
+ * decisions, daily quota counters, daemon settings that outlive a restart (pause), the
+ * process groups of running upstream servers, and the stdio servers that have run (with their
+ * last initialize, for warm upstreams). Separate from the audit log so the audit file holds
  * records only. Migrations are numbered and never edited.
  */
 export const STATE_MIGRATIONS: readonly Migration[] = [
@@ -97,6 +98,18 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
         daemon_identity TEXT    NOT NULL,
         started_at      TEXT    NOT NULL     -- ISO 8601 UTC
       );
+    `,
+  },
+  {
+    version: 5,
+    name: 'stdio servers that have run (warm upstreams)',
+    sql: `
+      CREATE TABLE upstream_runs (
+        server        TEXT PRIMARY KEY,
+        identity_hash TEXT NOT NULL,   -- the identity it ran as (command, args): another one has not run
+        initialize    TEXT NOT NULL,   -- JSON: the params of the last session's initialize
+        last_run_at   TEXT NOT NULL    -- ISO 8601 UTC
+      ) WITHOUT ROWID;
     `,
   },
 ];

@@ -1,9 +1,12 @@
+import type { WarmStatus } from '../../bridge/warm-upstreams.ts';
 import type { WardenCore } from '../../runtime/warden-core.ts';
 
 /** What the gateway tells the control API about live sessions. */
 export interface ControlRuntime {
   sessionsFor(server: string): number;
   breakerState(server: string): string;
+  /** The server's warm upstream (absent: the runtime keeps none). */
+  warmStatus?(server: string): WarmStatus;
   /** Ends every session (their upstream processes stop); new ones are refused while paused. */
   pauseAll(): Promise<void>;
   /** Restarts the upstream of every session of `server`; resolves to how many. */

@@ -41,6 +41,7 @@ export function statusHandlers(
         trusted: admission.allowed ? admission.trusted : false,
         sessions: runtime.sessionsFor(server.name),
         breaker: runtime.breakerState(server.name),
+        ...(runtime.warmStatus ? { warm: runtime.warmStatus(server.name) } : {}),
       };
     });
   return {
