@@ -68,16 +68,31 @@ describe('SDK v2 client in 2025-11-25 mode through Warden', { timeout: TIMEOUT }
         assert.equal(client.getNegotiatedProtocolVersion(), '2025-11-25');
 
         const tools = (await client.listTools()).tools.map((t) => t.name).sort();
-        assert.deepEqual(tools, ['ask-name', 'bump', 'cancellations', 'count', 'echo', 'slow', 'write-note']);
+        assert.deepEqual(tools, [
+          'ask-name',
+          'bump',
+          'cancellations',
+          'count',
+          'echo',
+          'release',
+          'slow',
+          'write-note',
+        ]);
         assert.equal(
           text(await client.callTool({ name: 'echo', arguments: { message: via } })),
           `echo: ${via}`,
         );
 
         const progress: number[] = [];
+        // Held until this client has seen the last progress (see v2-server.ts, count).
         const counted = await client.callTool(
-          { name: 'count', arguments: { steps: 3 } },
-          { onprogress: (p) => void progress.push(p.progress) },
+          { name: 'count', arguments: { steps: 3, hold: true } },
+          {
+            onprogress: (p) => {
+              progress.push(p.progress);
+              if (p.progress === 3) void client.callTool({ name: 'release', arguments: {} });
+            },
+          },
         );
         assert.equal(text(counted), 'counted 3');
         assert.deepEqual(progress, [1, 2, 3]);

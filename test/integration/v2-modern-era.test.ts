@@ -6,6 +6,9 @@
  * tool calls, a progress stream, an `input_required` round, a cancelled call, and a
  * `subscriptions/listen` stream that delivers `notifications/resources/updated`.
  *
+ * Directly against a 2025-11-25-only server (test/fixtures/v1-server.ts, SDK v1), the reference
+ * for the fallback Warden must give: the pinned client is refused, the dual-era one falls back.
+ *
  * Through Warden today (its endpoint and shim speak 2025-11-25 only; build item 3 of issue 12
  * changes that): the pinned client is refused with EraNegotiationFailed, and a dual-era client
  * (`mode: 'auto'`) falls back to 2025-11-25 and works, as the versioning page's compatibility
@@ -29,6 +32,7 @@ import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { CLI, NODE, ROOT, waitFor } from '../helpers/warden-env.ts';
 
 const V2_SERVER = path.join(ROOT, 'test/fixtures/v2-server.ts');
+const V1_SERVER = path.join(ROOT, 'test/fixtures/v1-server.ts');
 const TIMEOUT = 120_000;
 const MODERN = '2026-07-28';
 
@@ -64,9 +68,15 @@ async function exercise(client: Client, updates: string[]): Promise<void> {
   );
 
   const progress: number[] = [];
+  // Held until this client has seen the last progress (see v2-server.ts, count).
   const counted = await client.callTool(
-    { name: 'count', arguments: { steps: 3 } },
-    { onprogress: (p) => void progress.push(p.progress) },
+    { name: 'count', arguments: { steps: 3, hold: true } },
+    {
+      onprogress: (p) => {
+        progress.push(p.progress);
+        if (p.progress === 3) void client.callTool({ name: 'release', arguments: {} });
+      },
+    },
   );
   assert.equal(text(counted), 'counted 3');
   assert.deepEqual(progress, [1, 2, 3]);
@@ -97,20 +107,51 @@ async function exercise(client: Client, updates: string[]): Promise<void> {
   }
 }
 
+/** Starts a fixture server in http mode; resolves with it and its port. */
+async function startHttpFixture(script: string): Promise<{ server: ChildProcess; port: number }> {
+  const server = spawn(NODE, [script, 'http', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let printed = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    server.stdout.on('data', (d: Buffer) => {
+      printed += d.toString();
+      const p = listeningPort(printed);
+      if (p !== undefined) resolve(p);
+    });
+    server.once('exit', (code) => reject(new Error(`${path.basename(script)} exited with ${code}`)));
+  });
+  return { server, port };
+}
+
+/** A pinned 2026-07-28 client is refused; a dual-era one lands on 2025-11-25 and works. */
+async function assertLegacyFallback(transport: () => Transport, label: string): Promise<void> {
+  const pinned = modernClient().client;
+  await assert.rejects(pinned.connect(transport()), (error: unknown) => {
+    assert.ok(error instanceof SdkError, String(error));
+    assert.equal(error.code, SdkErrorCode.EraNegotiationFailed);
+    return true;
+  });
+  await pinned.close();
+
+  const { client } = modernClient('auto');
+  await client.connect(transport());
+  try {
+    assert.equal(client.getProtocolEra(), 'legacy');
+    assert.equal(client.getNegotiatedProtocolVersion(), '2025-11-25');
+    assert.equal(
+      text(await client.callTool({ name: 'echo', arguments: { message: label } })),
+      `echo: ${label}`,
+    );
+    assert.equal(text(await client.callTool({ name: 'ask-name', arguments: {} })), 'hello, Grace');
+  } finally {
+    await client.close();
+  }
+}
+
 describe('2026-07-28 with the SDK v2 client and server, directly', { timeout: TIMEOUT }, () => {
   let server: ChildProcess;
   let port: number;
   before(async () => {
-    server = spawn(NODE, [V2_SERVER, 'http', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let printed = '';
-    port = await new Promise<number>((resolve, reject) => {
-      server.stdout!.on('data', (d: Buffer) => {
-        printed += d.toString();
-        const p = listeningPort(printed);
-        if (p !== undefined) resolve(p);
-      });
-      server.once('exit', (code) => reject(new Error(`v2-server exited with ${code}`)));
-    });
+    ({ server, port } = await startHttpFixture(V2_SERVER));
   });
   after(() => server.kill());
 
@@ -137,6 +178,27 @@ describe('2026-07-28 with the SDK v2 client and server, directly', { timeout: TI
   });
 });
 
+describe('2026-07-28 clients against a 2025-11-25-only server, directly', { timeout: TIMEOUT }, () => {
+  let server: ChildProcess;
+  let port: number;
+  before(async () => {
+    ({ server, port } = await startHttpFixture(V1_SERVER));
+  });
+  after(() => server.kill());
+
+  test('over Streamable HTTP', () =>
+    assertLegacyFallback(
+      () => new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)),
+      'http',
+    ));
+
+  test('over stdio', () =>
+    assertLegacyFallback(
+      () => new StdioClientTransport({ command: NODE, args: [V1_SERVER, 'stdio'], stderr: 'pipe' }),
+      'stdio',
+    ));
+});
+
 describe('2026-07-28 clients through Warden today (the known gap)', { timeout: TIMEOUT }, () => {
   const fx = useDaemonFixture({
     config: { mcpServers: { v2: { command: NODE, args: [V2_SERVER, 'stdio'] } } },
@@ -157,26 +219,7 @@ describe('2026-07-28 clients through Warden today (the known gap)', { timeout: T
 
   for (const via of ['shim', 'http'] as const) {
     test(`through the ${via === 'shim' ? 'connect shim' : 'HTTP endpoint'}: a pinned client is refused, a dual-era client falls back to 2025-11-25`, async () => {
-      const pinned = modernClient().client;
-      await assert.rejects(pinned.connect(transports[via]()), (error: unknown) => {
-        assert.ok(error instanceof SdkError, String(error));
-        assert.equal(error.code, SdkErrorCode.EraNegotiationFailed);
-        return true;
-      });
-      await pinned.close();
-
-      const { client } = modernClient('auto');
-      await client.connect(transports[via]());
-      try {
-        assert.equal(client.getProtocolEra(), 'legacy');
-        assert.equal(client.getNegotiatedProtocolVersion(), '2025-11-25');
-        assert.equal(
-          text(await client.callTool({ name: 'echo', arguments: { message: via } })),
-          `echo: ${via}`,
-        );
-      } finally {
-        await client.close();
-      }
+      await assertLegacyFallback(transports[via], via);
     });
   }
 });
