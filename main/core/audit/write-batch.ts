@@ -1,0 +1,64 @@
+/** One queued write: runs inside the batch's transaction; its promise settles after the commit. */
+interface QueuedWrite {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Writes queued during one turn of the event loop and committed together in one transaction
+ * (group commit): the first write of a turn schedules a flush with `setImmediate`, which runs
+ * right after the I/O callbacks of the turn, so a single write waits for no timer.
+ *
+ * Each write's promise resolves with what its `run` returned once the transaction has
+ * committed (the rows are then visible to other connections and survive a kill -9), or
+ * rejects with what `commit` threw, for every write of the batch, when the transaction failed
+ * and was rolled back (disk full, database locked past the busy timeout, closed database).
+ */
+export class WriteBatch {
+  readonly #commit: (writes: () => unknown[]) => unknown[];
+  #queued: QueuedWrite[] = [];
+  #scheduled: NodeJS.Immediate | undefined;
+
+  /**
+   * @param commit runs the given function in one transaction and returns its result; throws
+   *   when the transaction could not commit (nothing of it is then written).
+   */
+  constructor(commit: (writes: () => unknown[]) => unknown[]) {
+    this.#commit = commit;
+  }
+
+  /** Writes waiting for the next flush. */
+  get pending(): number {
+    return this.#queued.length;
+  }
+
+  /**
+   * Queues a write for this turn's transaction.
+   * @param run the statement(s) to run; its result is what the promise resolves with. A throw
+   *   rolls back the whole batch, so it must throw only for a database error.
+   */
+  enqueue<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queued.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      this.#scheduled ??= setImmediate(() => this.flush());
+    });
+  }
+
+  /** Commits every queued write now, in one transaction (also called at close). Never throws. */
+  flush(): void {
+    if (this.#scheduled) clearImmediate(this.#scheduled);
+    this.#scheduled = undefined;
+    const writes = this.#queued;
+    if (writes.length === 0) return;
+    this.#queued = [];
+    let results: unknown[];
+    try {
+      results = this.#commit(() => writes.map((write) => write.run()));
+    } catch (error) {
+      for (const write of writes) write.reject(error);
+      return;
+    }
+    writes.forEach((write, i) => write.resolve(results[i]));
+  }
+}
