@@ -47,12 +47,16 @@ export interface GuardPort {
   decide(call: ToolCallContext, scope: CallScope): Promise<GuardDecision>;
 }
 
-/** What the session writes to the audit log (AuditLog implements it). */
+/**
+ * What the session writes to the audit log (AuditLog: recordCall, queueOutcome, queueRefusal).
+ * An outcome or a refusal may be committed later (batched per turn of the event loop): the
+ * session then delivers the result once the returned promise has settled.
+ */
 export interface CallRecorder {
   /** Records a call before it is forwarded; returns its row id. Throws when it cannot (fail closed). */
   recordCall(start: AuditCallStart): number;
-  recordOutcome(id: number, end: AuditCallEnd): void;
-  recordRefusal(start: AuditCallStart, error: string, durationMs?: number): number;
+  recordOutcome(id: number, end: AuditCallEnd): void | Promise<void>;
+  recordRefusal(start: AuditCallStart, error: string, durationMs?: number): number | Promise<number>;
 }
 
 /** The audit of the session's calls: the recorder, and the policy version each row names. */

@@ -63,8 +63,8 @@ export class SessionWiring {
       guard,
       audit: {
         recordCall: (start) => core.audit.recordCall(start),
-        recordOutcome: (id, end) => core.audit.recordOutcome(id, end),
-        recordRefusal: (start, error, durationMs) => core.audit.recordRefusal(start, error, durationMs),
+        recordOutcome: (id, end) => core.audit.queueOutcome(id, end),
+        recordRefusal: (start, error, durationMs) => core.audit.queueRefusal(start, error, durationMs),
         policyVersion: () => core.policyVersion(),
       },
       upstream: {
