@@ -132,10 +132,11 @@ export class AuditLog {
     this.#db = db;
     this.#insert = db.prepare<[InsertParams]>(INSERT_SQL);
     this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
-    this.#batch = new WriteBatch((writes) => {
-      if (!db.open) throw new TypeError('The database connection is not open');
-      return db.transaction(writes).immediate();
-    });
+    const inTransaction = db.transaction((writes: () => unknown[]) => writes());
+    this.#batch = new WriteBatch((writes, count) =>
+      // One statement commits by itself: BEGIN and COMMIT around it would only add two.
+      count === 1 ? writes() : inTransaction.immediate(writes),
+    );
     this.#checkpointer = WalCheckpointer.start(file, db, options.checkpoints);
   }
 

@@ -16,15 +16,15 @@ interface QueuedWrite {
  * and was rolled back (disk full, database locked past the busy timeout, closed database).
  */
 export class WriteBatch {
-  readonly #commit: (writes: () => unknown[]) => unknown[];
+  readonly #commit: (writes: () => unknown[], count: number) => unknown[];
   #queued: QueuedWrite[] = [];
   #scheduled: NodeJS.Immediate | undefined;
 
   /**
-   * @param commit runs the given function in one transaction and returns its result; throws
-   *   when the transaction could not commit (nothing of it is then written).
+   * @param commit runs `writes` (`count` of them) in one transaction and returns its result;
+   *   throws when the transaction could not commit (nothing of it is then written).
    */
-  constructor(commit: (writes: () => unknown[]) => unknown[]) {
+  constructor(commit: (writes: () => unknown[], count: number) => unknown[]) {
     this.#commit = commit;
   }
 
@@ -54,7 +54,7 @@ export class WriteBatch {
     this.#queued = [];
     let results: unknown[];
     try {
-      results = this.#commit(() => writes.map((write) => write.run()));
+      results = this.#commit(() => writes.map((write) => write.run()), writes.length);
     } catch (error) {
       for (const write of writes) write.reject(error);
       return;
