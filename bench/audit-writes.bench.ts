@@ -3,9 +3,10 @@
  * and after issue 12 side by side in one run, each on a real file in a temp directory:
  *   - before: schema 2 (AUTOINCREMENT), SQLite's inline auto-checkpoint (every 1000 pages), an
  *     INSERT and an outcome UPDATE per call, each its own transaction on the event loop;
- *   - after: AuditLog as it is now: schema 3 (no AUTOINCREMENT), the INSERT committed at once,
- *     the outcome queued and committed with the others of its event-loop turn (the call waits
- *     for that commit), checkpoints in a worker thread.
+ *   - after: AuditLog as the daemon uses it now: schema 3 (no AUTOINCREMENT), the INSERT and
+ *     the outcome each queued and committed with the other writes of its event-loop turn (the
+ *     call waits for that commit: forwarded after its INSERT, answered after its outcome),
+ *     checkpoints in a worker thread.
  * Two workloads each: sequential calls (one in flight), and `--concurrency` calls in flight.
  * Between a call's INSERT and its outcome, a round trip over a local socket to an echo server
  * in this process stands for the upstream (so the outcome is queued in an I/O callback, as in
@@ -43,9 +44,9 @@ const CALLS = Number(values.calls);
 const CONCURRENCY = Number(values.concurrency);
 const PAD = 'a'.repeat(Number(values.arguments));
 
-/** How one design records a call: the INSERT (sync) and the outcome (committed when it resolves). */
+/** How one design records a call: the INSERT and the outcome (each committed when it returns or resolves). */
 interface Writer {
-  recordCall(start: AuditCallStart): number;
+  recordCall(start: AuditCallStart): number | Promise<number>;
   recordOutcome(id: number): void | Promise<void>;
   close(): void;
 }
@@ -100,7 +101,7 @@ function beforeWriter(file: string): Writer {
 function afterWriter(file: string): Writer {
   const log = AuditLog.open(file);
   return {
-    recordCall: (start) => log.recordCall(start),
+    recordCall: (start) => log.queueCall(start),
     recordOutcome: (id) => log.queueOutcome(id, { outcome: 'ok', durationMs: 0.2 }),
     close: () => log.close(),
   };
@@ -144,7 +145,7 @@ async function run(
     while (next < calls) {
       const i = next++;
       const started = performance.now();
-      const id = writer.recordCall({
+      const id = await writer.recordCall({
         startedAt: Date.now(),
         sessionId: `session-${i % inFlight}`,
         server: 'everything',

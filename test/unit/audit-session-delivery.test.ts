@@ -25,6 +25,7 @@ import {
   tempDir,
   type SessionHarness,
 } from '../helpers/bridge-harness.ts';
+import { waitFor } from '../helpers/warden-env.ts';
 
 describe('tools/call answers wait for their audit commit (real AuditLog)', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -32,12 +33,19 @@ describe('tools/call answers wait for their audit commit (real AuditLog)', () =>
   let log: AuditLog;
   let reader: Database.Database;
   let harness: SessionHarness | undefined;
+  /** The echo calls the upstream server ran, with their audit row as the server ran them. */
+  let ran: string[];
+  let rowsAtRun: unknown[];
+  /** Called inside the audit port's recordCall, after the INSERT is queued. */
+  let onRecordCall: (() => void) | undefined;
 
   const makeServer = (): McpServer => {
     const server = new McpServer({ name: 'in-memory-upstream', version: '1.0.0' });
-    server.registerTool('echo', { inputSchema: { text: z.string() } }, ({ text }) => ({
-      content: [{ type: 'text', text: `echo: ${text}` }],
-    }));
+    server.registerTool('echo', { inputSchema: { text: z.string() } }, ({ text }) => {
+      ran.push(text);
+      rowsAtRun.push(reader.prepare('SELECT tool, outcome FROM tool_calls ORDER BY id DESC LIMIT 1').get());
+      return { content: [{ type: 'text', text: `echo: ${text}` }] };
+    });
     server.registerTool('fail', { inputSchema: { text: z.string() } }, ({ text }) => ({
       content: [{ type: 'text', text: `failed: ${text}` }],
       isError: true,
@@ -47,7 +55,11 @@ describe('tools/call answers wait for their audit commit (real AuditLog)', () =>
 
   /** The audit port as the daemon wires it (session-wiring.ts). */
   const auditPort = (): CallAuditPort => ({
-    recordCall: (start) => log.recordCall(start),
+    recordCall: (start) => {
+      const committed = log.queueCall(start);
+      onRecordCall?.();
+      return committed;
+    },
     recordOutcome: (id, end) => log.queueOutcome(id, end),
     recordRefusal: (start, error, durationMs) => log.queueRefusal(start, error, durationMs),
     policyVersion: () => undefined,
@@ -87,6 +99,9 @@ describe('tools/call answers wait for their audit commit (real AuditLog)', () =>
     state = openStateDb(path.join(tmp.dir, 'state.db'));
     log = AuditLog.open(path.join(tmp.dir, 'audit.db'), { busyTimeoutMs: 50 });
     reader = new Database(log.file, { readonly: true });
+    ran = [];
+    rowsAtRun = [];
+    onRecordCall = undefined;
   });
 
   afterEach(async () => {
@@ -121,6 +136,45 @@ describe('tools/call answers wait for their audit commit (real AuditLog)', () =>
       seen,
       seen.map(() => 'ok'),
     );
+  });
+
+  test('the row of an allowed call is committed before the server runs it', async () => {
+    const { client } = await open(allowing);
+    const row = reader.prepare("SELECT outcome FROM tool_calls WHERE json_extract(arguments, '$.text') = ?");
+    const atQueue: unknown[] = [];
+    onRecordCall = () => atQueue.push(row.get('early'));
+    await client.callTool({ name: 'echo', arguments: { text: 'early' } });
+    // Queued, not committed yet, in the turn the call was decided (batched with that turn's
+    // writes); committed before the server ran it.
+    assert.deepEqual(atQueue, [undefined]);
+    assert.deepEqual(ran, ['early']);
+    assert.deepEqual(
+      rowsAtRun.map((r) => ({ ...(r as object) })),
+      [{ tool: 'echo', outcome: null }],
+    );
+    assert.deepEqual({ ...(row.get('early') as object) }, { outcome: 'ok' });
+  });
+
+  test('a call cancelled while its row is being committed is recorded as cancelled and never forwarded', async () => {
+    const { client, closedStreams } = await open(allowing);
+    await client.listTools();
+    const abort = new AbortController();
+    onRecordCall = () => abort.abort('changed my mind');
+    await assert.rejects(
+      client.callTool({ name: 'echo', arguments: { text: 'withdrawn' } }, undefined, {
+        signal: abort.signal,
+      }),
+    );
+    await waitFor(
+      () => latest('echo').outcome === 'cancelled',
+      5000,
+      'the withdrawn call to be recorded as cancelled',
+    );
+    assert.deepEqual(ran, [], 'the server never saw the call');
+    assert.equal(closedStreams.length, 1, 'its response stream was ended without an answer');
+    // The session goes on.
+    await client.callTool({ name: 'echo', arguments: { text: 'next' } });
+    assert.deepEqual(ran, ['next']);
   });
 
   test('a refusal arrives with its refused row already committed', async () => {

@@ -236,14 +236,32 @@ export class AuditLog {
   }
 
   /**
+   * Queues a call about to be forwarded (as {@link recordCall}) for this turn's transaction.
+   * @returns a promise of the row id, resolved once the row is committed (forward only then).
+   * @throws (rejects) WardenError AUDIT_FAILED when the transaction failed.
+   */
+  queueCall(start: AuditCallStart): Promise<number> {
+    return this.#queueInsert(start, null, null, null);
+  }
+
+  /**
    * Queues a refused call (as {@link recordRefusal}) for this turn's transaction.
    * @returns a promise of the row id, resolved once the row is committed.
    * @throws (rejects) WardenError AUDIT_FAILED when the transaction failed.
    */
   queueRefusal(start: AuditCallStart, error: string, durationMs = 0): Promise<number> {
+    return this.#queueInsert({ ...start, decision: 'deny' }, 'refused', error, durationMs);
+  }
+
+  #queueInsert(
+    start: AuditCallStart,
+    outcome: AuditOutcome | null,
+    error: string | null,
+    durationMs: number | null,
+  ): Promise<number> {
     let params: InsertParams;
     try {
-      params = insertParams({ ...start, decision: 'deny' }, 'refused', error, durationMs);
+      params = insertParams(start, outcome, error, durationMs);
     } catch (cause) {
       return Promise.reject(this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause));
     }

@@ -43,8 +43,8 @@ export class SessionAudit {
 
   /** Records a call withdrawn while held (the client cancelled or left): denied, then cancelled. */
   withdrawn(start: AuditCallStart, why: string, startedAt: number): Promise<void> {
-    return this.#committed('audit log failed while recording a withdrawn call', () => {
-      const id = this.#port.recordCall({ ...start, decision: 'deny', reason: why });
+    return this.#committed('audit log failed while recording a withdrawn call', async () => {
+      const id = await this.#port.recordCall({ ...start, decision: 'deny', reason: why });
       return this.#port.recordOutcome(id, {
         outcome: 'cancelled',
         error: why,
@@ -62,12 +62,13 @@ export class SessionAudit {
 
   /**
    * Records an allowed call durably before it is forwarded.
-   * @returns its row id.
-   * @throws WardenError AUDIT_FAILED when the audit log cannot record it (the call is not forwarded).
+   * @returns its row id, once the row is committed.
+   * @throws (rejects) WardenError AUDIT_FAILED when the audit log cannot record it (the call is
+   *   not forwarded).
    */
-  beforeForward(start: AuditCallStart): number {
+  async beforeForward(start: AuditCallStart): Promise<number> {
     try {
-      return this.#port.recordCall(start);
+      return await this.#port.recordCall(start);
     } catch (error) {
       this.#log.error({ err: describeError(error) }, 'audit log failed; refusing the call');
       throw new WardenError(

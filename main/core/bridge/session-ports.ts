@@ -48,13 +48,17 @@ export interface GuardPort {
 }
 
 /**
- * What the session writes to the audit log (AuditLog: recordCall, queueOutcome, queueRefusal).
- * An outcome or a refusal may be committed later (batched per turn of the event loop): the
- * session then delivers the result once the returned promise has settled.
+ * What the session writes to the audit log (AuditLog: queueCall, queueOutcome, queueRefusal).
+ * Each write may be committed later (batched per turn of the event loop) and return a promise:
+ * the session forwards a call once its row is committed, and delivers a result once its
+ * outcome (or refusal) is.
  */
 export interface CallRecorder {
-  /** Records a call before it is forwarded; returns its row id. Throws when it cannot (fail closed). */
-  recordCall(start: AuditCallStart): number;
+  /**
+   * Records a call before it is forwarded; returns (or resolves with) its row id once committed.
+   * Throws or rejects when it cannot (fail closed).
+   */
+  recordCall(start: AuditCallStart): number | Promise<number>;
   recordOutcome(id: number, end: AuditCallEnd): void | Promise<void>;
   recordRefusal(start: AuditCallStart, error: string, durationMs?: number): number | Promise<number>;
 }

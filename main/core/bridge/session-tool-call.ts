@@ -41,7 +41,7 @@ export interface ToolCallHost {
  * person, MCP basic/utilities/progress). A call withdrawn while held is recorded and gets no
  * answer; a refusal is recorded and answered as a tool error once its row is committed; an
  * allowed call is recorded durably, then forwarded (a call that cannot be recorded is refused:
- * fail closed).
+ * fail closed; one cancelled while its row is committed is recorded as cancelled, not forwarded).
  */
 export async function handleToolCall(
   host: ToolCallHost,
@@ -114,13 +114,20 @@ export async function handleToolCall(
   }
   let auditId: number;
   try {
-    auditId = host.audit.beforeForward(start);
+    auditId = await host.audit.beforeForward(start);
   } catch (error) {
     scope.settle();
     host.answer(exchange, errorResponseFor(request.id, error));
     return;
   }
   exchange.auditId = auditId;
+  if (host.closed() || !host.exchanges.isOpen(exchange)) {
+    // Cancelled (or the session ended) while its row was being committed: never forwarded.
+    scope.settle();
+    host.exchanges.close(exchange);
+    void host.audit.finish(exchange, { outcome: 'cancelled', error: 'withdrawn before it was forwarded' });
+    return;
+  }
   exchange.scope = scope;
   await host.forward(exchange, request);
 }

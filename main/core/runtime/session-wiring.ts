@@ -62,7 +62,7 @@ export class SessionWiring {
       },
       guard,
       audit: {
-        recordCall: (start) => core.audit.recordCall(start),
+        recordCall: (start) => core.audit.queueCall(start),
         recordOutcome: (id, end) => core.audit.queueOutcome(id, end),
         recordRefusal: (start, error, durationMs) => core.audit.queueRefusal(start, error, durationMs),
         policyVersion: () => core.policyVersion(),
