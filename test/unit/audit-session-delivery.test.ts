@@ -43,7 +43,11 @@ describe('tools/call answers wait for their audit commit (real AuditLog)', () =>
     const server = new McpServer({ name: 'in-memory-upstream', version: '1.0.0' });
     server.registerTool('echo', { inputSchema: { text: z.string() } }, ({ text }) => {
       ran.push(text);
-      rowsAtRun.push(reader.prepare('SELECT tool, outcome FROM tool_calls ORDER BY id DESC LIMIT 1').get());
+      rowsAtRun.push(
+        reader
+          .prepare("SELECT tool, outcome FROM tool_calls WHERE json_extract(arguments, '$.text') = ?")
+          .get(text),
+      );
       return { content: [{ type: 'text', text: `echo: ${text}` }] };
     });
     server.registerTool('fail', { inputSchema: { text: z.string() } }, ({ text }) => ({
@@ -138,24 +142,20 @@ describe('tools/call answers wait for their audit commit (real AuditLog)', () =>
     );
   });
 
-  test('the row of an allowed call is committed before the server runs it', async () => {
+  test('the row of an allowed call is committed before the server runs it, alone or batched', async () => {
     const { client } = await open(allowing);
-    const row = reader.prepare("SELECT outcome FROM tool_calls WHERE json_extract(arguments, '$.text') = ?");
-    const atQueue: unknown[] = [];
-    onRecordCall = () => atQueue.push(row.get('early'));
-    await client.callTool({ name: 'echo', arguments: { text: 'early' } });
-    // Queued, not committed yet, in the turn the call was decided (batched with that turn's
-    // writes); committed before the server ran it.
-    assert.deepEqual(atQueue, [undefined]);
-    assert.deepEqual(ran, ['early']);
+    await client.callTool({ name: 'echo', arguments: { text: 'alone' } });
+    // Ten in the same turns: the first of a turn commits at once, the others in its batch.
+    const texts = Array.from({ length: 10 }, (_, i) => `batched-${i}`);
+    await Promise.all(texts.map((text) => client.callTool({ name: 'echo', arguments: { text } })));
+    assert.deepEqual(ran, ['alone', ...texts]);
     assert.deepEqual(
       rowsAtRun.map((r) => ({ ...(r as object) })),
-      [{ tool: 'echo', outcome: null }],
+      ran.map(() => ({ tool: 'echo', outcome: null })),
     );
-    assert.deepEqual({ ...(row.get('early') as object) }, { outcome: 'ok' });
   });
 
-  test('a call cancelled while its row is being committed is recorded as cancelled and never forwarded', async () => {
+  test('a call cancelled between its INSERT and its forwarding is recorded as cancelled and never forwarded', async () => {
     const { client, closedStreams } = await open(allowing);
     await client.listTools();
     const abort = new AbortController();

@@ -6,9 +6,11 @@ interface QueuedWrite {
 }
 
 /**
- * Writes queued during one turn of the event loop and committed together in one transaction
- * (group commit): the first write of a turn schedules a flush with `setImmediate`, which runs
- * right after the I/O callbacks of the turn, so a single write waits for no timer.
+ * Writes of one turn of the event loop committed together (group commit). The first write of a
+ * turn commits at once, by itself, so a lone write (a single sequential call) waits for
+ * nothing; it opens the turn's window, and the writes that come while the window is open are
+ * committed together in one transaction when it closes, with `setImmediate` (right after the
+ * turn's I/O callbacks, so they wait for no timer either).
  *
  * Each write's promise resolves with what its `run` returned once the transaction has
  * committed (the rows are then visible to other connections and survive a kill -9), or
@@ -18,6 +20,7 @@ interface QueuedWrite {
 export class WriteBatch {
   readonly #commit: (writes: () => unknown[], count: number) => unknown[];
   #queued: QueuedWrite[] = [];
+  /** The open window: set from a turn's first write until its flush. */
   #scheduled: NodeJS.Immediate | undefined;
 
   /**
@@ -34,14 +37,22 @@ export class WriteBatch {
   }
 
   /**
-   * Queues a write for this turn's transaction.
+   * Commits a write now when it is the first of this turn, else queues it for the turn's
+   * transaction.
    * @param run the statement(s) to run; its result is what the promise resolves with. A throw
    *   rolls back the whole batch, so it must throw only for a database error.
    */
   enqueue<T>(run: () => T): Promise<T> {
+    if (this.#scheduled === undefined) {
+      this.#scheduled = setImmediate(() => this.flush());
+      try {
+        return Promise.resolve(this.#commit(() => [run()], 1)[0] as T);
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
     return new Promise<T>((resolve, reject) => {
       this.#queued.push({ run, resolve: resolve as (value: unknown) => void, reject });
-      this.#scheduled ??= setImmediate(() => this.flush());
     });
   }
 
