@@ -20,8 +20,4 @@ export interface CheckpointerData {
   intervalMs: number;
   /** WAL size in bytes past which a RESTART checkpoint bounds it. */
   restartBytes: number;
-  /** How long a RESTART checkpoint waits for the writer, ms. */
-  busyTimeoutMs: number;
-  /** PRAGMA journal_size_limit, bytes: the WAL is cut to this when it starts over. */
-  journalSizeLimit: number;
 }

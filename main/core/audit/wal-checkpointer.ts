@@ -8,12 +8,8 @@ import { CHECKPOINTER_STATE, type CheckpointerData } from './wal-checkpoint-stat
 export interface WalCheckpointerOptions {
   /** ms between checkpoints (default 250). */
   intervalMs?: number;
-  /** WAL size in bytes past which a RESTART checkpoint bounds it (default 32 MiB). */
+  /** WAL size in bytes past which a RESTART checkpoint bounds it (default 64 MiB). */
   restartBytes?: number;
-  /** How long a RESTART checkpoint may hold the writer back, ms (default 100). */
-  busyTimeoutMs?: number;
-  /** PRAGMA journal_size_limit in bytes: the WAL is cut to this when it starts over (default 4 MiB). */
-  journalSizeLimit?: number;
 }
 
 /** How long stop() waits for the worker to close its connection, ms. */
@@ -41,17 +37,13 @@ export class WalCheckpointer {
 
   private constructor(file: string, db: Database.Database, options: WalCheckpointerOptions) {
     this.#db = db;
-    const journalSizeLimit = options.journalSizeLimit ?? 4 * 1024 * 1024;
     const intervalMs = options.intervalMs ?? 250;
     db.pragma('wal_autocheckpoint = 0');
-    db.pragma(`journal_size_limit = ${journalSizeLimit}`);
     const data: CheckpointerData = {
       file,
       state: this.#state.buffer,
       intervalMs,
-      restartBytes: options.restartBytes ?? 32 * 1024 * 1024,
-      busyTimeoutMs: options.busyTimeoutMs ?? 100,
-      journalSizeLimit,
+      restartBytes: options.restartBytes ?? 64 * 1024 * 1024,
     };
     this.#worker = new Worker(WORKER_URL, { workerData: data });
     this.#worker.unref();
