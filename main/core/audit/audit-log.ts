@@ -4,6 +4,8 @@ import path from 'node:path';
 import { describeError, WardenError } from '../errors.ts';
 import { applyMigrations } from './migrations.ts';
 import { redactSecrets } from './redact.ts';
+import { WalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer.ts';
+import { WriteBatch } from './write-batch.ts';
 
 /** Whether the guard chain let a call through. */
 export type AuditDecision = 'allow' | 'deny';
@@ -58,6 +60,8 @@ export interface AuditLogOptions {
   synchronous?: 'normal' | 'full';
   /** How long a write waits for another connection's lock, ms (SQLite busy_timeout). Default 5000. */
   busyTimeoutMs?: number;
+  /** How the WAL is checkpointed off the event loop (see WalCheckpointer). */
+  checkpoints?: WalCheckpointerOptions;
 }
 
 const INSERT_SQL = `
@@ -100,10 +104,14 @@ interface UpdateParams {
  * The audit log's writer: one row per `tools/call` in the SQLite table `tool_calls`
  * (see migrations.ts), on the per-call hot path of the proxy.
  *
- * Each method is a single auto-committed statement on a prepared statement: when it returns,
- * the row is committed and visible to other connections, so a call is recorded durably before
- * it is forwarded. The database runs in WAL mode; see {@link AuditLogOptions.synchronous} for
- * what survives a crash. One writer per file: the daemon (readers use AuditReader).
+ * The `record*` methods are each a single auto-committed statement on a prepared statement:
+ * when they return, the row is committed and visible to other connections, so a call is
+ * recorded durably before it is forwarded. The `queue*` methods are for what is not needed
+ * before forwarding (outcomes, refusals): they join one transaction per turn of the event loop
+ * (WriteBatch) and resolve once it has committed, so the caller delivers a result only after
+ * its row is committed. The database runs in WAL mode, checkpointed by a worker thread, not by
+ * the writes (WalCheckpointer); see {@link AuditLogOptions.synchronous} for what survives a
+ * crash. One writer per file: the daemon (readers use AuditReader).
  *
  * Errors are WardenErrors with code AUDIT_FAILED naming the file (disk full, file removed,
  * log closed, ...): the caller fails closed and does not forward a call it could not record.
@@ -114,14 +122,22 @@ export class AuditLog {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement<[InsertParams]>;
   readonly #update: Database.Statement<[UpdateParams]>;
+  readonly #batch: WriteBatch;
+  readonly #checkpointer: WalCheckpointer;
   /** Called with the row id after each committed insert or outcome (live views); must not throw. */
   onRecord: ((id: number) => void) | undefined;
 
-  private constructor(file: string, db: Database.Database) {
+  private constructor(file: string, db: Database.Database, options: AuditLogOptions) {
     this.file = file;
     this.#db = db;
     this.#insert = db.prepare<[InsertParams]>(INSERT_SQL);
     this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
+    const inTransaction = db.transaction((writes: () => unknown[]) => writes());
+    this.#batch = new WriteBatch((writes, count) =>
+      // One statement commits by itself: BEGIN and COMMIT around it would only add two.
+      count === 1 ? writes() : inTransaction.immediate(writes),
+    );
+    this.#checkpointer = WalCheckpointer.start(file, db, options.checkpoints);
   }
 
   /**
@@ -142,7 +158,7 @@ export class AuditLog {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       applyMigrations(db);
-      return new AuditLog(resolved, db);
+      return new AuditLog(resolved, db, options);
     } catch (error) {
       db?.close();
       throw new WardenError(
@@ -190,6 +206,79 @@ export class AuditLog {
   }
 
   /**
+   * Queues how a call recorded by {@link recordCall} ended, for this turn's transaction.
+   * @returns a promise that resolves once the outcome is committed.
+   * @throws (rejects) WardenError AUDIT_FAILED when the transaction failed or no row has that id.
+   */
+  queueOutcome(id: number, end: AuditCallEnd): Promise<void> {
+    const params: UpdateParams = {
+      id,
+      outcome: end.outcome,
+      error: end.error ?? null,
+      durationMs: end.durationMs,
+    };
+    return this.#batch
+      .enqueue(() => this.#update.run(params).changes)
+      .then(
+        (changes) => {
+          if (changes === 0) {
+            throw new WardenError(
+              'AUDIT_FAILED',
+              `the audit log at ${this.file} has no call #${id} to record an outcome for`,
+            );
+          }
+          this.onRecord?.(id);
+        },
+        (error: unknown) => {
+          throw this.#failed(`cannot record the outcome of call #${id}`, error);
+        },
+      );
+  }
+
+  /**
+   * Queues a call about to be forwarded (as {@link recordCall}) for this turn's transaction.
+   * @returns a promise of the row id, resolved once the row is committed (forward only then).
+   * @throws (rejects) WardenError AUDIT_FAILED when the transaction failed.
+   */
+  queueCall(start: AuditCallStart): Promise<number> {
+    return this.#queueInsert(start, null, null, null);
+  }
+
+  /**
+   * Queues a refused call (as {@link recordRefusal}) for this turn's transaction.
+   * @returns a promise of the row id, resolved once the row is committed.
+   * @throws (rejects) WardenError AUDIT_FAILED when the transaction failed.
+   */
+  queueRefusal(start: AuditCallStart, error: string, durationMs = 0): Promise<number> {
+    return this.#queueInsert({ ...start, decision: 'deny' }, 'refused', error, durationMs);
+  }
+
+  #queueInsert(
+    start: AuditCallStart,
+    outcome: AuditOutcome | null,
+    error: string | null,
+    durationMs: number | null,
+  ): Promise<number> {
+    let params: InsertParams;
+    try {
+      params = insertParams(start, outcome, error, durationMs);
+    } catch (cause) {
+      return Promise.reject(this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause));
+    }
+    return this.#batch
+      .enqueue(() => Number(this.#insert.run(params).lastInsertRowid))
+      .then(
+        (id) => {
+          this.onRecord?.(id);
+          return id;
+        },
+        (cause: unknown) => {
+          throw this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause);
+        },
+      );
+  }
+
+  /**
    * Records a call that Warden refused and did not forward, in one statement: decision `deny`,
    * outcome `refused`.
    * @param error the message the client was answered with.
@@ -201,9 +290,21 @@ export class AuditLog {
     return this.#insertRow({ ...start, decision: 'deny' }, 'refused', error, durationMs);
   }
 
-  /** Closes the database (checkpointing the WAL). Further records throw. Idempotent. */
+  /**
+   * Commits what is queued, stops the checkpointer, checkpoints the WAL a last time and closes
+   * the database. Further records throw. Idempotent.
+   */
   close(): void {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    this.#batch.flush();
+    this.#checkpointer.stop();
+    try {
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // A reader holds the WAL (or the disk is full): its rows stay in the WAL, which the
+      // next open reads; closing the last connection checkpoints it.
+    }
+    this.#db.close();
   }
 
   #insertRow(
@@ -213,23 +314,7 @@ export class AuditLog {
     durationMs: number | null,
   ): number {
     try {
-      const params: InsertParams = {
-        ts: new Date(start.startedAt).toISOString(),
-        tsMs: Math.trunc(start.startedAt),
-        sessionId: start.sessionId,
-        clientName: start.clientName ?? null,
-        clientVersion: start.clientVersion ?? null,
-        server: start.server,
-        tool: start.tool,
-        requestId: start.requestId === undefined ? null : String(start.requestId),
-        arguments: serializeArguments(start.arguments),
-        decision: start.decision,
-        reason: start.reason ?? null,
-        outcome,
-        error,
-        durationMs,
-        policyVersion: start.policyVersion ?? null,
-      };
+      const params = insertParams(start, outcome, error, durationMs);
       const id = Number(this.#insert.run(params).lastInsertRowid);
       this.onRecord?.(id);
       return id;
@@ -247,6 +332,32 @@ export class AuditLog {
       },
     );
   }
+}
+
+/** The INSERT's parameters for a call and (for a refusal) how it ended. */
+function insertParams(
+  start: AuditCallStart,
+  outcome: AuditOutcome | null,
+  error: string | null,
+  durationMs: number | null,
+): InsertParams {
+  return {
+    ts: new Date(start.startedAt).toISOString(),
+    tsMs: Math.trunc(start.startedAt),
+    sessionId: start.sessionId,
+    clientName: start.clientName ?? null,
+    clientVersion: start.clientVersion ?? null,
+    server: start.server,
+    tool: start.tool,
+    requestId: start.requestId === undefined ? null : String(start.requestId),
+    arguments: serializeArguments(start.arguments),
+    decision: start.decision,
+    reason: start.reason ?? null,
+    outcome,
+    error,
+    durationMs,
+    policyVersion: start.policyVersion ?? null,
+  };
 }
 
 /** Arguments as stored: redacted JSON text, or NULL when the call had none. */

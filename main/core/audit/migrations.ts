@@ -34,6 +34,46 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE tool_calls ADD COLUMN policy_version TEXT; -- e.g. "org acme v6"; NULL without org policy
     `,
   },
+  {
+    // AUTOINCREMENT makes every INSERT read and write sqlite_sequence as well. Without it the
+    // rowid is max(id) + 1, so ids stay monotonic and are never reused as long as the newest
+    // row is never deleted: the audit log is append-only (Warden deletes no rows; a future
+    // retention must keep the newest row). The copy keeps every id, so the next id follows the
+    // last one recorded.
+    version: 3,
+    name: 'tool_calls without AUTOINCREMENT',
+    sql: `
+      CREATE TABLE tool_calls_v3 (
+        id             INTEGER PRIMARY KEY, -- the rowid
+        ts             TEXT    NOT NULL,
+        ts_ms          INTEGER NOT NULL,
+        session_id     TEXT    NOT NULL,
+        client_name    TEXT,
+        client_version TEXT,
+        server         TEXT    NOT NULL,
+        tool           TEXT    NOT NULL,
+        request_id     TEXT,
+        arguments      TEXT,
+        decision       TEXT    NOT NULL,
+        reason         TEXT,
+        outcome        TEXT,
+        error          TEXT,
+        duration_ms    REAL,
+        policy_version TEXT
+      );
+      INSERT INTO tool_calls_v3 (
+        id, ts, ts_ms, session_id, client_name, client_version, server, tool, request_id,
+        arguments, decision, reason, outcome, error, duration_ms, policy_version
+      )
+      SELECT
+        id, ts, ts_ms, session_id, client_name, client_version, server, tool, request_id,
+        arguments, decision, reason, outcome, error, duration_ms, policy_version
+      FROM tool_calls ORDER BY id;
+      DROP TABLE tool_calls;
+      ALTER TABLE tool_calls_v3 RENAME TO tool_calls;
+      CREATE INDEX tool_calls_ts_ms ON tool_calls (ts_ms);
+    `,
+  },
 ];
 
 /** The schema version this build writes: the last migration's number. */

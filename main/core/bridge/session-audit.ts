@@ -8,7 +8,9 @@ import type { CallAuditPort } from './session-ports.ts';
 /**
  * A session's audit of `tools/call` over its CallAuditPort: durations on the session's clock,
  * the policy version on every row, and failures logged (a call that cannot be recorded before
- * it is forwarded is not forwarded: see beforeForward).
+ * it is forwarded is not forwarded: see beforeForward). What is recorded after the decision
+ * (withdrawn, refusal, finish) returns a promise that settles once the row is committed (or
+ * failed, logged): the session delivers the answer only then. It never rejects.
  */
 export class SessionAudit {
   readonly #port: CallAuditPort;
@@ -40,32 +42,33 @@ export class SessionAudit {
   }
 
   /** Records a call withdrawn while held (the client cancelled or left): denied, then cancelled. */
-  withdrawn(start: AuditCallStart, why: string, startedAt: number): void {
-    try {
-      const id = this.#port.recordCall({ ...start, decision: 'deny', reason: why });
-      this.#port.recordOutcome(id, { outcome: 'cancelled', error: why, durationMs: this.elapsed(startedAt) });
-    } catch (error) {
-      this.#log.error({ err: describeError(error) }, 'audit log failed while recording a withdrawn call');
-    }
+  withdrawn(start: AuditCallStart, why: string, startedAt: number): Promise<void> {
+    return this.#committed('audit log failed while recording a withdrawn call', async () => {
+      const id = await this.#port.recordCall({ ...start, decision: 'deny', reason: why });
+      return this.#port.recordOutcome(id, {
+        outcome: 'cancelled',
+        error: why,
+        durationMs: this.elapsed(startedAt),
+      });
+    });
   }
 
   /** Records a refused call with the text the client is answered. */
-  refusal(start: AuditCallStart, text: string, startedAt: number): void {
-    try {
-      this.#port.recordRefusal(start, text, this.elapsed(startedAt));
-    } catch (error) {
-      this.#log.error({ err: describeError(error) }, 'audit log failed while recording a refusal');
-    }
+  refusal(start: AuditCallStart, text: string, startedAt: number): Promise<void> {
+    return this.#committed('audit log failed while recording a refusal', () =>
+      this.#port.recordRefusal(start, text, this.elapsed(startedAt)),
+    );
   }
 
   /**
    * Records an allowed call durably before it is forwarded.
-   * @returns its row id.
-   * @throws WardenError AUDIT_FAILED when the audit log cannot record it (the call is not forwarded).
+   * @returns its row id, once the row is committed.
+   * @throws (rejects) WardenError AUDIT_FAILED when the audit log cannot record it (the call is
+   *   not forwarded).
    */
-  beforeForward(start: AuditCallStart): number {
+  async beforeForward(start: AuditCallStart): Promise<number> {
     try {
-      return this.#port.recordCall(start);
+      return await this.#port.recordCall(start);
     } catch (error) {
       this.#log.error({ err: describeError(error) }, 'audit log failed; refusing the call');
       throw new WardenError(
@@ -76,19 +79,30 @@ export class SessionAudit {
     }
   }
 
-  /** Records the outcome of a forwarded call (once: the exchange forgets its row). */
-  finish(exchange: Exchange, end: Omit<AuditCallEnd, 'durationMs'>): void {
-    if (exchange.auditId === undefined) return;
-    const durationMs = this.elapsed(exchange.forwardedAt ?? exchange.startedAt);
-    try {
-      this.#port.recordOutcome(exchange.auditId, { ...end, durationMs });
-    } catch (error) {
-      this.#log.error(
-        { err: describeError(error), auditId: exchange.auditId },
-        'audit log failed to record an outcome',
-      );
-    }
+  /**
+   * Records the outcome of a forwarded call (once: the exchange forgets its row).
+   * @returns undefined when the exchange has no row (nothing to wait for), else a promise that
+   *   settles once the outcome is committed or failed (logged).
+   */
+  finish(exchange: Exchange, end: Omit<AuditCallEnd, 'durationMs'>): Promise<void> | undefined {
+    const auditId = exchange.auditId;
+    if (auditId === undefined) return undefined;
     delete exchange.auditId;
+    const durationMs = this.elapsed(exchange.forwardedAt ?? exchange.startedAt);
+    return this.#committed(
+      'audit log failed to record an outcome',
+      () => this.#port.recordOutcome(auditId, { ...end, durationMs }),
+      { auditId },
+    );
+  }
+
+  /** Runs a write of the port and settles once it is committed; a failure is logged, not thrown. */
+  async #committed(failure: string, write: () => unknown, fields: object = {}): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      this.#log.error({ err: describeError(error), ...fields }, failure);
+    }
   }
 }
 

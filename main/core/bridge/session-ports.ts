@@ -48,12 +48,20 @@ export interface GuardPort {
   decide(call: ToolCallContext, scope: CallScope): Promise<GuardDecision>;
 }
 
-/** What the session writes to the audit log (AuditLog implements it). */
+/**
+ * What the session writes to the audit log (AuditLog: queueCall, queueOutcome, queueRefusal).
+ * Each write may be committed later (batched per turn of the event loop) and return a promise:
+ * the session forwards a call once its row is committed, and delivers a result once its
+ * outcome (or refusal) is.
+ */
 export interface CallRecorder {
-  /** Records a call before it is forwarded; returns its row id. Throws when it cannot (fail closed). */
-  recordCall(start: AuditCallStart): number;
-  recordOutcome(id: number, end: AuditCallEnd): void;
-  recordRefusal(start: AuditCallStart, error: string, durationMs?: number): number;
+  /**
+   * Records a call before it is forwarded; returns (or resolves with) its row id once committed.
+   * Throws or rejects when it cannot (fail closed).
+   */
+  recordCall(start: AuditCallStart): number | Promise<number>;
+  recordOutcome(id: number, end: AuditCallEnd): void | Promise<void>;
+  recordRefusal(start: AuditCallStart, error: string, durationMs?: number): number | Promise<number>;
 }
 
 /** The audit of the session's calls: the recorder, and the policy version each row names. */

@@ -25,8 +25,8 @@ export interface ToolCallHost {
   sessionId(): string;
   client(): { name?: string; version?: string };
   closed(): boolean;
-  /** Delivers the one answer of the exchange. */
-  answer(exchange: Exchange, message: JSONRPCMessage): void;
+  /** Delivers the one answer of the exchange (once `recorded` has settled, when given). */
+  answer(exchange: Exchange, message: JSONRPCMessage, recorded?: Promise<void>): void;
   /** Forwards the request upstream under a Warden id. */
   forward(exchange: Exchange, request: JSONRPCRequest): Promise<void>;
   /** Sends a message to the client on the stream of request `relatedRequestId`. */
@@ -39,8 +39,9 @@ export interface ToolCallHost {
  * One `tools/call` (MCP 2025-11-25 server/tools): the tool list is made complete and checked
  * against the pins first, then the guard decides (a held call sends progress while it waits for a
  * person, MCP basic/utilities/progress). A call withdrawn while held is recorded and gets no
- * answer; a refusal is recorded and answered as a tool error; an allowed call is recorded
- * durably, then forwarded (a call that cannot be recorded is refused: fail closed).
+ * answer; a refusal is recorded and answered as a tool error once its row is committed; an
+ * allowed call is recorded durably, then forwarded (a call that cannot be recorded is refused:
+ * fail closed; one cancelled while its row is committed is recorded as cancelled, not forwarded).
  */
 export async function handleToolCall(
   host: ToolCallHost,
@@ -99,27 +100,34 @@ export async function handleToolCall(
   });
   if (held.signal.aborted || host.closed() || !host.exchanges.isOpen(exchange)) {
     scope.settle();
-    host.audit.withdrawn(start, String(held.signal.reason ?? 'withdrawn'), started);
+    await host.audit.withdrawn(start, String(held.signal.reason ?? 'withdrawn'), started);
     // A cancelled request gets no answer (MCP basic/utilities/cancellation): end its stream.
     if (host.exchanges.close(exchange) && !host.closed()) host.closeRequestStream(request.id);
     return;
   }
   if (decision.action === 'deny') {
     const text = `MCP Warden refused this call: ${decision.reason}.`;
-    host.audit.refusal(start, text, started);
+    const recorded = host.audit.refusal(start, text, started);
     const result: CallToolResult = { content: [{ type: 'text', text }], isError: true };
-    host.answer(exchange, { jsonrpc: '2.0', id: request.id, result });
+    host.answer(exchange, { jsonrpc: '2.0', id: request.id, result }, recorded);
     return;
   }
   let auditId: number;
   try {
-    auditId = host.audit.beforeForward(start);
+    auditId = await host.audit.beforeForward(start);
   } catch (error) {
     scope.settle();
     host.answer(exchange, errorResponseFor(request.id, error));
     return;
   }
   exchange.auditId = auditId;
+  if (host.closed() || !host.exchanges.isOpen(exchange)) {
+    // Cancelled (or the session ended) while its row was being committed: never forwarded.
+    scope.settle();
+    host.exchanges.close(exchange);
+    void host.audit.finish(exchange, { outcome: 'cancelled', error: 'withdrawn before it was forwarded' });
+    return;
+  }
   exchange.scope = scope;
   await host.forward(exchange, request);
 }

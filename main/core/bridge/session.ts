@@ -77,6 +77,11 @@ export class BridgeSession {
   #client: { name?: string; version?: string } = {};
   #initializeParams: InitializeRequest['params'] | undefined;
   #closed = false;
+  /**
+   * Set while a message to the client waits for its audit row to be committed: later messages
+   * queue behind it, so the client sees them in the order Warden sent them.
+   */
+  #outbox: Promise<void> | undefined;
 
   constructor(options: BridgeSessionOptions) {
     this.server = options.server;
@@ -122,9 +127,9 @@ export class BridgeSession {
       sessionId: options.sessionId,
       client: () => this.#client,
       closed: () => this.#closed,
-      answer: (exchange, message) => this.#answer(exchange, message),
+      answer: (exchange, message, recorded) => this.#answer(exchange, message, recorded),
       forward: (exchange, request) => this.#forward(exchange, request),
-      notify: (message, id) => void this.#toDownstream(message, id),
+      notify: (message, id) => this.#deliver(message, id),
       closeRequestStream: (id) => options.downstream.closeRequestStream(id),
     };
   }
@@ -177,7 +182,7 @@ export class BridgeSession {
     if (!exchange) {
       // The gateway refuses these before the transport sees them (reserve); never forward one.
       this.#log.warn({ id: request.id }, 'a request reused the id of a request in progress');
-      void this.#toDownstream(duplicateIdError(request.id));
+      this.#deliver(duplicateIdError(request.id));
       return;
     }
     if (this.#closed) {
@@ -259,7 +264,7 @@ export class BridgeSession {
     this.#exchanges.close(exchange);
     this.#routes.ended(exchange);
     exchange.scope?.settle();
-    this.#audit.finish(exchange, { outcome: 'cancelled', error: 'cancelled by the client' });
+    void this.#audit.finish(exchange, { outcome: 'cancelled', error: 'cancelled by the client' });
     this.#opts.downstream.closeRequestStream(exchange.id);
     if (upstreamId === undefined) return;
     try {
@@ -293,8 +298,8 @@ export class BridgeSession {
     } catch (error) {
       if (this.#exchanges.isOpen(exchange) && exchange.upstreamId === upstreamId) {
         exchange.scope?.settle();
-        this.#audit.finish(exchange, { outcome: 'error', error: describeError(error) });
-        this.#answer(exchange, errorResponseFor(exchange.id, error));
+        const recorded = this.#audit.finish(exchange, { outcome: 'error', error: describeError(error) });
+        this.#answer(exchange, errorResponseFor(exchange.id, error), recorded);
       }
     }
   }
@@ -315,25 +320,26 @@ export class BridgeSession {
       }
       exchange.scope?.settle();
       const answer = { ...message, id: exchange.id } as JSONRPCMessage;
+      let recorded: Promise<void> | undefined;
       if (isJSONRPCResultResponse(message)) {
         if (exchange.method === 'initialize' && this.#initializeParams) {
           const version = (message.result as { protocolVersion?: string }).protocolVersion;
           this.#upstream.noteInitialized(this.#initializeParams, version);
         }
         if (exchange.auditId !== undefined)
-          this.#audit.finish(exchange, toolOutcome(message.result as CallToolResult));
+          recorded = this.#audit.finish(exchange, toolOutcome(message.result as CallToolResult));
         const pinned = PINNED_LIST_METHODS[exchange.method];
         if (pinned || exchange.method === 'resources/list') {
           void this.#answerList(exchange, message.result, pinned?.kind);
           return;
         }
       } else if (exchange.auditId !== undefined) {
-        this.#audit.finish(exchange, { outcome: 'error', error: message.error.message });
+        recorded = this.#audit.finish(exchange, { outcome: 'error', error: message.error.message });
       }
-      this.#answer(exchange, answer);
+      this.#answer(exchange, answer, recorded);
       return;
     }
-    void this.#toDownstream(message, this.#routes.relatedRequest(message));
+    this.#deliver(message, this.#routes.relatedRequest(message));
     const changed = isJSONRPCNotification(message) ? LIST_CHANGED[message.method] : undefined;
     if (changed && this.#lists.invalidate(changed)) {
       // Re-verify at once: a changed definition must be hidden before anyone uses it.
@@ -368,23 +374,42 @@ export class BridgeSession {
     this.#answer(exchange, { jsonrpc: '2.0', id: exchange.id, result: shown });
   }
 
-  /** Delivers the one answer of a request; later answers of the same request are dropped. */
-  #answer(exchange: Exchange, message: JSONRPCMessage): void {
+  /**
+   * Delivers the one answer of a request; later answers of the same request are dropped. With
+   * `recorded` (the commit of its audit row), the answer goes out once that has settled.
+   */
+  #answer(exchange: Exchange, message: JSONRPCMessage, recorded?: Promise<void>): void {
     if (!this.#exchanges.close(exchange)) return;
     this.#routes.ended(exchange);
-    void this.#toDownstream(message);
+    this.#deliver(message, undefined, recorded);
+  }
+
+  /**
+   * Sends a message to the client now, or, while an earlier one waits for its audit commit (or
+   * this one has to: `after`), behind it, so messages keep their order.
+   */
+  #deliver(message: JSONRPCMessage, relatedRequestId?: RequestId, after?: Promise<void>): void {
+    if (after === undefined && this.#outbox === undefined) {
+      void this.#toDownstream(message, relatedRequestId);
+      return;
+    }
+    const next = Promise.all([this.#outbox, after]).then(() => {
+      void this.#toDownstream(message, relatedRequestId);
+      if (this.#outbox === next) this.#outbox = undefined;
+    });
+    this.#outbox = next;
   }
 
   #failPending(reason: string, restarting = false): void {
     for (const exchange of this.#exchanges.awaitingUpstream()) {
       exchange.scope?.settle();
-      this.#audit.finish(exchange, { outcome: 'error', error: reason });
+      const recorded = this.#audit.finish(exchange, { outcome: 'error', error: reason });
       const error = new WardenError(
         'UPSTREAM_CRASHED',
         `server "${this.server.name}" did not answer ${exchange.method}: ${reason}` +
           (restarting ? '. Warden is restarting it; try again.' : ''),
       );
-      this.#answer(exchange, errorResponseFor(exchange.id, error));
+      this.#answer(exchange, errorResponseFor(exchange.id, error), recorded);
     }
   }
 

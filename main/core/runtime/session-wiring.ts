@@ -109,9 +109,9 @@ export class SessionWiring {
       },
       guard,
       audit: {
-        recordCall: (start) => core.audit.recordCall(start),
-        recordOutcome: (id, end) => core.audit.recordOutcome(id, end),
-        recordRefusal: (start, error, durationMs) => core.audit.recordRefusal(start, error, durationMs),
+        recordCall: (start) => core.audit.queueCall(start),
+        recordOutcome: (id, end) => core.audit.queueOutcome(id, end),
+        recordRefusal: (start, error, durationMs) => core.audit.queueRefusal(start, error, durationMs),
         policyVersion: () => core.policyVersion(),
       },
       upstream: {
