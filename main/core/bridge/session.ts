@@ -192,6 +192,26 @@ export class BridgeSession {
       );
       return;
     }
+    if (
+      this.#initializeParams === undefined &&
+      request.method !== 'initialize' &&
+      request.method !== 'ping'
+    ) {
+      // MCP 2025-11-25 (basic/lifecycle): the client initializes first. A client of a later
+      // revision that starts without initialize (2026-07-28: server/discover) gets this error and
+      // may fall back to initialize; nothing is forwarded before Warden knows the session's era.
+      this.#answer(
+        exchange,
+        errorResponseFor(
+          request.id,
+          new WardenError(
+            'INVALID_REQUEST',
+            `Bad Request: send initialize first (MCP Warden speaks MCP 2025-11-25 to clients; "${request.method}" before initialize is refused)`,
+          ),
+        ),
+      );
+      return;
+    }
     switch (request.method) {
       case 'initialize':
         this.#noteInitialize(request);

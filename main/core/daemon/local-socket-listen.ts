@@ -28,7 +28,9 @@ export async function listenLocalSocket(
   logger: Logger,
 ): Promise<ListeningLocalSocket> {
   if (location.dir) prepareRuntimeDir(location.dir);
-  const server = net.createServer({ pauseOnConnect: false }, onConnection);
+  // Half-open: when a client ends its side, its session (and upstream) ends before the daemon
+  // ends its own, so a client that waits for that knows the server is gone (LocalSocketEndpoint).
+  const server = net.createServer({ pauseOnConnect: false, allowHalfOpen: true }, onConnection);
   server.on('error', (error) => logger.warn({ err: describeError(error) }, 'local socket error'));
   try {
     await listen(server, location.path);

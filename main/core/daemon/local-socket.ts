@@ -102,6 +102,8 @@ export class LocalSocketEndpoint {
       socket.destroy();
     }, HELLO_TIMEOUT_MS);
     timer.unref();
+    // Until a session is open, the client ending its side ends the connection.
+    let onEnd = (): void => void socket.end();
     let onLine: (line: Line) => void = (line) => {
       clearTimeout(timer);
       this.#greeting.delete(socket);
@@ -113,12 +115,14 @@ export class LocalSocketEndpoint {
       const next = this.#open(socket, hello);
       if (next) {
         splitter.limit = MAX_LINE_BYTES;
-        onLine = next;
+        onLine = next.onLine;
+        onEnd = next.onEnd;
       }
     };
     const splitter = new LineSplitter(MAX_HELLO_BYTES, (line) => onLine(line));
     socket.on('data', (chunk: Buffer) => splitter.push(chunk));
     socket.on('error', (error) => this.#log.debug({ err: error.message }, 'local socket connection error'));
+    socket.once('end', () => onEnd());
     socket.once('close', () => {
       clearTimeout(timer);
       this.#greeting.delete(socket);
@@ -133,8 +137,12 @@ export class LocalSocketEndpoint {
     setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS).unref();
   }
 
-  /** Checks the hello and opens the session; the handler of its lines, or undefined when refused. */
-  #open(socket: net.Socket, hello: Hello): ((line: Line) => void) | undefined {
+  /**
+   * Checks the hello and opens the session; the handlers of its lines and of the client ending its
+   * side (the session and its upstream end first, then the daemon ends its side), or undefined
+   * when refused.
+   */
+  #open(socket: net.Socket, hello: Hello): { onLine: (line: Line) => void; onEnd: () => void } | undefined {
     if (!timingSafeEqual(digest(hello.token), this.#token)) {
       this.#refuse(
         socket,
@@ -190,7 +198,13 @@ export class LocalSocketEndpoint {
       }),
     );
     logger.info({ client: hello.client, transport: 'local-socket' }, 'session started');
-    return (line) => this.#line(session, line, write, logger);
+    return {
+      onLine: (line) => this.#line(session, line, write, logger),
+      onEnd: () => {
+        this.#sessions.delete(id);
+        void session.close().finally(() => socket.end());
+      },
+    };
   }
 
   /** One line of an open session. */
