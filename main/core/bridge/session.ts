@@ -326,7 +326,10 @@ export class BridgeSession {
         return;
       }
       exchange.scope?.settle();
-      const answer = { ...message, id: exchange.id } as JSONRPCMessage;
+      // Members in the order every answer has (the connect shim reads the id from the prefix).
+      const answer: JSONRPCMessage = isCheckedResult(message)
+        ? { jsonrpc: '2.0', id: exchange.id, result: message.result }
+        : { jsonrpc: '2.0', id: exchange.id, error: message.error };
       let recorded: Promise<void> | undefined;
       if (isCheckedResult(message)) {
         if (exchange.method === 'initialize' && this.#initializeParams) {
