@@ -11,6 +11,7 @@ import {
   readLines,
   type Line,
 } from '../core/daemon/local-socket-lines.ts';
+import { answeredIdOf } from './answered-id.ts';
 import { ensureDaemon } from './daemon-launcher.ts';
 
 export { BATCH_REFUSED, parseLine, readLines } from '../core/daemon/local-socket-lines.ts';
@@ -183,15 +184,9 @@ function lineHandler(
 /** Notes the answer a daemon line carries, if it is one (its request is no longer pending). */
 function settle(pending: Map<string, { id: RequestId; count: number }>, line: Buffer): void {
   if (pending.size === 0) return;
-  let raw: { id?: unknown; result?: unknown; error?: unknown; method?: unknown };
-  try {
-    raw = JSON.parse(line.toString('utf8')) as typeof raw;
-  } catch {
-    return;
-  }
-  if (raw === null || typeof raw !== 'object' || 'method' in raw) return;
-  if (typeof raw.id !== 'string' && typeof raw.id !== 'number') return;
-  const key = idKey(raw.id);
+  const id = answeredIdOf(line);
+  if (id === undefined) return;
+  const key = idKey(id);
   const open = pending.get(key);
   if (open && --open.count === 0) pending.delete(key);
 }

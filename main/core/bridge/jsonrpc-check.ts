@@ -1,4 +1,11 @@
-import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  JSONRPCErrorResponse,
+  JSONRPCMessage,
+  JSONRPCNotification,
+  JSONRPCRequest,
+  JSONRPCResultResponse,
+  RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
 
 /** The `_meta` key that ties a message to a task (MCP 2025-11-25, tasks). */
 const RELATED_TASK = 'io.modelcontextprotocol/related-task';
@@ -82,7 +89,27 @@ export function isCheckedRequest(message: JSONRPCMessage): message is JSONRPCReq
   return 'method' in message && 'id' in message;
 }
 
+/**
+ * Whether a message already checked by jsonRpcKindOf is a notification (a method, no id): a
+ * membership test, not a second validation.
+ */
+export function isCheckedNotification(message: JSONRPCMessage): message is JSONRPCNotification {
+  return 'method' in message && !('id' in message);
+}
+
 /** Whether a message already checked by jsonRpcKindOf is a response (a result or an error). */
-export function isCheckedResponse(message: JSONRPCMessage): boolean {
+export function isCheckedResponse(
+  message: JSONRPCMessage,
+): message is JSONRPCResultResponse | JSONRPCErrorResponse {
   return 'result' in message || 'error' in message;
+}
+
+/** Whether a message already checked by jsonRpcKindOf is a result response (it has a `result`). */
+export function isCheckedResult(message: JSONRPCMessage): message is JSONRPCResultResponse {
+  return 'result' in message;
+}
+
+/** Whether a message already checked by jsonRpcKindOf is an error response (it has an `error`). */
+export function isCheckedError(message: JSONRPCMessage): message is JSONRPCErrorResponse {
+  return 'error' in message;
 }

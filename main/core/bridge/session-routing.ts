@@ -1,12 +1,8 @@
-import {
-  isJSONRPCNotification,
-  type JSONRPCMessage,
-  type JSONRPCRequest,
-  type RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { WardenError } from '../errors.ts';
 import type { Exchange, Exchanges } from './exchanges.ts';
 import { errorResponseFor } from './jsonrpc.ts';
+import { isCheckedNotification } from './jsonrpc-check.ts';
 
 /**
  * Which client request a server-to-client message belongs to, so it goes onto that request's
@@ -35,7 +31,7 @@ export class StreamRoutes {
 
   /** The client's id of the request `message` belongs to; undefined for the standalone stream. */
   relatedRequest(message: JSONRPCMessage): RequestId | undefined {
-    if (isJSONRPCNotification(message)) {
+    if (isCheckedNotification(message)) {
       if (message.method === 'notifications/progress') {
         const token = message.params?.progressToken as string | number | undefined;
         const exchange = token === undefined ? undefined : this.#progress.get(token);

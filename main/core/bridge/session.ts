@@ -1,14 +1,10 @@
-import {
-  isJSONRPCErrorResponse,
-  isJSONRPCNotification,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
-  type CallToolResult,
-  type InitializeRequest,
-  type JSONRPCMessage,
-  type JSONRPCNotification,
-  type JSONRPCRequest,
-  type RequestId,
+import type {
+  CallToolResult,
+  InitializeRequest,
+  JSONRPCMessage,
+  JSONRPCNotification,
+  JSONRPCRequest,
+  RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
@@ -20,6 +16,12 @@ import type { PinKind } from '../pins/definition-hash.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { Exchanges, type Exchange, type Reservation } from './exchanges.ts';
 import { errorResponseFor } from './jsonrpc.ts';
+import {
+  isCheckedNotification,
+  isCheckedRequest,
+  isCheckedResponse,
+  isCheckedResult,
+} from './jsonrpc-check.ts';
 import { PINNED_LIST_METHODS, PinnedLists } from './pinned-lists.ts';
 import { SessionAudit, toolOutcome } from './session-audit.ts';
 import { hiddenCheck, LIST_CHANGED } from './session-lists.ts';
@@ -147,11 +149,15 @@ export class BridgeSession {
     return this.#exchanges.reserve(ids);
   }
 
-  /** Handles one message from the client. Never throws: failures are answered to the client. */
+  /**
+   * Handles one message from the client, already checked by its transport (jsonRpcKindOf,
+   * bridge/jsonrpc-check.ts): told apart by membership, not validated again. Never throws:
+   * failures are answered to the client.
+   */
   async fromDownstream(message: JSONRPCMessage): Promise<void> {
-    if (isJSONRPCRequest(message)) return this.#request(message);
+    if (isCheckedRequest(message)) return this.#request(message);
     if (this.#closed) return;
-    if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+    if (isCheckedNotification(message) && message.method === 'notifications/cancelled') {
       return this.#cancelled(message);
     }
     try {
@@ -324,8 +330,9 @@ export class BridgeSession {
     }
   }
 
+  /** One message from the upstream, already checked by its link (as fromDownstream's). */
   #fromUpstream(message: JSONRPCMessage): void {
-    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
+    if (isCheckedResponse(message)) {
       if (message.id === undefined || message.id === null) {
         this.#log.warn(
           { error: 'error' in message ? message.error : undefined },
@@ -339,9 +346,12 @@ export class BridgeSession {
         return;
       }
       exchange.scope?.settle();
-      const answer = { ...message, id: exchange.id } as JSONRPCMessage;
+      // Members in the order every answer has (the connect shim reads the id from the prefix).
+      const answer: JSONRPCMessage = isCheckedResult(message)
+        ? { jsonrpc: '2.0', id: exchange.id, result: message.result }
+        : { jsonrpc: '2.0', id: exchange.id, error: message.error };
       let recorded: Promise<void> | undefined;
-      if (isJSONRPCResultResponse(message)) {
+      if (isCheckedResult(message)) {
         if (exchange.method === 'initialize' && this.#initializeParams) {
           const version = (message.result as { protocolVersion?: string }).protocolVersion;
           this.#upstream.noteInitialized(this.#initializeParams, version);
@@ -360,7 +370,7 @@ export class BridgeSession {
       return;
     }
     this.#deliver(message, this.#routes.relatedRequest(message));
-    const changed = isJSONRPCNotification(message) ? LIST_CHANGED[message.method] : undefined;
+    const changed = isCheckedNotification(message) ? LIST_CHANGED[message.method] : undefined;
     if (changed && this.#lists.invalidate(changed)) {
       // Re-verify at once: a changed definition must be hidden before anyone uses it.
       this.#lists

@@ -1,8 +1,5 @@
 import {
   isInitializeRequest,
-  isJSONRPCErrorResponse,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
   type InitializeRequest,
   type JSONRPCMessage,
   type RequestId,
@@ -12,6 +9,7 @@ import { WardenError, describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { backoffDelay, type CircuitBreaker } from './circuit-breaker.ts';
 import { errorResponseFor, JsonRpcError } from './jsonrpc.ts';
+import { isCheckedError, isCheckedRequest, isCheckedResponse } from './jsonrpc-check.ts';
 import { createUpstreamLink, type UpstreamLink } from './upstream-link.ts';
 import type { WarmHandover } from './warm-upstreams.ts';
 
@@ -111,7 +109,8 @@ export class UpstreamSupervisor {
         this.#assertBreakerAllows();
         if (
           !this.#startPromise &&
-          isJSONRPCRequest(message) &&
+          isCheckedRequest(message) &&
+          message.method === 'initialize' &&
           isInitializeRequest(message) &&
           this.#adoptWarm(message.id, message.params)
         )
@@ -156,7 +155,7 @@ export class UpstreamSupervisor {
       throw error;
     }
     const response = await answer;
-    if (isJSONRPCErrorResponse(response))
+    if (isCheckedError(response))
       throw new JsonRpcError(
         `${method} failed: ${response.error.message}`,
         response.error.code,
@@ -295,7 +294,7 @@ export class UpstreamSupervisor {
 
   #onLinkMessage(message: JSONRPCMessage): void {
     if (
-      (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) &&
+      isCheckedResponse(message) &&
       typeof message.id === 'string' &&
       message.id.startsWith(WARDEN_ID_PREFIX)
     ) {
@@ -372,7 +371,7 @@ export class UpstreamSupervisor {
     const answer = this.#awaitOwn(id, REINITIALIZE_TIMEOUT_MS, 'initialize');
     await link.send({ jsonrpc: '2.0', id, method: 'initialize', params: this.#initializeParams! });
     const response = await answer;
-    if (isJSONRPCErrorResponse(response))
+    if (isCheckedError(response))
       throw new WardenError('UPSTREAM_UNAVAILABLE', `initialize failed: ${response.error.message}`);
     await link.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }

@@ -3,10 +3,8 @@ import spawn from 'cross-spawn';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { OAuthCoordinator } from '../oauth/oauth.ts';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/schema.ts';
 import { formatCommandLine } from '../command-line.ts';
 import { describeError, WardenError } from '../errors.ts';
@@ -15,7 +13,9 @@ import { redactValues, resolveSecrets } from '../secrets/references.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import { ownGroupSpawnOptions, ProcessTree } from '../process/process-tree.ts';
 import type { UpstreamProcesses } from '../process/upstream-processes.ts';
+import { isCheckedRequest } from './jsonrpc-check.ts';
 import { QueuedWriter } from './queued-writer.ts';
+import { parseUpstreamLine, UpstreamLineReader } from './upstream-lines.ts';
 
 /** How a link gets the values of `${secret:NAME}` references (none: references stay unresolved). */
 export interface SecretAccess {
@@ -81,8 +81,9 @@ export function upstreamEnvironment(server: StdioServerConfig): Record<string, s
 
 /**
  * A stdio child process speaking newline-delimited JSON-RPC (MCP 2025-11-25, transports: stdio).
- * Lines that are not JSON-RPC are logged and skipped; a message over
- * MAX_UPSTREAM_MESSAGE_BYTES ends the link. stderr is copied to the diagnostic log.
+ * Each line is parsed and checked once (parseUpstreamLine); lines that are not JSON-RPC are
+ * logged and skipped; a message over MAX_UPSTREAM_MESSAGE_BYTES ends the link. Each message
+ * sent is serialized once. stderr is copied to the diagnostic log.
  *
  * The child leads its own process group (ProcessTree): whatever it starts (npx's shell and the
  * server under it, the children of a `sh -c` wrapper) ends with the link, when it is closed,
@@ -93,7 +94,7 @@ class StdioLink implements UpstreamLink {
   onclose?: (reason: string) => void;
   readonly #server: StdioServerConfig;
   readonly #log: Logger;
-  readonly #buffer = new ReadBuffer({ maxBufferSize: MAX_UPSTREAM_MESSAGE_BYTES });
+  readonly #buffer = new UpstreamLineReader(MAX_UPSTREAM_MESSAGE_BYTES, (line) => this.#onLine(line));
   readonly #secrets: SecretAccess | undefined;
   readonly #processes: UpstreamProcesses | undefined;
   #child: ChildProcess | undefined;
@@ -202,29 +203,25 @@ class StdioLink implements UpstreamLink {
 
   #onData(chunk: Buffer): void {
     if (this.#closing) return;
-    try {
-      this.#buffer.append(chunk);
-    } catch {
+    if (!this.#buffer.push(chunk)) {
       this.#log.error(
         `upstream sent a message over ${MAX_UPSTREAM_MESSAGE_BYTES} bytes; ending the connection`,
       );
       this.#kill(`the server sent a message over the ${MAX_UPSTREAM_MESSAGE_BYTES}-byte limit`);
+    }
+  }
+
+  #onLine(line: Buffer): void {
+    if (this.#closing) return;
+    const parsed = parseUpstreamLine(line);
+    if ('refused' in parsed) {
+      this.#log.warn(
+        { err: parsed.refused.slice(0, 300) },
+        'upstream wrote a line that is not JSON-RPC; skipped',
+      );
       return;
     }
-    for (;;) {
-      let message: JSONRPCMessage | null;
-      try {
-        message = this.#buffer.readMessage();
-      } catch (error) {
-        this.#log.warn(
-          { err: describeError(error).slice(0, 300) },
-          'upstream wrote a line that is not JSON-RPC; skipped',
-        );
-        continue;
-      }
-      if (message === null) return;
-      this.onmessage?.(message);
-    }
+    this.onmessage?.(parsed.message);
   }
 
   #kill(reason: string): void {
@@ -246,7 +243,7 @@ class StdioLink implements UpstreamLink {
     const writer = this.#writer;
     if (!writer || !this.#child)
       return Promise.reject(new WardenError('UPSTREAM_UNAVAILABLE', 'the server process is not running'));
-    return writer.write(serializeMessage(message));
+    return writer.write(JSON.stringify(message) + '\n');
   }
 
   /** Ends the child and everything it started (ProcessTree.end); resolves when all are gone. */
@@ -258,6 +255,11 @@ class StdioLink implements UpstreamLink {
   }
 
   setProtocolVersion(): void {}
+}
+
+/** An initialize request: the SDK's schema is consulted only for a message that names the method. */
+function isInitialize(message: JSONRPCMessage): boolean {
+  return isCheckedRequest(message) && message.method === 'initialize' && isInitializeRequest(message);
 }
 
 /** A remote Streamable HTTP server (MCP 2025-11-25, transports), headers from config. */
@@ -305,7 +307,7 @@ class HttpLink implements UpstreamLink {
    */
   send(message: JSONRPCMessage): Promise<void> {
     const oauth = this.#oauth;
-    if (!oauth || !isInitializeRequest(message)) return this.#sendAuthorized(message);
+    if (!oauth || !isInitialize(message)) return this.#sendAuthorized(message);
     return oauth.exclusive(this.#server.name, () => this.#sendAuthorized(message));
   }
 

@@ -1,13 +1,9 @@
-import {
-  InitializeRequestParamsSchema,
-  isJSONRPCErrorResponse,
-  isJSONRPCResultResponse,
-  type JSONRPCMessage,
-} from '@modelcontextprotocol/sdk/types.js';
+import { InitializeRequestParamsSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerConfig, StdioServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { backoffDelay, CircuitBreaker } from './circuit-breaker.ts';
+import { isCheckedError, isCheckedResponse, isCheckedResult } from './jsonrpc-check.ts';
 import { handshakeKey, sameHandshake, type InitializeParams } from './warm-handshake.ts';
 import type { UpstreamLink } from './upstream-link.ts';
 
@@ -282,8 +278,8 @@ export class WarmUpstreams {
       await link.send({ jsonrpc: '2.0', id, method: 'initialize', params });
       const response = await answer;
       if (entry.link !== link) return;
-      if (!isJSONRPCResultResponse(response)) {
-        const message = isJSONRPCErrorResponse(response) ? response.error.message : 'no answer';
+      if (!isCheckedResult(response)) {
+        const message = isCheckedError(response) ? response.error.message : 'no answer';
         throw new WardenError('UPSTREAM_UNAVAILABLE', `initialize failed: ${message}`);
       }
       entry.result = response.result;
@@ -320,7 +316,7 @@ export class WarmUpstreams {
     if (entry.link !== link) return;
     if (
       entry.settleInit &&
-      (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) &&
+      isCheckedResponse(message) &&
       typeof message.id === 'string' &&
       message.id.startsWith(WARM_ID_PREFIX)
     ) {
