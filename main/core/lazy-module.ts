@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { describeError, WardenError } from './errors.ts';
 
 const requireHere = createRequire(import.meta.url);
@@ -6,8 +7,9 @@ const requireHere = createRequire(import.meta.url);
 /**
  * A package loaded on its first use, not when the module that needs it is: an idle daemon
  * holds none of what only some requests, platforms or commands use (secret scanning, org
- * policy signatures, property lists, diffs). Loaded with `require` (an ES module comes as its
- * namespace object, as `require(esm)` gives it), once; the returned function is synchronous.
+ * policy signatures, property lists, diffs). Resolved as an import resolves it (the package's
+ * `import` export, so the very module an import would give), then loaded synchronously with
+ * `require` (an ES module comes as its namespace object, `require(esm)`), once.
  * @param specifier the package, as an import names it.
  * @param what what it does, for the error message.
  * @returns a function that gives the module (typed by the caller: `lazyModule<typeof Pkg>`).
@@ -19,7 +21,7 @@ export function lazyModule<T>(specifier: string, what: string): () => T {
   return () => {
     if (loaded === undefined) {
       try {
-        loaded = requireHere(specifier) as T;
+        loaded = requireHere(fileURLToPath(import.meta.resolve(specifier))) as T;
       } catch (error) {
         throw cannotLoad(specifier, what, error);
       }
