@@ -2,6 +2,13 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// A value import of node:http loads Node's bundled undici for good (main/core/node-http.ts says why).
+const NODE_HTTP = ['node:http', 'http'].map((name) => ({
+  name,
+  allowTypeImports: true,
+  message: 'use nodeHttp() from main/core/node-http.ts: importing node:http as a value loads undici (13 MiB)',
+}));
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-results/**'] },
   js.configs.recommended,
@@ -16,10 +23,14 @@ export default tseslint.config(
     },
   },
   {
+    files: ['main/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: NODE_HTTP }] },
+  },
+  {
     files: ['main/core/**/*.ts'],
     rules: {
       'no-console': 'error',
-      'no-restricted-imports': ['error', { paths: ['electron'] }],
+      'no-restricted-imports': ['error', { paths: ['electron', ...NODE_HTTP] }],
     },
   },
   {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { nodeHttp } from './node-http.ts';
 
 /**
  * The daemon state file (`daemon.json` in the state dir, mode 0600): how a shim or the CLI
@@ -71,8 +72,12 @@ export interface DaemonHealth {
   sessions: number;
 }
 
+/** Largest health answer read, bytes: a longer one is not a daemon's. */
+const MAX_HEALTH_BYTES = 64 * 1024;
+
 /**
- * Asks the daemon described by `state` whether it is up.
+ * Asks the daemon described by `state` whether it is up (GET /healthz over node:http, not
+ * fetch: a daemon starting up probes its predecessor, and fetch would load undici for good).
  * @returns its health, or undefined when nothing (or something else) answers within `timeoutMs`.
  */
 export async function probeDaemon(
@@ -81,14 +86,49 @@ export async function probeDaemon(
 ): Promise<DaemonHealth | undefined> {
   if (!state?.port) return undefined;
   try {
-    const response = await fetch(`http://127.0.0.1:${state.port}/healthz`, {
-      headers: { authorization: `Bearer ${state.token}` },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!response.ok) return undefined;
-    const health = (await response.json()) as DaemonHealth;
-    return health.name === 'mcp-warden' ? health : undefined;
+    const body = await getHealth(state.port, state.token, timeoutMs);
+    if (body === undefined) return undefined;
+    const health = JSON.parse(body) as DaemonHealth;
+    return health?.name === 'mcp-warden' ? health : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The body of a 2xx answer to GET /healthz, or undefined for another status; rejects on a failure or past `timeoutMs`. */
+function getHealth(port: number, token: string, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const request = nodeHttp().get(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/healthz',
+        agent: false,
+        headers: { authorization: `Bearer ${token}` },
+      },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        if (status < 200 || status > 299) {
+          response.resume();
+          resolve(undefined);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        response.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > MAX_HEALTH_BYTES) request.destroy(new Error('health answer too long'));
+          else chunks.push(chunk);
+        });
+        response.on('error', reject);
+        response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        response.on('close', () => {
+          if (!response.complete) reject(new Error('health answer cut short'));
+        });
+      },
+    );
+    request.on('error', reject);
+    const timer = setTimeout(() => request.destroy(new Error('health probe timed out')), timeoutMs);
+    request.on('close', () => clearTimeout(timer));
+  });
 }

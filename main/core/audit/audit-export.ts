@@ -1,4 +1,8 @@
-import { stringify } from 'csv-stringify';
+import type * as CsvStringify from 'csv-stringify';
+import { lazyModule } from '../lazy-module.ts';
+
+/** csv-stringify, loaded by the first CSV export. */
+const csv = lazyModule<typeof CsvStringify>('csv-stringify', 'the CSV writer');
 import { Readable } from 'node:stream';
 import type { AuditRecord } from './audit-reader.ts';
 
@@ -29,7 +33,7 @@ export const CSV_COLUMNS: ReadonlyArray<{ key: keyof AuditRecord; header: string
 export function exportStream(records: Iterable<AuditRecord>, format: 'csv' | 'jsonl'): Readable {
   return format === 'csv'
     ? Readable.from(csvRows(records)).pipe(
-        stringify({
+        csv().stringify({
           header: true,
           columns: CSV_COLUMNS.map((c) => ({ key: c.key, header: c.header })),
           escape_formulas: true,

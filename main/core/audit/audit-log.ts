@@ -133,10 +133,12 @@ export class AuditLog {
     this.#insert = db.prepare<[InsertParams]>(INSERT_SQL);
     this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
     const inTransaction = db.transaction((writes: () => unknown[]) => writes());
-    this.#batch = new WriteBatch((writes, count) =>
+    this.#batch = new WriteBatch((writes, count) => {
       // One statement commits by itself: BEGIN and COMMIT around it would only add two.
-      count === 1 ? writes() : inTransaction.immediate(writes),
-    );
+      const results = count === 1 ? writes() : inTransaction.immediate(writes);
+      this.#checkpointer.wrote();
+      return results;
+    });
     this.#checkpointer = WalCheckpointer.start(file, db, options.checkpoints);
   }
 
@@ -193,6 +195,7 @@ export class AuditLog {
         error: end.error ?? null,
         durationMs: end.durationMs,
       }).changes;
+      this.#checkpointer.wrote();
     } catch (error) {
       throw this.#failed(`cannot record the outcome of call #${id}`, error);
     }
@@ -316,6 +319,7 @@ export class AuditLog {
     try {
       const params = insertParams(start, outcome, error, durationMs);
       const id = Number(this.#insert.run(params).lastInsertRowid);
+      this.#checkpointer.wrote();
       this.onRecord?.(id);
       return id;
     } catch (cause) {

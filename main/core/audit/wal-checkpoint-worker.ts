@@ -17,15 +17,29 @@
  * shrinks the file (the writer's journal_size_limit stays off): cutting a large file frees
  * its pages in the kernel, milliseconds of system time the event loop must not pay.
  *
- * The shared state word (workerData.state, an Int32Array of one element): the main thread
- * moves it from BOOTING to CANCELLED to stop a worker that has not opened yet; the worker moves
- * it from BOOTING to OPEN before it opens its connection and to CLOSED (with Atomics.notify)
- * after closing it, on the message 'stop'.
+ * A worker runs only while there is something to checkpoint: its owner starts one on a write
+ * (or at open, for a WAL left by an earlier run), and after `idleExitMs` without a write, the
+ * WAL empty, it closes its connection and ends, so an idle daemon holds no second isolate.
+ *
+ * The shared words (workerData.state, an Int32Array of two elements): the state word (index
+ * STATE_WORD), which the main thread moves from BOOTING to CANCELLED to stop a worker that has
+ * not opened yet; the worker moves it from BOOTING to OPEN before it opens its connection, to
+ * CLOSED (with Atomics.notify) after closing it, on the message 'stop', or from OPEN to
+ * RETIRING, then RETIRED (with Atomics.notify) once idle. The writes counter (index
+ * WRITES_WORD), to which the owner adds one after each commit and then reads the state word:
+ * a worker retires only when the counter did not move between its last tick and its move to
+ * RETIRING (else it moves back to OPEN), so a write is seen either by a worker that stays or
+ * by an owner that starts a new one.
  */
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CHECKPOINTER_STATE, type CheckpointerData } from './wal-checkpoint-state.ts';
+import {
+  CHECKPOINTER_STATE,
+  STATE_WORD,
+  WRITES_WORD,
+  type CheckpointerData,
+} from './wal-checkpoint-state.ts';
 
 interface CheckpointRow {
   busy: number;
@@ -37,7 +51,7 @@ const data = workerData as CheckpointerData;
 const state = new Int32Array(data.state);
 
 if (
-  Atomics.compareExchange(state, 0, CHECKPOINTER_STATE.booting, CHECKPOINTER_STATE.open) ===
+  Atomics.compareExchange(state, STATE_WORD, CHECKPOINTER_STATE.booting, CHECKPOINTER_STATE.open) ===
   CHECKPOINTER_STATE.booting
 ) {
   run();
@@ -47,35 +61,63 @@ function run(): void {
   const db = new Database(data.file, { fileMustExist: true, timeout: 0 });
   db.pragma('wal_autocheckpoint = 0');
   let lastLog = -1;
+  let lastWrites = Atomics.load(state, WRITES_WORD);
+  /** Since when nothing was written and the WAL is empty (ms, Date.now), or undefined. */
+  let idleSince: number | undefined;
   const checkpoint = (mode: 'PASSIVE' | 'RESTART' | 'TRUNCATE'): CheckpointRow => {
     return (
       (db.pragma(`wal_checkpoint(${mode})`) as CheckpointRow[])[0] ?? { busy: 1, log: -1, checkpointed: -1 }
     );
   };
   const tick = (): void => {
+    const writes = Atomics.load(state, WRITES_WORD);
     try {
       const passive = checkpoint('PASSIVE');
-      const walBytes = sizeOf(`${data.file}-wal`);
+      let walBytes = sizeOf(`${data.file}-wal`);
       const idle = passive.busy === 0 && passive.log === passive.checkpointed && passive.log === lastLog;
-      if (idle && walBytes > 0) checkpoint('TRUNCATE');
-      else if (!idle && walBytes > data.restartBytes) checkpoint('RESTART');
+      if (idle && walBytes > 0) {
+        checkpoint('TRUNCATE');
+        walBytes = sizeOf(`${data.file}-wal`);
+      } else if (!idle && walBytes > data.restartBytes) checkpoint('RESTART');
       lastLog = passive.log;
+      const quiet = idle && walBytes === 0 && writes === lastWrites;
+      idleSince = quiet ? (idleSince ?? Date.now()) : undefined;
     } catch {
       // A checkpoint that fails (file busy, disk full) is tried again next tick; the writer
       // keeps appending to the WAL, so nothing is lost.
+      idleSince = undefined;
     }
+    lastWrites = writes;
+    if (idleSince !== undefined && Date.now() - idleSince >= data.idleExitMs) retire();
   };
   const timer = setInterval(tick, data.intervalMs);
-  parentPort?.on('message', (message: unknown) => {
-    if (message !== 'stop') return;
+  const close = (final: number): void => {
     clearInterval(timer);
     try {
       db.close();
     } finally {
-      Atomics.store(state, 0, CHECKPOINTER_STATE.closed);
-      Atomics.notify(state, 0);
+      Atomics.store(state, STATE_WORD, final);
+      Atomics.notify(state, STATE_WORD);
       parentPort?.close();
     }
+  };
+  const retire = (): void => {
+    if (
+      Atomics.compareExchange(state, STATE_WORD, CHECKPOINTER_STATE.open, CHECKPOINTER_STATE.retiring) !==
+      CHECKPOINTER_STATE.open
+    )
+      return;
+    if (Atomics.load(state, WRITES_WORD) !== lastWrites) {
+      // A write since the last tick, whose owner may have seen OPEN: keep checkpointing.
+      Atomics.store(state, STATE_WORD, CHECKPOINTER_STATE.open);
+      idleSince = undefined;
+      return;
+    }
+    close(CHECKPOINTER_STATE.retired);
+  };
+  parentPort?.on('message', (message: unknown) => {
+    if (message !== 'stop') return;
+    close(CHECKPOINTER_STATE.closed);
   });
 }
 

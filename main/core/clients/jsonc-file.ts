@@ -1,14 +1,11 @@
 import fs from 'node:fs';
-import {
-  applyEdits,
-  modify,
-  parseTree,
-  printParseErrorCode,
-  type FormattingOptions,
-  type Node,
-  type ParseError,
-} from 'jsonc-parser';
+import type * as Jsonc from 'jsonc-parser';
+import type { FormattingOptions, Node, ParseError } from 'jsonc-parser';
 import { WardenError } from '../errors.ts';
+import { lazyModule } from '../lazy-module.ts';
+
+/** jsonc-parser, loaded by the first client config read or edited. */
+export const jsonc = lazyModule<typeof Jsonc>('jsonc-parser', 'the JSON-with-comments parser');
 
 /** A JSON-with-comments config file as read: its exact bytes, and its value. */
 export interface JsoncDocument {
@@ -58,6 +55,7 @@ export function parseJsonc(data: Buffer | string, file: string): JsoncDocument {
   }
   const body = text.startsWith(BOM) ? text.slice(1) : text;
   const errors: ParseError[] = [];
+  const { parseTree, printParseErrorCode } = jsonc();
   const tree = parseTree(body, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length || !tree || tree.type !== 'object') {
     const first = errors[0];
@@ -75,6 +73,7 @@ export function parseJsonc(data: Buffer | string, file: string): JsoncDocument {
 export function editJsonc(text: string, path: string[], value: unknown): string {
   const bom = text.startsWith(BOM) ? BOM : '';
   const body = bom ? text.slice(1) : text;
+  const { applyEdits, modify } = jsonc();
   return bom + applyEdits(body, modify(body, path, value, { formattingOptions: formatOf(body) }));
 }
 

@@ -1,7 +1,10 @@
-import { createTwoFilesPatch } from 'diff';
-import { findNodeAtLocation } from 'jsonc-parser';
-import { parseJsonc } from './jsonc-file.ts';
+import type * as Diff from 'diff';
+import { jsonc, parseJsonc } from './jsonc-file.ts';
 import { MIN_SEARCHED, type ProtectPlan } from './protect-plan.ts';
+import { lazyModule } from '../lazy-module.ts';
+
+/** diff, loaded by the first diff shown. */
+const diff = lazyModule<typeof Diff>('diff', 'the text differ');
 
 /** The plan as a person reviews it: both diffs, secret values replaced by their names. */
 export function describePlan(plan: ProtectPlan, wardenConfigFile: string): string {
@@ -25,7 +28,7 @@ export function describePlan(plan: ProtectPlan, wardenConfigFile: string): strin
   lines.push(
     '',
     hide(
-      createTwoFilesPatch(
+      diff().createTwoFilesPatch(
         plan.location.file,
         plan.location.file,
         redactLiterals(plan.clientBefore, plan),
@@ -37,7 +40,7 @@ export function describePlan(plan: ProtectPlan, wardenConfigFile: string): strin
   );
   lines.push(
     hide(
-      createTwoFilesPatch(
+      diff().createTwoFilesPatch(
         wardenConfigFile,
         wardenConfigFile,
         plan.wardenBefore,
@@ -57,7 +60,7 @@ function redactLiterals(text: string, plan: ProtectPlan): string {
   const ranges: { offset: number; length: number; secret: string }[] = [];
   for (const s of plan.servers)
     for (const m of s.moves) {
-      const node = findNodeAtLocation(doc.tree, [plan.location.key, s.name, m.where, m.key]);
+      const node = jsonc().findNodeAtLocation(doc.tree, [plan.location.key, s.name, m.where, m.key]);
       if (node) ranges.push({ offset: node.offset + bom, length: node.length, secret: m.secret });
     }
   ranges.sort((a, b) => b.offset - a.offset);

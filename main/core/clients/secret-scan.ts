@@ -1,5 +1,13 @@
-import { lintSource } from '@secretlint/core';
-import { creator as recommendedRules } from '@secretlint/secretlint-rule-preset-recommend';
+import { lazyImport } from '../lazy-module.ts';
+
+/** secretlint and its recommended rules, loaded by the first scan. */
+const secretlint = lazyImport('@secretlint/core', 'the secret scanner', async () => {
+  const [core, preset] = await Promise.all([
+    import('@secretlint/core'),
+    import('@secretlint/secretlint-rule-preset-recommend'),
+  ]);
+  return { lintSource: core.lintSource, recommendedRules: preset.creator };
+});
 
 /** Env and header names that hold credentials by convention. */
 export const SECRET_KEY_NAME =
@@ -20,6 +28,7 @@ export interface SecretFinding {
  */
 export async function scanValue(value: string): Promise<string | undefined> {
   if (value.length < 8 || value.includes('${secret:')) return undefined;
+  const { lintSource, recommendedRules } = await secretlint();
   const result = await lintSource({
     source: { filePath: '/value.txt', content: value, ext: '.txt', contentType: 'text' },
     options: {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import http from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WardenConfig } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';
@@ -11,6 +11,7 @@ import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { WardenPaths } from '../paths.ts';
 import { WARDEN_VERSION } from '../version.ts';
+import { nodeHttp } from '../node-http.ts';
 import { Gateway, type GatewayOptions } from './gateway.ts';
 import { listenLocalSocket, type ListeningLocalSocket } from './local-socket-listen.ts';
 import { localSocketLocation } from './local-socket-path.ts';
@@ -77,7 +78,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     core.close();
     throw error;
   }
-  const server = http.createServer({ keepAliveTimeout: 60_000 });
+  const server = nodeHttp().createServer({ keepAliveTimeout: 60_000 });
   try {
     await listen(server, options.port ?? config.port);
   } catch (error) {
@@ -167,7 +168,7 @@ function alreadyRunning(url: string | undefined, pid: number, config: string): W
   );
 }
 
-function listen(server: http.Server, port: number): Promise<void> {
+function listen(server: Server, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, LOOPBACK, () => {

@@ -1,8 +1,12 @@
 import type Database from 'better-sqlite3';
-import { createTwoFilesPatch } from 'diff';
+import type * as Diff from 'diff';
 import { WardenError } from '../errors.ts';
 import { definitionHash, pinnedFields, prettyDefinition, type PinKind } from './definition-hash.ts';
 import { reviewHash } from './review-hash.ts';
+import { lazyModule } from '../lazy-module.ts';
+
+/** diff, loaded by the first diff shown. */
+const diff = lazyModule<typeof Diff>('diff', 'the text differ');
 
 /** A pinned definition: the one a person approved (or the one seen on first use). */
 export interface PinRecord {
@@ -337,7 +341,7 @@ function parseDefinition(json: string): Record<string, unknown> {
 }
 
 function reviewDiff(pinned: string, offered: string): string {
-  return createTwoFilesPatch('pinned', 'offered', pinned, offered);
+  return diff().createTwoFilesPatch('pinned', 'offered', pinned, offered);
 }
 
 function toReview(row: ReviewRow): PinReview {

@@ -1,17 +1,12 @@
-import {
-  calculateJwkThumbprint,
-  CompactSign,
-  compactVerify,
-  decodeProtectedHeader,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JWK,
-} from 'jose';
+import type { JWK, ProtectedHeaderParameters } from 'jose';
 import { z } from 'zod';
 import { serverNameSchema } from '../config/schema.ts';
 import { WardenError } from '../errors.ts';
 import { policyDocumentSchema } from '../config/policy-schema.ts';
+import { lazyImport } from '../lazy-module.ts';
+
+/** jose, loaded by the first signature checked or made (a daemon without org policy never is). */
+const jose = lazyImport('jose', 'the JWS library', () => import('jose'));
 
 /**
  * Signed org policy: a JSON document an org's IT signs as a compact JWS (EdDSA, Ed25519; RFC
@@ -87,7 +82,8 @@ export async function verifyOrgPolicy(
   const size = Buffer.byteLength(jws);
   if (size > MAX_ORG_POLICY_BYTES)
     throw reject(`the document is ${size} bytes, over the ${MAX_ORG_POLICY_BYTES}-byte limit`);
-  let header: ReturnType<typeof decodeProtectedHeader>;
+  const { compactVerify, decodeProtectedHeader, importJWK } = await jose();
+  let header: ProtectedHeaderParameters;
   try {
     header = decodeProtectedHeader(jws.trim());
   } catch {
@@ -144,6 +140,7 @@ export async function signOrgPolicy(payload: OrgPolicyInput, privateJwk: JWK): P
   const parsed = orgPolicyPayloadSchema.safeParse(payload);
   if (!parsed.success)
     throw new WardenError('POLICY_INVALID', `not a valid org policy:\n${z.prettifyError(parsed.error)}`);
+  const { calculateJwkThumbprint, CompactSign, importJWK } = await jose();
   const kid = privateJwk.kid ?? (await calculateJwkThumbprint(publicPart(privateJwk)));
   return new CompactSign(new TextEncoder().encode(JSON.stringify(parsed.data)))
     .setProtectedHeader({ alg: 'EdDSA', kid, typ: ORG_POLICY_TYP })
@@ -152,6 +149,7 @@ export async function signOrgPolicy(payload: OrgPolicyInput, privateJwk: JWK): P
 
 /** A new Ed25519 signing key pair; `kid` is the RFC 7638 thumbprint of the public key. */
 export async function generateSigningKey(): Promise<{ kid: string; privateJwk: JWK; publicJwk: JWK }> {
+  const { calculateJwkThumbprint, exportJWK, generateKeyPair } = await jose();
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const publicJwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(publicJwk);

@@ -1,7 +1,7 @@
 import type fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse as parsePlist } from 'plist';
+import type * as Plist from 'plist';
 import { WardenError } from '../errors.ts';
 import {
   describeValue,
@@ -9,8 +9,12 @@ import {
   isPlainObject,
   type RunCommand,
 } from './platform-managed-settings.ts';
+import { lazyModule } from '../lazy-module.ts';
 
 // macOS: managed preferences written by configuration profiles (see platform-managed.ts).
+
+/** plist (with xmldom and xmlbuilder), loaded only where managed preferences are read (macOS). */
+const plist = lazyModule<typeof Plist>('plist', 'the property list parser');
 
 /** The preference domain (bundle id) configuration profiles target on macOS. */
 export const MANAGED_BUNDLE_ID = 'dev.mcp-warden.app';
@@ -123,9 +127,10 @@ function readManagedPlist(
       `cannot read the ${origin}: plutil exited with status ${result.status}: ${(result.stderr || result.stdout).trim()}`,
     );
   }
+  const { parse } = plist();
   let value: unknown;
   try {
-    value = parsePlist(result.stdout);
+    value = parse(result.stdout);
   } catch (error) {
     throw new WardenError(
       'POLICY_INVALID',
