@@ -40,10 +40,13 @@ describe('pinning: a tool that changes between sessions', () => {
     },
     config: () => ({
       mcpServers: {
+        // The fixture reads its definitions when it starts and the test changes them between
+        // sessions: each session must start its own process, not take a warm one spawned before.
         drifting: {
           command: NODE,
           args: [path.join(ROOT, 'test/fixtures/drifting-server.ts')],
           env: { DRIFT_FILE: drift },
+          warm: false,
         },
       },
     }),

@@ -74,9 +74,10 @@ async function lingeringSession(
   mark: string,
   via: 'shim' | 'http',
 ): Promise<number[]> {
+  let shimStderr = (): string => '';
   const client =
     via === 'shim'
-      ? (await shimClient(w.env, server)).client
+      ? await shimClient(w.env, server).then((shim) => ((shimStderr = shim.stderr), shim.client))
       : await httpClient(daemon.url, daemon.token, server);
   try {
     assert.equal(resultText(await callTool(client, 'echo', { message: 'hi' }, 60_000)), 'Echo: hi');
@@ -85,6 +86,11 @@ async function lingeringSession(
       /Started simulated/,
     );
     return markedProcesses(mark).map((p) => p.pgid);
+  } catch (error) {
+    // What the shim said is the first thing to read when a session through it fails.
+    throw new Error(`session through the ${via} failed; shim stderr: ${shimStderr() || '(none)'}`, {
+      cause: error,
+    });
   } finally {
     if (via === 'http') await (client.transport as StreamableHTTPClientTransport).terminateSession();
     await client.close();
