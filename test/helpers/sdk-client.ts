@@ -1,7 +1,12 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolResultSchema,
+  ErrorCode,
+  McpError,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import { connectArgs, mcpEndpointPath } from '../../main/core/config/server-name.ts';
 import { CLI } from './warden-env.ts';
 
@@ -35,7 +40,17 @@ export async function shimClient(
   });
   let stderr = '';
   transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  await client.connect(transport);
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    // When the shim exited before answering, what it said is the first thing to read; an error
+    // it answered with is thrown as it is.
+    if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed)
+      throw new Error(`the connect shim exited during initialize; its stderr: ${stderr || '(none)'}`, {
+        cause: error,
+      });
+    throw error;
+  }
   return { client, stderr: () => stderr };
 }
 
