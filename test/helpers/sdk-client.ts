@@ -45,7 +45,7 @@ export async function shimClient(
   } catch (error) {
     // When the shim exited before answering, what it said is the first thing to read; an error
     // it answered with is thrown as it is.
-    if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed)
+    if (error instanceof McpError && error.code === (ErrorCode.ConnectionClosed as number))
       throw new Error(`the connect shim exited during initialize; its stderr: ${stderr || '(none)'}`, {
         cause: error,
       });
