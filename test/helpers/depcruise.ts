@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -11,36 +12,45 @@ const depcruise = path.join(root, 'node_modules', '.bin', 'depcruise');
 /** depcruise starts with `env node`: the Node running the tests comes first on PATH. */
 const env = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}` };
 
-/** Checks `targets` (repo-relative files or folders); the exit status and everything printed. */
-export function depcruiseCheck(targets: string[]): { status: number | null; output: string } {
+/** Checks `targets` (files or folders relative to `cwd`, the checkout by default); the exit status and everything printed. */
+export function depcruiseCheck(targets: string[], cwd = root): { status: number | null; output: string } {
   const run = spawnSync(depcruise, [...targets, '--output-type', 'err'], {
-    cwd: root,
+    cwd,
     encoding: 'utf8',
     env,
   });
   return { status: run.status, output: run.stdout + run.stderr };
 }
 
+/** What the layer checker reads of the checkout: copied into a scratch tree for the probes. */
+const CHECKED = ['main', 'preload', 'renderer', '.dependency-cruiser.cjs', 'package.json', 'tsconfig.json'];
+
 /**
- * Writes `files` (repo-relative path -> text, creating missing folders), checks them, and removes
- * them and the folders it created again, whatever happens.
+ * Writes `files` (repo-relative path -> text, creating missing folders) into a scratch copy of
+ * the checked tree (node_modules linked), checks them there and removes the copy, whatever
+ * happens. The checkout itself is never written: other tests run the build from it, and
+ * bin/mcp-warden refuses a build older than any file under main/.
  */
 export function checkTemporaryFiles(files: Record<string, string>): {
   status: number | null;
   output: string;
 } {
-  const written = Object.keys(files).map((rel) => path.join(root, rel));
-  const dirs = new Set<string>();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-layers-'));
   try {
-    for (const [rel, text] of Object.entries(files)) {
-      const dir = path.dirname(path.join(root, rel));
-      if (!fs.existsSync(dir)) dirs.add(dir);
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(root, rel), text);
+    for (const entry of CHECKED) {
+      fs.cpSync(path.join(root, entry), path.join(scratch, entry), {
+        recursive: true,
+        filter: (source) =>
+          !source.includes(`${path.sep}node_modules`) && !source.includes(`${path.sep}dist`),
+      });
     }
-    return depcruiseCheck(Object.keys(files));
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'), 'dir');
+    for (const [rel, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(scratch, rel)), { recursive: true });
+      fs.writeFileSync(path.join(scratch, rel), text);
+    }
+    return depcruiseCheck(Object.keys(files), scratch);
   } finally {
-    for (const file of written) fs.rmSync(file, { force: true });
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(scratch, { recursive: true, force: true });
   }
 }
