@@ -8,13 +8,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AuditLog, type AuditCallStart } from '../../main/core/audit/audit-log.ts';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
+import { runUntilKilled } from '../helpers/killed-writer.ts';
 import { applyMigrations, MIGRATIONS, SCHEMA_VERSION } from '../../main/core/audit/migrations.ts';
 import { isWardenError } from '../../main/core/errors.ts';
 import { waitFor } from '../helpers/warden-env.ts';
@@ -318,30 +319,7 @@ test('kill -9 during bursts of queued outcomes: every outcome whose promise reso
     };
     burst();
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const calls = new Map<number, number>();
-  const done = new Set<number>();
-  let buffered = '';
-  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-    child.on('exit', (_code, signal) => resolve(signal)),
-  );
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      const [kind, id, i] = line.split(' ');
-      if (kind === 'call') calls.set(Number(id), Number(i));
-      if (kind === 'done') done.add(Number(id));
-    }
-    if (done.size >= 3000 && !child.killed) child.kill('SIGKILL');
-  });
-  const signal = await exited;
-  assert.equal(signal, 'SIGKILL', `the child should have been killed; stderr: ${stderr}`);
+  const { calls, done } = await runUntilKilled(script, (out) => out.done.size >= 3000);
   assert.ok(done.size >= 3000);
 
   const reader = AuditReader.open(file);
