@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
-import { MAX_REQUEST_BYTES } from '../../main/core/daemon/request-body.ts';
-import { LineSplitter, MAX_LINE_BYTES, type Line } from '../../main/core/daemon/local-socket-lines.ts';
+import { LineSplitter, type Line } from '../../main/core/daemon/local-socket-lines.ts';
 
 const idArb = fc.oneof(
   fc.string({ maxLength: 6 }),
@@ -113,10 +112,6 @@ test('the one JSON-RPC check (jsonRpcKindOf) takes exactly what the SDK schema t
     .sample(fc.oneof(nearArb, envelopeArb), 5000)
     .filter((v) => jsonRpcKindOf(JSON.parse(JSON.stringify(v)) as unknown) !== undefined).length;
   assert.ok(valid > 50 && valid < 4950, `valid envelopes in the sample: ${valid}`);
-});
-
-test('the line limit is the HTTP endpoint body limit', () => {
-  assert.equal(MAX_LINE_BYTES, MAX_REQUEST_BYTES);
 });
 
 test('a limit changed between lines holds the next line to it; an oversized line is dropped as it arrives', () => {

@@ -7,6 +7,12 @@ import type {
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 
+/**
+ * Largest JSON-RPC message Warden takes from a client, bytes (4 MiB): one HTTP request body
+ * (MAX_REQUEST_BYTES) or one line on stdio and the local socket (MAX_LINE_BYTES).
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 /** The `_meta` key that ties a message to a task (MCP 2025-11-25, tasks). */
 const RELATED_TASK = 'io.modelcontextprotocol/related-task';
 

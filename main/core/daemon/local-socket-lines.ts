@@ -1,6 +1,6 @@
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { jsonRpcErrorOf, type JsonRpcErrorObject } from '../bridge/jsonrpc.ts';
-import { jsonRpcKindOf } from '../bridge/jsonrpc-check.ts';
+import { jsonRpcKindOf, MAX_MESSAGE_BYTES } from '../bridge/jsonrpc-check.ts';
 import { describeError, WardenError } from '../errors.ts';
 
 /**
@@ -10,12 +10,8 @@ import { describeError, WardenError } from '../errors.ts';
  * zod nor the SDK, so the shim starts fast.
  */
 
-/**
- * Largest line taken, bytes (4 MiB): the same limit as MAX_REQUEST_BYTES of the HTTP endpoint
- * (request-body.ts; test/unit/local-socket-lines.test.ts checks they agree). Not imported from
- * there: that module loads the SDK's schemas.
- */
-export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+/** Largest line taken, bytes (4 MiB): the same limit as an HTTP request body (MAX_MESSAGE_BYTES). */
+export const MAX_LINE_BYTES = MAX_MESSAGE_BYTES;
 
 /**
  * What one line is: a message to forward; an error to answer (with the line's id when it has

@@ -2,10 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { readBodyBytes } from '../body-bytes.ts';
 import { asWardenError, WardenError } from '../errors.ts';
-import { jsonRpcKindOf } from '../bridge/jsonrpc-check.ts';
+import { jsonRpcKindOf, MAX_MESSAGE_BYTES } from '../bridge/jsonrpc-check.ts';
 
-/** Largest request body the daemon accepts from a client, bytes (4 MiB). */
-export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+/** Largest request body the daemon accepts from a client, bytes (4 MiB; MAX_MESSAGE_BYTES). */
+export const MAX_REQUEST_BYTES = MAX_MESSAGE_BYTES;
 
 /** Largest JSON-RPC batch accepted in one POST (the MCP SDK's limit). */
 export const MAX_BATCH = 100;
