@@ -67,6 +67,36 @@ export function chromiumMissing(): false | string {
     : `needs Chromium at ${CHROMIUM}; enable with: sudo apt-get install -y chromium fonts-dejavu-core (.ci/run does it)`;
 }
 
+/** The command-line tools `sandbox-runtime` needs on Linux: bubblewrap, socat and ripgrep. */
+export function sandboxToolsMissing(): false | string {
+  const missing = ['bwrap', 'socat', 'rg'].filter((c) => !onPath(c));
+  return missing.length
+    ? `needs ${missing.join(', ')} on PATH; enable with: sudo apt-get install -y bubblewrap socat ripgrep (.ci/run does it)`
+    : false;
+}
+
+/** Debian's rsyslog, the syslog receiver of the forwarding tests. */
+export function rsyslogMissing(): false | string {
+  return onPath('rsyslogd')
+    ? false
+    : 'needs rsyslogd (Debian puts it in /usr/sbin); enable with: sudo apt-get install -y rsyslog (.ci/run does it)';
+}
+
+/** Debian's Prometheus server and promtool, for the metrics tests. */
+export function prometheusMissing(): false | string {
+  const missing = ['prometheus', 'promtool'].filter((c) => !onPath(c));
+  return missing.length
+    ? `needs ${missing.join(', ')} on PATH; enable with: sudo apt-get install -y prometheus (.ci/run does it)`
+    : false;
+}
+
+/** The sqlite3 command-line shell, used to tamper with audit files as a user could. */
+export function sqlite3Missing(): false | string {
+  return onPath('sqlite3')
+    ? false
+    : 'needs the sqlite3 shell on PATH; enable with: sudo apt-get install -y sqlite3 (.ci/run does it)';
+}
+
 /** The first reason among several requirements, or false when all are met. */
 export function firstMissing(...reasons: (false | string)[]): false | string {
   return reasons.find((r) => r !== false) ?? false;
