@@ -1,4 +1,4 @@
-import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestId } from '@modelcontextprotocol/server';
 
 /** How every response the daemon writes begins (bridge/session.ts orders its members so). */
 const RESPONSE_PREFIX = Buffer.from('{"jsonrpc":"2.0","id":');

@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { errorResponseFor, errorResponseWith, idKey } from '../core/bridge/jsonrpc.ts';
 import { WardenError } from '../core/errors.ts';
 import type { WardenPaths } from '../core/paths.ts';

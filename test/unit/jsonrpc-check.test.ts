@@ -1,16 +1,13 @@
 /**
  * The endpoint's one structural JSON-RPC check (bridge/jsonrpc-check.ts) accepts exactly
- * what the MCP SDK's JSONRPCMessageSchema (zod) accepts, and names the same kind: checked on
+ * what the MCP SDK's JSONRPCMessageSchema (zod, `@modelcontextprotocol/core`) accepts, and names the same kind: checked on
  * arbitrary JSON and on messages one mutation away from valid (fast-check).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import {
-  isJSONRPCNotification,
-  isJSONRPCRequest,
-  JSONRPCMessageSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
+import { isJSONRPCNotification, isJSONRPCRequest } from '@modelcontextprotocol/server';
 import { jsonRpcKindOf } from '../../main/core/bridge/jsonrpc-check.ts';
 
 const sdkKind = (value: unknown) => {

@@ -1,4 +1,4 @@
-import type { JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCRequest, RequestId } from '@modelcontextprotocol/server';
 import type { CallScope } from '../guard/chain.ts';
 import { idKey } from './jsonrpc.ts';
 

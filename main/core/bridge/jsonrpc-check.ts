@@ -5,7 +5,7 @@ import type {
   JSONRPCRequest,
   JSONRPCResultResponse,
   RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/server';
 
 /**
  * Largest JSON-RPC message Warden takes from a client, bytes (4 MiB): one HTTP request body

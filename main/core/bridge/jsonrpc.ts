@@ -1,11 +1,11 @@
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 import { asWardenError, jsonRpcKindOf, type JsonRpcKind } from '../errors.ts';
 
 /**
- * The JSON-RPC error numbers: the MCP SDK's ErrorCode values (JSON-RPC 2.0 section 5.1, and
- * -32000 ConnectionClosed), -32001 as the SDK's HTTP server transport answers an unknown
- * session. Written out rather than imported: the connect shim loads this module, and the SDK's
- * types module would bring zod with it (test/unit/error-codes.test.ts checks them against it).
+ * The JSON-RPC error numbers: the MCP SDK's ProtocolErrorCode values (JSON-RPC 2.0 section
+ * 5.1), -32000 ConnectionClosed as 2025-11-25 SDK clients know it, -32001 as the SDK's HTTP
+ * server transport answers an unknown session. Written out rather than imported: the connect
+ * shim loads this module, and the SDK's modules would bring zod with them (test/unit/error-codes.test.ts checks them against it).
  */
 const JSON_RPC_CODE: Record<JsonRpcKind, number> = {
   ParseError: -32700,

@@ -1,5 +1,4 @@
-import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
+import { ProtocolErrorCode, UriTemplate } from '@modelcontextprotocol/server';
 import { commandHint } from '../command-hint.ts';
 import { WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -256,7 +255,7 @@ export class PinnedLists {
           page === 0 &&
           cursor === undefined &&
           error instanceof JsonRpcError &&
-          error.code === (ErrorCode.MethodNotFound as number)
+          error.code === (ProtocolErrorCode.MethodNotFound as number)
         )
           return [];
         throw incomplete(server, label, error instanceof Error ? error.message : String(error), error);

@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { AuditCallEnd, AuditCallStart } from '../audit/audit-log.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';

@@ -1,4 +1,4 @@
-import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCRequest } from '@modelcontextprotocol/server';
 import type { PinKind } from '../pins/definition-hash.ts';
 import type { PinnedLists } from './pinned-lists.ts';
 

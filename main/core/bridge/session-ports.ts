@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 import type { AuditCallEnd, AuditCallStart } from '../audit/audit-log.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import type { CallScope, GuardDecision, ToolCallContext } from '../guard/chain.ts';

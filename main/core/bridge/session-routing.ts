@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/server';
 import { WardenError } from '../errors.ts';
 import type { Exchange, Exchanges } from './exchanges.ts';
 import { errorResponseFor } from './jsonrpc.ts';

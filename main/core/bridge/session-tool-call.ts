@@ -1,9 +1,4 @@
-import type {
-  CallToolResult,
-  JSONRPCMessage,
-  JSONRPCRequest,
-  RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/server';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { CallScope, type GuardChain, type ToolCallContext } from '../guard/chain.ts';

@@ -5,7 +5,7 @@ import type {
   JSONRPCNotification,
   JSONRPCRequest,
   RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/server';
 import type { ServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';

@@ -3,7 +3,7 @@ import {
   type InitializeRequest,
   type JSONRPCMessage,
   type RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/server';
 import type { ServerConfig } from '../config/schema.ts';
 import { WardenError, describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';

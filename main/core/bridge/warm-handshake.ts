@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import type { InitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { InitializeRequest } from '@modelcontextprotocol/server';
 
 /** The params of an MCP `initialize` request (MCP 2025-11-25, basic/lifecycle#initialization). */
 export type InitializeParams = InitializeRequest['params'];

@@ -1,4 +1,4 @@
-import { InitializeRequestParamsSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { ServerConfig, StdioServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -163,7 +163,7 @@ export class WarmUpstreams {
     if (server.kind !== 'stdio' || this.#closed) return;
     // Only an initialize as the spec shapes it is replayed to warm upstreams (a lenient server
     // may have answered another).
-    if (!InitializeRequestParamsSchema.safeParse(params).success) {
+    if (!isInitializeRequest({ jsonrpc: '2.0', id: 0, method: 'initialize', params })) {
       this.#log.debug(
         { server: server.name },
         'not recorded for warm upstreams: an initialize of another shape',

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestId } from '@modelcontextprotocol/server';
 import { errorResponseFor } from '../bridge/jsonrpc.ts';
 import { httpStatusOf, type WardenError } from '../errors.ts';
 

@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 import { jsonRpcErrorOf, type JsonRpcErrorObject } from '../bridge/jsonrpc.ts';
 import { jsonRpcKindOf, MAX_MESSAGE_BYTES } from '../bridge/jsonrpc-check.ts';
 import { describeError, WardenError } from '../errors.ts';

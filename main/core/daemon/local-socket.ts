@@ -1,6 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type net from 'node:net';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { errorResponseFor, errorResponseWith } from '../bridge/jsonrpc.ts';
 import { duplicateIdError } from '../bridge/session-routing.ts';
 import { WardenError } from '../errors.ts';

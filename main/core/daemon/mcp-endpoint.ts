@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isInitializeRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/server';
 import { errorResponseFor, idKey } from '../bridge/jsonrpc.ts';
 import { duplicateIdError } from '../bridge/session-routing.ts';
 import type { ServerConfig } from '../config/schema.ts';

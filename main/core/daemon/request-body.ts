@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { readBodyBytes } from '../body-bytes.ts';
 import { asWardenError, WardenError } from '../errors.ts';
 import { jsonRpcKindOf, MAX_MESSAGE_BYTES } from '../bridge/jsonrpc-check.ts';

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 
 /** A comment line is sent on an idle event stream this often, ms (the MCP SDK's default, 15 s). */
 export const SSE_KEEP_ALIVE_MS = 15_000;

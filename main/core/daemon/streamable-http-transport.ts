@@ -4,7 +4,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
   type RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/server';
 import { WardenError } from '../errors.ts';
 import { sendJsonRpcError } from './http-answers.ts';
 import { isCheckedRequest, isCheckedResponse } from '../bridge/jsonrpc-check.ts';

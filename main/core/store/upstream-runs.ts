@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { InitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { InitializeRequest } from '@modelcontextprotocol/server';
 import type { StdioServerConfig } from '../config/schema.ts';
 import { identityHash, serverIdentity } from '../policy/identity.ts';
 
