@@ -39,7 +39,7 @@ import {
   type Figure,
   type Row,
 } from './lib/report.ts';
-import { rssMiB } from './lib/rss.ts';
+import { rssMiB, rssParts } from './lib/rss.ts';
 import { spawnToFirstList, stdioSession, type RssSamples } from './lib/sdk-stdio.ts';
 import { median } from './lib/stats.ts';
 import { startWarden, type BenchWarden } from './lib/warden.ts';
@@ -150,7 +150,14 @@ async function memoryAndColdRows(warden: BenchWarden): Promise<void> {
     "the daemon's RSS (VmRSS) once started and one shim session (1 call) has closed",
     async () => {
       await oneShimSession(warden);
-      return { figures: [{ label: 'daemon RSS', value: rssMiB(warden.daemon.child.pid), unit: 'MiB' }] };
+      const parts = rssParts(warden.daemon.child.pid);
+      return {
+        figures: [
+          { label: 'daemon RSS', value: parts?.rss, unit: 'MiB' },
+          { label: 'private (RssAnon)', value: parts?.anon, unit: 'MiB' },
+          { label: 'mapped files (RssFile)', value: parts?.file, unit: 'MiB' },
+        ],
+      };
     },
   );
   if (!selected(options, 'cold')) return;

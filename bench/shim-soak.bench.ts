@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { benchOptions } from './lib/options.ts';
 import { figureCheck, formatReport, makeReport, type Check, type Row } from './lib/report.ts';
-import { rssMiB } from './lib/rss.ts';
+import { cpuMs, rssParts } from './lib/rss.ts';
 import { echoCall } from './lib/sdk-stdio.ts';
 import { latency } from './lib/stats.ts';
 import { startWarden } from './lib/warden.ts';
@@ -22,14 +22,19 @@ const options = benchOptions({ calls: 100_000, warmup: 0 });
 const startedAt = new Date();
 const progress = (text: string) => void process.stderr.write(`${text}\n`);
 
-async function soak(): Promise<{ row: Row; samples: { call: number; mib: number | undefined }[] }> {
+async function soak(): Promise<{
+  row: Row;
+  samples: { call: number; mib: number | undefined; anon: number | undefined }[];
+}> {
   const warden = await startWarden();
   try {
     const transport = warden.shimTransport();
     const client = new Client({ name: 'bench-soak', version: '1' });
     await client.connect(transport);
-    const samples: { call: number; mib: number | undefined }[] = [];
+    const samples: { call: number; mib: number | undefined; anon: number | undefined }[] = [];
     const times = new Float64Array(options.calls);
+    let cpuAt1000: number | undefined;
+    let cpuAtEnd: number | undefined;
     const start = performance.now();
     try {
       for (let i = 0; i < options.calls; i++) {
@@ -37,17 +42,26 @@ async function soak(): Promise<{ row: Row; samples: { call: number; mib: number 
         await client.request({ method: 'tools/call', params: echoCall(i) }, CallToolResultSchema);
         times[i] = performance.now() - t0;
         const call = i + 1;
+        if (call === EVERY) cpuAt1000 = cpuMs(transport.pid);
         if (call % EVERY === 0 || call === options.calls) {
-          samples.push({ call, mib: rssMiB(transport.pid) });
+          const parts = rssParts(transport.pid);
+          samples.push({ call, mib: parts?.rss, anon: parts?.anon });
           if (call % (EVERY * 10) === 0)
             progress(`${call} calls, shim RSS ${samples.at(-1)?.mib?.toFixed(1)} MiB`);
         }
       }
+      cpuAtEnd = cpuMs(transport.pid);
     } finally {
       await client.close();
     }
+    const cpuPerCall =
+      cpuAt1000 !== undefined && cpuAtEnd !== undefined && options.calls > EVERY
+        ? ((cpuAtEnd - cpuAt1000) * 1000) / (options.calls - EVERY)
+        : undefined;
     const wall = performance.now() - start;
-    const known = samples.filter((s): s is { call: number; mib: number } => s.mib !== undefined);
+    const known = samples.filter(
+      (s): s is { call: number; mib: number; anon: number | undefined } => s.mib !== undefined,
+    );
     const at1000 = known.find((s) => s.call === EVERY);
     const last = known.at(-1);
     const drift =
@@ -67,6 +81,9 @@ async function soak(): Promise<{ row: Row; samples: { call: number; mib: number 
             unit: 'MiB',
           },
           { label: `drift from call ${EVERY}`, value: drift, unit: '%' },
+          { label: `private (RssAnon)@${at1000?.call ?? '-'}`, value: at1000?.anon, unit: 'MiB' },
+          { label: `private (RssAnon)@${last?.call ?? '-'}`, value: last?.anon, unit: 'MiB' },
+          { label: `shim CPU per call after call ${EVERY}`, value: cpuPerCall, unit: 'us' },
         ],
       },
     };

@@ -5,7 +5,7 @@ import type { Latency } from './stats.ts';
 export interface Figure {
   label: string;
   value: number | null | undefined;
-  unit: 'ms' | 'MiB' | 'calls/s' | '%' | 'count';
+  unit: 'ms' | 'us' | 'MiB' | 'calls/s' | '%' | 'count';
 }
 
 /** One measured setup: what it measures, and its figures; or why it was skipped. */
