@@ -20,6 +20,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { parse as parseYaml } from 'yaml';
 import { mcpEndpointPath } from '../../main/core/config/server-name.ts';
 import { startBearerProxy, type BearerProxy } from '../fixtures/bearer-proxy.ts';
@@ -281,6 +283,45 @@ describe('conformance suite: directly and through Warden', { skip: nodeMissing, 
           byRefusal,
           `passing only by Warden's refusal (${detail})`,
         );
+      }
+    });
+  }
+});
+
+/**
+ * The suite's CLI reaches a server over HTTP only; over stdio (how the daemon runs its `command`
+ * upstream) the SDK v2 client shows the server serving both eras: a sealed `requestState` round
+ * trip in 2026-07-28, the same tool driven by the SDK's server-to-client requests in 2025-11-25.
+ */
+describe('the conformance server over stdio', { timeout: TIMEOUT }, () => {
+  for (const era of ['2025-11-25', '2026-07-28'] as const) {
+    test(`serves ${era}`, async () => {
+      const client = new Client(
+        { name: 'conformance-stdio-check', version: '1.0.0' },
+        {
+          capabilities: { elicitation: { form: {} } },
+          ...(era === '2026-07-28' ? { versionNegotiation: { mode: { pin: era } } } : {}),
+        },
+      );
+      const asked: string[] = [];
+      client.setRequestHandler('elicitation/create', (request) => {
+        asked.push(request.params.message);
+        return { action: 'accept', content: { ok: true } };
+      });
+      await client.connect(
+        new StdioClientTransport({ command: NODE, args: [SERVER, 'stdio'], stderr: 'pipe' }),
+      );
+      try {
+        assert.equal(client.getNegotiatedProtocolVersion(), era);
+        assert.equal(client.getProtocolEra(), era === '2026-07-28' ? 'modern' : 'legacy');
+        const result = await client.callTool({
+          name: 'test_input_required_result_request_state',
+          arguments: {},
+        });
+        assert.deepEqual(result.content, [{ type: 'text', text: 'state-ok (confirmed: true)' }]);
+        assert.deepEqual(asked, ['Please confirm']);
+      } finally {
+        await client.close();
       }
     });
   }
