@@ -16,6 +16,8 @@ import {
   everythingServer,
   freePort,
   makeWardenEnv,
+  NODE,
+  ROOT,
   startDaemonProcess,
   waitFor,
   type DaemonProcess,
@@ -54,9 +56,14 @@ describe('Prometheus metrics', { skip: prometheusMissing() }, () => {
           { server: 'everything', tool: 'get-sum', action: 'deny', reason: 'no sums here' },
         ],
       },
-      mcpServers: { everything: everythingServer() },
+      // A server whose process exits at once: its upstream is down.
+      mcpServers: {
+        everything: everythingServer(),
+        broken: { command: NODE, args: ['-e', 'process.exit(3)'] },
+      },
     });
     daemon = await startDaemonProcess(w);
+    await assert.rejects(httpClient(daemon.url, daemon.token, 'broken', 'broken-test-client'));
     client = await httpClient(daemon.url, daemon.token, 'everything', 'metrics-test-client');
     for (let i = 0; i < 3; i++) await callTool(client, 'echo', { message: `hi ${i}` });
     for (let i = 0; i < 2; i++) {
@@ -102,6 +109,8 @@ describe('Prometheus metrics', { skip: prometheusMissing() }, () => {
     assert.equal(sample(text, 'mcp_warden_active_sessions', { client: 'metrics-test-client' }), 1);
     assert.equal(sample(text, 'mcp_warden_upstream_status', { server: 'everything', state: 'up' }), 1);
     assert.equal(sample(text, 'mcp_warden_upstream_status', { server: 'everything', state: 'down' }), 0);
+    assert.equal(sample(text, 'mcp_warden_upstream_status', { server: 'broken', state: 'down' }), 1);
+    assert.equal(sample(text, 'mcp_warden_upstream_status', { server: 'broken', state: 'up' }), 0);
     assert.equal(sample(text, 'mcp_warden_approvals_pending', {}), 0);
     // Every forwarded call wrote its row before forwarding and its outcome after.
     assert.equal(sample(text, 'mcp_warden_audit_write_seconds_count', { kind: 'call' }), 3);
@@ -174,6 +183,28 @@ describe('Prometheus metrics', { skip: prometheusMissing() }, () => {
       assert.equal(await query(refused), '2');
       assert.equal(await query(`up{job="${job}"}`), '1');
     }
+    // Every query of the Grafana dashboard is PromQL this Prometheus runs.
+    const dashboard = JSON.parse(
+      fs.readFileSync(path.join(ROOT, 'resources/monitoring/grafana-dashboard.json'), 'utf8'),
+    ) as { panels: { targets: { expr: string }[] }[] };
+    for (const { expr } of dashboard.panels.flatMap((p) => p.targets)) {
+      const promql = expr.replaceAll('$instance', '.*');
+      const answer = (await (await fetch(`${api}/query?query=${encodeURIComponent(promql)}`)).json()) as {
+        status: string;
+        error?: string;
+      };
+      assert.equal(answer.status, 'success', `${promql}: ${answer.error ?? ''}`);
+    }
+    const down = 'max by (server) (mcp_warden_upstream_status{job="warden",state=~"down|circuit_open"})';
+    assert.equal(
+      await waitFor(async () => {
+        const answer = (await (await fetch(`${api}/query?query=${encodeURIComponent(down)}`)).json()) as {
+          data: { result: { metric: { server: string }; value: [number, string] }[] };
+        };
+        return answer.data.result.find((r) => r.metric.server === 'broken')?.value[1];
+      }),
+      '1',
+    );
   });
 
   test('promtool check rules passes on resources/monitoring/alerts.yml', async () => {
