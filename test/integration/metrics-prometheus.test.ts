@@ -207,6 +207,22 @@ describe('Prometheus metrics', { skip: prometheusMissing() }, () => {
     );
   });
 
+  test('a server that keeps failing shows circuit_open once its circuit breaker opens', async () => {
+    const state = async (server: string, wanted: string) =>
+      sample(
+        await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
+        'mcp_warden_upstream_status',
+        { server, state: wanted },
+      );
+    // Five failed starts within a minute open the breaker (CircuitBreaker defaults); one failed already.
+    for (let i = 0; i < 4; i++) {
+      await assert.rejects(httpClient(daemon.url, daemon.token, 'broken', 'broken-test-client'));
+    }
+    assert.equal(await state('broken', 'circuit_open'), 1);
+    assert.equal(await state('broken', 'down'), 0);
+    assert.equal(await state('everything', 'up'), 1);
+  });
+
   test('promtool check rules passes on resources/monitoring/alerts.yml', async () => {
     const { code, output } = await run('promtool', ['check', 'rules', 'resources/monitoring/alerts.yml']);
     assert.equal(code, 0, output);
