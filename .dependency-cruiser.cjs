@@ -10,6 +10,7 @@ const CORE_TIERS = [
   ['daemon'],
   ['control'],
   ['runtime'],
+  ['metrics'],
   ['clients', 'bridge'],
   ['guard'],
   ['approvals', 'oauth', 'change'],

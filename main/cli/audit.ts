@@ -37,11 +37,14 @@ export function registerAuditCommands(program: Command): void {
   audit
     .command('export')
     .description(
-      'write every recorded call as JSON lines or CSV (in CSV, cells starting with = + - @ are\n' +
-        "prefixed with ' so spreadsheets do not run them; JSON lines are exact)",
+      'write every recorded call as JSON lines, CSV or OCSF (in CSV, cells starting with = + - @ are\n' +
+        "prefixed with ' so spreadsheets do not run them; JSON lines are exact; ocsf: one OCSF 1.8.0\n" +
+        'API Activity event (class_uid 6003) per line, for a SIEM)',
     )
     .addOption(
-      new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).makeOptionMandatory(),
+      new Option('--format <format>', 'output format')
+        .choices(['jsonl', 'csv', 'ocsf'])
+        .makeOptionMandatory(),
     )
     .option('-o, --output <file>', 'write to this file (created with mode 0600) instead of stdout')
     .addOption(

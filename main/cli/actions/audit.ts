@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { exportStream } from '../../core/audit/audit-export.ts';
+import { exportStream, type ExportFormat } from '../../core/audit/audit-export.ts';
 import { AuditReader, type AuditRecord } from '../../core/audit/audit-reader.ts';
 import { describeError, WardenError } from '../../core/errors.ts';
 
@@ -17,7 +17,7 @@ export interface TailOptions {
 
 /** The options of `audit export`. */
 export interface ExportOptions {
-  format: 'jsonl' | 'csv';
+  format: ExportFormat;
   output?: string;
   since?: number;
 }
@@ -37,7 +37,7 @@ export async function auditTail(dbFile: string, options: TailOptions, pollMs: nu
 }
 
 /**
- * `mcp-warden audit export`: every recorded call of `dbFile` as JSON lines or CSV.
+ * `mcp-warden audit export`: every recorded call of `dbFile` as JSON lines, CSV or OCSF events.
  * @throws WardenError USAGE when the output file cannot be written; AUDIT_FAILED when the export fails.
  */
 export async function auditExport(dbFile: string, options: ExportOptions): Promise<void> {

@@ -26,6 +26,7 @@ export class CircuitBreaker {
   readonly #now: () => number;
   #failures: number[] = [];
   #openedAt: number | undefined;
+  #last: 'success' | 'failure' | undefined;
 
   constructor(options: CircuitBreakerOptions = {}) {
     this.#threshold = options.threshold ?? 5;
@@ -50,7 +51,22 @@ export class CircuitBreaker {
     return this.#failures.filter((t) => t > since).length;
   }
 
+  /** Whether the last start or run recorded succeeded or failed; undefined before any (for metrics). */
+  get lastResult(): 'success' | 'failure' | undefined {
+    return this.#last;
+  }
+
+  /**
+   * An upstream started (a first start, or a warm one handed over): the last result is a
+   * success, but the failures in the window stay counted (a server that starts and then dies
+   * each time still opens the circuit).
+   */
+  recordStarted(): void {
+    this.#last = 'success';
+  }
+
   recordFailure(): void {
+    this.#last = 'failure';
     const now = this.#now();
     if (this.state === 'half-open') {
       this.#openedAt = now;
@@ -62,6 +78,7 @@ export class CircuitBreaker {
   }
 
   recordSuccess(): void {
+    this.#last = 'success';
     if (this.state !== 'open') {
       this.#openedAt = undefined;
       this.#failures = [];

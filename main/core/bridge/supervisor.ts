@@ -240,6 +240,7 @@ export class UpstreamSupervisor {
     link.onclose = (reason) => this.#onLinkClosed(link, reason);
     this.#link = link;
     this.#state = 'ready';
+    this.#opts.breaker.recordStarted();
     this.#log.info(
       { childPid: link.pid, initializedFor: handover.initializedFor },
       'initialize answered by the warm upstream',
@@ -281,6 +282,7 @@ export class UpstreamSupervisor {
     }
     this.#link = link;
     this.#state = 'ready';
+    this.#opts.breaker.recordStarted();
   }
 
   async #connect(): Promise<UpstreamLink> {

@@ -101,6 +101,7 @@ export function parseConfig(text: string, file: string): WardenConfig {
     port: parsed.data.daemon?.port ?? DEFAULT_PORT,
     auditSynchronous: parsed.data.audit?.synchronous ?? 'normal',
     warmUpstreams: parsed.data.daemon?.warmUpstreams ?? true,
+    ...(parsed.data.metrics?.port !== undefined ? { metricsPort: parsed.data.metrics.port } : {}),
     servers,
     policy: parsed.data.policy ?? {},
   };

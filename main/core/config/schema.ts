@@ -113,6 +113,20 @@ const serverMapSchema = z.preprocess(
   }),
 );
 
+/** `metrics`: the Prometheus metrics (docs/metrics.md). */
+export const metricsConfigSchema = z
+  .strictObject({
+    port: z
+      .int()
+      .min(1024)
+      .max(65535)
+      .optional()
+      .describe(
+        'Also serve GET /metrics without a token on this port of 127.0.0.1, for a local Prometheus (off by default; the daemon port serves /metrics with its bearer token either way).',
+      ),
+  })
+  .describe('Prometheus metrics');
+
 const configShape = {
   $schema: z.string().optional(),
   daemon: z
@@ -136,6 +150,7 @@ const configShape = {
         ),
     })
     .optional(),
+  metrics: metricsConfigSchema.optional(),
   policy: policyDocumentSchema
     .optional()
     .describe("the user's own policy: server rules, tool rules, limits (managed and org policy outrank it)"),
@@ -187,6 +202,8 @@ export interface WardenConfig {
   auditSynchronous: 'normal' | 'full';
   /** Whether warm upstreams are kept for stdio servers (`daemon.warmUpstreams`, default true). */
   warmUpstreams: boolean;
+  /** The tokenless loopback metrics port (`metrics.port`); absent when off (the default). */
+  metricsPort?: number;
   /** Enabled servers by name (entries with `"disabled": true` are left out). */
   servers: Map<string, ServerConfig>;
   /** The `policy` key (empty when absent). */

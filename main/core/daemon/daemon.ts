@@ -14,6 +14,7 @@ import { WARDEN_VERSION } from '../version.ts';
 import { nodeHttp } from '../node-http.ts';
 import { Gateway, type GatewayOptions } from './gateway.ts';
 import { listenLocalSocket, type ListeningLocalSocket } from './local-socket-listen.ts';
+import { listenMetricsPort, type MetricsPort } from './metrics-route.ts';
 import { localSocketLocation } from './local-socket-path.ts';
 import { loadOrCreateToken, probeDaemon, readDaemonState, writeDaemonState } from '../state-file.ts';
 import { WardenCore } from '../runtime/warden-core.ts';
@@ -31,6 +32,8 @@ export interface DaemonOptions {
   logger: Logger;
   /** Overrides the config's port; 0 picks a free one (tests). */
   port?: number;
+  /** Overrides the config's `metrics.port` (tokenless metrics on loopback); 0 picks a free one (tests). */
+  metricsPort?: number;
   /** Another managed policy file than the OS default (tests). */
   managedPolicyFile?: string;
   /** Gateway overrides (tests; the app passes its own UI directory). */
@@ -43,6 +46,8 @@ export interface RunningDaemon {
   token: string;
   gateway: Gateway;
   core: WardenCore;
+  /** The tokenless loopback metrics port, when `metrics.port` turns it on. */
+  metricsPort?: number;
   /**
    * Stops accepting requests, ends every session and the whole process tree of every upstream
    * (waiting for them, a few seconds at most), closes the audit log.
@@ -115,6 +120,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     core.close();
     throw error;
   }
+  let metrics: MetricsPort | undefined;
+  const metricsPort = options.metricsPort ?? config.metricsPort;
+  if (metricsPort !== undefined) {
+    try {
+      metrics = await listenMetricsPort(metricsPort, core.metrics, logger);
+    } catch (error) {
+      local.close();
+      server.close();
+      await gateway.close();
+      core.close();
+      throw error;
+    }
+  }
   // Only now that this daemon owns the port: end what a killed predecessor left running.
   const leftovers = core.upstreams.endLeftovers().catch((error: unknown) => {
     logger.warn({ err: describeError(error) }, 'could not check for upstream processes left running');
@@ -147,6 +165,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     (closing ??= (async () => {
       unwatch();
       local.close();
+      metrics?.close();
       server.close();
       server.closeAllConnections();
       core.broker.withdrawAll('MCP Warden is shutting down');
@@ -157,7 +176,15 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       if (state?.pid === process.pid) writeDaemonState(paths.daemonStateFile, { token: state.token });
       logger.info('daemon stopped');
     })());
-  return { url, port, token, gateway, core, close };
+  return {
+    url,
+    port,
+    token,
+    gateway,
+    core,
+    ...(metrics ? { metricsPort: metrics.port } : {}),
+    close,
+  };
 }
 
 function alreadyRunning(url: string | undefined, pid: number, config: string): WardenError {

@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { requestUrl } from '../request-target.ts';
 import { SessionWiring } from '../runtime/session-wiring.ts';
 import type { InForceChange } from '../runtime/state-in-force.ts';
+import type { UpstreamState } from '../metrics/warden-metrics.ts';
 import type { WardenCore } from '../runtime/warden-core.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import { DashboardAccess, DEFAULT_UI_DIR, serveUi } from './dashboard.ts';
@@ -18,6 +19,7 @@ import { HttpGate } from './http-gate.ts';
 import { sendJson, sendJsonRpcError } from './http-answers.ts';
 import { LocalSocketEndpoint } from './local-socket.ts';
 import { McpEndpoint } from './mcp-endpoint.ts';
+import { serveMetrics } from './metrics-route.ts';
 import { routeOf } from './routes.ts';
 import type { SessionInit } from './session-opening.ts';
 
@@ -57,6 +59,8 @@ export class Gateway {
   readonly #local: LocalSocketEndpoint;
   readonly #control: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
   readonly #unfollow: () => void;
+  /** Every open session's bridge (both endpoints), for the sessions-per-client metric. */
+  readonly #open = new Set<BridgeSession>();
   /** One-time tickets and session tokens of the browser dashboard. */
   readonly dashboard = new DashboardAccess();
 
@@ -71,11 +75,13 @@ export class Gateway {
       paused: () => core.paused,
       admit: (server: ServerConfig) => core.admit(server),
       openSession: (init: SessionInit) =>
-        new BridgeSession({
-          ...init,
-          ...this.#wiring.portsFor(init.server, init.trusted, init.logger),
-          breaker: this.#breaker(init.server.name),
-        }),
+        this.#track(
+          new BridgeSession({
+            ...init,
+            ...this.#wiring.portsFor(init.server, init.trusted, init.logger),
+            breaker: this.#breaker(init.server.name),
+          }),
+        ),
       logger: options.logger,
     };
     this.#mcp = new McpEndpoint({
@@ -94,6 +100,11 @@ export class Gateway {
         const counts = await Promise.all([this.#mcp.restart(server), this.#local.restart(server)]);
         return counts[0] + counts[1];
       },
+    });
+    core.metrics.observe({
+      upstreams: () =>
+        [...core.config.servers.keys()].map((server) => ({ server, state: this.#state(server) })),
+      sessionClients: () => [...this.#open].map((session) => session.clientInfo.name ?? 'unknown'),
     });
   }
 
@@ -171,6 +182,8 @@ export class Gateway {
         });
         return;
       }
+      case 'metrics':
+        return serveMetrics(req, res, this.#opts.core.metrics);
       case 'control':
         return this.#control(req, res, url);
       case 'mcp':
@@ -181,6 +194,30 @@ export class Gateway {
   /** A dashboard URL with a fresh one-time ticket in its fragment. */
   dashboardUrl(): string {
     return dashboardUrl(this.#opts.port, this.dashboard);
+  }
+
+  /** Keeps `session` in the open set until it is closed. */
+  #track(session: BridgeSession): BridgeSession {
+    this.#open.add(session);
+    const close = session.close.bind(session);
+    session.close = () => {
+      this.#open.delete(session);
+      return close();
+    };
+    return session;
+  }
+
+  /**
+   * The upstream state of `server` for the metrics: its sessions' circuit breaker open, else
+   * how the last start or run of an upstream of it went (a session's, else the warm one's).
+   */
+  #state(server: string): UpstreamState {
+    const breaker = this.#breakers.get(server);
+    if (breaker?.state === 'open') return 'circuit_open';
+    if (breaker?.lastResult === 'failure') return 'down';
+    if (breaker?.lastResult === 'success') return 'up';
+    const warm = this.#wiring.warmStatus(server).state;
+    return warm === 'ready' ? 'up' : warm === 'waiting' ? 'down' : 'idle';
   }
 
   #breaker(server: string): CircuitBreaker {

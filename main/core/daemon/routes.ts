@@ -1,7 +1,8 @@
 import { OAUTH_CALLBACK_PATH } from '../oauth/oauth.ts';
 
 /** What a request to the daemon is for, by its path (and method, for the OAuth callback). */
-export type RouteKind = 'oauth-callback' | 'ui' | 'ui-ticket' | 'ui-session' | 'healthz' | 'control' | 'mcp';
+export type RouteKind =
+  'oauth-callback' | 'ui' | 'ui-ticket' | 'ui-session' | 'healthz' | 'metrics' | 'control' | 'mcp';
 
 /** A route and how the HTTP gate checks it (HttpGate.check). */
 export interface Route {
@@ -22,6 +23,7 @@ export interface Route {
  * - `POST /api/v1/ui/ticket` (daemon token only): a one-time dashboard URL;
  * - `POST /api/v1/ui/session`: the ticket exchange, checked by the ticket;
  * - `GET /healthz`: tells a shim which daemon answers;
+ * - `/metrics`: the Prometheus metrics (the daemon's token only; metrics-route.ts);
  * - `/api/v1/…`: the control API (the daemon's token or a dashboard session token);
  * - anything else: the MCP endpoints `/mcp/<server>` (the daemon's token only; unknown paths
  *   are answered there with a JSON-RPC error).
@@ -38,6 +40,7 @@ export function routeOf(method: string | undefined, pathname: string): Route {
   if (pathname === '/api/v1/ui/session') return route('ui-session', false, true);
   if (pathname === '/api/v1/ui/ticket') return route('ui-ticket', true);
   if (pathname === '/healthz' && method === 'GET') return route('healthz', true);
+  if (pathname === '/metrics') return route('metrics', true);
   if (pathname.startsWith('/api/v1/')) return route('control', true, true);
   return route('mcp', true);
 }

@@ -7,6 +7,7 @@ import { LimitsStep } from '../guard/limits.ts';
 import { ApprovalStep, PolicyStep } from '../guard/policy-steps.ts';
 import { ToolLists } from '../guard/tool-lists.ts';
 import type { Logger } from '../log.ts';
+import { meteredRecorder } from '../metrics/metered-audit.ts';
 import type { RememberedGrant } from '../policy/engine.ts';
 import { referencedSecrets } from '../secrets/references.ts';
 import type { WardenCore } from './warden-core.ts';
@@ -109,9 +110,7 @@ export class SessionWiring {
       },
       guard,
       audit: {
-        recordCall: (start) => core.audit.queueCall(start),
-        recordOutcome: (id, end) => core.audit.queueOutcome(id, end),
-        recordRefusal: (start, error, durationMs) => core.audit.queueRefusal(start, error, durationMs),
+        ...meteredRecorder(core.audit, core.metrics),
         policyVersion: () => core.policyVersion(),
       },
       upstream: {

@@ -5,6 +5,7 @@ import type { ServerConfig, WardenConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import { QuotaStore } from '../guard/limits.ts';
 import type { Logger } from '../log.ts';
+import { WardenMetrics } from '../metrics/warden-metrics.ts';
 import type { WardenPaths } from '../paths.ts';
 import { PinStore } from '../pins/pin-store.ts';
 import { ShadowTracker } from '../pins/shadowing.ts';
@@ -41,6 +42,8 @@ export class WardenCore {
   readonly #dataDir: string;
   readonly broker = new ApprovalBroker();
   readonly audit: AuditLog;
+  /** The Prometheus metrics (`GET /metrics`), fed by the sessions' audit writes and the broker. */
+  readonly metrics = new WardenMetrics();
   readonly serverApprovals: ServerApprovalStore;
   readonly remembered: RememberedRuleStore;
   readonly pins: PinStore;
@@ -93,6 +96,7 @@ export class WardenCore {
       logger.child({ component: 'processes' }),
     );
     this.audit.onRecord = (id) => this.emit({ type: 'audit.recorded', id });
+    this.metrics.followApprovals(this.broker);
     // Live views refresh on every change put in force (policy status, servers, catalog).
     this.#unfollow = inForce.subscribe(() => this.emit({ type: 'status.changed' }));
   }
@@ -284,6 +288,7 @@ export class WardenCore {
     this.#unfollow();
     this.inForce.close();
     this.broker.withdrawAll('MCP Warden is shutting down');
+    this.metrics.close();
     this.audit.close();
     this.#state.close();
   }
