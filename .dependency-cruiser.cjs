@@ -11,7 +11,7 @@ const CORE_TIERS = [
   ['control'],
   ['runtime'],
   ['clients', 'bridge'],
-  ['guard'],
+  ['guard', 'era'],
   ['approvals', 'oauth', 'change'],
   ['secrets', 'store'],
   ['policy', 'pins', 'audit', 'process'],

@@ -78,6 +78,16 @@ export interface UpstreamPort {
   backoff?: (attempt: number) => number;
   /** The server's warm upstream (absent: every session spawns its own). */
   warm?: WarmPort;
+  /** The server's protocol era (era/upstream-era.ts); absent: legacy (2025-11-25) only. */
+  era?: EraPort;
+}
+
+/** A session's view of its server's protocol era, probed once per server identity and cached. */
+export interface EraPort {
+  /** `modern` when the server speaks 2026-07-28, else `legacy`. Never rejects. */
+  verdict(): Promise<'legacy' | 'modern'>;
+  /** The cached verdict failed (the server answered like another era): probe again next time. */
+  forget(why: string): void;
 }
 
 /** The four ports of one session besides its downstream. */

@@ -8,6 +8,18 @@ import type {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
+import {
+  MODERN_ERROR,
+  MODERN_VERSIONS,
+  modernClientInfo,
+  opensModernEra,
+  SUBSCRIPTION_ID_META_KEY,
+  declaredCapabilities,
+  requestMeta,
+  wardenEnvelope,
+} from '../era/modern.ts';
+import { isInputRequired, undeclaredInputCapabilities } from '../era/input-requests.ts';
+import { WARDEN_VERSION } from '../version.ts';
 import type { Logger } from '../log.ts';
 import { GuardChain } from '../guard/chain.ts';
 import { PinsStep } from '../guard/policy-steps.ts';
@@ -15,8 +27,9 @@ import { ToolListsStep } from '../guard/tool-lists.ts';
 import type { PinKind } from '../pins/definition-hash.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { Exchanges, type Exchange, type Reservation } from './exchanges.ts';
-import { errorResponseFor } from './jsonrpc.ts';
+import { errorResponseFor, errorResponseWith } from './jsonrpc.ts';
 import {
+  isCheckedError,
   isCheckedNotification,
   isCheckedRequest,
   isCheckedResponse,
@@ -44,6 +57,11 @@ export interface BridgeSessionOptions extends SessionPorts {
   logger: Logger;
   /** Clock for durations, ms (performance.now by default). */
   now?: () => number;
+  /**
+   * True for the one bridge the 2026-07-28 Streamable HTTP endpoint shares among its stateless
+   * requests: there is no session, so a "this session" approval counts once.
+   */
+  sessionless?: boolean;
 }
 
 /**
@@ -63,6 +81,17 @@ export interface BridgeSessionOptions extends SessionPorts {
  * Server-to-client messages are routed onto the stream of the request they belong to
  * (progress by progressToken; other messages onto the latest request still open), else onto
  * the standalone stream.
+ *
+ * Protocol eras (docs/protocol-eras.md): a session whose first request is `initialize` is a
+ * 2025-11-25 session, as above. One whose first request opens the 2026-07-28 era
+ * (`server/discover`, or `_meta` claiming 2026-07-28: era/modern.ts) waits for the server's era
+ * (EraPort): a 2026-07-28 server gets every request forwarded as it is, `_meta` included, through
+ * the same guard, lists and audit; `server/discover` is answered from the server's with only the
+ * versions Warden serves; `input_required` results are forwarded (audited as input required)
+ * unless they ask for a capability the request did not declare (-32021); notifications of a
+ * `subscriptions/listen` get the client's request id back as their subscription id. Against a
+ * 2025-11-25 server the request is refused as before initialize, which is what a legacy server
+ * answers (a dual-era client falls back to initialize; a pinned one fails as it does directly).
  */
 export class BridgeSession {
   readonly server: ServerConfig;
@@ -78,6 +107,10 @@ export class BridgeSession {
   readonly #toolCalls: ToolCallHost;
   #client: { name?: string; version?: string } = {};
   #initializeParams: InitializeRequest['params'] | undefined;
+  /** `undecided` until initialize (legacy) or the server's era after a modern first request. */
+  #era: 'undecided' | 'legacy' | 'modern' = 'undecided';
+  /** Set by the first request that opens the modern era: resolves once #era is known. */
+  #eraDecision: Promise<void> | undefined;
   #closed = false;
   /**
    * Set while a message to the client waits for its audit row to be committed: later messages
@@ -105,7 +138,7 @@ export class BridgeSession {
     this.#lists = new PinnedLists({
       server: options.server.name,
       pins: catalog.pins,
-      request: (method, params) => this.#upstream.request(method, params),
+      request: (method, params) => this.#upstream.request(method, this.#ownParams(params)),
       configBlock: (kind, name) => (kind === 'tool' ? catalog.toolLists.blockReason(name) : undefined),
       onChecked: (kind, shown) => {
         if (kind === 'tool') this.#observeShadows(shown);
@@ -127,7 +160,8 @@ export class BridgeSession {
       audit: this.#audit,
       log: options.logger,
       sessionId: options.sessionId,
-      client: () => this.#client,
+      client: (request) => (this.#era === 'modern' ? modernClientInfo(request.params) : this.#client),
+      sessionless: () => options.sessionless === true,
       closed: () => this.#closed,
       answer: (exchange, message, recorded) => this.#answer(exchange, message, recorded),
       forward: (exchange, request) => this.#forward(exchange, request),
@@ -198,21 +232,29 @@ export class BridgeSession {
       );
       return;
     }
+    if (this.#era === 'undecided' && opensModernEra(request.method, request.params)) {
+      this.#eraDecision ??= this.#decideEra();
+    }
+    if (this.#era === 'undecided' && this.#eraDecision) {
+      await this.#eraDecision;
+      if (!this.#exchanges.isOpen(exchange)) return;
+    }
+    if (this.#era === 'modern') return this.#modernRequest(exchange, request);
     if (
       this.#initializeParams === undefined &&
       request.method !== 'initialize' &&
       request.method !== 'ping'
     ) {
-      // MCP 2025-11-25 (basic/lifecycle): the client initializes first. A client of a later
-      // revision that starts without initialize (2026-07-28: server/discover) gets this error and
-      // may fall back to initialize; nothing is forwarded before Warden knows the session's era.
+      // MCP 2025-11-25 (basic/lifecycle): the client initializes first. A 2026-07-28 client of
+      // a server that speaks 2025-11-25 only gets what that server would answer, and may fall
+      // back to initialize (spec basic/versioning); nothing is forwarded before the era is known.
       this.#answer(
         exchange,
         errorResponseFor(
           request.id,
           new WardenError(
             'INVALID_REQUEST',
-            `Bad Request: send initialize first (MCP Warden speaks MCP 2025-11-25 to clients; "${request.method}" before initialize is refused)`,
+            `Bad Request: send initialize first (server "${this.server.name}" speaks MCP 2025-11-25 through MCP Warden; "${request.method}" before initialize is refused)`,
           ),
         ),
       );
@@ -220,6 +262,7 @@ export class BridgeSession {
     }
     switch (request.method) {
       case 'initialize':
+        this.#era = 'legacy';
         this.#noteInitialize(request);
         return this.#forward(exchange, request);
       case 'tools/call':
@@ -229,6 +272,49 @@ export class BridgeSession {
         return hidden ? this.#unlessHidden(exchange, request, hidden) : this.#forward(exchange, request);
       }
     }
+  }
+
+  /** Waits for the server's era (the first request that opens the modern era asked for it). */
+  async #decideEra(): Promise<void> {
+    const era = this.#opts.upstream.era;
+    const verdict = era ? await era.verdict() : 'legacy';
+    if (this.#era !== 'undecided') return;
+    if (verdict === 'modern') {
+      this.#era = 'modern';
+      this.#log.info('the client and the server speak MCP 2026-07-28: forwarding statelessly');
+    } else {
+      this.#log.info('a 2026-07-28 client of a 2025-11-25 server: refused until it initializes');
+    }
+  }
+
+  /** One request of a 2026-07-28 session (the guard and lists as in the legacy era). */
+  #modernRequest(exchange: Exchange, request: JSONRPCRequest): Promise<void> | void {
+    switch (request.method) {
+      case 'initialize':
+        this.#answer(
+          exchange,
+          errorResponseFor(
+            request.id,
+            new WardenError(
+              'INVALID_REQUEST',
+              'Bad Request: this connection speaks MCP 2026-07-28 (it began without initialize); open a new one to initialize',
+            ),
+          ),
+        );
+        return;
+      case 'tools/call':
+        return handleToolCall(this.#toolCalls, exchange, request);
+      default: {
+        const hidden = hiddenCheck(this.#lists, request);
+        return hidden ? this.#unlessHidden(exchange, request, hidden) : this.#forward(exchange, request);
+      }
+    }
+  }
+
+  /** The params of one of Warden's own requests upstream: with Warden's `_meta` in the modern era. */
+  #ownParams(params: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+    if (this.#era !== 'modern') return params;
+    return { ...params, _meta: { ...requestMeta(params), ...wardenEnvelope(WARDEN_VERSION) } };
   }
 
   /** Forwards a request unless `hidden` names a reason; a request that cannot be checked is refused. */
@@ -351,6 +437,14 @@ export class BridgeSession {
         ? { jsonrpc: '2.0', id: exchange.id, result: message.result }
         : { jsonrpc: '2.0', id: exchange.id, error: message.error };
       let recorded: Promise<void> | undefined;
+      if (this.#era === 'modern') {
+        const modern = this.#modernAnswer(exchange, message);
+        if (modern === 'answered') return;
+        if (modern) {
+          this.#answer(exchange, modern.message, modern.recorded);
+          return;
+        }
+      }
       if (isCheckedResult(message)) {
         if (exchange.method === 'initialize' && this.#initializeParams) {
           const version = (message.result as { protocolVersion?: string }).protocolVersion;
@@ -369,7 +463,9 @@ export class BridgeSession {
       this.#answer(exchange, answer, recorded);
       return;
     }
-    this.#deliver(message, this.#routes.relatedRequest(message));
+    const listened = this.#era === 'modern' ? this.#listenStream(message) : undefined;
+    if (listened) this.#deliver(listened.message, listened.id);
+    else this.#deliver(message, this.#routes.relatedRequest(message));
     const changed = isCheckedNotification(message) ? LIST_CHANGED[message.method] : undefined;
     if (changed && this.#lists.invalidate(changed)) {
       // Re-verify at once: a changed definition must be hidden before anyone uses it.
@@ -382,6 +478,84 @@ export class BridgeSession {
           ),
         );
     }
+  }
+
+  /**
+   * The answer to a 2026-07-28 request where it differs from the legacy era's: `server/discover`
+   * (only the versions Warden serves; private: what Warden offers is per user), `input_required`
+   * tool results (audited as such; refused with -32021 when they ask for a capability the
+   * request did not declare). Lists go through #answerList (private cache scope there).
+   * @returns undefined to answer as in the legacy era, 'answered' when done here.
+   */
+  #modernAnswer(
+    exchange: Exchange,
+    message: JSONRPCMessage,
+  ): { message: JSONRPCMessage; recorded?: Promise<void> } | 'answered' | undefined {
+    if (exchange.method === 'server/discover') {
+      if (isCheckedError(message)) {
+        this.#opts.upstream.era?.forget(
+          `it answered server/discover with an error (${message.error.message})`,
+        );
+        return undefined;
+      }
+      if (!isCheckedResult(message)) {
+        return undefined;
+      }
+      const result = message.result as { supportedVersions?: unknown };
+      const offered = Array.isArray(result.supportedVersions) ? result.supportedVersions : [];
+      return {
+        message: {
+          jsonrpc: '2.0',
+          id: exchange.id,
+          result: {
+            ...message.result,
+            supportedVersions: MODERN_VERSIONS.filter((v) => offered.includes(v)),
+            ...('cacheScope' in message.result ? { cacheScope: 'private' } : {}),
+          },
+        },
+      };
+    }
+    if (!isCheckedResult(message) || !isInputRequired(message.result)) return undefined;
+    const missing = undeclaredInputCapabilities(message.result, declaredCapabilities(exchange.params));
+    if (missing.length > 0) {
+      const error = `the server asked for input the client did not declare it can give (${missing.join(', ')})`;
+      this.#log.warn({ method: exchange.method, missing }, 'refused an input_required result');
+      const recorded = this.#audit.finish(exchange, { outcome: 'error', error });
+      return {
+        message: errorResponseWith(exchange.id, {
+          code: MODERN_ERROR.MissingRequiredClientCapability,
+          message: `MCP Warden: ${error}`,
+          data: { source: 'mcp-warden', reason: 'MISSING_CLIENT_CAPABILITY', requiredCapabilities: missing },
+        }),
+        ...(recorded ? { recorded } : {}),
+      };
+    }
+    const recorded = this.#audit.finish(exchange, { outcome: 'input_required' });
+    return {
+      message: { jsonrpc: '2.0', id: exchange.id, result: message.result },
+      ...(recorded ? { recorded } : {}),
+    };
+  }
+
+  /**
+   * A notification of a `subscriptions/listen` stream (MCP 2026-07-28 basic/patterns/subscriptions):
+   * its `_meta` subscription id is the id Warden forwarded the listen under; the client must see
+   * its own. @returns the rewritten message and the listen request's id, or undefined.
+   */
+  #listenStream(message: JSONRPCMessage): { message: JSONRPCMessage; id: RequestId } | undefined {
+    if (!isCheckedNotification(message)) return undefined;
+    const meta = requestMeta(message.params);
+    const subscription = meta?.[SUBSCRIPTION_ID_META_KEY];
+    if (subscription === undefined) return undefined;
+    const exchange = this.#exchanges.forwardedAs(subscription);
+    if (!exchange || exchange.method !== 'subscriptions/listen') return undefined;
+    return {
+      message: {
+        ...message,
+        params: { ...message.params, _meta: { ...meta, [SUBSCRIPTION_ID_META_KEY]: exchange.id } },
+      },
+      id: exchange.id,
+    };
   }
 
   /** Answers a list page once it is judged against the complete list (PinnedLists). */
@@ -401,6 +575,8 @@ export class BridgeSession {
       this.#answer(exchange, errorResponseFor(exchange.id, error));
       return;
     }
+    // 2026-07-28 (server/utilities/caching): what Warden shows is filtered for this user.
+    if (this.#era === 'modern' && 'cacheScope' in shown) shown = { ...shown, cacheScope: 'private' };
     this.#answer(exchange, { jsonrpc: '2.0', id: exchange.id, result: shown });
   }
 

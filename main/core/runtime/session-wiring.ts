@@ -2,6 +2,8 @@ import type { SessionPorts, UpstreamPort } from '../bridge/session-ports.ts';
 import { createUpstreamLink } from '../bridge/upstream-link.ts';
 import { WarmUpstreams, type WarmStatus } from '../bridge/warm-upstreams.ts';
 import type { ServerConfig } from '../config/schema.ts';
+import { UpstreamEras } from '../era/upstream-era.ts';
+import { WARDEN_VERSION } from '../version.ts';
 import { GuardChain } from '../guard/chain.ts';
 import { LimitsStep } from '../guard/limits.ts';
 import { ApprovalStep, PolicyStep } from '../guard/policy-steps.ts';
@@ -33,6 +35,7 @@ export class SessionWiring {
   readonly #unfollow: () => void;
   readonly #upstream: Partial<UpstreamPort>;
   readonly #warm: WarmUpstreams;
+  readonly #eras: UpstreamEras;
   readonly #unfollowWarm: (() => void)[];
   #primeTimer: NodeJS.Immediate | undefined;
 
@@ -51,6 +54,12 @@ export class SessionWiring {
       recordInitialize: (server, params) => core.upstreamRuns.record(server, params),
       logger: core.logger.child({ component: 'warm-upstreams' }),
       ...(upstream.backoff ? { backoff: upstream.backoff } : {}),
+    });
+    this.#eras = new UpstreamEras({
+      store: core.upstreamEras,
+      createLink: (srv, log) => createLink(srv, log),
+      version: WARDEN_VERSION,
+      logger: core.logger.child({ component: 'upstream-eras' }),
     });
     this.#unfollowWarm = [
       core.inForce.subscribe(() => this.#refreshWarm('a change was put in force')),
@@ -71,6 +80,11 @@ export class SessionWiring {
     await this.#warm.end([name], 'a person restarted the server');
     const server = this.#core.config.servers.get(name);
     if (server) this.#warm.prime(server);
+  }
+
+  /** The protocol era of `server` (probed once per server identity, then cached). Never rejects. */
+  eraOf(server: ServerConfig): Promise<'legacy' | 'modern'> {
+    return this.#eras.verdict(server);
   }
 
   /** The warm upstream of the named server: ready, starting, waiting or off, and why. */
@@ -116,6 +130,10 @@ export class SessionWiring {
       },
       upstream: {
         createLink: (srv, log) => this.#link(srv, log),
+        era: {
+          verdict: () => this.#eras.verdict(server),
+          forget: (why) => this.#eras.forget(server.name, why),
+        },
         ...this.#upstream,
         ...(server.kind === 'stdio'
           ? {
