@@ -204,6 +204,16 @@ export class BridgeSession {
     }
   }
 
+  /**
+   * The definition of tool `name` as the server's complete, pin-checked list offers it (the
+   * list is read first when it is not known); undefined when it offers none by that name.
+   * @throws WardenError LIST_INCOMPLETE when the list cannot be read.
+   */
+  async toolDefinition(name: string): Promise<Record<string, unknown> | undefined> {
+    await this.#lists.ensure('tool');
+    return this.#lists.definition('tool', name);
+  }
+
   /** Restarts this session's upstream (see UpstreamSupervisor.restart). */
   restartUpstream(): Promise<void> {
     return this.#upstream.restart('a person restarted the server');

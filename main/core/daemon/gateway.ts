@@ -70,6 +70,7 @@ export class Gateway {
       config: () => core.config,
       paused: () => core.paused,
       admit: (server: ServerConfig) => core.admit(server),
+      upstreamEra: (server: ServerConfig) => this.#wiring.eraOf(server),
       openSession: (init: SessionInit) =>
         new BridgeSession({
           ...init,
