@@ -283,6 +283,62 @@ describe('2026-07-28 clients through Warden to a 2026-07-28 server', { timeout: 
   }
 });
 
+describe('2026-07-28 requests through the HTTP endpoint are judged on the body', { timeout: TIMEOUT }, () => {
+  const fx = useDaemonFixture({
+    config: { mcpServers: { v2: { command: NODE, args: [V2_SERVER, 'stdio'] } } },
+  });
+
+  /** POSTs one 2026-07-28 request with these Mcp-* headers; resolves with the status and body. */
+  async function post(
+    method: string,
+    params: Record<string, unknown>,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; body: { error?: { code: number; message: string }; result?: unknown } }> {
+    const response = await fetch(new URL(mcpEndpointPath('v2'), fx.url), {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${fx.token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': MODERN,
+        ...headers,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method,
+        params: {
+          ...params,
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': MODERN,
+            'io.modelcontextprotocol/clientCapabilities': {},
+            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+          },
+        },
+      }),
+    });
+    return { status: response.status, body: (await response.json()) as never };
+  }
+
+  test('headers that agree with the body are served; Mcp-Method or Mcp-Name that disagree get 400 and -32020', async () => {
+    const call = { name: 'echo', arguments: { message: 'raw' } };
+    const served = await post('tools/call', call, { 'mcp-method': 'tools/call', 'mcp-name': 'echo' });
+    assert.equal(served.status, 200);
+    assert.deepEqual((served.body.result as { content: unknown }).content, [
+      { type: 'text', text: 'echo: raw' },
+    ]);
+
+    const method = await post('tools/call', call, { 'mcp-method': 'tools/list', 'mcp-name': 'echo' });
+    assert.equal(method.status, 400);
+    assert.equal(method.body.error?.code, -32020, JSON.stringify(method.body));
+
+    // The body names the tool the guard judges; a header naming another is refused, not obeyed.
+    const name = await post('tools/call', call, { 'mcp-method': 'tools/call', 'mcp-name': 'write-note' });
+    assert.equal(name.status, 400);
+    assert.equal(name.body.error?.code, -32020, JSON.stringify(name.body));
+  });
+});
+
 describe('2026-07-28 clients through Warden to a 2025-11-25-only server', { timeout: TIMEOUT }, () => {
   const fx = useDaemonFixture({
     config: { mcpServers: { v1: { command: NODE, args: [V1_SERVER, 'stdio'] } } },
@@ -292,6 +348,46 @@ describe('2026-07-28 clients through Warden to a 2025-11-25-only server', { time
   for (const via of ['shim', 'http'] as const) {
     test(`through the ${via === 'shim' ? 'connect shim' : 'HTTP endpoint'}: as directly, a pinned client is refused, a dual-era client falls back to 2025-11-25`, async () => {
       await assertLegacyFallback(transports[via], via);
+    });
+  }
+});
+
+describe('2026-07-28 clients through Warden to Streamable HTTP servers', { timeout: TIMEOUT }, () => {
+  const ports: Partial<Record<'v2' | 'v1', number>> = {};
+  const fx = useDaemonFixture({
+    prepare: async (_w, defer) => {
+      for (const [key, script] of [
+        ['v2', V2_SERVER],
+        ['v1', V1_SERVER],
+      ] as const) {
+        const { server, port } = await startHttpFixture(script);
+        defer(() => server.kill());
+        ports[key] = port;
+      }
+    },
+    config: () => ({
+      policy: { rules: [{ server: 'v2', tool: 'bump', action: 'allow' }] },
+      mcpServers: {
+        v2: { url: `http://127.0.0.1:${ports.v2}/mcp` },
+        v1: { url: `http://127.0.0.1:${ports.v1}/mcp` },
+      },
+    }),
+  });
+
+  for (const via of ['shim', 'http'] as const) {
+    test(`through the ${via === 'shim' ? 'connect shim' : 'HTTP endpoint'} to a 2026-07-28 url server: the same results as directly`, async () => {
+      const { client, updates } = modernClient();
+      await client.connect(wardenTransports(fx, 'v2')[via]());
+      try {
+        await exercise(client, updates);
+        await approveHeld(fx, client, `${via} to a url server`);
+      } finally {
+        await client.close();
+      }
+    });
+
+    test(`through the ${via === 'shim' ? 'connect shim' : 'HTTP endpoint'} to a 2025-11-25 url server: as directly`, async () => {
+      await assertLegacyFallback(wardenTransports(fx, 'v1')[via], `${via} to v1`);
     });
   }
 });

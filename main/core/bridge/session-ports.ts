@@ -72,8 +72,11 @@ export interface CallAuditPort extends CallRecorder {
 
 /** How the session reaches its upstream server (UpstreamSupervisor keeps the link alive). */
 export interface UpstreamPort {
-  /** A new, unstarted link to the server (stdio child or Streamable HTTP). */
-  createLink(server: ServerConfig, logger: Logger): UpstreamLink;
+  /**
+   * A new, unstarted link to the server (stdio child or Streamable HTTP); `era` picks the HTTP
+   * link of that era (stdio links carry either).
+   */
+  createLink(server: ServerConfig, logger: Logger, era?: 'legacy' | 'modern'): UpstreamLink;
   /** Backoff before restart attempt n (0-based), ms (default: circuit-breaker's backoffDelay). */
   backoff?: (attempt: number) => number;
   /** The server's warm upstream (absent: every session spawns its own). */

@@ -131,7 +131,8 @@ export class BridgeSession {
       logger: options.logger,
       onMessage: (message) => this.#fromUpstream(message),
       onLost: (reason, restarting) => this.#failPending(reason, restarting),
-      createLink: (server, logger) => upstream.createLink(server, logger),
+      createLink: (server, logger) =>
+        upstream.createLink(server, logger, this.#era === 'modern' ? 'modern' : 'legacy'),
       ...(upstream.backoff ? { backoff: upstream.backoff } : {}),
       ...(upstream.warm ? { warm: upstream.warm } : {}),
     });

@@ -6,7 +6,7 @@ import { isCheckedNotification, isCheckedResponse } from '../bridge/jsonrpc-chec
 import type { ServerConfig } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { MODERN_ERROR, requestMeta, SUBSCRIPTION_ID_META_KEY } from '../era/modern.ts';
-import { paramHeaderDeclarations, paramHeaderMismatch } from '../era/param-headers.ts';
+import { nameHeaderMismatch, paramHeaderDeclarations, paramHeaderMismatch } from '../era/param-headers.ts';
 import type { Logger } from '../log.ts';
 import { sendJson } from './http-answers.ts';
 import type { EndpointSession, SessionHost, SessionRegistry, TrackedSession } from './session-opening.ts';
@@ -61,7 +61,8 @@ export class StatelessRoute {
 
   /**
    * Serves one classified 2026-07-28 request (or notification) of an admitted server. The
-   * `tools/call` headers `Mcp-Param-*` are checked against the body first (400, -32020).
+   * `Mcp-Name` header and a `tools/call`'s `Mcp-Param-*` headers are checked against the body
+   * first (400, -32020); the decision is made on the body.
    */
   async handle(
     req: IncomingMessage,
@@ -75,20 +76,26 @@ export class StatelessRoute {
     }
     const request = message;
     const bridge = this.#bridgeFor(admitted.server, admitted.trusted);
-    if (request.method === 'tools/call') {
-      const mismatch = await this.#paramMismatch(bridge.session, req, request);
-      if (mismatch) {
-        sendJson(
-          res,
-          400,
-          errorResponseWith(request.id, {
-            code: MODERN_ERROR.HeaderMismatch,
-            message: `Bad Request: the request headers and body disagree: ${mismatch}`,
-            data: { source: 'mcp-warden', reason: 'HEADER_MISMATCH' },
-          }),
-        );
-        return;
-      }
+    const nameHeader = req.headers['mcp-name'];
+    const named = nameHeaderMismatch(
+      request.method,
+      request.params,
+      Array.isArray(nameHeader) ? nameHeader.join(', ') : nameHeader,
+    );
+    const mismatch =
+      named ??
+      (request.method === 'tools/call' ? await this.#paramMismatch(bridge.session, req, request) : undefined);
+    if (mismatch) {
+      sendJson(
+        res,
+        400,
+        errorResponseWith(request.id, {
+          code: MODERN_ERROR.HeaderMismatch,
+          message: `Bad Request: the request headers and body disagree: ${mismatch}`,
+          data: { source: 'mcp-warden', reason: 'HEADER_MISMATCH' },
+        }),
+      );
+      return;
     }
     const internal = bridge.nextId++;
     const meta = requestMeta(request.params);

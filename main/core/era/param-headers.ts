@@ -77,3 +77,65 @@ export function paramHeaderMismatch(
   }
   return undefined;
 }
+
+/**
+ * A value as a client mirrors it into an `Mcp-Param-*` header (spec #value-encoding): as is
+ * when it is printable ASCII without leading or trailing whitespace, else Base64 in the
+ * `=?base64?…?=` sentinel.
+ */
+export function encodeParamHeader(value: string | number | boolean): string {
+  const text = String(value);
+  return /^[\x20-\x7e]*$/.test(text) && text.trim() === text
+    ? text
+    : `=?base64?${Buffer.from(text, 'utf8').toString('base64')}?=`;
+}
+
+/**
+ * The `Mcp-Param-*` headers a client sends with a `tools/call` of a tool with these
+ * declarations (header name → value), for the arguments present and not null.
+ */
+export function paramHeadersFor(
+  declarations: readonly ParamHeaderDeclaration[],
+  args: unknown,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const declaration of declarations) {
+    let value: unknown = args;
+    for (const key of declaration.path)
+      value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      headers[`Mcp-Param-${declaration.header}`] = encodeParamHeader(value);
+  }
+  return headers;
+}
+
+/** The requests whose `Mcp-Name` header mirrors a body field (spec #standard-request-headers). */
+const NAMED_BY: Readonly<Record<string, 'name' | 'uri'>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+};
+
+/**
+ * The disagreement between a request's `Mcp-Name` header and its body (`params.name` of
+ * `tools/call` and `prompts/get`, `params.uri` of `resources/read`), as a sentence; undefined
+ * when they agree or the method names nothing. The header is required for those methods.
+ * (`MCP-Protocol-Version` and `Mcp-Method` are checked by the SDK's classifyInboundRequest.)
+ */
+export function nameHeaderMismatch(
+  method: string,
+  params: Record<string, unknown> | undefined,
+  header: string | undefined,
+): string | undefined {
+  const field = NAMED_BY[method];
+  if (field === undefined) return undefined;
+  const value = params?.[field];
+  if (typeof value !== 'string') return undefined;
+  if (header === undefined)
+    return `the body names ${field} ${JSON.stringify(value)} but the Mcp-Name header is absent`;
+  const decoded = decodeParamHeader(header);
+  if (decoded === undefined) return 'the Mcp-Name header carries an invalid Base64 value';
+  return decoded === value
+    ? undefined
+    : `the body names ${field} ${JSON.stringify(value)} but the Mcp-Name header names ${JSON.stringify(decoded)}`;
+}

@@ -1,5 +1,6 @@
 import { DiscoverResultSchema } from '@modelcontextprotocol/core';
 import type { ServerConfig } from '../config/schema.ts';
+import { identityHash, serverIdentity } from '../policy/identity.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { UpstreamEra, UpstreamEraStore } from '../store/upstream-eras.ts';
@@ -28,7 +29,7 @@ export interface ProbeLink {
 export interface UpstreamErasOptions {
   /** Where verdicts persist (state.db); absent: in memory only. */
   store?: Pick<UpstreamEraStore, 'get' | 'put' | 'forget'>;
-  /** A new, unstarted link to the server, used once for the probe and closed. */
+  /** A new, unstarted link to the server (of the modern era for url servers), used once for the probe and closed. */
   createLink: (server: ServerConfig, logger: Logger) => ProbeLink;
   /** Warden's version, named in the probe's clientInfo. */
   version: string;
@@ -45,15 +46,18 @@ export interface UpstreamErasOptions {
  *   waits up to the timeout: a DiscoverResult naming 2026-07-28 means modern; any error, a
  *   result that is not one, silence, or the process ending means legacy (the fallback is not
  *   keyed to one error code). The probe's process is then ended; sessions start their own.
- * - Streamable HTTP: Warden's upstream link speaks 2025-11-25 only, so a url server is legacy
- *   to Warden without a probe (its modern clients fall back to initialize, as against any
- *   legacy server).
+ * - Streamable HTTP: the same `server/discover` as a 2026-07-28 request on the era's link
+ *   (upstream-modern-http.ts): a DiscoverResult means modern; a 400 that is not one (a legacy
+ *   server's "Mcp-Session-Id required"), any other HTTP error or no answer means legacy
+ *   (#backward-compatibility).
  * Fail closed: an era Warden cannot determine is legacy. A cached verdict is forgotten when it
  * fails (forget), and the next modern client probes again.
  */
 export class UpstreamEras {
   readonly #opts: UpstreamErasOptions;
-  readonly #known = new Map<string, UpstreamEra>();
+  /** Verdicts by server name, each for the identity (hash) it was probed as. */
+  readonly #known = new Map<string, { identity: string; era: UpstreamEra }>();
+  /** Probes in progress, by name and identity. */
   readonly #probing = new Map<string, Promise<UpstreamEra>>();
 
   constructor(options: UpstreamErasOptions) {
@@ -62,20 +66,22 @@ export class UpstreamEras {
 
   /** The era of `server`: cached, else probed now (concurrent callers share one probe). Never rejects. */
   verdict(server: ServerConfig): Promise<UpstreamEra> {
-    if (server.kind !== 'stdio') return Promise.resolve('legacy');
-    const cached = this.#known.get(server.name) ?? this.#stored(server);
+    const cached = this.known(server);
     if (cached) return Promise.resolve(cached);
-    let probing = this.#probing.get(server.name);
+    const key = `${server.name}\n${identityOf(server)}`;
+    let probing = this.#probing.get(key);
     if (!probing) {
-      probing = this.#probe(server).finally(() => this.#probing.delete(server.name));
-      this.#probing.set(server.name, probing);
+      probing = this.#probe(server).finally(() => this.#probing.delete(key));
+      this.#probing.set(key, probing);
     }
     return probing;
   }
 
   /** The cached era of `server` (no probe); undefined when it was not probed as its current identity. */
   known(server: ServerConfig): UpstreamEra | undefined {
-    return this.#known.get(server.name) ?? this.#stored(server);
+    const known = this.#known.get(server.name);
+    if (known?.identity === identityOf(server)) return known.era;
+    return this.#stored(server);
   }
 
   /** Forgets the verdict of the server named `name`: its cached assumption failed. */
@@ -92,7 +98,7 @@ export class UpstreamEras {
   #stored(server: ServerConfig): UpstreamEra | undefined {
     try {
       const era = this.#opts.store?.get(server);
-      if (era) this.#known.set(server.name, era);
+      if (era) this.#known.set(server.name, { identity: identityOf(server), era });
       return era;
     } catch (error) {
       this.#opts.logger.warn(
@@ -105,7 +111,7 @@ export class UpstreamEras {
 
   async #probe(server: ServerConfig): Promise<UpstreamEra> {
     const logger = this.#opts.logger.child({ server: server.name, component: 'era-probe' });
-    const era = await probeStdio(
+    const era = await probeEra(
       this.#opts.createLink(server, logger),
       this.#opts.version,
       this.#opts.timeoutMs ?? PROBE_TIMEOUT_MS,
@@ -117,7 +123,7 @@ export class UpstreamEras {
       { era },
       `the server speaks ${era === 'modern' ? MODERN_PROTOCOL_VERSION : '2025-11-25 (initialize)'}`,
     );
-    this.#known.set(server.name, era);
+    this.#known.set(server.name, { identity: identityOf(server), era });
     try {
       this.#opts.store?.put(server, era);
     } catch (error) {
@@ -128,12 +134,13 @@ export class UpstreamEras {
 }
 
 /**
- * Probes one stdio server on `link` (started here, always closed): `server/discover` first, as
- * a 2026-07-28 client does (spec basic/transports/stdio#backward-compatibility).
+ * Probes one server on `link` (started here, always closed): `server/discover` first, as a
+ * 2026-07-28 client does (spec basic/transports/stdio#backward-compatibility and
+ * streamable-http#backward-compatibility).
  * @returns `modern` for a DiscoverResult that names 2026-07-28, else `legacy`.
  * @throws what starting the link throws (the caller takes the server as legacy).
  */
-export async function probeStdio(link: ProbeLink, version: string, timeoutMs: number): Promise<UpstreamEra> {
+export async function probeEra(link: ProbeLink, version: string, timeoutMs: number): Promise<UpstreamEra> {
   let settle: (era: UpstreamEra) => void = () => undefined;
   const verdict = new Promise<UpstreamEra>((resolve) => (settle = resolve));
   const timer = setTimeout(() => settle('legacy'), timeoutMs);
@@ -161,4 +168,9 @@ export async function probeStdio(link: ProbeLink, version: string, timeoutMs: nu
 function isModernDiscover(result: unknown): boolean {
   const parsed = DiscoverResultSchema.safeParse(result);
   return parsed.success && parsed.data.supportedVersions.includes(MODERN_PROTOCOL_VERSION);
+}
+
+/** The identity a verdict is for (command and args, or URL: policy/identity.ts). */
+function identityOf(server: ServerConfig): string {
+  return identityHash(serverIdentity(server));
 }

@@ -45,7 +45,7 @@ export class SessionWiring {
     this.#upstream = upstream;
     this.#limits = new LimitsStep([...core.inForce.current.limits], core.quota);
     this.#unfollow = core.inForce.subscribe((change) => this.#limits.update([...change.now.limits]));
-    const createLink = upstream.createLink ?? ((srv, log) => this.#link(srv, log));
+    const createLink = upstream.createLink ?? ((srv, log, era) => this.#link(srv, log, era));
     this.#warm = new WarmUpstreams({
       createLink: (srv, log) => createLink(srv, log),
       configured: (name) => core.config.servers.get(name),
@@ -57,7 +57,7 @@ export class SessionWiring {
     });
     this.#eras = new UpstreamEras({
       store: core.upstreamEras,
-      createLink: (srv, log) => createLink(srv, log),
+      createLink: (srv, log) => createLink(srv, log, 'modern'),
       version: WARDEN_VERSION,
       logger: core.logger.child({ component: 'upstream-eras' }),
     });
@@ -129,7 +129,7 @@ export class SessionWiring {
         policyVersion: () => core.policyVersion(),
       },
       upstream: {
-        createLink: (srv, log) => this.#link(srv, log),
+        createLink: (srv, log, era) => this.#link(srv, log, era),
         era: {
           verdict: () => this.#eras.verdict(server),
           forget: (why) => this.#eras.forget(server.name, why),
@@ -158,9 +158,13 @@ export class SessionWiring {
     return this.#warm.close();
   }
 
-  #link(server: ServerConfig, logger: Logger): ReturnType<UpstreamPort['createLink']> {
+  #link(
+    server: ServerConfig,
+    logger: Logger,
+    era: 'legacy' | 'modern' = 'legacy',
+  ): ReturnType<UpstreamPort['createLink']> {
     const core = this.#core;
-    return createUpstreamLink(server, logger, core.secrets, core.oauth, core.upstreams);
+    return createUpstreamLink(server, logger, core.secrets, core.oauth, core.upstreams, era);
   }
 
   /** Why no warm upstream may be kept for `server` now, or undefined. */
