@@ -285,6 +285,37 @@ export class BridgeSession {
     }
   }
 
+  /**
+   * The server refused the client's initialize as an unsupported protocol version (-32022, in
+   * an error answer or in the HTTP error its transport threw): when the server speaks 2026-07-28
+   * (EraPort), the client is told in so many words that Warden does not translate a 2025-11-25
+   * client to it (docs/protocol-eras.md); otherwise it gets the server's own answer.
+   */
+  async #initializeRefused(exchange: Exchange, detail: string, answer?: JSONRPCMessage): Promise<void> {
+    const era = this.#opts.upstream.era ? await this.#opts.upstream.era.verdict() : 'legacy';
+    if (!this.#exchanges.isOpen(exchange)) return;
+    if (era !== 'modern') {
+      this.#answer(
+        exchange,
+        answer && isCheckedError(answer)
+          ? { jsonrpc: '2.0', id: exchange.id, error: answer.error }
+          : errorResponseFor(exchange.id, new WardenError('UPSTREAM_UNAVAILABLE', detail)),
+      );
+      return;
+    }
+    this.#log.warn({ detail }, 'a 2025-11-25 client of a server that speaks 2026-07-28: refused');
+    this.#answer(
+      exchange,
+      errorResponseFor(
+        exchange.id,
+        new WardenError(
+          'UPSTREAM_UNAVAILABLE',
+          `server "${this.server.name}" speaks MCP 2026-07-28 and refused this MCP 2025-11-25 initialize (${detail}); MCP Warden does not translate a 2025-11-25 client to it: use a client that speaks MCP 2026-07-28`,
+        ),
+      ),
+    );
+  }
+
   /** Waits for the server's era (the first request that opens the modern era asked for it). */
   async #decideEra(): Promise<void> {
     const era = this.#opts.upstream.era;
@@ -421,6 +452,8 @@ export class BridgeSession {
     } catch (error) {
       if (this.#exchanges.isOpen(exchange) && exchange.upstreamId === upstreamId) {
         exchange.scope?.settle();
+        if (exchange.method === 'initialize' && unsupportedVersion(describeError(error)))
+          return this.#initializeRefused(exchange, describeError(error));
         const recorded = this.#audit.finish(exchange, { outcome: 'error', error: describeError(error) });
         this.#answer(exchange, errorResponseFor(exchange.id, error), recorded);
       }
@@ -468,6 +501,12 @@ export class BridgeSession {
           void this.#answerList(exchange, message.result, pinned?.kind);
           return;
         }
+      } else if (
+        exchange.method === 'initialize' &&
+        message.error.code === MODERN_ERROR.UnsupportedProtocolVersion
+      ) {
+        void this.#initializeRefused(exchange, message.error.message, message);
+        return;
       } else if (exchange.auditId !== undefined) {
         recorded = this.#audit.finish(exchange, { outcome: 'error', error: message.error.message });
       }
@@ -640,4 +679,9 @@ export class BridgeSession {
       this.#log.debug({ err: describeError(error) }, 'could not deliver a message to the client');
     }
   }
+}
+
+/** Whether an HTTP failure's text carries the unsupported-protocol-version error (-32022). */
+function unsupportedVersion(detail: string): boolean {
+  return detail.includes(String(MODERN_ERROR.UnsupportedProtocolVersion));
 }
