@@ -10,15 +10,11 @@ import type { ServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import {
   MODERN_ERROR,
-  MODERN_VERSIONS,
   modernClientInfo,
   opensModernEra,
-  SUBSCRIPTION_ID_META_KEY,
-  declaredCapabilities,
   requestMeta,
   wardenEnvelope,
 } from '../era/modern.ts';
-import { isInputRequired, undeclaredInputCapabilities } from '../era/input-requests.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import type { Logger } from '../log.ts';
 import { GuardChain } from '../guard/chain.ts';
@@ -27,7 +23,7 @@ import { ToolListsStep } from '../guard/tool-lists.ts';
 import type { PinKind } from '../pins/definition-hash.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { Exchanges, type Exchange, type Reservation } from './exchanges.ts';
-import { errorResponseFor, errorResponseWith } from './jsonrpc.ts';
+import { errorResponseFor } from './jsonrpc.ts';
 import {
   isCheckedError,
   isCheckedNotification,
@@ -40,6 +36,14 @@ import { SessionAudit, toolOutcome } from './session-audit.ts';
 import { hiddenCheck, LIST_CHANGED } from './session-lists.ts';
 import type { DownstreamPort, SessionPorts } from './session-ports.ts';
 import { handleToolCall, type ToolCallHost } from './session-tool-call.ts';
+import {
+  discoverAnswer,
+  initializeRefusal,
+  inputCapabilityGap,
+  listenNotification,
+  missingCapabilityAnswer,
+  unsupportedVersion,
+} from './session-modern.ts';
 import { duplicateIdError, StreamRoutes } from './session-routing.ts';
 import { UpstreamSupervisor } from './supervisor.ts';
 
@@ -304,16 +308,7 @@ export class BridgeSession {
       return;
     }
     this.#log.warn({ detail }, 'a 2025-11-25 client of a server that speaks 2026-07-28: refused');
-    this.#answer(
-      exchange,
-      errorResponseFor(
-        exchange.id,
-        new WardenError(
-          'UPSTREAM_UNAVAILABLE',
-          `server "${this.server.name}" speaks MCP 2026-07-28 and refused this MCP 2025-11-25 initialize (${detail}); MCP Warden does not translate a 2025-11-25 client to it: use a client that speaks MCP 2026-07-28`,
-        ),
-      ),
-    );
+    this.#answer(exchange, errorResponseFor(exchange.id, initializeRefusal(this.server.name, detail)));
   }
 
   /** Waits for the server's era (the first request that opens the modern era asked for it). */
@@ -483,7 +478,6 @@ export class BridgeSession {
       let recorded: Promise<void> | undefined;
       if (this.#era === 'modern') {
         const modern = this.#modernAnswer(exchange, message);
-        if (modern === 'answered') return;
         if (modern) {
           this.#answer(exchange, modern.message, modern.recorded);
           return;
@@ -513,7 +507,7 @@ export class BridgeSession {
       this.#answer(exchange, answer, recorded);
       return;
     }
-    const listened = this.#era === 'modern' ? this.#listenStream(message) : undefined;
+    const listened = this.#era === 'modern' ? listenNotification(message, this.#exchanges) : undefined;
     if (listened) this.#deliver(listened.message, listened.id);
     else this.#deliver(message, this.#routes.relatedRequest(message));
     const changed = isCheckedNotification(message) ? LIST_CHANGED[message.method] : undefined;
@@ -531,81 +525,37 @@ export class BridgeSession {
   }
 
   /**
-   * The answer to a 2026-07-28 request where it differs from the legacy era's: `server/discover`
-   * (only the versions Warden serves; private: what Warden offers is per user), `input_required`
-   * tool results (audited as such; refused with -32021 when they ask for a capability the
-   * request did not declare). Lists go through #answerList (private cache scope there).
-   * @returns undefined to answer as in the legacy era, 'answered' when done here.
+   * The answer to a 2026-07-28 request where it differs from the legacy era's (session-modern.ts):
+   * `server/discover` (an error there means the cached era failed: forgotten), `input_required`
+   * tool results (audited as such; -32021 when they ask for a capability the request did not
+   * declare). Lists go through #answerList (private cache scope there).
+   * @returns undefined to answer as in the legacy era.
    */
   #modernAnswer(
     exchange: Exchange,
     message: JSONRPCMessage,
-  ): { message: JSONRPCMessage; recorded?: Promise<void> } | 'answered' | undefined {
+  ): { message: JSONRPCMessage; recorded?: Promise<void> } | undefined {
     if (exchange.method === 'server/discover') {
-      if (isCheckedError(message)) {
+      if (isCheckedError(message))
         this.#opts.upstream.era?.forget(
           `it answered server/discover with an error (${message.error.message})`,
         );
-        return undefined;
-      }
-      if (!isCheckedResult(message)) {
-        return undefined;
-      }
-      const result = message.result as { supportedVersions?: unknown };
-      const offered = Array.isArray(result.supportedVersions) ? result.supportedVersions : [];
-      return {
-        message: {
-          jsonrpc: '2.0',
-          id: exchange.id,
-          result: {
-            ...message.result,
-            supportedVersions: MODERN_VERSIONS.filter((v) => offered.includes(v)),
-            ...('cacheScope' in message.result ? { cacheScope: 'private' } : {}),
-          },
-        },
-      };
+      return isCheckedResult(message) ? { message: discoverAnswer(exchange.id, message.result) } : undefined;
     }
-    if (!isCheckedResult(message) || !isInputRequired(message.result)) return undefined;
-    const missing = undeclaredInputCapabilities(message.result, declaredCapabilities(exchange.params));
+    if (!isCheckedResult(message)) return undefined;
+    const missing = inputCapabilityGap(exchange, message.result);
+    if (missing === undefined) return undefined;
+    let answer: JSONRPCMessage = { jsonrpc: '2.0', id: exchange.id, result: message.result };
+    let recorded: Promise<void> | undefined;
     if (missing.length > 0) {
-      const error = `the server asked for input the client did not declare it can give (${missing.join(', ')})`;
+      const refusal = missingCapabilityAnswer(exchange.id, missing);
       this.#log.warn({ method: exchange.method, missing }, 'refused an input_required result');
-      const recorded = this.#audit.finish(exchange, { outcome: 'error', error });
-      return {
-        message: errorResponseWith(exchange.id, {
-          code: MODERN_ERROR.MissingRequiredClientCapability,
-          message: `MCP Warden: ${error}`,
-          data: { source: 'mcp-warden', reason: 'MISSING_CLIENT_CAPABILITY', requiredCapabilities: missing },
-        }),
-        ...(recorded ? { recorded } : {}),
-      };
+      recorded = this.#audit.finish(exchange, { outcome: 'error', error: refusal.error });
+      answer = refusal.message;
+    } else {
+      recorded = this.#audit.finish(exchange, { outcome: 'input_required' });
     }
-    const recorded = this.#audit.finish(exchange, { outcome: 'input_required' });
-    return {
-      message: { jsonrpc: '2.0', id: exchange.id, result: message.result },
-      ...(recorded ? { recorded } : {}),
-    };
-  }
-
-  /**
-   * A notification of a `subscriptions/listen` stream (MCP 2026-07-28 basic/patterns/subscriptions):
-   * its `_meta` subscription id is the id Warden forwarded the listen under; the client must see
-   * its own. @returns the rewritten message and the listen request's id, or undefined.
-   */
-  #listenStream(message: JSONRPCMessage): { message: JSONRPCMessage; id: RequestId } | undefined {
-    if (!isCheckedNotification(message)) return undefined;
-    const meta = requestMeta(message.params);
-    const subscription = meta?.[SUBSCRIPTION_ID_META_KEY];
-    if (subscription === undefined) return undefined;
-    const exchange = this.#exchanges.forwardedAs(subscription);
-    if (!exchange || exchange.method !== 'subscriptions/listen') return undefined;
-    return {
-      message: {
-        ...message,
-        params: { ...message.params, _meta: { ...meta, [SUBSCRIPTION_ID_META_KEY]: exchange.id } },
-      },
-      id: exchange.id,
-    };
+    return { message: answer, ...(recorded ? { recorded } : {}) };
   }
 
   /** Answers a list page once it is judged against the complete list (PinnedLists). */
@@ -679,9 +629,4 @@ export class BridgeSession {
       this.#log.debug({ err: describeError(error) }, 'could not deliver a message to the client');
     }
   }
-}
-
-/** Whether an HTTP failure's text carries the unsupported-protocol-version error (-32022). */
-function unsupportedVersion(detail: string): boolean {
-  return detail.includes(String(MODERN_ERROR.UnsupportedProtocolVersion));
 }
