@@ -12,7 +12,7 @@ const CORE_TIERS = [
   ['runtime'],
   ['metrics'],
   ['clients', 'bridge'],
-  ['guard'],
+  ['guard', 'era'],
   ['approvals', 'oauth', 'change'],
   ['secrets', 'store'],
   ['policy', 'pins', 'audit', 'process'],

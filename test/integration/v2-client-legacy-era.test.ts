@@ -5,18 +5,25 @@
  * connect shim and through the HTTP endpoint it works as an SDK v1 client does today. Tool calls,
  * a progress stream, an elicitation round, a cancelled call, a held write approved by a person,
  * and a resource subscription.
+ *
+ * Against a 2026-07-28-only server (test/fixtures/v2-modern-only.ts) the 2025-11-25 client is
+ * refused directly (-32022); through Warden it is refused too, with an error that says why
+ * (Warden does not translate a 2025-11-25 client to a 2026-07-28-only server).
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { Client, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { connectArgs, mcpEndpointPath } from '../../main/core/config/server-name.ts';
+import { listeningPort } from '../fixtures/v2-serving.ts';
 import { cli, pending } from '../helpers/approvals-cli.ts';
 import { useDaemonFixture, type DaemonFixture } from '../helpers/daemon-fixture.ts';
 import { CLI, NODE, ROOT, waitFor } from '../helpers/warden-env.ts';
 
 const V2_SERVER = path.join(ROOT, 'test/fixtures/v2-server.ts');
+const MODERN_ONLY = path.join(ROOT, 'test/fixtures/v2-modern-only.ts');
 const TIMEOUT = 120_000;
 
 interface Connected {
@@ -133,6 +140,60 @@ describe('SDK v2 client in 2025-11-25 mode through Warden', { timeout: TIMEOUT }
       } finally {
         await client.close();
       }
+    });
+  }
+});
+
+describe('a 2025-11-25 client against a 2026-07-28-only server', { timeout: TIMEOUT }, () => {
+  let server: ChildProcess | undefined;
+  let port = 0;
+  const fx = useDaemonFixture({
+    prepare: async (_w, defer) => {
+      server = spawn(NODE, [MODERN_ONLY, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      defer(() => server?.kill());
+      let printed = '';
+      port = await new Promise<number>((resolve, reject) => {
+        server!.stdout!.on('data', (d: Buffer) => {
+          printed += d.toString();
+          const p = listeningPort(printed);
+          if (p !== undefined) resolve(p);
+        });
+        server!.once('exit', (code) => reject(new Error(`v2-modern-only.ts exited with ${code}`)));
+      });
+    },
+    config: () => ({ mcpServers: { modern: { url: `http://127.0.0.1:${port}/mcp` } } }),
+  });
+
+  const legacyClient = (): Client => new Client({ name: 'v2-legacy-client', version: '2.4.0' });
+
+  test('directly: initialize is refused as an unsupported protocol version', async () => {
+    const client = legacyClient();
+    await assert.rejects(
+      client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`))),
+      /2026-07-28|Unsupported protocol version/,
+    );
+    await client.close();
+  });
+
+  for (const via of ['shim', 'http'] as const) {
+    test(`through the ${via === 'shim' ? 'connect shim' : 'HTTP endpoint'}: refused, with the reason`, async () => {
+      const client = legacyClient();
+      const transport: Transport =
+        via === 'shim'
+          ? new StdioClientTransport({
+              command: CLI,
+              args: connectArgs('modern'),
+              env: fx.w.env as Record<string, string>,
+              stderr: 'pipe',
+            })
+          : new StreamableHTTPClientTransport(new URL(mcpEndpointPath('modern'), fx.url), {
+              requestInit: { headers: { authorization: `Bearer ${fx.token}` } },
+            });
+      await assert.rejects(
+        client.connect(transport),
+        /server "modern" speaks MCP 2026-07-28 and refused this MCP 2025-11-25 initialize .*MCP Warden does not translate/,
+      );
+      await client.close();
     });
   }
 });

@@ -9,10 +9,13 @@
  * Directly against a 2025-11-25-only server (test/fixtures/v1-server.ts, SDK v1), the reference
  * for the fallback Warden must give: the pinned client is refused, the dual-era one falls back.
  *
- * Through Warden today (its endpoint and shim speak 2025-11-25 only; build item 3 of issue 12
- * changes that): the pinned client is refused with EraNegotiationFailed, and a dual-era client
- * (`mode: 'auto'`) falls back to 2025-11-25 and works, as the versioning page's compatibility
- * matrix describes (Dual-era client, Legacy server). Asserted, so the test fails when it changes.
+ * Through Warden (the shim and the HTTP endpoint) to the v2 server over stdio: the same answers
+ * as directly, plus the guard as in the 2025-11-25 era: a held write answered by a person with
+ * the CLI (Warden's wait reported as progress), "this session" counting once over HTTP (no
+ * session), and audit rows for the `input_required` round, its retry and the cancelled call.
+ *
+ * Through Warden to the 2025-11-25-only server: what the client sees directly (pinned: refused
+ * with EraNegotiationFailed; `mode: 'auto'`: falls back to 2025-11-25 and works).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,7 +31,8 @@ import {
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { connectArgs, mcpEndpointPath } from '../../main/core/config/server-name.ts';
 import { listeningPort } from '../fixtures/v2-serving.ts';
-import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
+import { cli, pending } from '../helpers/approvals-cli.ts';
+import { useDaemonFixture, type DaemonFixture } from '../helpers/daemon-fixture.ts';
 import { CLI, NODE, ROOT, waitFor } from '../helpers/warden-env.ts';
 
 const V2_SERVER = path.join(ROOT, 'test/fixtures/v2-server.ts');
@@ -199,27 +203,208 @@ describe('2026-07-28 clients against a 2025-11-25-only server, directly', { time
     ));
 });
 
-describe('2026-07-28 clients through Warden today (the known gap)', { timeout: TIMEOUT }, () => {
+/** A held destructive call answered by a person with the CLI, as in the legacy era. */
+async function approveHeld(fx: DaemonFixture, client: Client, via: string): Promise<void> {
+  const note = `modern note through the ${via}`;
+  const waits: number[] = [];
+  const write = client.callTool(
+    { name: 'write-note', arguments: { text: note } },
+    { timeout: 60_000, onprogress: (p) => void waits.push(p.progress) },
+  );
+  const held = await waitFor(
+    async () => (await pending(fx.w)).find((r) => r.arguments?.text === note),
+    15_000,
+    'the held write-note call',
+  );
+  assert.equal(held.tool, 'write-note');
+  assert.equal(held.client.name, 'v2-modern-client', 'the client named in the request _meta');
+  await cli(fx.w, 'approvals', 'approve', held.id, '--remember', 'session');
+  assert.equal(text(await write), `wrote: ${note}`);
+  assert.ok(waits.length >= 1, 'Warden reported the wait as progress');
+}
+
+/** The audit rows of the calls a run made (newest first), by tool and outcome. */
+async function auditOutcomes(fx: DaemonFixture): Promise<{ tool: string; outcome: string | null }[]> {
+  const out = await cli(fx.w, 'audit', 'tail', '-n', '200', '--json');
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { tool: string; outcome: string | null });
+}
+
+describe('2026-07-28 clients through Warden to a 2026-07-28 server', { timeout: TIMEOUT }, () => {
+  const fx = useDaemonFixture({
+    config: {
+      policy: { rules: [{ server: 'v2', tool: 'bump', action: 'allow' }] },
+      mcpServers: { v2: { command: NODE, args: [V2_SERVER, 'stdio'] } },
+    },
+  });
+  const transports = wardenTransports(fx, 'v2');
+
+  for (const via of ['shim', 'http'] as const) {
+    test(`through the ${via === 'shim' ? 'connect shim' : 'HTTP endpoint'}: the same results as directly, and the guard`, async () => {
+      const { client, updates } = modernClient();
+      await client.connect(transports[via]());
+      try {
+        await exercise(client, updates);
+        await approveHeld(fx, client, via);
+        // "This session" has no session over HTTP: it counts once there (fail closed).
+        const again = client.callTool(
+          { name: 'write-note', arguments: { text: `again ${via}` } },
+          { timeout: 60_000 },
+        );
+        if (via === 'http') {
+          const held = await waitFor(
+            async () => (await pending(fx.w)).find((r) => r.arguments?.text === `again ${via}`),
+            15_000,
+            'the second write-note call held again',
+          );
+          await cli(fx.w, 'approvals', 'approve', held.id);
+        }
+        assert.equal(text(await again), `wrote: again ${via}`);
+      } finally {
+        await client.close();
+      }
+      const rows = await auditOutcomes(fx);
+      assert.ok(
+        rows.some((r) => r.tool === 'ask-name' && r.outcome === 'input_required'),
+        `the input_required round is audited as such: ${JSON.stringify(rows.slice(0, 20))}`,
+      );
+      assert.ok(
+        rows.some((r) => r.tool === 'ask-name' && r.outcome === 'ok'),
+        'and its retry as a call of its own',
+      );
+      assert.ok(
+        rows.some((r) => r.tool === 'slow' && r.outcome === 'cancelled'),
+        'the cancelled call',
+      );
+    });
+  }
+});
+
+describe('2026-07-28 requests through the HTTP endpoint are judged on the body', { timeout: TIMEOUT }, () => {
   const fx = useDaemonFixture({
     config: { mcpServers: { v2: { command: NODE, args: [V2_SERVER, 'stdio'] } } },
   });
-  const transports: Record<'shim' | 'http', () => Transport> = {
-    shim: () =>
-      new StdioClientTransport({
-        command: CLI,
-        args: connectArgs('v2'),
-        env: fx.w.env as Record<string, string>,
-        stderr: 'pipe',
+
+  /** POSTs one 2026-07-28 request with these Mcp-* headers; resolves with the status and body. */
+  async function post(
+    method: string,
+    params: Record<string, unknown>,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; body: { error?: { code: number; message: string }; result?: unknown } }> {
+    const response = await fetch(new URL(mcpEndpointPath('v2'), fx.url), {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${fx.token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': MODERN,
+        ...headers,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method,
+        params: {
+          ...params,
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': MODERN,
+            'io.modelcontextprotocol/clientCapabilities': {},
+            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+          },
+        },
       }),
-    http: () =>
-      new StreamableHTTPClientTransport(new URL(mcpEndpointPath('v2'), fx.url), {
-        requestInit: { headers: { authorization: `Bearer ${fx.token}` } },
-      }),
-  };
+    });
+    return { status: response.status, body: (await response.json()) as never };
+  }
+
+  test('headers that agree with the body are served; Mcp-Method or Mcp-Name that disagree get 400 and -32020', async () => {
+    const call = { name: 'echo', arguments: { message: 'raw' } };
+    const served = await post('tools/call', call, { 'mcp-method': 'tools/call', 'mcp-name': 'echo' });
+    assert.equal(served.status, 200);
+    assert.deepEqual((served.body.result as { content: unknown }).content, [
+      { type: 'text', text: 'echo: raw' },
+    ]);
+
+    const method = await post('tools/call', call, { 'mcp-method': 'tools/list', 'mcp-name': 'echo' });
+    assert.equal(method.status, 400);
+    assert.equal(method.body.error?.code, -32020, JSON.stringify(method.body));
+
+    // The body names the tool the guard judges; a header naming another is refused, not obeyed.
+    const name = await post('tools/call', call, { 'mcp-method': 'tools/call', 'mcp-name': 'write-note' });
+    assert.equal(name.status, 400);
+    assert.equal(name.body.error?.code, -32020, JSON.stringify(name.body));
+  });
+});
+
+describe('2026-07-28 clients through Warden to a 2025-11-25-only server', { timeout: TIMEOUT }, () => {
+  const fx = useDaemonFixture({
+    config: { mcpServers: { v1: { command: NODE, args: [V1_SERVER, 'stdio'] } } },
+  });
+  const transports = wardenTransports(fx, 'v1');
 
   for (const via of ['shim', 'http'] as const) {
-    test(`through the ${via === 'shim' ? 'connect shim' : 'HTTP endpoint'}: a pinned client is refused, a dual-era client falls back to 2025-11-25`, async () => {
+    test(`through the ${via === 'shim' ? 'connect shim' : 'HTTP endpoint'}: as directly, a pinned client is refused, a dual-era client falls back to 2025-11-25`, async () => {
       await assertLegacyFallback(transports[via], via);
     });
   }
 });
+
+describe('2026-07-28 clients through Warden to Streamable HTTP servers', { timeout: TIMEOUT }, () => {
+  const ports: Partial<Record<'v2' | 'v1', number>> = {};
+  const fx = useDaemonFixture({
+    prepare: async (_w, defer) => {
+      for (const [key, script] of [
+        ['v2', V2_SERVER],
+        ['v1', V1_SERVER],
+      ] as const) {
+        const { server, port } = await startHttpFixture(script);
+        defer(() => server.kill());
+        ports[key] = port;
+      }
+    },
+    config: () => ({
+      policy: { rules: [{ server: 'v2', tool: 'bump', action: 'allow' }] },
+      mcpServers: {
+        v2: { url: `http://127.0.0.1:${ports.v2}/mcp` },
+        v1: { url: `http://127.0.0.1:${ports.v1}/mcp` },
+      },
+    }),
+  });
+
+  for (const via of ['shim', 'http'] as const) {
+    test(`through the ${via === 'shim' ? 'connect shim' : 'HTTP endpoint'} to a 2026-07-28 url server: the same results as directly`, async () => {
+      const { client, updates } = modernClient();
+      await client.connect(wardenTransports(fx, 'v2')[via]());
+      try {
+        await exercise(client, updates);
+        await approveHeld(fx, client, `${via} to a url server`);
+      } finally {
+        await client.close();
+      }
+    });
+
+    test(`through the ${via === 'shim' ? 'connect shim' : 'HTTP endpoint'} to a 2025-11-25 url server: as directly`, async () => {
+      await assertLegacyFallback(wardenTransports(fx, 'v1')[via], `${via} to v1`);
+    });
+  }
+});
+
+/** The two ways a client reaches server `name` through Warden. */
+function wardenTransports(fx: DaemonFixture, name: string): Record<'shim' | 'http', () => Transport> {
+  return {
+    shim: () =>
+      new StdioClientTransport({
+        command: CLI,
+        args: connectArgs(name),
+        env: fx.w.env as Record<string, string>,
+        stderr: 'pipe',
+      }),
+    http: () =>
+      new StreamableHTTPClientTransport(new URL(mcpEndpointPath(name), fx.url), {
+        requestInit: { headers: { authorization: `Bearer ${fx.token}` } },
+      }),
+  };
+}

@@ -15,7 +15,8 @@ export type AuditDecision = 'allow' | 'deny';
  * JSON-RPC error or a lost upstream; `refused` denied by Warden, never forwarded;
  * `cancelled` the client cancelled it.
  */
-export type AuditOutcome = 'ok' | 'tool_error' | 'error' | 'refused' | 'cancelled';
+/** `input_required`: the server asked for input first (MCP 2026-07-28 mrtr); the retry is a call of its own. */
+export type AuditOutcome = 'ok' | 'tool_error' | 'error' | 'refused' | 'cancelled' | 'input_required';
 
 /** A `tools/call` as Warden decided on it, before it is forwarded. */
 export interface AuditCallStart {

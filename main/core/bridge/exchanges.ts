@@ -102,6 +102,11 @@ export class Exchanges {
     return upstreamId;
   }
 
+  /** The request forwarded under `upstreamId` still awaiting its answer (not taken). */
+  forwardedAs(upstreamId: unknown): Exchange | undefined {
+    return typeof upstreamId === 'number' ? this.#upstream.get(upstreamId) : undefined;
+  }
+
   /** The request forwarded under `upstreamId`, no longer awaited upstream once taken. */
   takeAnswered(upstreamId: RequestId): Exchange | undefined {
     if (typeof upstreamId !== 'number') return undefined;

@@ -11,7 +11,8 @@ export const LIST_CHANGED: Readonly<Record<string, PinKind>> = {
 
 /**
  * For a request that singles out one prompt or resource (`prompts/get`, `resources/read`,
- * `resources/subscribe`, `completion/complete`), how to learn whether what it names is hidden:
+ * `resources/subscribe`, `completion/complete`, and the URIs a 2026-07-28 `subscriptions/listen`
+ * watches), how to learn whether what it names is hidden:
  * the check makes the list complete first (PinnedLists.ensure), then resolves with the reason
  * it is hidden, or undefined. Undefined for every other request (nothing to check). A
  * completion for a hidden prompt or resource template would leak what it hides, so it is
@@ -28,6 +29,18 @@ export function hiddenCheck(
     case 'resources/read':
     case 'resources/subscribe':
       return () => hiddenResource(lists, params.uri);
+    case 'subscriptions/listen':
+      // MCP 2026-07-28 basic/patterns/subscriptions: each URI it watches is judged like a read.
+      return async () => {
+        const filter = params.notifications as { resourceSubscriptions?: unknown } | undefined;
+        const uris = filter?.resourceSubscriptions;
+        if (!Array.isArray(uris)) return undefined;
+        for (const uri of uris) {
+          const reason = await hiddenResource(lists, uri);
+          if (reason !== undefined) return reason;
+        }
+        return undefined;
+      };
     case 'completion/complete':
       return async () => {
         const { type, name, uri } = (params.ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };

@@ -72,12 +72,25 @@ export interface CallAuditPort extends CallRecorder {
 
 /** How the session reaches its upstream server (UpstreamSupervisor keeps the link alive). */
 export interface UpstreamPort {
-  /** A new, unstarted link to the server (stdio child or Streamable HTTP). */
-  createLink(server: ServerConfig, logger: Logger): UpstreamLink;
+  /**
+   * A new, unstarted link to the server (stdio child or Streamable HTTP); `era` picks the HTTP
+   * link of that era (stdio links carry either).
+   */
+  createLink(server: ServerConfig, logger: Logger, era?: 'legacy' | 'modern'): UpstreamLink;
   /** Backoff before restart attempt n (0-based), ms (default: circuit-breaker's backoffDelay). */
   backoff?: (attempt: number) => number;
   /** The server's warm upstream (absent: every session spawns its own). */
   warm?: WarmPort;
+  /** The server's protocol era (era/upstream-era.ts); absent: legacy (2025-11-25) only. */
+  era?: EraPort;
+}
+
+/** A session's view of its server's protocol era, probed once per server identity and cached. */
+export interface EraPort {
+  /** `modern` when the server speaks 2026-07-28, else `legacy`. Never rejects. */
+  verdict(): Promise<'legacy' | 'modern'>;
+  /** The cached verdict failed (the server answered like another era): probe again next time. */
+  forget(why: string): void;
 }
 
 /** The four ports of one session besides its downstream. */

@@ -18,7 +18,10 @@ export interface ToolCallHost {
   readonly log: Logger;
   /** The downstream session id. */
   sessionId(): string;
-  client(): { name?: string; version?: string };
+  /** The client's self-reported identity for this request (initialize, or the request's `_meta`). */
+  client(request: JSONRPCRequest): { name?: string; version?: string };
+  /** True when the session is no session (2026-07-28 over HTTP): "this session" counts once. */
+  sessionless(): boolean;
   closed(): boolean;
   /** Delivers the one answer of the exchange (once `recorded` has settled, when given). */
   answer(exchange: Exchange, message: JSONRPCMessage, recorded?: Promise<void>): void;
@@ -63,7 +66,7 @@ export async function handleToolCall(
   } catch (error) {
     host.log.warn({ err: describeError(error) }, 'could not list the tools to verify their pins');
   }
-  const client = host.client();
+  const client = host.client(request);
   const call: ToolCallContext = {
     sessionId: host.sessionId(),
     client,
@@ -73,6 +76,7 @@ export async function handleToolCall(
     requestId: request.id,
     annotations: host.lists.definition('tool', tool)?.annotations as Record<string, unknown> | undefined,
     signal: held.signal,
+    ...(host.sessionless() ? { sessionless: true } : {}),
     ...(typeof progressToken === 'string' || typeof progressToken === 'number'
       ? {
           onWaiting: (elapsedMs: number, timeoutMs: number) =>

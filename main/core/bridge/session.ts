@@ -8,6 +8,14 @@ import type {
 } from '@modelcontextprotocol/server';
 import type { ServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
+import {
+  MODERN_ERROR,
+  modernClientInfo,
+  opensModernEra,
+  requestMeta,
+  wardenEnvelope,
+} from '../era/modern.ts';
+import { WARDEN_VERSION } from '../version.ts';
 import type { Logger } from '../log.ts';
 import { GuardChain } from '../guard/chain.ts';
 import { PinsStep } from '../guard/policy-steps.ts';
@@ -17,6 +25,7 @@ import type { CircuitBreaker } from './circuit-breaker.ts';
 import { Exchanges, type Exchange, type Reservation } from './exchanges.ts';
 import { errorResponseFor } from './jsonrpc.ts';
 import {
+  isCheckedError,
   isCheckedNotification,
   isCheckedRequest,
   isCheckedResponse,
@@ -27,6 +36,14 @@ import { SessionAudit, toolOutcome } from './session-audit.ts';
 import { hiddenCheck, LIST_CHANGED } from './session-lists.ts';
 import type { DownstreamPort, SessionPorts } from './session-ports.ts';
 import { handleToolCall, type ToolCallHost } from './session-tool-call.ts';
+import {
+  discoverAnswer,
+  initializeRefusal,
+  inputCapabilityGap,
+  listenNotification,
+  missingCapabilityAnswer,
+  unsupportedVersion,
+} from './session-modern.ts';
 import { duplicateIdError, StreamRoutes } from './session-routing.ts';
 import { UpstreamSupervisor } from './supervisor.ts';
 
@@ -44,6 +61,11 @@ export interface BridgeSessionOptions extends SessionPorts {
   logger: Logger;
   /** Clock for durations, ms (performance.now by default). */
   now?: () => number;
+  /**
+   * True for the one bridge the 2026-07-28 Streamable HTTP endpoint shares among its stateless
+   * requests: there is no session, so a "this session" approval counts once.
+   */
+  sessionless?: boolean;
 }
 
 /**
@@ -63,6 +85,17 @@ export interface BridgeSessionOptions extends SessionPorts {
  * Server-to-client messages are routed onto the stream of the request they belong to
  * (progress by progressToken; other messages onto the latest request still open), else onto
  * the standalone stream.
+ *
+ * Protocol eras (docs/protocol-eras.md): a session whose first request is `initialize` is a
+ * 2025-11-25 session, as above. One whose first request opens the 2026-07-28 era
+ * (`server/discover`, or `_meta` claiming 2026-07-28: era/modern.ts) waits for the server's era
+ * (EraPort): a 2026-07-28 server gets every request forwarded as it is, `_meta` included, through
+ * the same guard, lists and audit; `server/discover` is answered from the server's with only the
+ * versions Warden serves; `input_required` results are forwarded (audited as input required)
+ * unless they ask for a capability the request did not declare (-32021); notifications of a
+ * `subscriptions/listen` get the client's request id back as their subscription id. Against a
+ * 2025-11-25 server the request is refused as before initialize, which is what a legacy server
+ * answers (a dual-era client falls back to initialize; a pinned one fails as it does directly).
  */
 export class BridgeSession {
   readonly server: ServerConfig;
@@ -78,6 +111,10 @@ export class BridgeSession {
   readonly #toolCalls: ToolCallHost;
   #client: { name?: string; version?: string } = {};
   #initializeParams: InitializeRequest['params'] | undefined;
+  /** `undecided` until initialize (legacy) or the server's era after a modern first request. */
+  #era: 'undecided' | 'legacy' | 'modern' = 'undecided';
+  /** Set by the first request that opens the modern era: resolves once #era is known. */
+  #eraDecision: Promise<void> | undefined;
   #closed = false;
   /**
    * Set while a message to the client waits for its audit row to be committed: later messages
@@ -98,14 +135,15 @@ export class BridgeSession {
       logger: options.logger,
       onMessage: (message) => this.#fromUpstream(message),
       onLost: (reason, restarting) => this.#failPending(reason, restarting),
-      createLink: (server, logger) => upstream.createLink(server, logger),
+      createLink: (server, logger) =>
+        upstream.createLink(server, logger, this.#era === 'modern' ? 'modern' : 'legacy'),
       ...(upstream.backoff ? { backoff: upstream.backoff } : {}),
       ...(upstream.warm ? { warm: upstream.warm } : {}),
     });
     this.#lists = new PinnedLists({
       server: options.server.name,
       pins: catalog.pins,
-      request: (method, params) => this.#upstream.request(method, params),
+      request: (method, params) => this.#upstream.request(method, this.#ownParams(params)),
       configBlock: (kind, name) => (kind === 'tool' ? catalog.toolLists.blockReason(name) : undefined),
       onChecked: (kind, shown) => {
         if (kind === 'tool') this.#observeShadows(shown);
@@ -127,7 +165,8 @@ export class BridgeSession {
       audit: this.#audit,
       log: options.logger,
       sessionId: options.sessionId,
-      client: () => this.#client,
+      client: (request) => (this.#era === 'modern' ? modernClientInfo(request.params) : this.#client),
+      sessionless: () => options.sessionless === true,
       closed: () => this.#closed,
       answer: (exchange, message, recorded) => this.#answer(exchange, message, recorded),
       forward: (exchange, request) => this.#forward(exchange, request),
@@ -170,6 +209,16 @@ export class BridgeSession {
     }
   }
 
+  /**
+   * The definition of tool `name` as the server's complete, pin-checked list offers it (the
+   * list is read first when it is not known); undefined when it offers none by that name.
+   * @throws WardenError LIST_INCOMPLETE when the list cannot be read.
+   */
+  async toolDefinition(name: string): Promise<Record<string, unknown> | undefined> {
+    await this.#lists.ensure('tool');
+    return this.#lists.definition('tool', name);
+  }
+
   /** Restarts this session's upstream (see UpstreamSupervisor.restart). */
   restartUpstream(): Promise<void> {
     return this.#upstream.restart('a person restarted the server');
@@ -198,21 +247,29 @@ export class BridgeSession {
       );
       return;
     }
+    if (this.#era === 'undecided' && opensModernEra(request.method, request.params)) {
+      this.#eraDecision ??= this.#decideEra();
+    }
+    if (this.#era === 'undecided' && this.#eraDecision) {
+      await this.#eraDecision;
+      if (!this.#exchanges.isOpen(exchange)) return;
+    }
+    if (this.#era === 'modern') return this.#modernRequest(exchange, request);
     if (
       this.#initializeParams === undefined &&
       request.method !== 'initialize' &&
       request.method !== 'ping'
     ) {
-      // MCP 2025-11-25 (basic/lifecycle): the client initializes first. A client of a later
-      // revision that starts without initialize (2026-07-28: server/discover) gets this error and
-      // may fall back to initialize; nothing is forwarded before Warden knows the session's era.
+      // MCP 2025-11-25 (basic/lifecycle): the client initializes first. A 2026-07-28 client of
+      // a server that speaks 2025-11-25 only gets what that server would answer, and may fall
+      // back to initialize (spec basic/versioning); nothing is forwarded before the era is known.
       this.#answer(
         exchange,
         errorResponseFor(
           request.id,
           new WardenError(
             'INVALID_REQUEST',
-            `Bad Request: send initialize first (MCP Warden speaks MCP 2025-11-25 to clients; "${request.method}" before initialize is refused)`,
+            `Bad Request: send initialize first (server "${this.server.name}" speaks MCP 2025-11-25 through MCP Warden; "${request.method}" before initialize is refused)`,
           ),
         ),
       );
@@ -220,6 +277,7 @@ export class BridgeSession {
     }
     switch (request.method) {
       case 'initialize':
+        this.#era = 'legacy';
         this.#noteInitialize(request);
         return this.#forward(exchange, request);
       case 'tools/call':
@@ -229,6 +287,71 @@ export class BridgeSession {
         return hidden ? this.#unlessHidden(exchange, request, hidden) : this.#forward(exchange, request);
       }
     }
+  }
+
+  /**
+   * The server refused the client's initialize as an unsupported protocol version (-32022, in
+   * an error answer or in the HTTP error its transport threw): when the server speaks 2026-07-28
+   * (EraPort), the client is told in so many words that Warden does not translate a 2025-11-25
+   * client to it (docs/protocol-eras.md); otherwise it gets the server's own answer.
+   */
+  async #initializeRefused(exchange: Exchange, detail: string, answer?: JSONRPCMessage): Promise<void> {
+    const era = this.#opts.upstream.era ? await this.#opts.upstream.era.verdict() : 'legacy';
+    if (!this.#exchanges.isOpen(exchange)) return;
+    if (era !== 'modern') {
+      this.#answer(
+        exchange,
+        answer && isCheckedError(answer)
+          ? { jsonrpc: '2.0', id: exchange.id, error: answer.error }
+          : errorResponseFor(exchange.id, new WardenError('UPSTREAM_UNAVAILABLE', detail)),
+      );
+      return;
+    }
+    this.#log.warn({ detail }, 'a 2025-11-25 client of a server that speaks 2026-07-28: refused');
+    this.#answer(exchange, errorResponseFor(exchange.id, initializeRefusal(this.server.name, detail)));
+  }
+
+  /** Waits for the server's era (the first request that opens the modern era asked for it). */
+  async #decideEra(): Promise<void> {
+    const era = this.#opts.upstream.era;
+    const verdict = era ? await era.verdict() : 'legacy';
+    if (this.#era !== 'undecided') return;
+    if (verdict === 'modern') {
+      this.#era = 'modern';
+      this.#log.info('the client and the server speak MCP 2026-07-28: forwarding statelessly');
+    } else {
+      this.#log.info('a 2026-07-28 client of a 2025-11-25 server: refused until it initializes');
+    }
+  }
+
+  /** One request of a 2026-07-28 session (the guard and lists as in the legacy era). */
+  #modernRequest(exchange: Exchange, request: JSONRPCRequest): Promise<void> | void {
+    switch (request.method) {
+      case 'initialize':
+        this.#answer(
+          exchange,
+          errorResponseFor(
+            request.id,
+            new WardenError(
+              'INVALID_REQUEST',
+              'Bad Request: this connection speaks MCP 2026-07-28 (it began without initialize); open a new one to initialize',
+            ),
+          ),
+        );
+        return;
+      case 'tools/call':
+        return handleToolCall(this.#toolCalls, exchange, request);
+      default: {
+        const hidden = hiddenCheck(this.#lists, request);
+        return hidden ? this.#unlessHidden(exchange, request, hidden) : this.#forward(exchange, request);
+      }
+    }
+  }
+
+  /** The params of one of Warden's own requests upstream: with Warden's `_meta` in the modern era. */
+  #ownParams(params: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+    if (this.#era !== 'modern') return params;
+    return { ...params, _meta: { ...requestMeta(params), ...wardenEnvelope(WARDEN_VERSION) } };
   }
 
   /** Forwards a request unless `hidden` names a reason; a request that cannot be checked is refused. */
@@ -324,6 +447,8 @@ export class BridgeSession {
     } catch (error) {
       if (this.#exchanges.isOpen(exchange) && exchange.upstreamId === upstreamId) {
         exchange.scope?.settle();
+        if (exchange.method === 'initialize' && unsupportedVersion(describeError(error)))
+          return this.#initializeRefused(exchange, describeError(error));
         const recorded = this.#audit.finish(exchange, { outcome: 'error', error: describeError(error) });
         this.#answer(exchange, errorResponseFor(exchange.id, error), recorded);
       }
@@ -351,6 +476,13 @@ export class BridgeSession {
         ? { jsonrpc: '2.0', id: exchange.id, result: message.result }
         : { jsonrpc: '2.0', id: exchange.id, error: message.error };
       let recorded: Promise<void> | undefined;
+      if (this.#era === 'modern') {
+        const modern = this.#modernAnswer(exchange, message);
+        if (modern) {
+          this.#answer(exchange, modern.message, modern.recorded);
+          return;
+        }
+      }
       if (isCheckedResult(message)) {
         if (exchange.method === 'initialize' && this.#initializeParams) {
           const version = (message.result as { protocolVersion?: string }).protocolVersion;
@@ -363,13 +495,21 @@ export class BridgeSession {
           void this.#answerList(exchange, message.result, pinned?.kind);
           return;
         }
+      } else if (
+        exchange.method === 'initialize' &&
+        message.error.code === MODERN_ERROR.UnsupportedProtocolVersion
+      ) {
+        void this.#initializeRefused(exchange, message.error.message, message);
+        return;
       } else if (exchange.auditId !== undefined) {
         recorded = this.#audit.finish(exchange, { outcome: 'error', error: message.error.message });
       }
       this.#answer(exchange, answer, recorded);
       return;
     }
-    this.#deliver(message, this.#routes.relatedRequest(message));
+    const listened = this.#era === 'modern' ? listenNotification(message, this.#exchanges) : undefined;
+    if (listened) this.#deliver(listened.message, listened.id);
+    else this.#deliver(message, this.#routes.relatedRequest(message));
     const changed = isCheckedNotification(message) ? LIST_CHANGED[message.method] : undefined;
     if (changed && this.#lists.invalidate(changed)) {
       // Re-verify at once: a changed definition must be hidden before anyone uses it.
@@ -382,6 +522,40 @@ export class BridgeSession {
           ),
         );
     }
+  }
+
+  /**
+   * The answer to a 2026-07-28 request where it differs from the legacy era's (session-modern.ts):
+   * `server/discover` (an error there means the cached era failed: forgotten), `input_required`
+   * tool results (audited as such; -32021 when they ask for a capability the request did not
+   * declare). Lists go through #answerList (private cache scope there).
+   * @returns undefined to answer as in the legacy era.
+   */
+  #modernAnswer(
+    exchange: Exchange,
+    message: JSONRPCMessage,
+  ): { message: JSONRPCMessage; recorded?: Promise<void> } | undefined {
+    if (exchange.method === 'server/discover') {
+      if (isCheckedError(message))
+        this.#opts.upstream.era?.forget(
+          `it answered server/discover with an error (${message.error.message})`,
+        );
+      return isCheckedResult(message) ? { message: discoverAnswer(exchange.id, message.result) } : undefined;
+    }
+    if (!isCheckedResult(message)) return undefined;
+    const missing = inputCapabilityGap(exchange, message.result);
+    if (missing === undefined) return undefined;
+    let answer: JSONRPCMessage = { jsonrpc: '2.0', id: exchange.id, result: message.result };
+    let recorded: Promise<void> | undefined;
+    if (missing.length > 0) {
+      const refusal = missingCapabilityAnswer(exchange.id, missing);
+      this.#log.warn({ method: exchange.method, missing }, 'refused an input_required result');
+      recorded = this.#audit.finish(exchange, { outcome: 'error', error: refusal.error });
+      answer = refusal.message;
+    } else {
+      recorded = this.#audit.finish(exchange, { outcome: 'input_required' });
+    }
+    return { message: answer, ...(recorded ? { recorded } : {}) };
   }
 
   /** Answers a list page once it is judged against the complete list (PinnedLists). */
@@ -401,6 +575,8 @@ export class BridgeSession {
       this.#answer(exchange, errorResponseFor(exchange.id, error));
       return;
     }
+    // 2026-07-28 (server/utilities/caching): what Warden shows is filtered for this user.
+    if (this.#era === 'modern' && 'cacheScope' in shown) shown = { ...shown, cacheScope: 'private' };
     this.#answer(exchange, { jsonrpc: '2.0', id: exchange.id, result: shown });
   }
 

@@ -9,20 +9,16 @@ import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../confi
 import { formatCommandLine } from '../command-line.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { redactValues, resolveSecrets } from '../secrets/references.ts';
-import type { SecretStore } from '../secrets/secret-store.ts';
+import { redactValues } from '../secrets/references.ts';
 import { ownGroupSpawnOptions, ProcessTree } from '../process/process-tree.ts';
 import type { UpstreamProcesses } from '../process/upstream-processes.ts';
 import { isCheckedRequest } from './jsonrpc-check.ts';
 import { QueuedWriter } from './queued-writer.ts';
 import { parseUpstreamLine, UpstreamLineReader } from './upstream-lines.ts';
+import { ModernHttpLink } from './upstream-modern-http.ts';
+import { resolved, type SecretAccess } from './upstream-secrets.ts';
 
-/** How a link gets the values of `${secret:NAME}` references (none: references stay unresolved). */
-export interface SecretAccess {
-  store: SecretStore;
-  /** Why this server may not receive the secret, or undefined. */
-  refusal: (name: string, server: ServerConfig) => string | undefined;
-}
+export type { SecretAccess } from './upstream-secrets.ts';
 
 /** Largest message Warden accepts from an upstream server, bytes (16 MiB). */
 export const MAX_UPSTREAM_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -45,7 +41,8 @@ export interface UpstreamLink {
 }
 
 /**
- * Creates the link for a configured server (stdio child or Streamable HTTP). Secret references
+ * Creates the link for a configured server (stdio child or Streamable HTTP; for a url server of
+ * the 2026-07-28 era, `era: 'modern'`, the per-request link of upstream-modern-http.ts). Secret references
  * are resolved in `start()`, at spawn / connect time; logs show the references, never values.
  * `processes` follows the process trees of stdio children (recorded until they are over).
  */
@@ -55,19 +52,12 @@ export function createUpstreamLink(
   secrets?: SecretAccess,
   oauth?: OAuthCoordinator,
   processes?: UpstreamProcesses,
+  era: 'legacy' | 'modern' = 'legacy',
 ): UpstreamLink {
-  return server.kind === 'stdio'
-    ? new StdioLink(server, logger, secrets, processes)
+  if (server.kind === 'stdio') return new StdioLink(server, logger, secrets, processes);
+  return era === 'modern'
+    ? new ModernHttpLink(server, logger, secrets)
     : new HttpLink(server, logger, secrets, oauth);
-}
-
-async function resolved<T extends ServerConfig>(
-  server: T,
-  secrets: SecretAccess | undefined,
-): Promise<{ server: T; values: Map<string, string> }> {
-  if (!secrets) return { server, values: new Map() };
-  const result = await resolveSecrets(server, secrets.store, (name) => secrets.refusal(name, server));
-  return { server: result.server as T, values: result.values };
 }
 
 /**

@@ -194,7 +194,7 @@ export const auditRecordSchema = z.object({
   arguments: z.unknown(),
   decision: z.enum(['allow', 'deny']),
   reason: z.string().nullable(),
-  outcome: z.enum(['ok', 'tool_error', 'error', 'refused', 'cancelled']).nullable(),
+  outcome: z.enum(['ok', 'tool_error', 'error', 'refused', 'cancelled', 'input_required']).nullable(),
   error: z.string().nullable(),
   durationMs: z.number().nullable(),
   policyVersion: z.string().nullable(),
@@ -206,7 +206,9 @@ export const auditQuerySchema = z.object({
   server: z.string().optional(),
   tool: z.string().optional(),
   decision: z.enum(['allow', 'deny']).optional(),
-  outcome: z.enum(['ok', 'tool_error', 'error', 'refused', 'cancelled', 'pending']).optional(),
+  outcome: z
+    .enum(['ok', 'tool_error', 'error', 'refused', 'cancelled', 'input_required', 'pending'])
+    .optional(),
   /** ISO 8601 instants; `since` inclusive, `until` exclusive. */
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),

@@ -74,6 +74,7 @@ export class Gateway {
       config: () => core.config,
       paused: () => core.paused,
       admit: (server: ServerConfig) => core.admit(server),
+      upstreamEra: (server: ServerConfig) => this.#wiring.eraOf(server),
       openSession: (init: SessionInit) =>
         this.#track(
           new BridgeSession({

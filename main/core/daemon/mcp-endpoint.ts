@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { classifyInboundRequest } from '@modelcontextprotocol/server';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isInitializeRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/server';
 import { errorResponseFor, idKey } from '../bridge/jsonrpc.ts';
@@ -8,6 +9,7 @@ import { WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { endpointServerName } from '../request-target.ts';
 import { sendJson, sendJsonRpcError } from './http-answers.ts';
+import { StatelessRoute } from './streamable-http-modern.ts';
 import { MAX_REQUEST_BYTES, readJsonRpcBody } from './request-body.ts';
 import { isCheckedRequest } from '../bridge/jsonrpc-check.ts';
 import { postRefusal, StreamableHttpTransport } from './streamable-http-transport.ts';
@@ -42,6 +44,13 @@ interface SessionEntry extends TrackedSession {
  * are found by Mcp-Session-Id, and end on DELETE, when the client goes idle, or when the
  * gateway ends them (the server's settings changed).
  *
+ * A POST without Mcp-Session-Id is classified first by the SDK's `classifyInboundRequest` (MCP
+ * 2026-07-28 basic/versioning: the body decides, the headers are cross-checked): 2026-07-28
+ * requests of a server that speaks 2026-07-28 take the stateless route (StatelessRoute), its
+ * malformed ones are answered with the classifier's status and error (-32020 for a header that
+ * disagrees with the body); 2026-07-28 requests of a 2025-11-25 server, and legacy traffic, go
+ * on as below (a legacy server's refusal: Mcp-Session-Id required).
+ *
  * Answers: 404 for an unknown server or session, 400 for a missing session id, an unsupported
  * MCP-Protocol-Version, a malformed body or a request id in progress, 413 for a body over
  * MAX_REQUEST_BYTES; the rest is the transport's (StreamableHttpTransport: 202, JSON or an
@@ -51,28 +60,36 @@ export class McpEndpoint {
   readonly #opts: McpEndpointOptions;
   readonly #log: Logger;
   readonly #sessions = new SessionRegistry<SessionEntry>();
+  /** The shared bridges of the 2026-07-28 stateless route, one per server. */
+  readonly #statelessBridges = new SessionRegistry();
+  readonly #stateless: StatelessRoute;
   readonly #sweep: NodeJS.Timeout;
 
   constructor(options: McpEndpointOptions) {
     this.#opts = options;
     this.#log = options.logger;
+    this.#stateless = new StatelessRoute(options, this.#statelessBridges);
     const idleMs = options.idleMs ?? SESSION_IDLE_MS;
     this.#sweep = setInterval(() => this.#closeIdle(idleMs), Math.min(idleMs, 60_000));
     this.#sweep.unref();
   }
 
   get sessionCount(): number {
-    return this.#sessions.size;
+    return this.#sessions.size + this.#statelessBridges.size;
   }
 
-  /** How many sessions of `server` are open. */
+  /** How many sessions of `server` are open (its stateless bridge counts as one). */
   sessionsOf(server: string): number {
-    return this.#sessions.of(server).length;
+    return this.#sessions.of(server).length + this.#statelessBridges.of(server).length;
   }
 
   /** Restarts the upstream of every session of `server`; resolves with how many. */
-  restart(server: string): Promise<number> {
-    return this.#sessions.restart(server);
+  async restart(server: string): Promise<number> {
+    const counts = await Promise.all([
+      this.#sessions.restart(server),
+      this.#statelessBridges.restart(server),
+    ]);
+    return counts[0] + counts[1];
   }
 
   /** Handles a request to `/mcp/<server>` (or any path that is not another route). */
@@ -89,6 +106,7 @@ export class McpEndpoint {
         return;
       }
       body = read.body;
+      if (req.headers['mcp-session-id'] === undefined && (await this.#modern(req, res, server, body))) return;
     }
     const found = this.#entryFor(req, res, server, body);
     if (!found) return;
@@ -113,6 +131,55 @@ export class McpEndpoint {
     } finally {
       reservation.release();
     }
+  }
+
+  /**
+   * Serves a POST without a session on the 2026-07-28 stateless route when it is a 2026-07-28
+   * request (classifyInboundRequest) and the server speaks 2026-07-28.
+   * @returns false when the request goes on as 2025-11-25 traffic (nothing was answered).
+   */
+  async #modern(
+    req: IncomingMessage,
+    res: ServerResponse,
+    server: ServerConfig,
+    body: JSONRPCMessage | JSONRPCMessage[],
+  ): Promise<boolean> {
+    const outcome = classifyInboundRequest({
+      httpMethod: 'POST',
+      protocolVersionHeader: headerOf(req, 'mcp-protocol-version'),
+      mcpMethodHeader: headerOf(req, 'mcp-method'),
+      mcpNameHeader: headerOf(req, 'mcp-name'),
+      body,
+    });
+    if (outcome.kind === 'legacy') return false;
+    // Against a 2025-11-25 server Warden answers as that server would (Mcp-Session-Id required).
+    if ((await this.#opts.upstreamEra?.(server)) !== 'modern') return false;
+    const id = Array.isArray(body) ? null : ((body as { id?: RequestId }).id ?? null);
+    if (outcome.kind === 'reject') {
+      this.#log.warn({ server: server.name, cell: outcome.cell }, outcome.message);
+      sendJson(res, outcome.httpStatus, {
+        jsonrpc: '2.0',
+        id,
+        error: {
+          code: outcome.code,
+          message: outcome.message,
+          ...(outcome.data !== undefined ? { data: outcome.data } : {}),
+        },
+      });
+      return true;
+    }
+    const refusal = postRefusal(req);
+    if (refusal) {
+      sendJsonRpcError(res, refusal, id);
+      return true;
+    }
+    const opening = admitSession(this.#opts, server.name);
+    if ('error' in opening) {
+      sendJsonRpcError(res, opening.error, id);
+      return true;
+    }
+    await this.#stateless.handle(req, res, opening, outcome.message);
+    return true;
   }
 
   /** The configured server the path names, or undefined when it was answered with an error. */
@@ -241,8 +308,8 @@ export class McpEndpoint {
    * Ends the sessions of the named servers (their bridges first, then their transports), at
    * once: none of them serves another request. Resolves when they are closed.
    */
-  endSessionsOf(servers: ReadonlySet<string>): Promise<void> {
-    return this.#sessions.end(servers);
+  async endSessionsOf(servers: ReadonlySet<string>): Promise<void> {
+    await Promise.all([this.#sessions.end(servers), this.#statelessBridges.end(servers)]);
   }
 
   /**
@@ -251,7 +318,7 @@ export class McpEndpoint {
    */
   async close(options: { keepSweeping?: boolean } = {}): Promise<void> {
     if (!options.keepSweeping) clearInterval(this.#sweep);
-    await this.#sessions.end();
+    await Promise.all([this.#sessions.end(), this.#statelessBridges.end()]);
   }
 }
 
@@ -282,4 +349,10 @@ function duplicateIdAnswers(body: JSONRPCMessage | JSONRPCMessage[], clashes: Re
             ),
           ),
     );
+}
+
+/** One request header's value (repeated headers joined), or undefined. */
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }

@@ -11,7 +11,8 @@ import type { ServerAdmission } from '../runtime/admission.ts';
 export type EndpointSession = Pick<
   BridgeSession,
   'server' | 'reserve' | 'fromDownstream' | 'close' | 'restartUpstream'
->;
+> &
+  Partial<Pick<BridgeSession, 'toolDefinition'>>;
 
 /** What a new session's bridge is opened with. */
 export interface SessionInit {
@@ -22,6 +23,8 @@ export interface SessionInit {
   /** The downstream session id (known once the session is established). */
   sessionId: () => string;
   logger: Logger;
+  /** True for the bridge the 2026-07-28 HTTP endpoint shares among stateless requests. */
+  sessionless?: boolean;
 }
 
 /**
@@ -37,6 +40,8 @@ export interface SessionHost {
   admit: (server: ServerConfig) => ServerAdmission;
   /** Opens the bridge of a new session (BridgeSession over its ports). */
   openSession: (init: SessionInit) => EndpointSession;
+  /** The protocol era of a configured server (probed once, cached); absent: legacy only. */
+  upstreamEra?: (server: ServerConfig) => Promise<'legacy' | 'modern'>;
   logger: Logger;
 }
 

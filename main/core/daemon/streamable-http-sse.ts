@@ -4,14 +4,17 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 /** A comment line is sent on an idle event stream this often, ms (the MCP SDK's default, 15 s). */
 export const SSE_KEEP_ALIVE_MS = 15_000;
 
-/** The response headers of an event stream of session `sessionId` (MCP 2025-11-25, basic/transports). */
-export function sseHeaders(sessionId: string): Record<string, string> {
+/**
+ * The response headers of an event stream of session `sessionId` (MCP 2025-11-25,
+ * basic/transports); without one (2026-07-28: no sessions) no Mcp-Session-Id.
+ */
+export function sseHeaders(sessionId: string | undefined): Record<string, string> {
   return {
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
-    'mcp-session-id': sessionId,
+    ...(sessionId === undefined ? {} : { 'mcp-session-id': sessionId }),
   };
 }
 
@@ -27,7 +30,7 @@ export class SseStream {
   readonly #keepAlive: NodeJS.Timeout | undefined;
   #ended = false;
 
-  constructor(res: ServerResponse, sessionId: string, keepAliveMs = SSE_KEEP_ALIVE_MS) {
+  constructor(res: ServerResponse, sessionId: string | undefined, keepAliveMs = SSE_KEEP_ALIVE_MS) {
     this.#res = res;
     res.writeHead(200, sseHeaders(sessionId));
     res.flushHeaders();

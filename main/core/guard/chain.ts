@@ -25,6 +25,11 @@ export interface ToolCallContext {
   signal?: AbortSignal;
   /** Called about every few seconds while the call waits for a person (elapsed and total, ms). */
   onWaiting?: (elapsedMs: number, timeoutMs: number) => void;
+  /**
+   * True when the call belongs to no session (2026-07-28 over Streamable HTTP: each request
+   * stands alone): a "this session" approval then counts once.
+   */
+  sessionless?: boolean;
   /** Set by the policy step for the steps after it. */
   verdict?: ToolVerdict;
 }

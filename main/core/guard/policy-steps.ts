@@ -139,8 +139,10 @@ export class ApprovalStep implements GuardStep {
           reason: `a person denied it via ${answer.by}${answer.reason ? `: ${answer.reason}` : ''}`,
         };
       }
-      this.#remember(call, answer.choice, answer.conditions, answer.by);
-      return { action: 'allow', by: `${describeChoice(answer.choice)} by a person via ${answer.by}` };
+      // Without a session (2026-07-28 over HTTP) "this session" degrades to once: fail closed.
+      const choice = answer.choice === 'allow-session' && call.sessionless ? 'allow-once' : answer.choice;
+      this.#remember(call, choice, answer.conditions, answer.by);
+      return { action: 'allow', by: `${describeChoice(choice)} by a person via ${answer.by}` };
     } finally {
       if (ticker) clearInterval(ticker);
     }

@@ -2,6 +2,8 @@ import type { SessionPorts, UpstreamPort } from '../bridge/session-ports.ts';
 import { createUpstreamLink } from '../bridge/upstream-link.ts';
 import { WarmUpstreams, type WarmStatus } from '../bridge/warm-upstreams.ts';
 import type { ServerConfig } from '../config/schema.ts';
+import { UpstreamEras } from '../era/upstream-era.ts';
+import { WARDEN_VERSION } from '../version.ts';
 import { GuardChain } from '../guard/chain.ts';
 import { LimitsStep } from '../guard/limits.ts';
 import { ApprovalStep, PolicyStep } from '../guard/policy-steps.ts';
@@ -34,6 +36,7 @@ export class SessionWiring {
   readonly #unfollow: () => void;
   readonly #upstream: Partial<UpstreamPort>;
   readonly #warm: WarmUpstreams;
+  readonly #eras: UpstreamEras;
   readonly #unfollowWarm: (() => void)[];
   #primeTimer: NodeJS.Immediate | undefined;
 
@@ -43,7 +46,7 @@ export class SessionWiring {
     this.#upstream = upstream;
     this.#limits = new LimitsStep([...core.inForce.current.limits], core.quota);
     this.#unfollow = core.inForce.subscribe((change) => this.#limits.update([...change.now.limits]));
-    const createLink = upstream.createLink ?? ((srv, log) => this.#link(srv, log));
+    const createLink = upstream.createLink ?? ((srv, log, era) => this.#link(srv, log, era));
     this.#warm = new WarmUpstreams({
       createLink: (srv, log) => createLink(srv, log),
       configured: (name) => core.config.servers.get(name),
@@ -52,6 +55,12 @@ export class SessionWiring {
       recordInitialize: (server, params) => core.upstreamRuns.record(server, params),
       logger: core.logger.child({ component: 'warm-upstreams' }),
       ...(upstream.backoff ? { backoff: upstream.backoff } : {}),
+    });
+    this.#eras = new UpstreamEras({
+      store: core.upstreamEras,
+      createLink: (srv, log) => createLink(srv, log, 'modern'),
+      version: WARDEN_VERSION,
+      logger: core.logger.child({ component: 'upstream-eras' }),
     });
     this.#unfollowWarm = [
       core.inForce.subscribe(() => this.#refreshWarm('a change was put in force')),
@@ -72,6 +81,11 @@ export class SessionWiring {
     await this.#warm.end([name], 'a person restarted the server');
     const server = this.#core.config.servers.get(name);
     if (server) this.#warm.prime(server);
+  }
+
+  /** The protocol era of `server` (probed once per server identity, then cached). Never rejects. */
+  eraOf(server: ServerConfig): Promise<'legacy' | 'modern'> {
+    return this.#eras.verdict(server);
   }
 
   /** The warm upstream of the named server: ready, starting, waiting or off, and why. */
@@ -114,7 +128,11 @@ export class SessionWiring {
         policyVersion: () => core.policyVersion(),
       },
       upstream: {
-        createLink: (srv, log) => this.#link(srv, log),
+        createLink: (srv, log, era) => this.#link(srv, log, era),
+        era: {
+          verdict: () => this.#eras.verdict(server),
+          forget: (why) => this.#eras.forget(server.name, why),
+        },
         ...this.#upstream,
         ...(server.kind === 'stdio'
           ? {
@@ -139,9 +157,13 @@ export class SessionWiring {
     return this.#warm.close();
   }
 
-  #link(server: ServerConfig, logger: Logger): ReturnType<UpstreamPort['createLink']> {
+  #link(
+    server: ServerConfig,
+    logger: Logger,
+    era: 'legacy' | 'modern' = 'legacy',
+  ): ReturnType<UpstreamPort['createLink']> {
     const core = this.#core;
-    return createUpstreamLink(server, logger, core.secrets, core.oauth, core.upstreams);
+    return createUpstreamLink(server, logger, core.secrets, core.oauth, core.upstreams, era);
   }
 
   /** Why no warm upstream may be kept for `server` now, or undefined. */

@@ -18,6 +18,7 @@ import { SecretBindingStore } from '../store/secret-bindings.ts';
 import { DaemonSettingsStore } from '../store/daemon-settings.ts';
 import { ProcessGroupStore } from '../store/process-groups.ts';
 import { UpstreamRunStore } from '../store/upstream-runs.ts';
+import { UpstreamEraStore } from '../store/upstream-eras.ts';
 import { UpstreamProcesses } from '../process/upstream-processes.ts';
 import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.ts';
 import type { SecretAccess } from '../bridge/upstream-link.ts';
@@ -58,6 +59,8 @@ export class WardenCore {
   readonly upstreams: UpstreamProcesses;
   /** The stdio servers that have run on this machine, with their last initialize (warm upstreams). */
   readonly upstreamRuns: UpstreamRunStore;
+  /** The protocol era each configured server was found to speak (era/upstream-era.ts). */
+  readonly upstreamEras: UpstreamEraStore;
   readonly #state: Database.Database;
   readonly #settings: DaemonSettingsStore;
   readonly #unfollow: () => void;
@@ -91,6 +94,7 @@ export class WardenCore {
     this.#settings = new DaemonSettingsStore(state);
     this.#paused = this.#settings.paused;
     this.upstreamRuns = new UpstreamRunStore(state);
+    this.upstreamEras = new UpstreamEraStore(state);
     this.upstreams = new UpstreamProcesses(
       new ProcessGroupStore(state),
       logger.child({ component: 'processes' }),

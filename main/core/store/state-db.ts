@@ -112,6 +112,18 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 6,
+    name: 'the protocol era of each configured server (2025-11-25 legacy or 2026-07-28 modern)',
+    sql: `
+      CREATE TABLE upstream_eras (
+        server        TEXT PRIMARY KEY,
+        identity_hash TEXT NOT NULL,   -- the identity (command and args, or URL) the verdict is for
+        era           TEXT NOT NULL CHECK (era IN ('legacy', 'modern')),
+        probed_at     TEXT NOT NULL    -- ISO 8601 UTC
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /**

@@ -73,7 +73,7 @@ export function ActivityPage({ api }: { api: WardenApi }) {
           Outcome
           <select name="outcome" onChange={(e) => set('outcome', e.target.value)}>
             <option value="">any</option>
-            {['ok', 'tool_error', 'error', 'refused', 'cancelled', 'pending'].map((o) => (
+            {['ok', 'tool_error', 'error', 'refused', 'cancelled', 'input_required', 'pending'].map((o) => (
               <option key={o} value={o}>
                 {o}
               </option>
