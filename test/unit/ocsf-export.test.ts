@@ -192,6 +192,7 @@ const arbitraryRecord: fc.Arbitrary<AuditRecord> = fc.record({
       'error' as const,
       'refused' as const,
       'cancelled' as const,
+      'input_required' as const,
     ),
   ),
   error: fc.option(fc.string()),

@@ -43,8 +43,8 @@ export type OcsfEvent = Record<string, unknown>;
  *   (`session.uid`); `src_endpoint` this machine; `dst_endpoint` the server;
  * - `action_id`/`disposition_id`: 1 Allowed / 2 Denied (Blocked) from the decision; `policy`
  *   the rule and its source that decided (the audit row's reason) and the org policy version;
- * - `status_id` 1 Success (ok), 2 Failure (tool_error, error, refused, cancelled), 0 Unknown
- *   (in flight), `status_code` the outcome, `status_detail` the error; `severity_id` 1
+ * - `status_id` 1 Success (ok), 2 Failure (tool_error, error, refused, cancelled), 99 Other
+ *   (input_required), 0 Unknown (in flight), `status_code` the outcome, `status_detail` the error; `severity_id` 1
  *   Informational (allowed and ok or in flight), 2 Low (allowed, failed), 3 Medium (denied);
  * - `time` the receipt in ms since the epoch, `duration` ms, `end_time` receipt + duration;
  * - `metadata.uid`: a UUID derived from the row (id, time, session), the same at every export;
@@ -174,7 +174,20 @@ export function recordUid(record: Pick<AuditRecord, 'id' | 'ts' | 'sessionId'>):
 
 const SEVERITY: Record<number, string> = { 1: 'Informational', 2: 'Low', 3: 'Medium' };
 
-function statusOf(record: AuditRecord): { id: 0 | 1 | 2; name: string } {
-  if (record.outcome === null) return { id: 0, name: 'Unknown' };
-  return record.outcome === 'ok' ? { id: 1, name: 'Success' } : { id: 2, name: 'Failure' };
+/**
+ * OCSF `status_id` per outcome: a Record, so a new AuditOutcome cannot go unmapped. A call that
+ * ended asking the client for input (2026-07-28 `input_required`) neither succeeded nor failed:
+ * 99 Other.
+ */
+const STATUS: Record<NonNullable<AuditRecord['outcome']>, { id: 1 | 2 | 99; name: string }> = {
+  ok: { id: 1, name: 'Success' },
+  tool_error: { id: 2, name: 'Failure' },
+  error: { id: 2, name: 'Failure' },
+  refused: { id: 2, name: 'Failure' },
+  cancelled: { id: 2, name: 'Failure' },
+  input_required: { id: 99, name: 'Other' },
+};
+
+function statusOf(record: AuditRecord): { id: 0 | 1 | 2 | 99; name: string } {
+  return record.outcome === null ? { id: 0, name: 'Unknown' } : STATUS[record.outcome];
 }

@@ -1,15 +1,19 @@
 import type { AuditDecision, AuditOutcome } from '../audit/audit-log.ts';
 
-/** Every outcome of a call, in the order of {@link CallSeries.counts}. */
-export const OUTCOMES: readonly AuditOutcome[] = ['ok', 'tool_error', 'error', 'refused', 'cancelled'];
-
+/** Each outcome's slot in {@link CallSeries.counts}; a Record, so a new AuditOutcome must be added here. */
 const OUTCOME_INDEX: Readonly<Record<AuditOutcome, number>> = {
   ok: 0,
   tool_error: 1,
   error: 2,
   refused: 3,
   cancelled: 4,
+  input_required: 5,
 };
+
+/** Every outcome of a call, in the order of {@link CallSeries.counts}. */
+export const OUTCOMES: readonly AuditOutcome[] = (Object.keys(OUTCOME_INDEX) as AuditOutcome[]).sort(
+  (a, b) => OUTCOME_INDEX[a] - OUTCOME_INDEX[b],
+);
 
 /** Tool series kept per server and decision; later tools are counted under {@link OTHER_TOOL}. */
 export const MAX_TOOLS_PER_SERVER = 500;

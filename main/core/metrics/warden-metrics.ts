@@ -84,7 +84,7 @@ export class WardenMetrics {
     const registers = [this.registry];
     this.#collected({
       name: 'mcp_warden_tool_calls_total',
-      help: 'tools/call requests that ended, by server, tool, decision (allow|deny) and outcome (ok|tool_error|error|refused|cancelled)',
+      help: `tools/call requests that ended, by server, tool, decision (allow|deny) and outcome (${OUTCOMES.join('|')})`,
       type: 'counter',
       values: () => [...this.#calls.all()].flatMap((series) => callCounts(series)),
     });
