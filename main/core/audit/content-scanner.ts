@@ -51,8 +51,8 @@ export function redactionMark(rule: string): string {
 
 /** Options of {@link scanJson}. */
 export interface ScanOptions {
-  /** Secret values to find exactly, by name (the secrets injected into a server). */
-  exactValues?: ReadonlyMap<string, string>;
+  /** Secret values to find exactly, as [name, value] pairs (the secrets injected into a server); a name may repeat. */
+  exactValues?: Iterable<readonly [name: string, value: string]>;
   /** Also redact the values of secret-looking object keys (the audit log: yes; results: no). */
   keyNames?: boolean;
   /** Also detect personal data (default true). */
@@ -135,7 +135,7 @@ interface FoundRange {
  */
 async function findSecrets(
   texts: string[],
-  exactValues: ReadonlyMap<string, string> | undefined,
+  exactValues: Iterable<readonly [string, string]> | undefined,
 ): Promise<Map<number, FoundRange[]>> {
   const found = new Map<number, FoundRange[]>();
   const add = (index: number, range: FoundRange) => {
@@ -143,8 +143,8 @@ async function findSecrets(
     if (list) list.push(range);
     else found.set(index, [range]);
   };
-  if (exactValues?.size) {
-    const needles = exactNeedles(exactValues);
+  const needles = exactValues ? exactNeedles(exactValues) : [];
+  if (needles.length) {
     texts.forEach((text, index) => {
       for (const { needle, rule } of needles) {
         for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) {
@@ -187,7 +187,7 @@ async function findSecrets(
 }
 
 /** Each exact value as it may appear in a text: as it is, JSON-escaped, URL-encoded, base64. */
-function exactNeedles(values: ReadonlyMap<string, string>): { needle: string; rule: string }[] {
+function exactNeedles(values: Iterable<readonly [string, string]>): { needle: string; rule: string }[] {
   const needles: { needle: string; rule: string }[] = [];
   for (const [name, value] of values) {
     if (value.length < MIN_EXACT_VALUE_LENGTH) continue;

@@ -23,6 +23,7 @@ import {
   isCheckedResult,
 } from './jsonrpc-check.ts';
 import { PINNED_LIST_METHODS, PinnedLists } from './pinned-lists.ts';
+import { ResultMasking, type Screened } from './result-masking.ts';
 import { SessionAudit, toolOutcome } from './session-audit.ts';
 import { hiddenCheck, LIST_CHANGED } from './session-lists.ts';
 import type { DownstreamPort, SessionPorts } from './session-ports.ts';
@@ -84,6 +85,10 @@ export class BridgeSession {
    * queue behind it, so the client sees them in the order Warden sent them.
    */
   #outbox: Promise<void> | undefined;
+  /** Results masking (absent without its port). */
+  readonly #masking: ResultMasking | undefined;
+  /** Set while a message from the upstream is screened: later ones queue behind it, in order. */
+  #inbound: Promise<void> | undefined;
 
   constructor(options: BridgeSessionOptions) {
     this.server = options.server;
@@ -119,6 +124,13 @@ export class BridgeSession {
       // Policy, limits and approvals, as in force when the call arrives.
       { name: 'guard', decide: (call, scope) => guard.decide(call, scope) },
     ]);
+    this.#masking = options.results
+      ? new ResultMasking(options.results, options.logger, (message) => {
+          this.#upstream.send(message).catch((error: unknown) => {
+            this.#log.debug({ err: describeError(error) }, 'could not answer a blocked server request');
+          });
+        })
+      : undefined;
     this.#toolCalls = {
       server: options.server.name,
       exchanges: this.#exchanges,
@@ -330,8 +342,27 @@ export class BridgeSession {
     }
   }
 
-  /** One message from the upstream, already checked by its link (as fromDownstream's). */
+  /**
+   * One message from the upstream, already checked by its link (as fromDownstream's): screened
+   * for secrets first (ResultMasking), in the order messages arrived.
+   */
   #fromUpstream(message: JSONRPCMessage): void {
+    const screening = this.#masking?.screen(
+      message,
+      'id' in message && !('method' in message) ? this.#exchanges.methodOf(message.id) : undefined,
+    );
+    if (screening === undefined && this.#inbound === undefined) return this.#routeUpstream(message);
+    const next = Promise.all([this.#inbound, screening]).then(([, screened]) => {
+      if (this.#inbound === next) this.#inbound = undefined;
+      // Blocked and not for the client (ResultMasking answered the server itself).
+      if (screened && screened.message === undefined) return;
+      this.#routeUpstream(screened?.message ?? message, screened?.secrets);
+    });
+    this.#inbound = next;
+  }
+
+  /** Routes a (screened) message from the upstream to the request it answers, or the client. */
+  #routeUpstream(message: JSONRPCMessage, secrets?: Screened['secrets']): void {
     if (isCheckedResponse(message)) {
       if (message.id === undefined || message.id === null) {
         this.#log.warn(
@@ -357,14 +388,21 @@ export class BridgeSession {
           this.#upstream.noteInitialized(this.#initializeParams, version);
         }
         if (exchange.auditId !== undefined)
-          recorded = this.#audit.finish(exchange, toolOutcome(message.result as CallToolResult));
+          recorded = this.#audit.finish(exchange, {
+            ...toolOutcome(message.result as CallToolResult),
+            ...(secrets ? { resultSecrets: secrets } : {}),
+          });
         const pinned = PINNED_LIST_METHODS[exchange.method];
         if (pinned || exchange.method === 'resources/list') {
           void this.#answerList(exchange, message.result, pinned?.kind);
           return;
         }
       } else if (exchange.auditId !== undefined) {
-        recorded = this.#audit.finish(exchange, { outcome: 'error', error: message.error.message });
+        recorded = this.#audit.finish(exchange, {
+          outcome: 'error',
+          error: message.error.message,
+          ...(secrets ? { resultSecrets: secrets } : {}),
+        });
       }
       this.#answer(exchange, answer, recorded);
       return;
