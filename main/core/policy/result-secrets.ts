@@ -27,8 +27,7 @@ export function resultSecretsFor(
   const said: ResultSecretsDecision[] = [];
   for (const source of sources) {
     for (const rule of source.document.resultSecrets ?? []) {
-      if (nameGlob(rule.server)(server.name))
-        said.push({ action: rule.action, by: label(source) });
+      if (nameGlob(rule.server)(server.name)) said.push({ action: rule.action, by: label(source) });
     }
   }
   if (server.resultSecrets)
