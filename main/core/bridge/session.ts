@@ -60,7 +60,9 @@ export interface BridgeSessionOptions extends SessionPorts {
  * - judges list pages against the complete lists and removes what is hidden (PinnedLists), and
  *   refuses `prompts/get`, `resources/read`, `resources/subscribe` and `completion/complete` of
  *   what is hidden;
- * - answers requests in flight with a JSON-RPC error when the upstream is lost.
+ * - answers requests in flight with a JSON-RPC error when the upstream is lost;
+ * - screens what the server sends toward the client for secrets first (ResultMasking, with the
+ *   `results` port): masked, blocked or let through as the policy in force says.
  * Server-to-client messages are routed onto the stream of the request they belong to
  * (progress by progressToken; other messages onto the latest request still open), else onto
  * the standalone stream.
@@ -352,12 +354,16 @@ export class BridgeSession {
       'id' in message && !('method' in message) ? this.#exchanges.methodOf(message.id) : undefined,
     );
     if (screening === undefined && this.#inbound === undefined) return this.#routeUpstream(message);
-    const next = Promise.all([this.#inbound, screening]).then(([, screened]) => {
-      if (this.#inbound === next) this.#inbound = undefined;
-      // Blocked and not for the client (ResultMasking answered the server itself).
-      if (screened && screened.message === undefined) return;
-      this.#routeUpstream(screened?.message ?? message, screened?.secrets);
-    });
+    const next = Promise.all([this.#inbound, screening])
+      .then(([, screened]) => {
+        if (this.#inbound === next) this.#inbound = undefined;
+        // Blocked and not for the client (ResultMasking answered the server itself).
+        if (screened && screened.message === undefined) return;
+        this.#routeUpstream(screened?.message ?? message, screened?.secrets);
+      })
+      .catch((error: unknown) => {
+        this.#log.error({ err: describeError(error) }, 'could not route a message from the upstream');
+      });
     this.#inbound = next;
   }
 
