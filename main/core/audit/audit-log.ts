@@ -136,6 +136,10 @@ interface UpdateParams {
  * the writes (WalCheckpointer); see {@link AuditLogOptions.synchronous} for what survives a
  * crash. One writer per file: the daemon (readers use AuditReader).
  *
+ * What the queue* methods write is redacted first (AuditRedaction: the content scanner, key
+ * names, the arguments HMAC, the sensitive_data_detected / pii_detected flags; issue 13 item 3);
+ * the record* methods redact by key name only (tools and tests; the daemon uses queue*).
+ *
  * Errors are WardenErrors with code AUDIT_FAILED naming the file (disk full, file removed,
  * log closed, ...): the caller fails closed and does not forward a call it could not record.
  */
@@ -274,9 +278,12 @@ export class AuditLog {
   }
 
   /**
-   * Queues a call about to be forwarded (as {@link recordCall}) for this turn's transaction.
+   * Queues a call about to be forwarded (as {@link recordCall}) for this turn's transaction, once
+   * redacted.
    * @returns a promise of the row id, resolved once the row is committed (forward only then).
-   * @throws (rejects) WardenError AUDIT_FAILED when the transaction failed.
+   * @throws (rejects) WardenError AUDIT_FAILED when the transaction failed, or when redaction
+   *   threw: the call is then recorded as refused (no arguments, the reason in `error`) and must
+   *   not be forwarded.
    */
   queueCall(start: AuditCallStart): Promise<number> {
     return this.#queueInsert(start, null, null, null);
