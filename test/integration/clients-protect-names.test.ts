@@ -141,7 +141,13 @@ describe('clients protect with the server names clients really have', { skip }, 
       assert.equal(result.content[0]?.text, `Echo: hello ${name}`);
     }
     const env = await inspect('github', 'get-env', {});
-    assert.ok(env.content[0]?.text.includes(TOKEN), 'github got its token from the keychain');
+    // github got its exact token from the keychain: Warden masked that value on the way back.
+    assert.match(
+      env.content[0]?.text ?? '',
+      /\[REDACTED:injected:[^\]]+\]/,
+      'github got its token from the keychain',
+    );
+    assert.ok(!env.content[0]?.text.includes(TOKEN), 'the token reached the client');
   });
 
   test('the audit log has each call under the exact server name', async () => {

@@ -26,7 +26,11 @@ describe('secrets in the OS keychain', { skip }, () => {
     prepare: async (w) => {
       w.writeConfig({
         mcpServers: {
-          everything: everythingServer({ env: { API_TOKEN: '${secret:everything-token}' } }),
+          // "allow": these tests read the token back through get-env (results masking would mask it).
+          everything: everythingServer({
+            env: { API_TOKEN: '${secret:everything-token}' },
+            resultSecrets: 'allow',
+          }),
           needy: everythingServer({ env: { API_TOKEN: '${secret:never-set}' } }),
           other: everythingServer({ env: { API_TOKEN: '${secret:bound-elsewhere}' } }),
         },

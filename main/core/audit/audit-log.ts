@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeError, WardenError } from '../errors.ts';
+import { AuditRedaction, type RedactedCall, type RedactedText } from './audit-redaction.ts';
 import { applyMigrations } from './migrations.ts';
 import { redactSecrets } from './redact.ts';
 import { WalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer.ts';
@@ -32,7 +33,10 @@ export interface AuditCallStart {
   tool: string;
   /** The JSON-RPC request id (stored as text). */
   requestId?: string | number;
-  /** The call's `arguments`; stored as JSON after {@link redactSecrets}. */
+  /**
+   * The call's `arguments`; stored as JSON after redaction: by the content scanner and key names
+   * (queue* methods, see AuditRedaction), by key names only ({@link redactSecrets}: record*).
+   */
   arguments?: unknown;
   decision: AuditDecision;
   /** Why: the deny reason, or which rule allowed it. */
@@ -48,6 +52,8 @@ export interface AuditCallEnd {
   error?: string;
   /** From receipt to the answer, ms (fractional). */
   durationMs: number;
+  /** Secrets found in the result before it went to the client (result masking): rules, never values. */
+  resultSecrets?: { rules: string[]; action: 'mask' | 'block' | 'allow' };
 }
 
 /** Options of {@link AuditLog.open}. */
@@ -63,18 +69,28 @@ export interface AuditLogOptions {
   busyTimeoutMs?: number;
   /** How the WAL is checkpointed off the event loop (see WalCheckpointer). */
   checkpoints?: WalCheckpointerOptions;
+  /** Redaction of what the queue* methods write (default: the content scanner, no HMAC key). */
+  redaction?: AuditRedaction;
 }
 
 const INSERT_SQL = `
   INSERT INTO tool_calls (
     ts, ts_ms, session_id, client_name, client_version, server, tool, request_id, arguments,
-    decision, reason, outcome, error, duration_ms, policy_version
+    decision, reason, outcome, error, duration_ms, policy_version,
+    sensitive_data_detected, pii_detected, arguments_hmac
   ) VALUES (
     @ts, @tsMs, @sessionId, @clientName, @clientVersion, @server, @tool, @requestId, @arguments,
-    @decision, @reason, @outcome, @error, @durationMs, @policyVersion
+    @decision, @reason, @outcome, @error, @durationMs, @policyVersion,
+    @sensitive, @pii, @argumentsHmac
   )`;
 
-const UPDATE_SQL = `UPDATE tool_calls SET outcome = @outcome, error = @error, duration_ms = @durationMs WHERE id = @id`;
+const UPDATE_SQL = `
+  UPDATE tool_calls SET
+    outcome = @outcome, error = @error, duration_ms = @durationMs,
+    sensitive_data_detected = max(sensitive_data_detected, @sensitive),
+    pii_detected = max(pii_detected, @pii),
+    result_secret_rules = @resultRules, result_secret_action = @resultAction
+  WHERE id = @id`;
 
 interface InsertParams {
   ts: string;
@@ -92,6 +108,9 @@ interface InsertParams {
   error: string | null;
   durationMs: number | null;
   policyVersion: string | null;
+  sensitive: 0 | 1;
+  pii: 0 | 1;
+  argumentsHmac: string | null;
 }
 
 interface UpdateParams {
@@ -99,6 +118,10 @@ interface UpdateParams {
   outcome: AuditOutcome;
   error: string | null;
   durationMs: number;
+  sensitive: 0 | 1;
+  pii: 0 | 1;
+  resultRules: string | null;
+  resultAction: string | null;
 }
 
 /**
@@ -114,6 +137,10 @@ interface UpdateParams {
  * the writes (WalCheckpointer); see {@link AuditLogOptions.synchronous} for what survives a
  * crash. One writer per file: the daemon (readers use AuditReader).
  *
+ * What the queue* methods write is redacted first (AuditRedaction: the content scanner, key
+ * names, the arguments HMAC, the sensitive_data_detected / pii_detected flags; issue 13 item 3);
+ * the record* methods redact by key name only (tools and tests; the daemon uses queue*).
+ *
  * Errors are WardenErrors with code AUDIT_FAILED naming the file (disk full, file removed,
  * log closed, ...): the caller fails closed and does not forward a call it could not record.
  */
@@ -125,6 +152,7 @@ export class AuditLog {
   readonly #update: Database.Statement<[UpdateParams]>;
   readonly #batch: WriteBatch;
   readonly #checkpointer: WalCheckpointer;
+  readonly #redaction: AuditRedaction;
   /** Called with the row id after each committed insert or outcome (live views); must not throw. */
   onRecord: ((id: number) => void) | undefined;
 
@@ -133,6 +161,7 @@ export class AuditLog {
     this.#db = db;
     this.#insert = db.prepare<[InsertParams]>(INSERT_SQL);
     this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
+    this.#redaction = options.redaction ?? new AuditRedaction();
     const inTransaction = db.transaction((writes: () => unknown[]) => writes());
     this.#batch = new WriteBatch((writes, count) => {
       // One statement commits by itself: BEGIN and COMMIT around it would only add two.
@@ -190,12 +219,9 @@ export class AuditLog {
   recordOutcome(id: number, end: AuditCallEnd): void {
     let changes: number;
     try {
-      changes = this.#update.run({
-        id,
-        outcome: end.outcome,
-        error: end.error ?? null,
-        durationMs: end.durationMs,
-      }).changes;
+      changes = this.#update.run(
+        updateParams(id, end, { text: end.error ?? null, sensitiveDataDetected: false, piiDetected: false }),
+      ).changes;
       this.#checkpointer.wrote();
     } catch (error) {
       throw this.#failed(`cannot record the outcome of call #${id}`, error);
@@ -215,12 +241,25 @@ export class AuditLog {
    * @throws (rejects) WardenError AUDIT_FAILED when the transaction failed or no row has that id.
    */
   queueOutcome(id: number, end: AuditCallEnd): Promise<void> {
-    const params: UpdateParams = {
-      id,
-      outcome: end.outcome,
-      error: end.error ?? null,
-      durationMs: end.durationMs,
-    };
+    const error = end.error ?? null;
+    // Without text to scan it joins this turn's batch at once (no scan to wait for).
+    if (error === null) return this.#enqueueOutcome(updateParams(id, end, NOTHING_FOUND));
+    return this.#redaction.text(error).then(
+      (redacted) => this.#enqueueOutcome(updateParams(id, end, redacted)),
+      // Fail closed: the outcome is recorded, its text is not.
+      (cause: unknown) =>
+        this.#enqueueOutcome(
+          updateParams(id, end, {
+            text: `[not recorded: ${describeError(cause)}]`,
+            sensitiveDataDetected: true,
+            piiDetected: false,
+          }),
+        ),
+    );
+  }
+
+  #enqueueOutcome(params: UpdateParams): Promise<void> {
+    const id = params.id;
     return this.#batch
       .enqueue(() => this.#update.run(params).changes)
       .then(
@@ -240,9 +279,12 @@ export class AuditLog {
   }
 
   /**
-   * Queues a call about to be forwarded (as {@link recordCall}) for this turn's transaction.
+   * Queues a call about to be forwarded (as {@link recordCall}) for this turn's transaction, once
+   * redacted.
    * @returns a promise of the row id, resolved once the row is committed (forward only then).
-   * @throws (rejects) WardenError AUDIT_FAILED when the transaction failed.
+   * @throws (rejects) WardenError AUDIT_FAILED when the transaction failed, or when redaction
+   *   threw: the call is then recorded as refused (no arguments, the reason in `error`) and must
+   *   not be forwarded.
    */
   queueCall(start: AuditCallStart): Promise<number> {
     return this.#queueInsert(start, null, null, null);
@@ -263,9 +305,51 @@ export class AuditLog {
     error: string | null,
     durationMs: number | null,
   ): Promise<number> {
+    return this.#redaction.call(start.arguments, start.reason ?? null, error).then(
+      (redacted) => this.#enqueueInsert(start, outcome, durationMs, redacted),
+      (cause: unknown) => this.#unredactable(start, outcome, durationMs, cause),
+    );
+  }
+
+  /**
+   * A call whose redaction threw (fail closed): recorded as refused, without its arguments, with
+   * the reason; the promise then rejects with that reason, so a call about to be forwarded is not.
+   * A refusal is recorded as refused without its text.
+   */
+  async #unredactable(
+    start: AuditCallStart,
+    outcome: AuditOutcome | null,
+    durationMs: number | null,
+    cause: unknown,
+  ): Promise<number> {
+    const why = describeError(cause);
+    const redacted: RedactedCall = {
+      arguments: null,
+      reason: null,
+      error: `refused: ${why}`,
+      argumentsHmac: null,
+      sensitiveDataDetected: true,
+      piiDetected: false,
+    };
+    const id = await this.#enqueueInsert(
+      { ...start, decision: 'deny' },
+      'refused',
+      durationMs ?? 0,
+      redacted,
+    );
+    if (outcome === 'refused') return id;
+    throw new WardenError('AUDIT_FAILED', `${why}; the call was refused (audit row #${id})`, { cause });
+  }
+
+  #enqueueInsert(
+    start: AuditCallStart,
+    outcome: AuditOutcome | null,
+    durationMs: number | null,
+    redacted: RedactedCall,
+  ): Promise<number> {
     let params: InsertParams;
     try {
-      params = insertParams(start, outcome, error, durationMs);
+      params = { ...insertParams(start, outcome, redacted.error, durationMs), ...redactedParams(redacted) };
     } catch (cause) {
       return Promise.reject(this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause));
     }
@@ -362,6 +446,40 @@ function insertParams(
     error,
     durationMs,
     policyVersion: start.policyVersion ?? null,
+    sensitive: 0,
+    pii: 0,
+    argumentsHmac: null,
+  };
+}
+
+/** The columns of a row that come from its redaction. */
+function redactedParams(
+  redacted: RedactedCall,
+): Pick<InsertParams, 'arguments' | 'reason' | 'error' | 'sensitive' | 'pii' | 'argumentsHmac'> {
+  return {
+    arguments: redacted.arguments,
+    reason: redacted.reason,
+    error: redacted.error,
+    sensitive: redacted.sensitiveDataDetected ? 1 : 0,
+    pii: redacted.piiDetected ? 1 : 0,
+    argumentsHmac: redacted.argumentsHmac,
+  };
+}
+
+const NOTHING_FOUND: RedactedText = { text: null, sensitiveDataDetected: false, piiDetected: false };
+
+/** The UPDATE's parameters for how a call ended, its error text as `error` gives it. */
+function updateParams(id: number, end: AuditCallEnd, error: RedactedText): UpdateParams {
+  const secrets = end.resultSecrets;
+  return {
+    id,
+    outcome: end.outcome,
+    error: error.text,
+    durationMs: end.durationMs,
+    sensitive: error.sensitiveDataDetected || (secrets?.rules.length ?? 0) > 0 ? 1 : 0,
+    pii: error.piiDetected ? 1 : 0,
+    resultRules: secrets?.rules.length ? secrets.rules.join(',') : null,
+    resultAction: secrets?.rules.length ? secrets.action : null,
   };
 }
 

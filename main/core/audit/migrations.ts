@@ -74,6 +74,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tool_calls_ts_ms ON tool_calls (ts_ms);
     `,
   },
+  {
+    version: 4,
+    name: 'redaction flags and arguments HMAC',
+    sql: `
+      ALTER TABLE tool_calls ADD COLUMN sensitive_data_detected INTEGER NOT NULL DEFAULT 0; -- 1: a secret was redacted (arguments, error, result)
+      ALTER TABLE tool_calls ADD COLUMN pii_detected INTEGER NOT NULL DEFAULT 0; -- 1: personal data in arguments or error
+      ALTER TABLE tool_calls ADD COLUMN arguments_hmac TEXT; -- hex HMAC-SHA-256 of the raw arguments (key in the keychain); NULL without one
+      ALTER TABLE tool_calls ADD COLUMN result_secret_rules TEXT; -- rules that matched in the result, comma-separated; NULL: none
+      ALTER TABLE tool_calls ADD COLUMN result_secret_action TEXT; -- 'mask' | 'block' | 'allow': what was done about them
+    `,
+  },
 ];
 
 /** The schema version this build writes: the last migration's number. */

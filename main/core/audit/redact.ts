@@ -1,7 +1,7 @@
 /**
- * Removes secret values from tool-call arguments before they are written to the audit log.
- * Redaction is by key name only: the value of an object key that looks secret is replaced,
- * whatever its type. Values under other keys, and strings anywhere, are kept as they are.
+ * Redaction by key name: the value of an object key that looks secret is replaced, whatever its
+ * type. Values under other keys, and strings anywhere, are kept as they are. The content scanner
+ * (content-scanner.ts) applies this together with secretlint's rules before a row is written.
  */
 
 /** What replaces the value of a secret-looking key. */

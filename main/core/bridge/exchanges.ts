@@ -117,6 +117,11 @@ export class Exchanges {
     return exchange;
   }
 
+  /** The method of the request forwarded under `upstreamId` and still awaited, if any. */
+  methodOf(upstreamId: RequestId | null | undefined): string | undefined {
+    return typeof upstreamId === 'number' ? this.#upstream.get(upstreamId)?.method : undefined;
+  }
+
   /**
    * Ends an exchange (answered or withdrawn).
    * @returns false when it had ended already, so every request is answered at most once.

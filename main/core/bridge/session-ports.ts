@@ -6,6 +6,7 @@ import type { ToolLists } from '../guard/tool-lists.ts';
 import type { Logger } from '../log.ts';
 import type { Shadow } from '../pins/shadowing.ts';
 import type { PinnedListsOptions } from './pinned-lists.ts';
+import type { ResultMaskingPort } from './result-masking.ts';
 import type { WarmPort } from './supervisor.ts';
 import type { UpstreamLink } from './upstream-link.ts';
 
@@ -93,10 +94,12 @@ export interface EraPort {
   forget(why: string): void;
 }
 
-/** The four ports of one session besides its downstream. */
+/** The ports of one session besides its downstream. */
 export interface SessionPorts {
   catalog: ToolCatalogPort;
   guard: GuardPort;
   audit: CallAuditPort;
   upstream: UpstreamPort;
+  /** Results masking (result-masking.ts); absent: messages from the server go on unscreened. */
+  results?: ResultMaskingPort;
 }

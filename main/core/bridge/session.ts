@@ -32,6 +32,7 @@ import {
   isCheckedResult,
 } from './jsonrpc-check.ts';
 import { PINNED_LIST_METHODS, PinnedLists } from './pinned-lists.ts';
+import { ResultMasking, type Screened } from './result-masking.ts';
 import { SessionAudit, toolOutcome } from './session-audit.ts';
 import { hiddenCheck, LIST_CHANGED } from './session-lists.ts';
 import type { DownstreamPort, SessionPorts } from './session-ports.ts';
@@ -81,7 +82,9 @@ export interface BridgeSessionOptions extends SessionPorts {
  * - judges list pages against the complete lists and removes what is hidden (PinnedLists), and
  *   refuses `prompts/get`, `resources/read`, `resources/subscribe` and `completion/complete` of
  *   what is hidden;
- * - answers requests in flight with a JSON-RPC error when the upstream is lost.
+ * - answers requests in flight with a JSON-RPC error when the upstream is lost;
+ * - screens what the server sends toward the client for secrets first (ResultMasking, with the
+ *   `results` port): masked, blocked or let through as the policy in force says.
  * Server-to-client messages are routed onto the stream of the request they belong to
  * (progress by progressToken; other messages onto the latest request still open), else onto
  * the standalone stream.
@@ -121,6 +124,10 @@ export class BridgeSession {
    * queue behind it, so the client sees them in the order Warden sent them.
    */
   #outbox: Promise<void> | undefined;
+  /** Results masking (absent without its port). */
+  readonly #masking: ResultMasking | undefined;
+  /** Set while a message from the upstream is screened: later ones queue behind it, in order. */
+  #inbound: Promise<void> | undefined;
 
   constructor(options: BridgeSessionOptions) {
     this.server = options.server;
@@ -157,6 +164,13 @@ export class BridgeSession {
       // Policy, limits and approvals, as in force when the call arrives.
       { name: 'guard', decide: (call, scope) => guard.decide(call, scope) },
     ]);
+    this.#masking = options.results
+      ? new ResultMasking(options.results, options.logger, (message) => {
+          this.#upstream.send(message).catch((error: unknown) => {
+            this.#log.debug({ err: describeError(error) }, 'could not answer a blocked server request');
+          });
+        })
+      : undefined;
     this.#toolCalls = {
       server: options.server.name,
       exchanges: this.#exchanges,
@@ -455,8 +469,31 @@ export class BridgeSession {
     }
   }
 
-  /** One message from the upstream, already checked by its link (as fromDownstream's). */
+  /**
+   * One message from the upstream, already checked by its link (as fromDownstream's): screened
+   * for secrets first (ResultMasking), in the order messages arrived.
+   */
   #fromUpstream(message: JSONRPCMessage): void {
+    const screening = this.#masking?.screen(
+      message,
+      'id' in message && !('method' in message) ? this.#exchanges.methodOf(message.id) : undefined,
+    );
+    if (screening === undefined && this.#inbound === undefined) return this.#routeUpstream(message);
+    const next = Promise.all([this.#inbound, screening])
+      .then(([, screened]) => {
+        if (this.#inbound === next) this.#inbound = undefined;
+        // Blocked and not for the client (ResultMasking answered the server itself).
+        if (screened && screened.message === undefined) return;
+        this.#routeUpstream(screened?.message ?? message, screened?.secrets);
+      })
+      .catch((error: unknown) => {
+        this.#log.error({ err: describeError(error) }, 'could not route a message from the upstream');
+      });
+    this.#inbound = next;
+  }
+
+  /** Routes a (screened) message from the upstream to the request it answers, or the client. */
+  #routeUpstream(message: JSONRPCMessage, secrets?: Screened['secrets']): void {
     if (isCheckedResponse(message)) {
       if (message.id === undefined || message.id === null) {
         this.#log.warn(
@@ -489,7 +526,10 @@ export class BridgeSession {
           this.#upstream.noteInitialized(this.#initializeParams, version);
         }
         if (exchange.auditId !== undefined)
-          recorded = this.#audit.finish(exchange, toolOutcome(message.result as CallToolResult));
+          recorded = this.#audit.finish(exchange, {
+            ...toolOutcome(message.result as CallToolResult),
+            ...(secrets ? { resultSecrets: secrets } : {}),
+          });
         const pinned = PINNED_LIST_METHODS[exchange.method];
         if (pinned || exchange.method === 'resources/list') {
           void this.#answerList(exchange, message.result, pinned?.kind);
@@ -502,7 +542,11 @@ export class BridgeSession {
         void this.#initializeRefused(exchange, message.error.message, message);
         return;
       } else if (exchange.auditId !== undefined) {
-        recorded = this.#audit.finish(exchange, { outcome: 'error', error: message.error.message });
+        recorded = this.#audit.finish(exchange, {
+          outcome: 'error',
+          error: message.error.message,
+          ...(secrets ? { resultSecrets: secrets } : {}),
+        });
       }
       this.#answer(exchange, answer, recorded);
       return;

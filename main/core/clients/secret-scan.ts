@@ -1,13 +1,4 @@
-import { lazyImport } from '../lazy-module.ts';
-
-/** secretlint and its recommended rules, loaded by the first scan. */
-const secretlint = lazyImport('@secretlint/core', 'the secret scanner', async () => {
-  const [core, preset] = await Promise.all([
-    import('@secretlint/core'),
-    import('@secretlint/secretlint-rule-preset-recommend'),
-  ]);
-  return { lintSource: core.lintSource, recommendedRules: preset.creator };
-});
+import { scanText } from '../audit/content-scanner.ts';
 
 /** Env and header names that hold credentials by convention. */
 export const SECRET_KEY_NAME =
@@ -22,20 +13,15 @@ export interface SecretFinding {
 }
 
 /**
- * Whether a value looks like a credential by the maintained secret-scanning rules of secretlint's
- * recommended preset (GitHub, Slack, AWS, Anthropic, OpenAI, private keys, …).
- * @returns the id of the rule that matched, or undefined.
+ * Whether a value looks like a credential by the content scanner (audit/content-scanner.ts):
+ * the maintained secret-scanning rules of secretlint's recommended preset (GitHub, Slack, AWS,
+ * Anthropic, OpenAI, private keys, …), loaded on first use.
+ * @returns the id of the rule that matched (e.g. @secretlint/secretlint-rule-github), or undefined.
  */
 export async function scanValue(value: string): Promise<string | undefined> {
   if (value.length < 8 || value.includes('${secret:')) return undefined;
-  const { lintSource, recommendedRules } = await secretlint();
-  const result = await lintSource({
-    source: { filePath: '/value.txt', content: value, ext: '.txt', contentType: 'text' },
-    options: {
-      config: { rules: [{ id: '@secretlint/secretlint-rule-preset-recommend', rule: recommendedRules }] },
-    },
-  });
-  return result.messages[0]?.ruleId;
+  const rule = (await scanText(value, { pii: false })).rules[0];
+  return rule === undefined ? undefined : `@secretlint/secretlint-rule-${rule}`;
 }
 
 /** Plaintext secrets in one server entry's env and headers (by key name or by value). */

@@ -91,9 +91,17 @@ export function parseConfig(text: string, file: string): WardenConfig {
         ...(entry.cwd ? { cwd: entry.cwd } : {}),
         ...(entry.warm === false ? { warm: false as const } : {}),
         tools,
+        ...(entry.resultSecrets ? { resultSecrets: entry.resultSecrets } : {}),
       });
     } else if (entry.url !== undefined) {
-      servers.set(name, { kind: 'http', name, url: entry.url, headers: entry.headers ?? {}, tools });
+      servers.set(name, {
+        kind: 'http',
+        name,
+        url: entry.url,
+        headers: entry.headers ?? {},
+        tools,
+        ...(entry.resultSecrets ? { resultSecrets: entry.resultSecrets } : {}),
+      });
     }
   }
   return {

@@ -111,6 +111,20 @@ export const limitRuleSchema = z.strictObject({
   dailyQuota: z.int().positive().optional().describe('calls per calendar day (UTC), across restarts'),
 });
 
+/** What is done with a secret found in what a server sends the client (results masking). */
+export const resultSecretsActionSchema = z.enum(['mask', 'block', 'allow']);
+
+/**
+ * Results masking for servers matching a glob: `mask` replaces each secret by
+ * `[REDACTED:<rule>]`, `block` answers an error naming the rule instead, `allow` lets it through.
+ * Across every source (and the server's own `resultSecrets`) the most restrictive wins:
+ * block > mask > allow; where nothing says, `mask`.
+ */
+export const resultSecretsRuleSchema = z.strictObject({
+  server: z.string().min(1).default('*').describe(`server name glob (${NAME_GLOB})`),
+  action: resultSecretsActionSchema.describe('mask (the default) | block | allow'),
+});
+
 /** Where the org's signed policy is and which keys sign it (honoured from the managed policy only). */
 export const orgPolicySourceSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }).describe('where the signed org policy (compact JWS) is served'),
@@ -170,6 +184,12 @@ export const policyDocumentSchema = z.strictObject({
   servers: z.array(serverRuleSchema).optional(),
   rules: z.array(toolRuleSchema).optional(),
   limits: z.array(limitRuleSchema).optional(),
+  resultSecrets: z
+    .array(resultSecretsRuleSchema)
+    .optional()
+    .describe(
+      'secrets in results, resources, prompts and elicitations: mask, block or allow, per server glob',
+    ),
   approvalTimeoutSeconds: z
     .int()
     .min(5)
@@ -182,6 +202,8 @@ export type ArgumentCondition = z.output<typeof argumentConditionSchema>;
 export type ToolRule = z.output<typeof toolRuleSchema>;
 export type ServerRule = z.output<typeof serverRuleSchema>;
 export type LimitRule = z.output<typeof limitRuleSchema>;
+export type ResultSecretsAction = z.output<typeof resultSecretsActionSchema>;
+export type ResultSecretsRule = z.output<typeof resultSecretsRuleSchema>;
 export type PolicyDocument = z.output<typeof policyDocumentSchema>;
 export type Remembrance = z.output<typeof remembranceSchema>;
 export type OrgPolicySource = z.output<typeof orgPolicySourceSchema>;

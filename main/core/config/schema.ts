@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { policyDocumentSchema, type PolicyDocument } from './policy-schema.ts';
+import {
+  policyDocumentSchema,
+  resultSecretsActionSchema,
+  type PolicyDocument,
+  type ResultSecretsAction,
+} from './policy-schema.ts';
 import { quoteName, SERVER_NAME_RULES, serverNameProblem } from './server-name.ts';
 
 /** The default loopback port of the daemon; `daemon.port`, `--port` or `$MCP_WARDEN_PORT` change it. */
@@ -41,6 +46,11 @@ export const serverConfigSchema = z
         'Keep one started, initialized process of this stdio server ready for the next session (default true; see `daemon.warmUpstreams`). `false` turns it off for this server.',
       ),
     tools: toolListsSchema.optional(),
+    resultSecrets: resultSecretsActionSchema
+      .optional()
+      .describe(
+        'A secret in what this server sends the client (results, resources, prompts, elicitations): "mask" (default) replaces it, "block" answers an error naming the rule, "allow" lets it through. Policy may make it stricter, never looser.',
+      ),
   })
   .superRefine((server, ctx) => {
     const hasCommand = server.command !== undefined;
@@ -176,6 +186,8 @@ export interface StdioServerConfig {
   /** `false` when `mcpServers.<name>.warm` turns the warm upstream off; absent otherwise. */
   warm?: false;
   tools: ToolLists;
+  /** `mcpServers.<name>.resultSecrets`, when set. */
+  resultSecrets?: ResultSecretsAction;
 }
 
 /** A remote Streamable HTTP upstream. */
@@ -185,6 +197,8 @@ export interface HttpServerConfig {
   url: string;
   headers: Record<string, string>;
   tools: ToolLists;
+  /** `mcpServers.<name>.resultSecrets`, when set. */
+  resultSecrets?: ResultSecretsAction;
 }
 
 export interface ToolLists {

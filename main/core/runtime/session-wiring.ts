@@ -11,6 +11,8 @@ import { ToolLists } from '../guard/tool-lists.ts';
 import type { Logger } from '../log.ts';
 import { meteredRecorder } from '../metrics/metered-audit.ts';
 import type { RememberedGrant } from '../policy/engine.ts';
+import type { ResultMaskingPort } from '../bridge/result-masking.ts';
+import { resultSecretsFor } from '../policy/result-secrets.ts';
 import { referencedSecrets } from '../secrets/references.ts';
 import type { WardenCore } from './warden-core.ts';
 
@@ -39,6 +41,8 @@ export class SessionWiring {
   readonly #eras: UpstreamEras;
   readonly #unfollowWarm: (() => void)[];
   #primeTimer: NodeJS.Immediate | undefined;
+  /** By server name: the secret values injected into it, for results masking (see #injected). */
+  readonly #injectedValues = new Map<string, Promise<[string, string][]>>();
 
   /** @param upstream overrides of the upstream port (tests: links, backoff). */
   constructor(core: WardenCore, upstream: Partial<UpstreamPort> = {}) {
@@ -68,6 +72,7 @@ export class SessionWiring {
         if (event.type === 'status.changed') void this.#refreshWarm('the status changed');
       }),
       core.onSecretChange((name) => void this.#secretChanged(name)),
+      core.onSecretChange((name) => this.#injectedChanged(name)),
     ];
     // Servers that ran before get theirs once the daemon is up (after this tick's start-up).
     this.#primeTimer = setImmediate(() => void this.#refreshWarm('the daemon started'));
@@ -127,6 +132,7 @@ export class SessionWiring {
         ...meteredRecorder(core.audit, core.metrics),
         policyVersion: () => core.policyVersion(),
       },
+      results: this.#resultsPort(server),
       upstream: {
         createLink: (srv, log, era) => this.#link(srv, log, era),
         era: {
@@ -164,6 +170,51 @@ export class SessionWiring {
   ): ReturnType<UpstreamPort['createLink']> {
     const core = this.#core;
     return createUpstreamLink(server, logger, core.secrets, core.oauth, core.upstreams, era);
+  }
+
+  /** Results masking for a session of `server`: the action in force, the values injected into it. */
+  #resultsPort(server: ServerConfig): ResultMaskingPort {
+    return {
+      decision: () => resultSecretsFor(this.#core.inForce.current.engine.sources, server),
+      injected: () => this.#injected(server),
+    };
+  }
+
+  /**
+   * The `${secret:…}` values Warden injects into `server`, read from the keychain once and kept;
+   * a secret changed is read again and its earlier value kept too (running processes hold it).
+   * @throws (rejects) WardenError KEYCHAIN_UNAVAILABLE; a failed read is tried again next time.
+   */
+  #injected(server: ServerConfig, previous?: [string, string][]): Promise<[string, string][]> {
+    const cached = this.#injectedValues.get(server.name);
+    if (cached && previous === undefined) return cached;
+    const names = referencedSecrets(server);
+    const loading = (async () => {
+      const values = [...(previous ?? [])];
+      for (const name of names) {
+        const value = await this.#core.secrets.store.get(name);
+        if (value !== undefined && !values.some(([n, v]) => n === name && v === value))
+          values.push([name, value]);
+      }
+      return values;
+    })();
+    loading.catch(() => {
+      if (this.#injectedValues.get(server.name) === loading) this.#injectedValues.delete(server.name);
+    });
+    this.#injectedValues.set(server.name, loading);
+    return loading;
+  }
+
+  /** A secret changed: servers referencing it get its new value looked for as well as the old. */
+  #injectedChanged(name: string): void {
+    for (const [serverName, values] of this.#injectedValues) {
+      const server = this.#core.config.servers.get(serverName);
+      if (!server || !referencedSecrets(server).includes(name)) continue;
+      values.then(
+        (previous) => void this.#injected(server, previous).catch(() => undefined),
+        () => undefined,
+      );
+    }
   }
 
   /** Why no warm upstream may be kept for `server` now, or undefined. */

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import { ApprovalBroker } from '../approvals/broker.ts';
 import { AuditLog } from '../audit/audit-log.ts';
+import { AuditRedaction } from '../audit/audit-redaction.ts';
+import { auditHmacKey } from '../secrets/audit-hmac-key.ts';
 import type { ServerConfig, WardenConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import { QuotaStore } from '../guard/limits.ts';
@@ -211,16 +213,13 @@ export class WardenCore {
       dataDir: paths.dataDir,
       logger,
     });
-    const audit = AuditLog.open(paths.auditDb, { synchronous: config.auditSynchronous });
+    const secrets = options.secrets ?? new KeychainSecretStore();
+    const audit = AuditLog.open(paths.auditDb, {
+      synchronous: config.auditSynchronous,
+      redaction: new AuditRedaction({ hmacKey: auditHmacKey(secrets, logger.child({ component: 'audit' })) }),
+    });
     try {
-      return new WardenCore(
-        inForce,
-        audit,
-        openStateDb(paths.stateDb),
-        options.secrets ?? new KeychainSecretStore(),
-        logger,
-        paths.dataDir,
-      );
+      return new WardenCore(inForce, audit, openStateDb(paths.stateDb), secrets, logger, paths.dataDir);
     } catch (error) {
       audit.close();
       throw error;
