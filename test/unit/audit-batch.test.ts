@@ -84,7 +84,18 @@ test('migration 3 rebuilds a file of the previous schema in place: no AUTOINCREM
   const sql = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'tool_calls'").get() as { sql: string })
     .sql;
   assert.doesNotMatch(sql, /AUTOINCREMENT/);
-  assert.deepEqual(db.prepare('SELECT * FROM tool_calls WHERE id < 9 ORDER BY id').all(), before);
+  const kept = db.prepare('SELECT * FROM tool_calls WHERE id < 9 ORDER BY id').all() as Record<
+    string,
+    unknown
+  >[];
+  // Migration 4 then chains the rows already recorded, in id order (chain.ts): every other column is as it was.
+  assert.deepEqual(
+    kept.map(({ chain_seq, chain_hash, ...row }) => {
+      assert.ok(Buffer.isBuffer(chain_hash) && chain_hash.length === 32);
+      return { chain_seq, row };
+    }),
+    before.map((row, i) => ({ chain_seq: i + 1, row })),
+  );
   assert.equal(next, 9, 'the next id follows the last one recorded');
   assert.deepEqual(
     db
@@ -154,7 +165,9 @@ test('the first outcome of a turn commits at once, the rest of the turn in one t
   for (const id of ids) log.recordOutcome(id, { outcome: 'tool_error', durationMs: 2 });
   const syncFrames = walFrames(file) - framesSync;
   assert.ok(syncFrames >= 100, `100 separate commits wrote ${syncFrames} frames`);
-  assert.ok(batchFrames <= 6, `two transactions wrote ${batchFrames} frames (100 commits: ${syncFrames})`);
+  // Each row carries its 32-byte leaf hash and chain position (chain.ts): the 100 rows fill one
+  // page more than without them (5 frames), hence 8.
+  assert.ok(batchFrames <= 8, `two transactions wrote ${batchFrames} frames (100 commits: ${syncFrames})`);
 });
 
 test('a queued refusal is committed with its outcome; an unknown id fails alone, not its batch', async (t) => {

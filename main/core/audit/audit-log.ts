@@ -2,6 +2,9 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeError, WardenError } from '../errors.ts';
+import { AuditChain } from './chain.ts';
+import type { CheckpointKey } from './checkpoint-key.ts';
+import { ChainCheckpoints, type CheckpointOptions, type SigningState } from './checkpoints.ts';
 import { applyMigrations } from './migrations.ts';
 import { redactSecrets } from './redact.ts';
 import { WalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer.ts';
@@ -62,6 +65,8 @@ export interface AuditLogOptions {
   busyTimeoutMs?: number;
   /** How the WAL is checkpointed off the event loop (see WalCheckpointer). */
   checkpoints?: WalCheckpointerOptions;
+  /** When the hash chain's signed checkpoints are written (see ChainCheckpoints). */
+  chain?: CheckpointOptions;
 }
 
 const INSERT_SQL = `
@@ -124,6 +129,9 @@ export class AuditLog {
   readonly #update: Database.Statement<[UpdateParams]>;
   readonly #batch: WriteBatch;
   readonly #checkpointer: WalCheckpointer;
+  readonly #chain: AuditChain;
+  readonly #chainCheckpoints: ChainCheckpoints;
+  readonly #final: (write: () => number) => number;
   /** Called with the row id after each committed insert or outcome (live views); must not throw. */
   onRecord: ((id: number) => void) | undefined;
 
@@ -132,14 +140,51 @@ export class AuditLog {
     this.#db = db;
     this.#insert = db.prepare<[InsertParams]>(INSERT_SQL);
     this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
+    this.#chain = AuditChain.open(db);
+    this.#chainCheckpoints = new ChainCheckpoints(db, this.#chain, options.chain);
     const inTransaction = db.transaction((writes: () => unknown[]) => writes());
-    this.#batch = new WriteBatch((writes, count) => {
+    this.#batch = new WriteBatch((writes, count, atomic) => {
       // One statement commits by itself: BEGIN and COMMIT around it would only add two.
-      const results = count === 1 ? writes() : inTransaction.immediate(writes);
+      const results = this.#chained(() =>
+        count === 1 && !atomic ? writes() : inTransaction.immediate(writes),
+      );
       this.#checkpointer.wrote();
       return results;
     });
+    const finalTransaction = db.transaction((write: () => number) => write());
+    this.#final = (write) => this.#chained(() => finalTransaction.immediate(write));
     this.#checkpointer = WalCheckpointer.start(file, db, options.checkpoints);
+  }
+
+  /**
+   * Sets the key that signs the chain's checkpoints (or why there is none: then they are written
+   * unsigned, and `audit verify` says so). Checkpoints wait for this; see checkpoint-key.ts.
+   */
+  useCheckpointKey(key: CheckpointKey): void {
+    this.#chainCheckpoints.useKey(key);
+  }
+
+  /** The chain's size and signing state, for status. */
+  chainState(): { size: number; deviceId: string; signing: SigningState } {
+    return {
+      size: this.#chain.size,
+      deviceId: this.#chain.deviceId,
+      signing: this.#chainCheckpoints.signing(),
+    };
+  }
+
+  /** Runs a commit; on a rollback puts the chain back; after it, a checkpoint when one is due. */
+  #chained<T>(commit: () => T): T {
+    const mark = this.#chain.mark();
+    let result: T;
+    try {
+      result = commit();
+    } catch (error) {
+      this.#chain.restore(mark);
+      throw error;
+    }
+    this.#chainCheckpoints.afterCommit();
+    return result;
   }
 
   /**
@@ -189,12 +234,14 @@ export class AuditLog {
   recordOutcome(id: number, end: AuditCallEnd): void {
     let changes: number;
     try {
-      changes = this.#update.run({
-        id,
-        outcome: end.outcome,
-        error: end.error ?? null,
-        durationMs: end.durationMs,
-      }).changes;
+      changes = this.#final(() =>
+        this.#finish(id, {
+          id,
+          outcome: end.outcome,
+          error: end.error ?? null,
+          durationMs: end.durationMs,
+        }),
+      );
       this.#checkpointer.wrote();
     } catch (error) {
       throw this.#failed(`cannot record the outcome of call #${id}`, error);
@@ -221,7 +268,7 @@ export class AuditLog {
       durationMs: end.durationMs,
     };
     return this.#batch
-      .enqueue(() => this.#update.run(params).changes)
+      .enqueue(() => this.#finish(id, params), true)
       .then(
         (changes) => {
           if (changes === 0) {
@@ -247,6 +294,13 @@ export class AuditLog {
     return this.#queueInsert(start, null, null, null);
   }
 
+  /** The outcome's UPDATE, and the row joins the chain (its content is now final). */
+  #finish(id: number, params: UpdateParams): number {
+    const changes = this.#update.run(params).changes;
+    if (changes > 0) this.#chain.append(id);
+    return changes;
+  }
+
   /**
    * Queues a refused call (as {@link recordRefusal}) for this turn's transaction.
    * @returns a promise of the row id, resolved once the row is committed.
@@ -268,8 +322,14 @@ export class AuditLog {
     } catch (cause) {
       return Promise.reject(this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause));
     }
+    // A refusal is final when written: it joins the chain in the same transaction.
+    const final = outcome !== null;
     return this.#batch
-      .enqueue(() => Number(this.#insert.run(params).lastInsertRowid))
+      .enqueue(() => {
+        const id = Number(this.#insert.run(params).lastInsertRowid);
+        if (final) this.#chain.append(id);
+        return id;
+      }, final)
       .then(
         (id) => {
           this.onRecord?.(id);
@@ -300,6 +360,11 @@ export class AuditLog {
   close(): void {
     if (!this.#db.open) return;
     this.#batch.flush();
+    try {
+      this.#chainCheckpoints.close();
+    } catch {
+      // The rows are committed; the tail after the last checkpoint is reported by `audit verify`.
+    }
     this.#checkpointer.stop();
     try {
       this.#db.pragma('wal_checkpoint(TRUNCATE)');
@@ -318,7 +383,14 @@ export class AuditLog {
   ): number {
     try {
       const params = insertParams(start, outcome, error, durationMs);
-      const id = Number(this.#insert.run(params).lastInsertRowid);
+      const id =
+        outcome === null
+          ? Number(this.#insert.run(params).lastInsertRowid)
+          : this.#final(() => {
+              const inserted = Number(this.#insert.run(params).lastInsertRowid);
+              this.#chain.append(inserted);
+              return inserted;
+            });
       this.#checkpointer.wrote();
       this.onRecord?.(id);
       return id;
