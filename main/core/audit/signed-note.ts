@@ -177,3 +177,20 @@ function assertNoteText(text: string): void {
   if (/[\u0000-\u0009\u000b-\u001f\u007f]/.test(text))
     throw new Error('a note text holds no control characters but newlines');
 }
+
+/**
+ * Reads a verifier key string `<name>+<key hash, 8 hex>+<base64(0x01 || public key)>`.
+ * @throws Error naming what is wrong (shape, key type, key hash that does not match).
+ */
+export function parseVerifierKey(text: string): NoteVerifier {
+  const match = /^([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/u.exec(text.trim());
+  if (!match) throw new Error('a verifier key is <name>+<8 hex digits>+<base64 key>');
+  const bytes = Buffer.from(match[3]!, 'base64');
+  if (bytes.length !== 33 || bytes[0] !== ED25519_TYPE)
+    throw new Error('the verifier key is not an Ed25519 key');
+  const publicKey = bytes.subarray(1);
+  const verifier = verifierOf({ publicKey }, match[1]!);
+  if (verifier.keyHash !== Number.parseInt(match[2]!, 16))
+    throw new Error('the key hash does not match the key');
+  return verifier;
+}

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ApprovalBroker } from '../approvals/broker.ts';
 import { AuditLog } from '../audit/audit-log.ts';
+import { startCheckpointSigning } from '../audit/checkpoint-signing.ts';
 import type { ServerConfig, WardenConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import { QuotaStore } from '../guard/limits.ts';
@@ -203,7 +204,11 @@ export class WardenCore {
       dataDir: paths.dataDir,
       logger,
     });
-    const audit = AuditLog.open(paths.auditDb, { synchronous: config.auditSynchronous });
+    const audit = AuditLog.open(paths.auditDb, {
+      synchronous: config.auditSynchronous,
+      chain: { org: () => /^org (\S+)/.exec(inForce.policyVersion() ?? '')?.[1] },
+    });
+    void startCheckpointSigning(audit, logger);
     try {
       return new WardenCore(
         inForce,
