@@ -165,8 +165,9 @@ test('the first outcome of a turn commits at once, the rest of the turn in one t
   for (const id of ids) log.recordOutcome(id, { outcome: 'tool_error', durationMs: 2 });
   const syncFrames = walFrames(file) - framesSync;
   assert.ok(syncFrames >= 100, `100 separate commits wrote ${syncFrames} frames`);
-  // Each row carries its 32-byte leaf hash and chain position (chain.ts): the 100 rows fill one
-  // page more than without them (5 frames), hence 8.
+  // Each row carries its 32-byte leaf hash and chain position (chain.ts), and the file keeps a
+  // pointer map for incremental vacuum (retention.ts): 5 frames without either, 7 with the
+  // chain, 8 with both.
   assert.ok(batchFrames <= 8, `two transactions wrote ${batchFrames} frames (100 commits: ${syncFrames})`);
 });
 

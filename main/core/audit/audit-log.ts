@@ -202,6 +202,8 @@ export class AuditLog {
       // Create the file ourselves so it, and the -wal/-shm files SQLite derives from it, are private.
       fs.closeSync(fs.openSync(resolved, 'a', 0o600));
       db = new Database(resolved, { fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 });
+      // A new file frees the pages retention empties in steps (retention.ts); no effect on an old one.
+      db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       applyMigrations(db);

@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3';
 import { ApprovalBroker } from '../approvals/broker.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { startCheckpointSigning } from '../audit/checkpoint-signing.ts';
+import { startRetention } from '../audit/retention-start.ts';
+import type { AuditRetention } from '../audit/retention.ts';
 import type { ServerConfig, WardenConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import { QuotaStore } from '../guard/limits.ts';
@@ -59,6 +61,8 @@ export class WardenCore {
   readonly #state: Database.Database;
   readonly #settings: DaemonSettingsStore;
   readonly #unfollow: () => void;
+  /** Audit retention (audit.retentionDays), pruning off the event loop. */
+  readonly #retention: AuditRetention;
   #paused: boolean;
   readonly #listeners = new Set<(event: CoreEvent) => void>();
   readonly #secretListeners = new Set<(name: string) => void>();
@@ -96,6 +100,11 @@ export class WardenCore {
     this.audit.onRecord = (id) => this.emit({ type: 'audit.recorded', id });
     // Live views refresh on every change put in force (policy status, servers, catalog).
     this.#unfollow = inForce.subscribe(() => this.emit({ type: 'status.changed' }));
+    this.#retention = startRetention(
+      audit.file,
+      () => this.inForce.current.config.auditRetentionDays,
+      logger,
+    );
   }
 
   /** The daemon's logger (parts of the runtime log through children of it). */
@@ -287,6 +296,7 @@ export class WardenCore {
 
   close(): void {
     this.#unfollow();
+    this.#retention.stop();
     this.inForce.close();
     this.broker.withdrawAll('MCP Warden is shutting down');
     this.audit.close();
