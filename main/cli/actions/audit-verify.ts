@@ -1,4 +1,5 @@
-import { loadCheckpointKey, KeychainCheckpointKeyStore } from '../../core/audit/checkpoint-key.ts';
+import { loadCheckpointKey } from '../../core/audit/checkpoint-key.ts';
+import { KeychainCheckpointKeyStore } from '../../core/secrets/checkpoint-key-store.ts';
 import { parseVerifierKey, signerFromSeed } from '../../core/audit/signed-note.ts';
 import { readDeviceId, verifyAuditLog, type VerifyKey, type VerifyReport } from '../../core/audit/verify.ts';
 import { describeError, WardenError } from '../../core/errors.ts';

@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { describeError, WardenError } from '../errors.ts';
-import { keychainError } from '../secrets/secret-store.ts';
 
 /**
  * The keychain service of the checkpoint signing keys: apart from `mcp-warden` (the user's
@@ -14,37 +12,14 @@ export function checkpointKeyAccount(deviceId: string): string {
   return `checkpoint-key/${deviceId}`;
 }
 
-/** Where the device's Ed25519 seed comes from; the real one is the OS keychain (keytar). */
+/**
+ * Where the device's Ed25519 seed comes from; the real one is the OS keychain
+ * (secrets/checkpoint-key-store.ts).
+ */
 export interface CheckpointKeyStore {
   /** @returns the base64 seed, or undefined when none is stored. */
   get(account: string): Promise<string | undefined>;
   set(account: string, value: string): Promise<void>;
-}
-
-interface Keytar {
-  getPassword(service: string, account: string): Promise<string | null>;
-  setPassword(service: string, account: string, password: string): Promise<void>;
-}
-
-/** The OS keychain through keytar, under {@link CHECKPOINT_KEY_SERVICE}. */
-export class KeychainCheckpointKeyStore implements CheckpointKeyStore {
-  async get(account: string): Promise<string | undefined> {
-    const keytar = loadKeytar();
-    try {
-      return (await keytar.getPassword(CHECKPOINT_KEY_SERVICE, account)) ?? undefined;
-    } catch (error) {
-      throw keychainError(error);
-    }
-  }
-
-  async set(account: string, value: string): Promise<void> {
-    const keytar = loadKeytar();
-    try {
-      await keytar.setPassword(CHECKPOINT_KEY_SERVICE, account, value);
-    } catch (error) {
-      throw keychainError(error);
-    }
-  }
 }
 
 /** The device's key, or why there is none. */
@@ -81,17 +56,5 @@ export async function loadCheckpointKey(
     return { seed };
   } catch (error) {
     return { missing: error instanceof WardenError ? error.message : describeError(error) };
-  }
-}
-
-function loadKeytar(): Keytar {
-  try {
-    return createRequire(import.meta.url)('keytar') as Keytar;
-  } catch (error) {
-    throw new WardenError(
-      'KEYCHAIN_UNAVAILABLE',
-      `the OS keychain module (keytar) is not installed or could not load (${String(error).split('\n')[0]}); checkpoints are not signed`,
-      { cause: error },
-    );
   }
 }

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { ApprovalBroker } from '../approvals/broker.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { startCheckpointSigning } from '../audit/checkpoint-signing.ts';
+import { KeychainCheckpointKeyStore } from '../secrets/checkpoint-key-store.ts';
 import { startRetention } from '../audit/retention-start.ts';
 import type { AuditRetention } from '../audit/retention.ts';
 import type { ServerConfig, WardenConfig } from '../config/schema.ts';
@@ -217,7 +218,7 @@ export class WardenCore {
       synchronous: config.auditSynchronous,
       chain: { org: () => /^org (\S+)/.exec(inForce.policyVersion() ?? '')?.[1] },
     });
-    void startCheckpointSigning(audit, logger);
+    void startCheckpointSigning(audit, logger, new KeychainCheckpointKeyStore());
     try {
       return new WardenCore(
         inForce,
