@@ -160,9 +160,11 @@ test('the first outcome of a turn commits at once, the rest of the turn in one t
   assert.deepEqual(recorded, ids, 'live views hear of each outcome after its commit');
   const batchFrames = walFrames(file) - framesBefore;
 
-  // The same 100 outcomes one statement each, for comparison: at least a frame per commit.
+  // 100 outcomes one statement each, for comparison: at least a frame per commit. (Other calls:
+  // an outcome is recorded once, then the row is final.)
+  const others = Array.from({ length: 100 }, (_, i) => log.recordCall(call(100 + i)));
   const framesSync = walFrames(file);
-  for (const id of ids) log.recordOutcome(id, { outcome: 'tool_error', durationMs: 2 });
+  for (const id of others) log.recordOutcome(id, { outcome: 'tool_error', durationMs: 2 });
   const syncFrames = walFrames(file) - framesSync;
   assert.ok(syncFrames >= 100, `100 separate commits wrote ${syncFrames} frames`);
   // Each row carries its 32-byte leaf hash and chain position (chain.ts), and the file keeps a
@@ -219,6 +221,8 @@ test('a locked database fails closed: the INSERT throws and queued writes reject
   t.after(() => log.close());
   const id = log.recordCall(call(1));
   await log.queueOutcome(id, { outcome: 'ok', durationMs: 1 });
+  // A call in flight when the lock comes (an outcome is recorded once: then the row is final).
+  const inFlight = log.recordCall(call(4));
 
   const locker = new Database(file, { timeout: 0 });
   t.after(() => locker.close());
@@ -229,7 +233,7 @@ test('a locked database fails closed: the INSERT throws and queued writes reject
       isWardenError(error, 'AUDIT_FAILED') && /locked/.test(error.message) && error.message.includes(file),
   );
   const [outcome, refusal] = await Promise.allSettled([
-    log.queueOutcome(id, { outcome: 'error', durationMs: 2 }),
+    log.queueOutcome(inFlight, { outcome: 'error', durationMs: 2 }),
     log.queueRefusal(call(3), 'refused'),
   ]);
   for (const result of [outcome, refusal]) {
@@ -242,10 +246,13 @@ test('a locked database fails closed: the INSERT throws and queued writes reject
   t.after(() => reader.close());
   assert.deepEqual(
     reader.latest(10).map((r) => [r.id, r.outcome]),
-    [[id, 'ok']],
+    [
+      [id, 'ok'],
+      [inFlight, null],
+    ],
   );
   // Once the lock is gone, writes go on.
-  await log.queueOutcome(id, { outcome: 'tool_error', durationMs: 2 });
+  await log.queueOutcome(inFlight, { outcome: 'tool_error', durationMs: 2 });
   assert.equal(reader.latest(1)[0]?.outcome, 'tool_error');
 });
 

@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeError, WardenError } from '../errors.ts';
-import { AuditChain } from './chain.ts';
+import { AuditChain, storedText } from './chain.ts';
+import type { ChainedRow } from './chain-hash.ts';
 import type { CheckpointKey } from './checkpoint-key.ts';
 import { ChainCheckpoints, type CheckpointOptions, type SigningState } from './checkpoints.ts';
 import { applyMigrations } from './migrations.ts';
@@ -67,6 +68,11 @@ export interface AuditLogOptions {
   checkpoints?: WalCheckpointerOptions;
   /** When the hash chain's signed checkpoints are written (see ChainCheckpoints). */
   chain?: CheckpointOptions;
+  /**
+   * `false` writes rows without the hash chain, only to measure what it costs
+   * (bench/chain.bench.ts): `audit verify` fails on such a log. Never set by the daemon.
+   */
+  hashChain?: false;
 }
 
 const INSERT_SQL = `
@@ -78,7 +84,9 @@ const INSERT_SQL = `
     @decision, @reason, @outcome, @error, @durationMs, @policyVersion
   )`;
 
-const UPDATE_SQL = `UPDATE tool_calls SET outcome = @outcome, error = @error, duration_ms = @durationMs WHERE id = @id`;
+// Only a row not yet in the chain: a row in the chain is final (chain.ts).
+const UPDATE_SQL = `UPDATE tool_calls SET outcome = @outcome, error = @error, duration_ms = @durationMs WHERE id = @id AND chain_seq IS NULL`;
+const UPDATE_CHAINED_SQL = `UPDATE tool_calls SET outcome = @outcome, error = @error, duration_ms = @durationMs, chain_seq = @seq, chain_hash = @hash WHERE id = @id AND chain_seq IS NULL`;
 
 interface InsertParams {
   ts: string;
@@ -127,11 +135,13 @@ export class AuditLog {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement<[InsertParams]>;
   readonly #update: Database.Statement<[UpdateParams]>;
+  readonly #updateChained: Database.Statement<[UpdateParams & { seq: number; hash: Buffer }]>;
   readonly #batch: WriteBatch;
   readonly #checkpointer: WalCheckpointer;
-  readonly #chain: AuditChain;
-  readonly #chainCheckpoints: ChainCheckpoints;
-  readonly #final: (write: () => number) => number;
+  readonly #chain: AuditChain | undefined;
+  readonly #chainCheckpoints: ChainCheckpoints | undefined;
+  /** Runs a final write: in a transaction when `atomic` (several statements), with the chain's rollback. */
+  readonly #final: (write: () => number, atomic: boolean) => number;
   /** Called with the row id after each committed insert or outcome (live views); must not throw. */
   onRecord: ((id: number) => void) | undefined;
 
@@ -140,8 +150,11 @@ export class AuditLog {
     this.#db = db;
     this.#insert = db.prepare<[InsertParams]>(INSERT_SQL);
     this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
-    this.#chain = AuditChain.open(db);
-    this.#chainCheckpoints = new ChainCheckpoints(db, this.#chain, options.chain);
+    this.#updateChained = db.prepare<[UpdateParams & { seq: number; hash: Buffer }]>(UPDATE_CHAINED_SQL);
+    if (options.hashChain !== false) {
+      this.#chain = AuditChain.open(db);
+      this.#chainCheckpoints = new ChainCheckpoints(db, this.#chain, options.chain);
+    }
     const inTransaction = db.transaction((writes: () => unknown[]) => writes());
     this.#batch = new WriteBatch((writes, count, atomic) => {
       // One statement commits by itself: BEGIN and COMMIT around it would only add two.
@@ -152,7 +165,9 @@ export class AuditLog {
       return results;
     });
     const finalTransaction = db.transaction((write: () => number) => write());
-    this.#final = (write) => this.#chained(() => finalTransaction.immediate(write));
+    // A final write and its chain append commit together; without the chain it is one statement.
+    this.#final = (write, atomic) =>
+      this.#chained(() => (atomic ? finalTransaction.immediate(write) : write()));
     this.#checkpointer = WalCheckpointer.start(file, db, options.checkpoints);
   }
 
@@ -161,11 +176,14 @@ export class AuditLog {
    * unsigned, and `audit verify` says so). Checkpoints wait for this; see checkpoint-key.ts.
    */
   useCheckpointKey(key: CheckpointKey): void {
-    this.#chainCheckpoints.useKey(key);
+    this.#chainCheckpoints?.useKey(key);
   }
 
   /** The chain's size and signing state, for status. */
   chainState(): { size: number; deviceId: string; signing: SigningState } {
+    if (!this.#chain || !this.#chainCheckpoints) {
+      return { size: 0, deviceId: '', signing: { state: 'missing', reason: 'the hash chain is off' } };
+    }
     return {
       size: this.#chain.size,
       deviceId: this.#chain.deviceId,
@@ -175,15 +193,17 @@ export class AuditLog {
 
   /** Runs a commit; on a rollback puts the chain back; after it, a checkpoint when one is due. */
   #chained<T>(commit: () => T): T {
-    const mark = this.#chain.mark();
+    const chain = this.#chain;
+    if (!chain) return commit();
+    const mark = chain.mark();
     let result: T;
     try {
       result = commit();
     } catch (error) {
-      this.#chain.restore(mark);
+      chain.restore(mark);
       throw error;
     }
-    this.#chainCheckpoints.afterCommit();
+    this.#chainCheckpoints?.afterCommit();
     return result;
   }
 
@@ -236,13 +256,15 @@ export class AuditLog {
   recordOutcome(id: number, end: AuditCallEnd): void {
     let changes: number;
     try {
-      changes = this.#final(() =>
-        this.#finish(id, {
-          id,
-          outcome: end.outcome,
-          error: end.error ?? null,
-          durationMs: end.durationMs,
-        }),
+      changes = this.#final(
+        () =>
+          this.#finish(id, {
+            id,
+            outcome: end.outcome,
+            error: end.error ?? null,
+            durationMs: end.durationMs,
+          }),
+        this.#finishIsAtomic(id),
       );
       this.#checkpointer.wrote();
     } catch (error) {
@@ -251,7 +273,7 @@ export class AuditLog {
     if (changes === 0) {
       throw new WardenError(
         'AUDIT_FAILED',
-        `the audit log at ${this.file} has no call #${id} to record an outcome for`,
+        `the audit log at ${this.file} has no call #${id} in flight to record an outcome for (no such call, or its outcome is recorded: final, in the hash chain)`,
       );
     }
     this.onRecord?.(id);
@@ -270,13 +292,13 @@ export class AuditLog {
       durationMs: end.durationMs,
     };
     return this.#batch
-      .enqueue(() => this.#finish(id, params), true)
+      .enqueue(() => this.#finish(id, params), this.#finishIsAtomic(id))
       .then(
         (changes) => {
           if (changes === 0) {
             throw new WardenError(
               'AUDIT_FAILED',
-              `the audit log at ${this.file} has no call #${id} to record an outcome for`,
+              `the audit log at ${this.file} has no call #${id} in flight to record an outcome for (no such call, or its outcome is recorded: final, in the hash chain)`,
             );
           }
           this.onRecord?.(id);
@@ -297,10 +319,27 @@ export class AuditLog {
   }
 
   /** The outcome's UPDATE, and the row joins the chain (its content is now final). */
+  /**
+   * The outcome's UPDATE, and the row joins the chain (its content is now final): one statement
+   * carrying the leaf when the row's content is remembered (chain.ts), else the UPDATE and then
+   * the append. 0 changes: no such row, or its outcome is already recorded (final).
+   */
   #finish(id: number, params: UpdateParams): number {
+    const chain = this.#chain;
+    const next = chain?.leafAtOutcome(id, params);
+    if (chain && next) {
+      const changes = this.#updateChained.run({ ...params, seq: next.seq, hash: next.leaf }).changes;
+      if (changes > 0) chain.appended(id, next.leaf);
+      return changes;
+    }
     const changes = this.#update.run(params).changes;
-    if (changes > 0) this.#chain.append(id);
+    if (changes > 0) chain?.append(id);
     return changes;
+  }
+
+  /** Whether #finish(id) runs several statements (the chain is on and the row not remembered). */
+  #finishIsAtomic(id: number): boolean {
+    return this.#chain !== undefined && !this.#chain.remembers(id);
   }
 
   /**
@@ -327,11 +366,15 @@ export class AuditLog {
     // A refusal is final when written: it joins the chain in the same transaction.
     const final = outcome !== null;
     return this.#batch
-      .enqueue(() => {
-        const id = Number(this.#insert.run(params).lastInsertRowid);
-        if (final) this.#chain.append(id);
-        return id;
-      }, final)
+      .enqueue(
+        () => {
+          const id = Number(this.#insert.run(params).lastInsertRowid);
+          if (final) this.#chain?.append(id);
+          else this.#chain?.remember(id, storedRow(id, params));
+          return id;
+        },
+        final && this.#chain !== undefined,
+      )
       .then(
         (id) => {
           this.onRecord?.(id);
@@ -363,7 +406,7 @@ export class AuditLog {
     if (!this.#db.open) return;
     this.#batch.flush();
     try {
-      this.#chainCheckpoints.close();
+      this.#chainCheckpoints?.close();
     } catch {
       // The rows are committed; the tail after the last checkpoint is reported by `audit verify`.
     }
@@ -385,14 +428,15 @@ export class AuditLog {
   ): number {
     try {
       const params = insertParams(start, outcome, error, durationMs);
-      const id =
-        outcome === null
-          ? Number(this.#insert.run(params).lastInsertRowid)
-          : this.#final(() => {
-              const inserted = Number(this.#insert.run(params).lastInsertRowid);
-              this.#chain.append(inserted);
-              return inserted;
-            });
+      const id = this.#final(
+        () => {
+          const inserted = Number(this.#insert.run(params).lastInsertRowid);
+          if (outcome === null) this.#chain?.remember(inserted, storedRow(inserted, params));
+          else this.#chain?.append(inserted);
+          return inserted;
+        },
+        outcome !== null && this.#chain !== undefined,
+      );
       this.#checkpointer.wrote();
       this.onRecord?.(id);
       return id;
@@ -435,6 +479,28 @@ function insertParams(
     error,
     durationMs,
     policyVersion: start.policyVersion ?? null,
+  };
+}
+
+/** A row's chained columns as SQLite will return them (chain.ts, storedText). */
+function storedRow(id: number, params: InsertParams): ChainedRow {
+  return {
+    id,
+    ts: params.ts,
+    ts_ms: params.tsMs,
+    session_id: storedText(params.sessionId),
+    client_name: storedText(params.clientName),
+    client_version: storedText(params.clientVersion),
+    server: storedText(params.server),
+    tool: storedText(params.tool),
+    request_id: storedText(params.requestId),
+    arguments: storedText(params.arguments),
+    decision: params.decision,
+    reason: storedText(params.reason),
+    outcome: params.outcome,
+    error: storedText(params.error),
+    duration_ms: params.durationMs,
+    policy_version: storedText(params.policyVersion),
   };
 }
 

@@ -37,6 +37,8 @@ export class AuditChain {
   readonly #set: Database.Statement<[number, Buffer, number]>;
   #frontier: MerkleFrontier;
   #last: Buffer | null;
+  /** In-flight rows' content as stored, by id, so the outcome's UPDATE can carry the leaf. */
+  readonly #inFlight = new Map<number, ChainedRow>();
 
   private constructor(
     db: Database.Database,
@@ -130,6 +132,48 @@ export class AuditChain {
     const seq = this.#frontier.size + 1;
     const leaf = leafHash(leafContent(row, seq, this.#last));
     this.#set.run(seq, leaf, id);
+    this.#inFlight.delete(id);
+    this.#frontier.append(leaf);
+    this.#last = leaf;
+  }
+
+  /**
+   * Remembers the content of in-flight row `id` as it was just INSERTed (the values as SQLite
+   * returns them: see {@link storedText}), so {@link leafAtOutcome} needs no SELECT.
+   */
+  remember(id: number, row: ChainedRow): void {
+    this.#inFlight.set(id, row);
+  }
+
+  /** Whether {@link remember} holds row `id`. */
+  remembers(id: number): boolean {
+    return this.#inFlight.has(id);
+  }
+
+  /**
+   * The chain position and leaf hash remembered row `id` gets when it ends with this outcome,
+   * for the UPDATE that writes both; the chain moves on only with {@link appended}.
+   * @returns undefined when the row is not remembered (then: the UPDATE, then {@link append}).
+   */
+  leafAtOutcome(
+    id: number,
+    end: { outcome: string; error: string | null; durationMs: number },
+  ): { seq: number; leaf: Buffer } | undefined {
+    const row = this.#inFlight.get(id);
+    if (!row) return undefined;
+    const final: ChainedRow = {
+      ...row,
+      outcome: end.outcome,
+      error: storedText(end.error),
+      duration_ms: end.durationMs,
+    };
+    const seq = this.#frontier.size + 1;
+    return { seq, leaf: leafHash(leafContent(final, seq, this.#last)) };
+  }
+
+  /** Moves the chain on by the leaf {@link leafAtOutcome} gave, once its UPDATE wrote row `id`. */
+  appended(id: number, leaf: Buffer): void {
+    this.#inFlight.delete(id);
     this.#frontier.append(leaf);
     this.#last = leaf;
   }
@@ -144,4 +188,14 @@ export class AuditChain {
     this.#frontier = mark.frontier;
     this.#last = mark.last;
   }
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text as SQLite stores and returns it: UTF-8, so a lone surrogate comes back as U+FFFD (as `String.prototype.toWellFormed`
+ * makes it). The leaf of a remembered row must hash what verify will read.
+ */
+export function storedText(text: string | null): string | null {
+  return text === null ? null : text.replace(LONE_SURROGATE, '\uFFFD');
 }
