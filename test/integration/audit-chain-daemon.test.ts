@@ -58,6 +58,7 @@ describe('the audit chain through the daemon', { skip: keyringMissing() }, () =>
         'the signing key and 20 chained calls',
       );
       assert.equal(chain.ok, true, JSON.stringify(chain.problems));
+      assert.deepEqual((await dashboard.status()).auditSigning, { state: 'present', reason: null });
       assert.match(chain.signingKey.keyHash ?? '', /^[0-9a-f]{8}$/);
       assert.deepEqual(
         chain.uncheckedTail,
@@ -93,6 +94,9 @@ describe('the audit chain through the daemon', { skip: keyringMissing() }, () =>
           'the chain state to say there is no keychain',
         );
         assert.equal(chain.signingKey.present, false);
+        const status = await dashboard.status();
+        assert.equal(status.auditSigning?.state, 'missing');
+        assert.match(status.auditSigning?.reason ?? '', /keychain/);
         assert.equal(chain.verifiedThrough, 1);
         await waitFor(
           () => /audit checkpoints are not signed/.test(daemon.output()),

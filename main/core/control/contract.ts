@@ -90,6 +90,10 @@ export const statusSchema = z.object({
   /** "org acme v6" when an org policy is in force, else null. */
   policyVersion: z.string().nullable(),
   eventLoop: eventLoopSchema,
+  /** Whether the audit checkpoints are signed: the device key is in the keychain, or why not. */
+  auditSigning: z
+    .object({ state: z.enum(['present', 'missing', 'pending']), reason: z.string().nullable() })
+    .optional(),
 });
 
 /** The audit log's hash chain as `audit verify` finds it (audit/verify.ts), for the Activity page. */
