@@ -91,8 +91,9 @@ export function pruneAuditLog(db: Database.Database, retentionDays: number, now:
         freedPages += free - (db.pragma('freelist_count', { simple: true }) as number);
       }
     }
-    // The file shrinks when the WAL is copied back; busy (the writer's reader): its checkpointer does it.
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    // The file shrinks when the WAL is copied back. PASSIVE never waits (a TRUNCATE would hold
+    // the writer back while readers finish); the daemon's checkpointer copies what is left.
+    db.pragma('wal_checkpoint(PASSIVE)');
   }
   return { prunedThrough: through, deletedRows, freedPages, rebuilt };
 }
