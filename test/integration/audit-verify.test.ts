@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { CHAINED_COLUMNS, leafContent, leafHash, type ChainedRow } from '../../main/core/audit/chain-hash.ts';
 import { parseCheckpoint, signerFromSeed, signNote, parseNote } from '../../main/core/audit/signed-note.ts';
 import type { VerifyReport } from '../../main/core/audit/verify.ts';
 import { startKeyring, type TestKeyring } from '../helpers/keyring.ts';
@@ -202,6 +204,34 @@ describe('audit verify', { skip: firstMissing(sqlite3Missing(), keyringMissing()
     const kinds = report.problems.map((p) => p.kind);
     assert.ok(kinds.includes('checkpoint-other-key') || kinds.includes('checkpoint-forged'), kinds.join());
     assert.ok(kinds.includes('truncated'), 'a checkpoint beyond the last row says rows are missing');
+  });
+
+  test('an edit whose leaf hashes were all recomputed is caught by the signed tree heads', async () => {
+    const file = copy();
+    // An attacker who knows the leaf format edits a row and rehashes the chain from there on.
+    const db = new Database(file);
+    const position = Number(db.prepare('SELECT chain_seq FROM tool_calls WHERE id = 2500').pluck().get());
+    db.prepare(`UPDATE tool_calls SET decision = 'allow', reason = 'config' WHERE id = 2500`).run();
+    let prev = db
+      .prepare('SELECT chain_hash FROM tool_calls WHERE chain_seq = ?')
+      .pluck()
+      .get(position - 1) as Buffer;
+    const rows = db
+      .prepare(
+        `SELECT ${CHAINED_COLUMNS.join(', ')}, chain_seq FROM tool_calls WHERE chain_seq >= ? ORDER BY chain_seq`,
+      )
+      .all(position) as (ChainedRow & { chain_seq: number })[];
+    const set = db.prepare('UPDATE tool_calls SET chain_hash = ? WHERE id = ?');
+    for (const row of rows) {
+      prev = leafHash(leafContent(row, row.chain_seq, prev));
+      set.run(prev, row.id);
+    }
+    db.close();
+    const { code, report } = await verify(file);
+    assert.equal(code, 1);
+    const first = Math.ceil(position / 1000) * 1000;
+    assert.equal(report.problems[0]?.kind, 'checkpoint-root');
+    assert.equal(report.problems[0]?.treeSize, first, 'the first checkpoint after the edit');
   });
 
   test('after a writer is killed with SIGKILL, verify reports at most an unchecked tail', async () => {
