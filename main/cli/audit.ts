@@ -1,12 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolvePaths } from '../core/paths.ts';
 import type { ExportOptions, TailOptions } from './actions/audit.ts';
+import type { VerifyOptions } from './actions/audit-verify.ts';
 
 /** How often `audit tail --follow` looks for new rows, ms. */
 export const FOLLOW_POLL_MS = 500;
 
 /**
- * `mcp-warden audit tail|export`: reads the audit log (read-only, so it works while the daemon
+ * `mcp-warden audit tail|export|verify`: reads the audit log (read-only, so it works while the daemon
  * runs). The file is `--db <file>` when given, else the OS data dir's audit.db. stdout carries
  * only records; errors are WardenErrors, printed by index.ts. The reading is in actions/audit.ts,
  * loaded when a command runs.
@@ -55,6 +56,22 @@ export function registerAuditCommands(program: Command): void {
     )
     .action(async (options: ExportOptions) =>
       (await import('./actions/audit.ts')).auditExport(dbFile(), options),
+    );
+
+  audit
+    .command('verify')
+    .description(
+      'recompute the hash chain and check every signed checkpoint (read-only; the daemon may run):\n' +
+        'prints "N/N checkpoints valid, rows 1..K verified", or each edited, swapped or deleted row,\n' +
+        'truncated tail and bad checkpoint, and exits 1',
+    )
+    .option('--json', 'print the report as JSON')
+    .option(
+      '--key <vkey>',
+      "check signatures with this verifier key (<name>+<hash>+<key>) instead of the keychain's",
+    )
+    .action(async (options: VerifyOptions) =>
+      (await import('./actions/audit-verify.ts')).auditVerify(dbFile(), options),
     );
 }
 

@@ -14,16 +14,22 @@ export interface KilledWriterOutput {
 }
 
 /**
- * Runs `script` (an ES module, as `node --input-type=module -e`) and kills it with SIGKILL as soon
+ * Runs `script` (an ES module, as `node --input-type=module -e`, or a module file) and kills it with SIGKILL as soon
  * as `killWhen` holds for what it has printed so far. Resolves once it is gone.
  * @throws AssertionError when the child ended without being killed (its stderr in the message).
  */
 export async function runUntilKilled(
   script: string,
   killWhen: (output: KilledWriterOutput) => boolean,
+  options: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<KilledWriterOutput> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+  // A script given as a file path (ending in .ts or .js) runs as that file, with `args`.
+  const argv = /\.(ts|js)$/.test(script)
+    ? [script, ...(options.args ?? [])]
+    : ['--input-type=module', '-e', script];
+  const child = spawn(process.execPath, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env ? { env: options.env } : {}),
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

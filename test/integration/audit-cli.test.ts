@@ -48,7 +48,14 @@ function run(home: string, args: string[]): Promise<Run> {
  * Fills an audit log with three calls: an allowed one that ended, a refused one, and one still
  * in flight. Returns the file and the row ids.
  */
-function fillLog(home: string): { file: string; ids: number[] } {
+/**
+ * Three calls: ok, refused, in flight. With `keepOpen` the writer stays open (and is returned), as
+ * the daemon that would finish the call in flight: a later writer chains it as it is (the
+ * process that started it is gone), so only this one can record its outcome.
+ */
+function fillLog(home: string): { file: string; ids: number[] };
+function fillLog(home: string, keepOpen: true): { file: string; ids: number[]; log: AuditLog };
+function fillLog(home: string, keepOpen = false): { file: string; ids: number[]; log?: AuditLog } {
   const file = path.join(home, 'audit.db');
   const log = AuditLog.open(file);
   const base = {
@@ -85,6 +92,7 @@ function fillLog(home: string): { file: string; ids: number[] } {
     requestId: 3,
     arguments: {},
   });
+  if (keepOpen) return { file, ids: [first, second, third], log };
   log.close();
   return { file, ids: [first, second, third] };
 }
@@ -238,7 +246,8 @@ test('a missing audit log exits 1 with a clear message', async (t) => {
 
 test('audit tail --follow prints new calls and their outcomes until SIGINT', async (t) => {
   const home = tempHome(t);
-  const { file, ids } = fillLog(home);
+  const { file, ids, log } = fillLog(home, true);
+  t.after(() => log.close());
   const child = spawn(CLI, ['audit', '--db', file, 'tail', '-f', '-n', '1'], {
     env: isolatedEnv(home),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -266,7 +275,6 @@ test('audit tail --follow prints new calls and their outcomes until SIGINT', asy
   await waitForLines(1);
   assert.match(lines()[0]!, new RegExp(`^#${ids[2]}  .*  running  -  config$`));
 
-  const log = AuditLog.open(file);
   const id = log.recordCall({
     startedAt: Date.parse('2025-06-01T13:00:00.000Z'),
     sessionId: 'session-2',

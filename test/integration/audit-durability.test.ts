@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
+import { verifyAuditLog } from '../../main/core/audit/verify.ts';
 import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, httpClient } from '../helpers/sdk-client.ts';
 import { NODE, ROOT, waitFor } from '../helpers/warden-env.ts';
@@ -78,4 +79,12 @@ test('kill -9 of the daemon during a stream of calls loses no record of a forwar
   } finally {
     reader.close();
   }
+  // The hash chain after the kill: at most an unchecked tail and calls in flight, never a break
+  // (this daemon has no keychain, so its checkpoints are unsigned: that is all verify may add).
+  const report = verifyAuditLog(fx.w.paths.auditDb, { missing: 'no keychain in this test' });
+  assert.deepEqual(
+    report.problems.filter((p) => !['checkpoint-unsigned', 'no-key'].includes(p.kind)),
+    [],
+  );
+  assert.ok(report.verifiedThrough + report.inFlight >= reached.length, JSON.stringify(report));
 });

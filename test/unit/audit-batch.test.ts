@@ -84,9 +84,19 @@ test('migration 3 rebuilds a file of the previous schema in place: no AUTOINCREM
   const sql = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'tool_calls'").get() as { sql: string })
     .sql;
   assert.doesNotMatch(sql, /AUTOINCREMENT/);
-  // The columns the file had (later migrations add more, with their defaults).
+  // The columns the file had are kept as they were (later migrations add more, with their
+  // defaults), and the chain migration then chains the rows already recorded, in id order (chain.ts).
   const columns = Object.keys(before[0] as object).join(', ');
-  assert.deepEqual(db.prepare(`SELECT ${columns} FROM tool_calls WHERE id < 9 ORDER BY id`).all(), before);
+  const kept = db
+    .prepare(`SELECT ${columns}, chain_seq, chain_hash FROM tool_calls WHERE id < 9 ORDER BY id`)
+    .all() as Record<string, unknown>[];
+  assert.deepEqual(
+    kept.map(({ chain_seq, chain_hash, ...row }) => {
+      assert.ok(Buffer.isBuffer(chain_hash) && chain_hash.length === 32);
+      return { chain_seq, row };
+    }),
+    before.map((row, i) => ({ chain_seq: i + 1, row })),
+  );
   assert.equal(next, 9, 'the next id follows the last one recorded');
   assert.deepEqual(
     db
@@ -151,12 +161,20 @@ test('the first outcome of a turn commits at once, the rest of the turn in one t
   assert.deepEqual(recorded, ids, 'live views hear of each outcome after its commit');
   const batchFrames = walFrames(file) - framesBefore;
 
-  // The same 100 outcomes one statement each, for comparison: at least a frame per commit.
+  // 100 outcomes one statement each, for comparison: at least a frame per commit. (Other calls:
+  // an outcome is recorded once, then the row is final.)
+  const others = Array.from({ length: 100 }, (_, i) => log.recordCall(call(100 + i)));
   const framesSync = walFrames(file);
-  for (const id of ids) log.recordOutcome(id, { outcome: 'tool_error', durationMs: 2 });
+  for (const id of others) log.recordOutcome(id, { outcome: 'tool_error', durationMs: 2 });
   const syncFrames = walFrames(file) - framesSync;
   assert.ok(syncFrames >= 100, `100 separate commits wrote ${syncFrames} frames`);
-  assert.ok(batchFrames <= 6, `two transactions wrote ${batchFrames} frames (100 commits: ${syncFrames})`);
+  // Two transactions write each page they touch once: the pages 100 rows take, which grow with
+  // the row (the chain's leaf hash and position, the redaction columns, incremental vacuum's
+  // pointer map: 5 frames with none of them, 11 with all), against a frame or more per commit.
+  assert.ok(
+    batchFrames * 8 <= syncFrames,
+    `two transactions wrote ${batchFrames} frames, not at most an eighth of 100 commits' ${syncFrames}`,
+  );
 });
 
 test('a queued refusal is committed with its outcome; an unknown id fails alone, not its batch', async (t) => {
@@ -207,6 +225,8 @@ test('a locked database fails closed: the INSERT throws and queued writes reject
   t.after(() => log.close());
   const id = log.recordCall(call(1));
   await log.queueOutcome(id, { outcome: 'ok', durationMs: 1 });
+  // A call in flight when the lock comes (an outcome is recorded once: then the row is final).
+  const inFlight = log.recordCall(call(4));
 
   const locker = new Database(file, { timeout: 0 });
   t.after(() => locker.close());
@@ -217,7 +237,7 @@ test('a locked database fails closed: the INSERT throws and queued writes reject
       isWardenError(error, 'AUDIT_FAILED') && /locked/.test(error.message) && error.message.includes(file),
   );
   const [outcome, refusal] = await Promise.allSettled([
-    log.queueOutcome(id, { outcome: 'error', durationMs: 2 }),
+    log.queueOutcome(inFlight, { outcome: 'error', durationMs: 2 }),
     log.queueRefusal(call(3), 'refused'),
   ]);
   for (const result of [outcome, refusal]) {
@@ -230,10 +250,13 @@ test('a locked database fails closed: the INSERT throws and queued writes reject
   t.after(() => reader.close());
   assert.deepEqual(
     reader.latest(10).map((r) => [r.id, r.outcome]),
-    [[id, 'ok']],
+    [
+      [id, 'ok'],
+      [inFlight, null],
+    ],
   );
   // Once the lock is gone, writes go on.
-  await log.queueOutcome(id, { outcome: 'tool_error', durationMs: 2 });
+  await log.queueOutcome(inFlight, { outcome: 'tool_error', durationMs: 2 });
   assert.equal(reader.latest(1)[0]?.outcome, 'tool_error');
 });
 

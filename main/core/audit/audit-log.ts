@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describeError, WardenError } from '../errors.ts';
 import { AuditRedaction, type RedactedCall, type RedactedText } from './audit-redaction.ts';
+import { AuditChain, storedText } from './chain.ts';
+import type { ChainedRow } from './chain-hash.ts';
+import type { CheckpointKey } from './checkpoint-key.ts';
+import { ChainCheckpoints, type CheckpointOptions, type SigningState } from './checkpoints.ts';
 import { applyMigrations } from './migrations.ts';
 import { redactSecrets } from './redact.ts';
 import { WalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer.ts';
@@ -71,6 +75,13 @@ export interface AuditLogOptions {
   checkpoints?: WalCheckpointerOptions;
   /** Redaction of what the queue* methods write (default: the content scanner, no HMAC key). */
   redaction?: AuditRedaction;
+  /** When the hash chain's signed checkpoints are written (see ChainCheckpoints). */
+  chain?: CheckpointOptions;
+  /**
+   * `false` writes rows without the hash chain, only to measure what it costs
+   * (bench/chain.bench.ts): `audit verify` fails on such a log. Never set by the daemon.
+   */
+  hashChain?: false;
 }
 
 const INSERT_SQL = `
@@ -84,13 +95,14 @@ const INSERT_SQL = `
     @sensitive, @pii, @argumentsHmac
   )`;
 
-const UPDATE_SQL = `
-  UPDATE tool_calls SET
+// Only a row not yet in the chain: a row in the chain is final (chain.ts).
+const UPDATE_SET = `
     outcome = @outcome, error = @error, duration_ms = @durationMs,
     sensitive_data_detected = max(sensitive_data_detected, @sensitive),
     pii_detected = max(pii_detected, @pii),
-    result_secret_rules = @resultRules, result_secret_action = @resultAction
-  WHERE id = @id`;
+    result_secret_rules = @resultRules, result_secret_action = @resultAction`;
+const UPDATE_SQL = `UPDATE tool_calls SET ${UPDATE_SET} WHERE id = @id AND chain_seq IS NULL`;
+const UPDATE_CHAINED_SQL = `UPDATE tool_calls SET ${UPDATE_SET}, chain_seq = @seq, chain_hash = @hash WHERE id = @id AND chain_seq IS NULL`;
 
 interface InsertParams {
   ts: string;
@@ -150,9 +162,14 @@ export class AuditLog {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement<[InsertParams]>;
   readonly #update: Database.Statement<[UpdateParams]>;
+  readonly #updateChained: Database.Statement<[UpdateParams & { seq: number; hash: Buffer }]>;
   readonly #batch: WriteBatch;
   readonly #checkpointer: WalCheckpointer;
   readonly #redaction: AuditRedaction;
+  readonly #chain: AuditChain | undefined;
+  readonly #chainCheckpoints: ChainCheckpoints | undefined;
+  /** Runs a final write: in a transaction when `atomic` (several statements), with the chain's rollback. */
+  readonly #final: (write: () => number, atomic: boolean) => number;
   /** Called with the row id after each committed insert or outcome (live views); must not throw. */
   onRecord: ((id: number) => void) | undefined;
 
@@ -162,14 +179,61 @@ export class AuditLog {
     this.#insert = db.prepare<[InsertParams]>(INSERT_SQL);
     this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
     this.#redaction = options.redaction ?? new AuditRedaction();
+    this.#updateChained = db.prepare<[UpdateParams & { seq: number; hash: Buffer }]>(UPDATE_CHAINED_SQL);
+    if (options.hashChain !== false) {
+      this.#chain = AuditChain.open(db);
+      this.#chainCheckpoints = new ChainCheckpoints(db, this.#chain, options.chain);
+    }
     const inTransaction = db.transaction((writes: () => unknown[]) => writes());
-    this.#batch = new WriteBatch((writes, count) => {
+    this.#batch = new WriteBatch((writes, count, atomic) => {
       // One statement commits by itself: BEGIN and COMMIT around it would only add two.
-      const results = count === 1 ? writes() : inTransaction.immediate(writes);
+      const results = this.#chained(() =>
+        count === 1 && !atomic ? writes() : inTransaction.immediate(writes),
+      );
       this.#checkpointer.wrote();
       return results;
     });
+    const finalTransaction = db.transaction((write: () => number) => write());
+    // A final write and its chain append commit together; without the chain it is one statement.
+    this.#final = (write, atomic) =>
+      this.#chained(() => (atomic ? finalTransaction.immediate(write) : write()));
     this.#checkpointer = WalCheckpointer.start(file, db, options.checkpoints);
+  }
+
+  /**
+   * Sets the key that signs the chain's checkpoints (or why there is none: then they are written
+   * unsigned, and `audit verify` says so). Checkpoints wait for this; see checkpoint-key.ts.
+   */
+  useCheckpointKey(key: CheckpointKey): void {
+    this.#chainCheckpoints?.useKey(key);
+  }
+
+  /** The chain's size and signing state, for status. */
+  chainState(): { size: number; deviceId: string; signing: SigningState } {
+    if (!this.#chain || !this.#chainCheckpoints) {
+      return { size: 0, deviceId: '', signing: { state: 'missing', reason: 'the hash chain is off' } };
+    }
+    return {
+      size: this.#chain.size,
+      deviceId: this.#chain.deviceId,
+      signing: this.#chainCheckpoints.signing(),
+    };
+  }
+
+  /** Runs a commit; on a rollback puts the chain back; after it, a checkpoint when one is due. */
+  #chained<T>(commit: () => T): T {
+    const chain = this.#chain;
+    if (!chain) return commit();
+    const mark = chain.mark();
+    let result: T;
+    try {
+      result = commit();
+    } catch (error) {
+      chain.restore(mark);
+      throw error;
+    }
+    this.#chainCheckpoints?.afterCommit();
+    return result;
   }
 
   /**
@@ -187,6 +251,8 @@ export class AuditLog {
       // Create the file ourselves so it, and the -wal/-shm files SQLite derives from it, are private.
       fs.closeSync(fs.openSync(resolved, 'a', 0o600));
       db = new Database(resolved, { fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 });
+      // A new file frees the pages retention empties in steps (retention.ts); no effect on an old one.
+      db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       applyMigrations(db);
@@ -219,9 +285,10 @@ export class AuditLog {
   recordOutcome(id: number, end: AuditCallEnd): void {
     let changes: number;
     try {
-      changes = this.#update.run(
-        updateParams(id, end, { text: end.error ?? null, sensitiveDataDetected: false, piiDetected: false }),
-      ).changes;
+      changes = this.#final(
+        () => this.#finish(id, updateParams(id, end, { ...NOTHING_FOUND, text: end.error ?? null })),
+        this.#finishIsAtomic(id),
+      );
       this.#checkpointer.wrote();
     } catch (error) {
       throw this.#failed(`cannot record the outcome of call #${id}`, error);
@@ -229,7 +296,7 @@ export class AuditLog {
     if (changes === 0) {
       throw new WardenError(
         'AUDIT_FAILED',
-        `the audit log at ${this.file} has no call #${id} to record an outcome for`,
+        `the audit log at ${this.file} has no call #${id} in flight to record an outcome for (no such call, or its outcome is recorded: final, in the hash chain)`,
       );
     }
     this.onRecord?.(id);
@@ -261,13 +328,13 @@ export class AuditLog {
   #enqueueOutcome(params: UpdateParams): Promise<void> {
     const id = params.id;
     return this.#batch
-      .enqueue(() => this.#update.run(params).changes)
+      .enqueue(() => this.#finish(id, params), this.#finishIsAtomic(id))
       .then(
         (changes) => {
           if (changes === 0) {
             throw new WardenError(
               'AUDIT_FAILED',
-              `the audit log at ${this.file} has no call #${id} to record an outcome for`,
+              `the audit log at ${this.file} has no call #${id} in flight to record an outcome for (no such call, or its outcome is recorded: final, in the hash chain)`,
             );
           }
           this.onRecord?.(id);
@@ -288,6 +355,29 @@ export class AuditLog {
    */
   queueCall(start: AuditCallStart): Promise<number> {
     return this.#queueInsert(start, null, null, null);
+  }
+
+  /**
+   * The outcome's UPDATE, and the row joins the chain (its content is now final): one statement
+   * carrying the leaf when the row's content is remembered (chain.ts), else the UPDATE and then
+   * the append. 0 changes: no such row, or its outcome is already recorded (final).
+   */
+  #finish(id: number, params: UpdateParams): number {
+    const chain = this.#chain;
+    const next = chain?.leafAtOutcome(id, params);
+    if (chain && next) {
+      const changes = this.#updateChained.run({ ...params, seq: next.seq, hash: next.leaf }).changes;
+      if (changes > 0) chain.appended(id, next.leaf);
+      return changes;
+    }
+    const changes = this.#update.run(params).changes;
+    if (changes > 0) chain?.append(id);
+    return changes;
+  }
+
+  /** Whether #finish(id) runs several statements (the chain is on and the row not remembered). */
+  #finishIsAtomic(id: number): boolean {
+    return this.#chain !== undefined && !this.#chain.remembers(id);
   }
 
   /**
@@ -353,8 +443,18 @@ export class AuditLog {
     } catch (cause) {
       return Promise.reject(this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause));
     }
+    // A refusal is final when written: it joins the chain in the same transaction.
+    const final = outcome !== null;
     return this.#batch
-      .enqueue(() => Number(this.#insert.run(params).lastInsertRowid))
+      .enqueue(
+        () => {
+          const id = Number(this.#insert.run(params).lastInsertRowid);
+          if (final) this.#chain?.append(id);
+          else this.#chain?.remember(id, storedRow(id, params));
+          return id;
+        },
+        final && this.#chain !== undefined,
+      )
       .then(
         (id) => {
           this.onRecord?.(id);
@@ -385,6 +485,11 @@ export class AuditLog {
   close(): void {
     if (!this.#db.open) return;
     this.#batch.flush();
+    try {
+      this.#chainCheckpoints?.close();
+    } catch {
+      // The rows are committed; the tail after the last checkpoint is reported by `audit verify`.
+    }
     this.#checkpointer.stop();
     try {
       this.#db.pragma('wal_checkpoint(TRUNCATE)');
@@ -403,7 +508,15 @@ export class AuditLog {
   ): number {
     try {
       const params = insertParams(start, outcome, error, durationMs);
-      const id = Number(this.#insert.run(params).lastInsertRowid);
+      const id = this.#final(
+        () => {
+          const inserted = Number(this.#insert.run(params).lastInsertRowid);
+          if (outcome === null) this.#chain?.remember(inserted, storedRow(inserted, params));
+          else this.#chain?.append(inserted);
+          return inserted;
+        },
+        outcome !== null && this.#chain !== undefined,
+      );
       this.#checkpointer.wrote();
       this.onRecord?.(id);
       return id;
@@ -480,6 +593,33 @@ function updateParams(id: number, end: AuditCallEnd, error: RedactedText): Updat
     pii: error.piiDetected ? 1 : 0,
     resultRules: secrets?.rules.length ? secrets.rules.join(',') : null,
     resultAction: secrets?.rules.length ? secrets.action : null,
+  };
+}
+
+/** A row's chained columns as SQLite will return them (chain.ts, storedText). */
+function storedRow(id: number, params: InsertParams): ChainedRow {
+  return {
+    id,
+    ts: params.ts,
+    ts_ms: params.tsMs,
+    session_id: storedText(params.sessionId),
+    client_name: storedText(params.clientName),
+    client_version: storedText(params.clientVersion),
+    server: storedText(params.server),
+    tool: storedText(params.tool),
+    request_id: storedText(params.requestId),
+    arguments: storedText(params.arguments),
+    decision: params.decision,
+    reason: storedText(params.reason),
+    outcome: params.outcome,
+    error: storedText(params.error),
+    duration_ms: params.durationMs,
+    policy_version: storedText(params.policyVersion),
+    sensitive_data_detected: params.sensitive,
+    pii_detected: params.pii,
+    arguments_hmac: params.argumentsHmac,
+    result_secret_rules: null,
+    result_secret_action: null,
   };
 }
 

@@ -85,6 +85,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE tool_calls ADD COLUMN result_secret_action TEXT; -- 'mask' | 'block' | 'allow': what was done about them
     `,
   },
+  {
+    // The hash chain and its signed checkpoints (audit/chain.ts, checkpoints.ts). Rows recorded
+    // before this migration join the chain when the log is next opened.
+    version: 5,
+    name: 'hash chain and signed checkpoints',
+    sql: `
+      ALTER TABLE tool_calls ADD COLUMN chain_seq INTEGER; -- position in the chain, 1-based; NULL in flight
+      ALTER TABLE tool_calls ADD COLUMN chain_hash BLOB;   -- RFC 6962 leaf hash (chain-hash.ts)
+      CREATE TABLE audit_checkpoints (
+        id         INTEGER PRIMARY KEY,
+        tree_size  INTEGER NOT NULL UNIQUE, -- rows 1..tree_size of the chain
+        root_hash  BLOB    NOT NULL,        -- RFC 6962 tree head
+        last_leaf  BLOB,                    -- the leaf hash at tree_size
+        frontier   BLOB    NOT NULL,        -- the compact range [0, tree_size): subtree roots, leftmost first
+        note       TEXT    NOT NULL,        -- C2SP signed note of the tlog-checkpoint text (bare text: unsigned)
+        created_ms INTEGER NOT NULL
+      );
+      CREATE TABLE audit_chain (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this build writes: the last migration's number. */

@@ -1,6 +1,8 @@
 /** One queued write: runs inside the batch's transaction; its promise settles after the commit. */
 interface QueuedWrite {
   run: () => unknown;
+  /** It runs several statements that must commit together. */
+  atomic: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -18,16 +20,17 @@ interface QueuedWrite {
  * and was rolled back (disk full, database locked past the busy timeout, closed database).
  */
 export class WriteBatch {
-  readonly #commit: (writes: () => unknown[], count: number) => unknown[];
+  readonly #commit: (writes: () => unknown[], count: number, atomic: boolean) => unknown[];
   #queued: QueuedWrite[] = [];
   /** The open window: set from a turn's first write until its flush. */
   #scheduled: NodeJS.Immediate | undefined;
 
   /**
    * @param commit runs `writes` (`count` of them) in one transaction and returns its result;
-   *   throws when the transaction could not commit (nothing of it is then written).
+   *   throws when the transaction could not commit (nothing of it is then written). `atomic`:
+   *   some write runs several statements, so even a count of 1 needs a transaction.
    */
-  constructor(commit: (writes: () => unknown[], count: number) => unknown[]) {
+  constructor(commit: (writes: () => unknown[], count: number, atomic: boolean) => unknown[]) {
     this.#commit = commit;
   }
 
@@ -41,18 +44,19 @@ export class WriteBatch {
    * transaction.
    * @param run the statement(s) to run; its result is what the promise resolves with. A throw
    *   rolls back the whole batch, so it must throw only for a database error.
+   * @param atomic `run` runs several statements that must commit together, even alone.
    */
-  enqueue<T>(run: () => T): Promise<T> {
+  enqueue<T>(run: () => T, atomic = false): Promise<T> {
     if (this.#scheduled === undefined) {
       this.#scheduled = setImmediate(() => this.flush());
       try {
-        return Promise.resolve(this.#commit(() => [run()], 1)[0] as T);
+        return Promise.resolve(this.#commit(() => [run()], 1, atomic)[0] as T);
       } catch (error) {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
     }
     return new Promise<T>((resolve, reject) => {
-      this.#queued.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      this.#queued.push({ run, atomic, resolve: resolve as (value: unknown) => void, reject });
     });
   }
 
@@ -65,7 +69,11 @@ export class WriteBatch {
     this.#queued = [];
     let results: unknown[];
     try {
-      results = this.#commit(() => writes.map((write) => write.run()), writes.length);
+      results = this.#commit(
+        () => writes.map((write) => write.run()),
+        writes.length,
+        writes.some((write) => write.atomic),
+      );
     } catch (error) {
       for (const write of writes) write.reject(error);
       return;

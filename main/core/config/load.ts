@@ -6,6 +6,7 @@ import type { WardenPaths } from '../paths.ts';
 import {
   DEFAULT_PORT,
   wardenConfigSchema,
+  DEFAULT_AUDIT_RETENTION_DAYS,
   type ServerConfig,
   type WardenConfig,
   type WardenConfigInput,
@@ -108,6 +109,7 @@ export function parseConfig(text: string, file: string): WardenConfig {
     file,
     port: parsed.data.daemon?.port ?? DEFAULT_PORT,
     auditSynchronous: parsed.data.audit?.synchronous ?? 'normal',
+    auditRetentionDays: parsed.data.audit?.retentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS,
     warmUpstreams: parsed.data.daemon?.warmUpstreams ?? true,
     ...(parsed.data.metrics?.port !== undefined ? { metricsPort: parsed.data.metrics.port } : {}),
     servers,

@@ -137,6 +137,16 @@ export const metricsConfigSchema = z
   })
   .describe('Prometheus metrics');
 
+/** `audit.retentionDays`: how long audit rows are kept (audit/retention.ts). */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
+const auditRetentionDaysSchema = z
+  .int()
+  .min(1)
+  .max(36500)
+  .describe(
+    `Days the audit log keeps calls (default ${DEFAULT_AUDIT_RETENTION_DAYS}): older whole ranges between signed checkpoints are removed, keeping the boundary so \`audit verify\` still passes, and the file is compacted in the background.`,
+  );
+
 const configShape = {
   $schema: z.string().optional(),
   daemon: z
@@ -152,6 +162,7 @@ const configShape = {
     .optional(),
   audit: z
     .strictObject({
+      retentionDays: auditRetentionDaysSchema.optional(),
       synchronous: z
         .enum(['normal', 'full'])
         .optional()
@@ -214,6 +225,8 @@ export interface WardenConfig {
   file: string;
   port: number;
   auditSynchronous: 'normal' | 'full';
+  /** `audit.retentionDays` (default DEFAULT_AUDIT_RETENTION_DAYS). */
+  auditRetentionDays: number;
   /** Whether warm upstreams are kept for stdio servers (`daemon.warmUpstreams`, default true). */
   warmUpstreams: boolean;
   /** The tokenless loopback metrics port (`metrics.port`); absent when off (the default). */

@@ -90,7 +90,39 @@ export const statusSchema = z.object({
   /** "org acme v6" when an org policy is in force, else null. */
   policyVersion: z.string().nullable(),
   eventLoop: eventLoopSchema,
+  /** Whether the audit checkpoints are signed: the device key is in the keychain, or why not. */
+  auditSigning: z
+    .object({ state: z.enum(['present', 'missing', 'pending']), reason: z.string().nullable() })
+    .optional(),
 });
+
+/** The audit log's hash chain as `audit verify` finds it (audit/verify.ts), for the Activity page. */
+export const auditChainSchema = z.object({
+  /** No problem found: rows recomputed, every checkpoint's root and signature valid. */
+  ok: z.boolean(),
+  /** Chain positions verified: prunedThrough+1 .. verifiedThrough. */
+  verifiedThrough: z.number(),
+  prunedThrough: z.number(),
+  /** Rows chained after the last checkpoint, not yet signed. */
+  uncheckedTail: z.object({ from: z.number(), to: z.number() }).nullable(),
+  /** Calls not yet in the chain (in flight). */
+  inFlight: z.number(),
+  checkpoints: z.object({
+    total: z.number(),
+    valid: z.number(),
+    last: z.object({ id: z.number(), treeSize: z.number(), createdAt: z.string() }).nullable(),
+  }),
+  /** The device's checkpoint signing key: present (with its key hash), or why not. */
+  signingKey: z.object({
+    present: z.boolean(),
+    keyHash: z.string().nullable(),
+    reason: z.string().nullable(),
+  }),
+  /** Each problem, naming the row or checkpoint. */
+  problems: z.array(z.object({ kind: z.string(), message: z.string() })),
+});
+
+export type AuditChainResponse = z.infer<typeof auditChainSchema>;
 
 export const rememberedRuleSchema = z.object({
   id: z.number(),

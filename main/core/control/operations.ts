@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  auditChainSchema,
   approvalAnswerBodySchema,
   approvalRequestSchema,
   auditExportFormatSchema,
@@ -239,6 +240,13 @@ export const OPERATIONS = {
     query: auditQuerySchema.extend({ format: auditExportFormatSchema.default('jsonl') }),
     request: (query, format) => ({ query: { ...query, format } }),
     response: 'text',
+    emits: [],
+  }),
+  auditChain: op(noArgs, auditChainSchema, {
+    method: 'GET',
+    path: '/audit/chain',
+    summary:
+      "the audit log's hash chain: verified up to which row, the last checkpoint, whether the signing key is present",
     emits: [],
   }),
   clients: op(noArgs, clientConfigSchema.array(), {

@@ -3,6 +3,10 @@ import { ApprovalBroker } from '../approvals/broker.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { AuditRedaction } from '../audit/audit-redaction.ts';
 import { auditHmacKey } from '../secrets/audit-hmac-key.ts';
+import { startCheckpointSigning } from '../audit/checkpoint-signing.ts';
+import { KeychainCheckpointKeyStore } from '../secrets/checkpoint-key-store.ts';
+import { startRetention } from '../audit/retention-start.ts';
+import type { AuditRetention } from '../audit/retention.ts';
 import type { ServerConfig, WardenConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import { QuotaStore } from '../guard/limits.ts';
@@ -66,6 +70,8 @@ export class WardenCore {
   readonly #state: Database.Database;
   readonly #settings: DaemonSettingsStore;
   readonly #unfollow: () => void;
+  /** Audit retention (audit.retentionDays), pruning off the event loop. */
+  readonly #retention: AuditRetention;
   #paused: boolean;
   readonly #listeners = new Set<(event: CoreEvent) => void>();
   readonly #secretListeners = new Set<(name: string) => void>();
@@ -105,6 +111,11 @@ export class WardenCore {
     this.metrics.followApprovals(this.broker);
     // Live views refresh on every change put in force (policy status, servers, catalog).
     this.#unfollow = inForce.subscribe(() => this.emit({ type: 'status.changed' }));
+    this.#retention = startRetention(
+      audit.file,
+      () => this.inForce.current.config.auditRetentionDays,
+      logger,
+    );
   }
 
   /** The daemon's logger (parts of the runtime log through children of it). */
@@ -217,7 +228,9 @@ export class WardenCore {
     const audit = AuditLog.open(paths.auditDb, {
       synchronous: config.auditSynchronous,
       redaction: new AuditRedaction({ hmacKey: auditHmacKey(secrets, logger.child({ component: 'audit' })) }),
+      chain: { org: () => /^org (\S+)/.exec(inForce.policyVersion() ?? '')?.[1] },
     });
+    void startCheckpointSigning(audit, logger, new KeychainCheckpointKeyStore());
     try {
       return new WardenCore(inForce, audit, openStateDb(paths.stateDb), secrets, logger, paths.dataDir);
     } catch (error) {
@@ -289,6 +302,7 @@ export class WardenCore {
 
   close(): void {
     this.#unfollow();
+    this.#retention.stop();
     this.inForce.close();
     this.broker.withdrawAll('MCP Warden is shutting down');
     this.metrics.close();

@@ -25,6 +25,8 @@ export const queryKeys = {
   rules: ['policy', 'rules'],
   audit: ['audit'],
   auditPage: (query: AuditQuery) => ['audit', query] as const,
+  /** Not under `audit`: recomputing the chain is not worth doing for every row written. */
+  auditChain: ['chain'],
 } satisfies Record<string, QueryKey | ((...args: never[]) => QueryKey)>;
 
 /**
@@ -99,3 +101,16 @@ export function isNewestAuditPage(key: QueryKey): boolean {
   const query = key[1] as AuditQuery | undefined;
   return key[0] === 'audit' && query?.before === undefined;
 }
+
+/** How often the Activity page re-reads the chain state, ms. */
+export const CHAIN_REFRESH_MS = 60_000;
+
+/** WardenApi.auditChain: read when the page mounts, then every CHAIN_REFRESH_MS. */
+export const useAuditChain = (api: WardenApi) =>
+  loaded(
+    useQuery({
+      queryKey: queryKeys.auditChain,
+      queryFn: () => api.auditChain(),
+      refetchInterval: CHAIN_REFRESH_MS,
+    }),
+  );

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { AuditExportFormat, AuditQuery } from '../../../main/core/control/contract.ts';
 import type { WardenApi } from '../../../main/core/control/warden-api.ts';
+import { ChainState } from '../components/ChainState.tsx';
 import { message } from '../data/message.ts';
 import { useAuditPage } from '../data/queries.ts';
 
@@ -39,6 +40,7 @@ export function ActivityPage({ api }: { api: WardenApi }) {
   return (
     <section aria-labelledby="activity-title">
       <h1 id="activity-title">Activity</h1>
+      <ChainState api={api} />
       <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="filters">
         <label>
           Search

@@ -4,6 +4,7 @@ import { clientLocations } from '../../clients/locations.ts';
 import type { ControlHandlers } from '../invoke.ts';
 import { approvalsHandlers } from './approvals.ts';
 import { auditHandlers } from './audit.ts';
+import { auditChainHandlers } from './audit-chain.ts';
 import { backupDirOf, clientsHandlers } from './clients.ts';
 import type { DaemonContext } from './context.ts';
 import { policyHandlers } from './policy.ts';
@@ -30,6 +31,7 @@ export function daemonHandlers(context: DaemonContext): ControlHandlers {
     ...rulesPinsHandlers(context),
     ...policyHandlers(context),
     ...auditHandlers({ auditFile: core.audit.file }),
+    ...auditChainHandlers(core.audit),
     ...clientsHandlers({
       wardenConfigFile: () => core.config.file,
       backupDir: backupDirOf(core.dataDir),

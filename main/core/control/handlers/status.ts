@@ -1,3 +1,4 @@
+import type { SigningState } from '../../audit/checkpoints.ts';
 import { formatCommandLine } from '../../command-line.ts';
 import { WardenError } from '../../errors.ts';
 import { identityHash } from '../../policy/identity.ts';
@@ -54,6 +55,7 @@ export function statusHandlers(
       paused: core.paused,
       policyVersion: core.policyVersion() ?? null,
       eventLoop: eventLoop.figures(),
+      auditSigning: auditSigning(core.audit.chainState().signing),
     }),
     measureEventLoop: () => eventLoop.start(),
     version: () => ({ version: WARDEN_VERSION, pid: process.pid, api: 'v1' }),
@@ -79,4 +81,9 @@ export function statusHandlers(
       return { ok: true };
     },
   };
+}
+
+/** The status's view of the checkpoint signing key (audit/checkpoints.ts). */
+function auditSigning(signing: SigningState): { state: SigningState['state']; reason: string | null } {
+  return { state: signing.state, reason: signing.state === 'missing' ? signing.reason : null };
 }
