@@ -12,7 +12,7 @@ const CORE_TIERS = [
   ['runtime'],
   ['clients', 'bridge'],
   ['guard'],
-  ['approvals', 'oauth', 'change'],
+  ['approvals', 'oauth', 'change', 'forward'],
   ['secrets', 'store'],
   ['policy', 'pins', 'audit', 'process'],
   ['config', 'db'],

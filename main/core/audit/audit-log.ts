@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describeError, WardenError } from '../errors.ts';
 import { applyMigrations } from './migrations.ts';
+import { Outbox } from './outbox.ts';
 import { redactSecrets } from './redact.ts';
 import { WalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer.ts';
 import { WriteBatch } from './write-batch.ts';
@@ -38,6 +39,8 @@ export interface AuditCallStart {
   reason?: string;
   /** The org policy version in force, e.g. "org acme v6" (absent without org policy). */
   policyVersion?: string;
+  /** The session's MCP protocol version (forwarded records only; not a column). */
+  protocolVersion?: string;
 }
 
 /** How a recorded call ended. */
@@ -123,7 +126,11 @@ export class AuditLog {
   readonly #insert: Database.Statement<[InsertParams]>;
   readonly #update: Database.Statement<[UpdateParams]>;
   readonly #batch: WriteBatch;
+  /** Runs a write with its outbox records in one transaction (alone when no destination is in force). */
+  readonly #inTransaction: <T>(write: () => T) => T;
   readonly #checkpointer: WalCheckpointer;
+  /** Records for the forwarding destinations, written in each row's transaction (outbox.ts). */
+  readonly outbox: Outbox;
   /** Called with the row id after each committed insert or outcome (live views); must not throw. */
   onRecord: ((id: number) => void) | undefined;
 
@@ -132,10 +139,12 @@ export class AuditLog {
     this.#db = db;
     this.#insert = db.prepare<[InsertParams]>(INSERT_SQL);
     this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
+    this.outbox = new Outbox(db);
     const inTransaction = db.transaction((writes: () => unknown[]) => writes());
+    this.#inTransaction = (write) => (this.outbox.active ? db.transaction(write).immediate() : write());
     this.#batch = new WriteBatch((writes, count) => {
       // One statement commits by itself: BEGIN and COMMIT around it would only add two.
-      const results = count === 1 ? writes() : inTransaction.immediate(writes);
+      const results = count === 1 && !this.outbox.active ? writes() : inTransaction.immediate(writes);
       this.#checkpointer.wrote();
       return results;
     });
@@ -189,12 +198,9 @@ export class AuditLog {
   recordOutcome(id: number, end: AuditCallEnd): void {
     let changes: number;
     try {
-      changes = this.#update.run({
-        id,
-        outcome: end.outcome,
-        error: end.error ?? null,
-        durationMs: end.durationMs,
-      }).changes;
+      changes = this.#inTransaction(() =>
+        this.#updateRow({ id, outcome: end.outcome, error: end.error ?? null, durationMs: end.durationMs }),
+      );
       this.#checkpointer.wrote();
     } catch (error) {
       throw this.#failed(`cannot record the outcome of call #${id}`, error);
@@ -221,7 +227,7 @@ export class AuditLog {
       durationMs: end.durationMs,
     };
     return this.#batch
-      .enqueue(() => this.#update.run(params).changes)
+      .enqueue(() => this.#updateRow(params))
       .then(
         (changes) => {
           if (changes === 0) {
@@ -269,7 +275,7 @@ export class AuditLog {
       return Promise.reject(this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause));
     }
     return this.#batch
-      .enqueue(() => Number(this.#insert.run(params).lastInsertRowid))
+      .enqueue(() => this.#insertParams(params, start.protocolVersion))
       .then(
         (id) => {
           this.onRecord?.(id);
@@ -318,13 +324,28 @@ export class AuditLog {
   ): number {
     try {
       const params = insertParams(start, outcome, error, durationMs);
-      const id = Number(this.#insert.run(params).lastInsertRowid);
+      const id = this.#inTransaction(() => this.#insertParams(params, start.protocolVersion));
       this.#checkpointer.wrote();
       this.onRecord?.(id);
       return id;
     } catch (cause) {
       throw this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause);
     }
+  }
+
+  /** Inserts a row and, when it is complete (a refusal), its outbox records; returns its id. */
+  #insertParams(params: InsertParams, protocolVersion: string | undefined): number {
+    const id = Number(this.#insert.run(params).lastInsertRowid);
+    if (params.outcome === null) this.outbox.noteCall(id, protocolVersion);
+    else this.outbox.enqueueCall(id, protocolVersion);
+    return id;
+  }
+
+  /** Writes an outcome and the row's outbox records; returns the rows changed (0: no such row). */
+  #updateRow(params: UpdateParams): number {
+    const changes = this.#update.run(params).changes;
+    if (changes > 0) this.outbox.enqueueCall(params.id);
+    return changes;
   }
 
   #failed(what: string, cause: unknown): WardenError {

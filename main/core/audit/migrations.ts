@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { applyMigrations as applyOwnMigrations, type Migration } from '../db/migrations.ts';
+import { OUTBOX_MIGRATION_SQL } from './outbox.ts';
 
 /** Every migration of the audit database, oldest first. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -74,6 +75,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tool_calls_ts_ms ON tool_calls (ts_ms);
     `,
   },
+  // 4 (hash chain) and 5 (redaction) are other parts of the same release.
+  { version: 6, name: 'forwarding outbox', sql: OUTBOX_MIGRATION_SQL },
 ];
 
 /** The schema version this build writes: the last migration's number. */

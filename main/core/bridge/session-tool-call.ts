@@ -24,6 +24,8 @@ export interface ToolCallHost {
   /** The downstream session id. */
   sessionId(): string;
   client(): { name?: string; version?: string };
+  /** The MCP protocol version the session speaks, once initialized. */
+  protocolVersion(): string | undefined;
   closed(): boolean;
   /** Delivers the one answer of the exchange (once `recorded` has settled, when given). */
   answer(exchange: Exchange, message: JSONRPCMessage, recorded?: Promise<void>): void;
@@ -91,6 +93,7 @@ export async function handleToolCall(
     sessionId: call.sessionId,
     ...(client.name ? { clientName: client.name } : {}),
     ...(client.version ? { clientVersion: client.version } : {}),
+    ...(host.protocolVersion() ? { protocolVersion: host.protocolVersion() } : {}),
     server: host.server,
     tool,
     requestId: request.id,

@@ -78,6 +78,8 @@ export class BridgeSession {
   readonly #toolCalls: ToolCallHost;
   #client: { name?: string; version?: string } = {};
   #initializeParams: InitializeRequest['params'] | undefined;
+  /** The protocol version the upstream answered initialize with (what the session speaks). */
+  #protocolVersion: string | undefined;
   #closed = false;
   /**
    * Set while a message to the client waits for its audit row to be committed: later messages
@@ -128,6 +130,7 @@ export class BridgeSession {
       log: options.logger,
       sessionId: options.sessionId,
       client: () => this.#client,
+      protocolVersion: () => this.#protocolVersion,
       closed: () => this.#closed,
       answer: (exchange, message, recorded) => this.#answer(exchange, message, recorded),
       forward: (exchange, request) => this.#forward(exchange, request),
@@ -354,6 +357,7 @@ export class BridgeSession {
       if (isCheckedResult(message)) {
         if (exchange.method === 'initialize' && this.#initializeParams) {
           const version = (message.result as { protocolVersion?: string }).protocolVersion;
+          this.#protocolVersion = typeof version === 'string' ? version : undefined;
           this.#upstream.noteInitialized(this.#initializeParams, version);
         }
         if (exchange.auditId !== undefined)

@@ -100,6 +100,7 @@ export function parseConfig(text: string, file: string): WardenConfig {
     file,
     port: parsed.data.daemon?.port ?? DEFAULT_PORT,
     auditSynchronous: parsed.data.audit?.synchronous ?? 'normal',
+    auditDestinations: parsed.data.audit?.destinations ?? {},
     warmUpstreams: parsed.data.daemon?.warmUpstreams ?? true,
     servers,
     policy: parsed.data.policy ?? {},

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { policyDocumentSchema, type PolicyDocument } from './policy-schema.ts';
+import {
+  auditDestinationsSchema,
+  policyDocumentSchema,
+  type AuditDestinations,
+  type PolicyDocument,
+} from './policy-schema.ts';
 import { quoteName, SERVER_NAME_RULES, serverNameProblem } from './server-name.ts';
 
 /** The default loopback port of the daemon; `daemon.port`, `--port` or `$MCP_WARDEN_PORT` change it. */
@@ -134,6 +139,9 @@ const configShape = {
         .describe(
           'SQLite synchronous mode for the audit log: "normal" survives a crash of Warden, "full" also a power loss (slower).',
         ),
+      destinations: auditDestinationsSchema
+        .optional()
+        .describe('where audit records are forwarded (otlp, syslog), by name; see docs/forwarding.md'),
     })
     .optional(),
   policy: policyDocumentSchema
@@ -185,6 +193,8 @@ export interface WardenConfig {
   file: string;
   port: number;
   auditSynchronous: 'normal' | 'full';
+  /** `audit.destinations` as written (empty when absent); see forward/destinations.ts for what is in force. */
+  auditDestinations: AuditDestinations;
   /** Whether warm upstreams are kept for stdio servers (`daemon.warmUpstreams`, default true). */
   warmUpstreams: boolean;
   /** Enabled servers by name (entries with `"disabled": true` are left out). */

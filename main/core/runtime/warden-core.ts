@@ -23,7 +23,9 @@ import type { SecretAccess } from '../bridge/upstream-link.ts';
 import { OAuthCoordinator } from '../oauth/oauth.ts';
 import type { OrgPolicySync } from '../policy/org-sync.ts';
 import { admitServer, approveServerIdentity, catalogEntryFor, type ServerAdmission } from './admission.ts';
-import { StateInForce, type ServerChanges } from './state-in-force.ts';
+import { StateInForce, type InForce, type ServerChanges } from './state-in-force.ts';
+import { destinationsInForce } from '../forward/destinations.ts';
+import { Forwarding } from '../forward/forwarding.ts';
 
 export type { ServerAdmission } from './admission.ts';
 export { policySources } from './policy-sources.ts';
@@ -58,6 +60,9 @@ export class WardenCore {
   readonly #state: Database.Database;
   readonly #settings: DaemonSettingsStore;
   readonly #unfollow: () => void;
+  /** Forwarding of audit records to the destinations in force (audit.destinations, managed policy). */
+  readonly forwarding: Forwarding;
+  readonly #unfollowForwarding: () => void;
   #paused: boolean;
   readonly #listeners = new Set<(event: CoreEvent) => void>();
   readonly #secretListeners = new Set<(name: string) => void>();
@@ -95,6 +100,16 @@ export class WardenCore {
     this.audit.onRecord = (id) => this.emit({ type: 'audit.recorded', id });
     // Live views refresh on every change put in force (policy status, servers, catalog).
     this.#unfollow = inForce.subscribe(() => this.emit({ type: 'status.changed' }));
+    this.forwarding = new Forwarding(audit.outbox, secrets, logger);
+    this.#forward(inForce.current);
+    this.#unfollowForwarding = inForce.subscribe((change) => this.#forward(change.now));
+  }
+
+  /** Puts the audit destinations of `state` in force; a user entry a lock overrides is logged. */
+  #forward(state: InForce): void {
+    const { destinations, overrides } = destinationsInForce(state.config, state.engine.sources);
+    for (const override of overrides) this.#logger.warn({ destination: override.name }, override.note);
+    this.forwarding.apply(destinations);
   }
 
   /** The daemon's logger (parts of the runtime log through children of it). */
@@ -282,6 +297,8 @@ export class WardenCore {
 
   close(): void {
     this.#unfollow();
+    this.#unfollowForwarding();
+    this.forwarding.close();
     this.inForce.close();
     this.broker.withdrawAll('MCP Warden is shutting down');
     this.audit.close();
