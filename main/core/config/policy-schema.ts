@@ -215,16 +215,24 @@ export const auditDestinationSchema = z.discriminatedUnion('type', [
   syslogDestinationSchema,
 ]);
 
-/** The name of a destination: what `audit status` shows and outbox records are filed under. */
-export const destinationNameSchema = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
-    'a destination name is letters, digits, ".", "_", "-" (at most 64)',
-  );
+/** What a destination name may be: what `audit status` shows and outbox records are filed under. */
+export const DESTINATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-/** `audit.destinations` in the config and `auditDestinations` in the managed policy: destinations by name. */
-export const auditDestinationsSchema = z.record(destinationNameSchema, auditDestinationSchema);
+/**
+ * `audit.destinations` in the config and `auditDestinations` in the managed policy:
+ * destinations by name. An issue names a name that is not valid and says what a name is.
+ */
+export const auditDestinationsSchema = z
+  .record(z.string(), auditDestinationSchema)
+  .superRefine((destinations, ctx) => {
+    for (const name of Object.keys(destinations))
+      if (!DESTINATION_NAME.test(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `the destination name "${name}" is not valid: a destination name is letters, digits, ".", "_" and "-" (at most 64), starting with a letter or digit`,
+        });
+  });
 
 export type AuditDestination = z.output<typeof auditDestinationSchema>;
 export type OtlpDestination = z.output<typeof otlpDestinationSchema>;

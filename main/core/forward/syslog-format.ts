@@ -83,10 +83,19 @@ export function headerField(value: string, max: number): string {
   return printable.length ? printable : '-';
 }
 
-/** One SD-ELEMENT with the params that have a value (RFC 5424 section 6.3). */
+/** A UTF-16 surrogate without its pair (not encodable as UTF-8). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * One SD-ELEMENT with the params that have a value (RFC 5424 section 6.3). Control characters
+ * and lone surrogates in a value become U+FFFD, so a message stays one line of valid UTF-8 for
+ * receivers that write lines (the exact values are in the MSG's JSON).
+ */
 function structuredData(params: [string, string | number | null][]): string {
   const present = params.filter(([, value]) => value !== null);
-  return `[${SD_ID}${present.map(([name, value]) => ` ${name}="${escapeParamValue(String(value))}"`).join('')}]`;
+  const clean = (value: string): string =>
+    value.replace(LONE_SURROGATE, '\uFFFD').replace(/\p{Cc}/gu, '\uFFFD');
+  return `[${SD_ID}${present.map(([name, value]) => ` ${name}="${escapeParamValue(clean(String(value)))}"`).join('')}]`;
 }
 
 /** PARAM-VALUE escaping: `"`, `\` and `]` get a backslash (RFC 5424 section 6.3.3). */
