@@ -83,7 +83,7 @@ test('a call gets one record per destination when its outcome is committed, buil
   assert.match(log.outbox.logId, /^[0-9a-f]{32}$/);
 });
 
-test('a refusal is complete when written: its record comes with the row, in one transaction', async (t) => {
+test('a refusal is complete when written: its record comes with the row, in one transaction', (t) => {
   const file = tempFile(t);
   const log = AuditLog.open(file);
   t.after(() => log.close());
