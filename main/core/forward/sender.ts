@@ -13,6 +13,11 @@ export interface SenderOptions {
   initialBackoffMs?: number;
   /** The longest wait between attempts (default 300 000). */
   maxBackoffMs?: number;
+  /**
+   * How long a wake waits for more records before it sends, so a stream of calls goes out in
+   * batches rather than one record per call (default 200; 0 sends at once).
+   */
+  lingerMs?: number;
   /** Random numbers in [0, 1) for the jitter (tests). */
   random?: () => number;
 }
@@ -44,6 +49,8 @@ export class DestinationSender {
   readonly #initialBackoffMs: number;
   readonly #maxBackoffMs: number;
   readonly #random: () => number;
+  readonly #lingerMs: number;
+  #linger: NodeJS.Timeout | undefined;
   #failures = 0;
   #running: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -67,10 +74,27 @@ export class DestinationSender {
     this.#initialBackoffMs = options.initialBackoffMs ?? 500;
     this.#maxBackoffMs = options.maxBackoffMs ?? 300_000;
     this.#random = options.random ?? Math.random;
+    this.#lingerMs = options.lingerMs ?? 200;
   }
 
-  /** New records may be waiting: drain now, unless a failure's backoff is running (then it drains after). */
+  /**
+   * New records may be waiting: drain after the linger, unless a failure's backoff is running
+   * (then it drains after that).
+   */
   wake(): void {
+    if (this.#stopped || this.#retry || this.#linger) return;
+    if (this.#lingerMs > 0 && !this.#running) {
+      this.#linger = setTimeout(() => {
+        this.#linger = undefined;
+        this.#drainNow();
+      }, this.#lingerMs);
+      this.#linger.unref();
+      return;
+    }
+    this.#drainNow();
+  }
+
+  #drainNow(): void {
     if (this.#stopped || this.#retry) return;
     if (this.#running) {
       this.#again = true;
@@ -80,7 +104,7 @@ export class DestinationSender {
       this.#running = undefined;
       if (this.#again && !this.#retry) {
         this.#again = false;
-        this.wake();
+        this.#drainNow();
       }
     });
   }
@@ -89,6 +113,7 @@ export class DestinationSender {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#retry);
+    clearTimeout(this.#linger);
     this.#abort.abort();
     this.#transport.close();
   }
@@ -136,7 +161,7 @@ export class DestinationSender {
       );
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
-      this.wake();
+      this.#drainNow();
     }, wait);
     this.#retry.unref();
   }
