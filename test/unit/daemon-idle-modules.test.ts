@@ -18,7 +18,7 @@ import { everythingServer, makeWardenEnv, ROOT, startDaemonProcess, waitFor } fr
 
 const CENSUS = pathToFileURL(path.join(ROOT, 'test/helpers/module-census.ts')).href;
 
-/** Packages the daemon loads on first use only (secret scanning, org policy, macOS, diffs, exports, keychain). */
+/** Packages the daemon loads on first use only (secret scanning, org policy, macOS, diffs, exports, keychain, OTLP forwarding). */
 const ON_FIRST_USE = [
   '@secretlint/core',
   '@secretlint/secretlint-rule-preset-recommend',
@@ -31,6 +31,7 @@ const ON_FIRST_USE = [
   'csv-stringify',
   'keytar',
   'pino-roll',
+  '@opentelemetry/exporter-logs-otlp-http',
 ];
 
 /** What a daemon that ran a session must have loaded (so the census is of the right process). */

@@ -5,10 +5,17 @@ import type { Logger } from '../log.ts';
 import { SECRET_REFERENCE } from '../secrets/references.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { DestinationInForce } from './destinations.ts';
-import { OtlpTransport } from './otlp-transport.ts';
+import { lazyImport } from '../lazy-module.ts';
 import { DestinationSender, type SenderOptions } from './sender.ts';
 import { SyslogTransport } from './syslog-transport.ts';
 import type { ForwardTransport } from './transport.ts';
+
+/** The OTLP stack (the OpenTelemetry exporter), loaded when an otlp destination first sends. */
+const loadOtlp = lazyImport(
+  '@opentelemetry/exporter-logs-otlp-http',
+  'the OTLP log exporter',
+  () => import('./otlp-transport.ts'),
+);
 
 /** One destination as `audit status` shows it: where it came from and its outbox state. */
 export interface DestinationStatus extends OutboxDestinationStatus {
@@ -109,9 +116,10 @@ export class Forwarding {
     const timeoutMs = (destination.timeoutSeconds ?? 10) * 1000;
     const headers = destination.headers ?? {};
     // Header secrets are read when the first batch goes out, and again after a failure.
-    let otlp: OtlpTransport | undefined;
+    let otlp: ForwardTransport | undefined;
     return {
       send: async (items, signal) => {
+        const { OtlpTransport } = await loadOtlp();
         otlp ??= new OtlpTransport(
           destination.endpoint,
           await resolveHeaders(inForce.name, headers, this.#secrets),
