@@ -103,6 +103,9 @@ export class Outbox {
     [string, number],
     { seq: number; kind: OutboxKind; record_id: string; body: string; created_ms: number }
   >;
+  readonly #delivered: Database.Transaction<
+    (destination: string, seqs: readonly number[], now: number) => void
+  >;
   #destinations: readonly string[] = [];
   #interruptedDone = false;
   readonly #versions = new Map<number, string>();
@@ -122,6 +125,16 @@ export class Outbox {
       'INSERT INTO outbox (destination, kind, record_id, body, created_ms) VALUES (?, ?, ?, ?, ?)',
     );
     this.#row = db.prepare<[number], CallRow>('SELECT * FROM tool_calls WHERE id = ?');
+    const remove = db.prepare<[string, number]>('DELETE FROM outbox WHERE destination = ? AND seq = ?');
+    const succeeded = db.prepare<[string, number, number]>(
+      `INSERT INTO outbox_status (destination, delivered, last_success_ms, failures) VALUES (?, ?, ?, 0)
+       ON CONFLICT (destination) DO UPDATE SET
+         delivered = delivered + excluded.delivered, last_success_ms = excluded.last_success_ms, failures = 0`,
+    );
+    this.#delivered = db.transaction((destination: string, seqs: readonly number[], now: number) => {
+      for (const seq of seqs) remove.run(destination, seq);
+      succeeded.run(destination, seqs.length, now);
+    });
     this.#take = db.prepare(
       'SELECT seq, kind, record_id, body, created_ms FROM outbox WHERE destination = ? ORDER BY seq LIMIT ?',
     );
@@ -200,19 +213,7 @@ export class Outbox {
 
   /** Deletes the delivered records `seqs` of `destination` and records the success, in one small transaction. */
   delivered(destination: string, seqs: readonly number[], now = Date.now()): void {
-    this.#db
-      .transaction(() => {
-        const remove = this.#db.prepare('DELETE FROM outbox WHERE destination = ? AND seq = ?');
-        for (const seq of seqs) remove.run(destination, seq);
-        this.#db
-          .prepare(
-            `INSERT INTO outbox_status (destination, delivered, last_success_ms, failures) VALUES (?, ?, ?, 0)
-             ON CONFLICT (destination) DO UPDATE SET
-               delivered = delivered + excluded.delivered, last_success_ms = excluded.last_success_ms, failures = 0`,
-          )
-          .run(destination, seqs.length, now);
-      })
-      .immediate();
+    this.#delivered.immediate(destination, seqs, now);
   }
 
   /** Records a failed attempt to deliver to `destination`. */
