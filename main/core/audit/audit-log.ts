@@ -116,6 +116,10 @@ interface UpdateParams {
  * the writes (WalCheckpointer); see {@link AuditLogOptions.synchronous} for what survives a
  * crash. One writer per file: the daemon (readers use AuditReader).
  *
+ * With audit destinations in force (Outbox.setDestinations), a row that is complete (its
+ * outcome, or a refusal) gets its outbox records (outbox.ts) in the same transaction as the
+ * write, a savepoint inside the batch's: a record exists exactly when its row is committed.
+ *
  * Errors are WardenErrors with code AUDIT_FAILED naming the file (disk full, file removed,
  * log closed, ...): the caller fails closed and does not forward a call it could not record.
  */
@@ -126,8 +130,8 @@ export class AuditLog {
   readonly #insert: Database.Statement<[InsertParams]>;
   readonly #update: Database.Statement<[UpdateParams]>;
   readonly #batch: WriteBatch;
-  /** Runs a write with its outbox records in one transaction (alone when no destination is in force). */
-  readonly #inTransaction: <T>(write: () => T) => T;
+  /** Runs a write and its outbox records in one transaction (or savepoint, inside the batch's). */
+  readonly #withRecords: (write: () => number) => number;
   readonly #checkpointer: WalCheckpointer;
   /** Records for the forwarding destinations, written in each row's transaction (outbox.ts). */
   readonly outbox: Outbox;
@@ -141,10 +145,12 @@ export class AuditLog {
     this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
     this.outbox = new Outbox(db);
     const inTransaction = db.transaction((writes: () => unknown[]) => writes());
-    this.#inTransaction = (write) => (this.outbox.active ? db.transaction(write).immediate() : write());
+    const withRecords = db.transaction((write: () => number) => write());
+    // Alone: BEGIN IMMEDIATE .. COMMIT; inside the batch's transaction: a savepoint.
+    this.#withRecords = (write) => withRecords.immediate(write);
     this.#batch = new WriteBatch((writes, count) => {
       // One statement commits by itself: BEGIN and COMMIT around it would only add two.
-      const results = count === 1 && !this.outbox.active ? writes() : inTransaction.immediate(writes);
+      const results = count === 1 ? writes() : inTransaction.immediate(writes);
       this.#checkpointer.wrote();
       return results;
     });
@@ -198,9 +204,12 @@ export class AuditLog {
   recordOutcome(id: number, end: AuditCallEnd): void {
     let changes: number;
     try {
-      changes = this.#inTransaction(() =>
-        this.#updateRow({ id, outcome: end.outcome, error: end.error ?? null, durationMs: end.durationMs }),
-      );
+      changes = this.#updateRow({
+        id,
+        outcome: end.outcome,
+        error: end.error ?? null,
+        durationMs: end.durationMs,
+      });
       this.#checkpointer.wrote();
     } catch (error) {
       throw this.#failed(`cannot record the outcome of call #${id}`, error);
@@ -324,7 +333,7 @@ export class AuditLog {
   ): number {
     try {
       const params = insertParams(start, outcome, error, durationMs);
-      const id = this.#inTransaction(() => this.#insertParams(params, start.protocolVersion));
+      const id = this.#insertParams(params, start.protocolVersion);
       this.#checkpointer.wrote();
       this.onRecord?.(id);
       return id;
@@ -335,17 +344,28 @@ export class AuditLog {
 
   /** Inserts a row and, when it is complete (a refusal), its outbox records; returns its id. */
   #insertParams(params: InsertParams, protocolVersion: string | undefined): number {
-    const id = Number(this.#insert.run(params).lastInsertRowid);
-    if (params.outcome === null) this.outbox.noteCall(id, protocolVersion);
-    else this.outbox.enqueueCall(id, protocolVersion);
-    return id;
+    if (params.outcome === null) {
+      // Not complete yet: its records come with the outcome, so it needs no transaction.
+      const id = Number(this.#insert.run(params).lastInsertRowid);
+      this.outbox.noteCall(id, protocolVersion);
+      return id;
+    }
+    if (!this.outbox.active) return Number(this.#insert.run(params).lastInsertRowid);
+    return this.#withRecords(() => {
+      const id = Number(this.#insert.run(params).lastInsertRowid);
+      this.outbox.enqueueCall(id, protocolVersion);
+      return id;
+    });
   }
 
   /** Writes an outcome and the row's outbox records; returns the rows changed (0: no such row). */
   #updateRow(params: UpdateParams): number {
-    const changes = this.#update.run(params).changes;
-    if (changes > 0) this.outbox.enqueueCall(params.id);
-    return changes;
+    if (!this.outbox.active) return this.#update.run(params).changes;
+    return this.#withRecords(() => {
+      const changes = this.#update.run(params).changes;
+      if (changes > 0) this.outbox.enqueueCall(params.id);
+      return changes;
+    });
   }
 
   #failed(what: string, cause: unknown): WardenError {
