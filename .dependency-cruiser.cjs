@@ -13,7 +13,7 @@ const CORE_TIERS = [
   ['metrics'],
   ['clients', 'bridge'],
   ['guard', 'era'],
-  ['approvals', 'oauth', 'change'],
+  ['approvals', 'oauth', 'change', 'forward'],
   ['secrets', 'store'],
   ['policy', 'pins', 'audit', 'process'],
   ['config', 'db'],

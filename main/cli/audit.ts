@@ -7,7 +7,7 @@ import type { VerifyOptions } from './actions/audit-verify.ts';
 export const FOLLOW_POLL_MS = 500;
 
 /**
- * `mcp-warden audit tail|export|verify`: reads the audit log (read-only, so it works while the daemon
+ * `mcp-warden audit tail|status|export|verify`: reads the audit log (read-only, so it works while the daemon
  * runs). The file is `--db <file>` when given, else the OS data dir's audit.db. stdout carries
  * only records; errors are WardenErrors, printed by index.ts. The reading is in actions/audit.ts,
  * loaded when a command runs.
@@ -34,6 +34,17 @@ export function registerAuditCommands(program: Command): void {
     .action(async (options: TailOptions) =>
       (await import('./actions/audit.ts')).auditTail(dbFile(), options, FOLLOW_POLL_MS),
     );
+
+  audit
+    .command('status')
+    .description(
+      'per audit destination (audit.destinations, managed policy): records waiting in the outbox, last success, last error',
+    )
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (options: { json?: boolean }) => {
+      const paths = resolvePaths(program.opts<{ config?: string }>().config);
+      (await import('./actions/audit-status.ts')).auditStatus(dbFile(), paths, options);
+    });
 
   audit
     .command('export')

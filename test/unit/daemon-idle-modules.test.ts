@@ -18,7 +18,12 @@ import { everythingServer, makeWardenEnv, ROOT, startDaemonProcess, waitFor } fr
 
 const CENSUS = pathToFileURL(path.join(ROOT, 'test/helpers/module-census.ts')).href;
 
-/** Packages the daemon loads on first use only (secret scanning, org policy, macOS, diffs, exports, keychain). */
+/**
+ * Packages the daemon loads on first use only (secret scanning, org policy, macOS, diffs, exports,
+ * OTLP forwarding). Not keytar: the daemon reads the audit checkpoints' signing key from the OS
+ * keychain when it starts (audit/checkpoint-signing.ts), so `status` says at once whether they
+ * are signed.
+ */
 const ON_FIRST_USE = [
   '@secretlint/core',
   '@secretlint/secretlint-rule-preset-recommend',
@@ -29,8 +34,8 @@ const ON_FIRST_USE = [
   'diff',
   'jsonc-parser',
   'csv-stringify',
-  'keytar',
   'pino-roll',
+  '@opentelemetry/exporter-logs-otlp-http',
 ];
 
 /** What a daemon that ran a session must have loaded (so the census is of the right process). */

@@ -8,6 +8,7 @@ import type { ChainedRow } from './chain-hash.ts';
 import type { CheckpointKey } from './checkpoint-key.ts';
 import { ChainCheckpoints, type CheckpointOptions, type SigningState } from './checkpoints.ts';
 import { applyMigrations } from './migrations.ts';
+import { Outbox } from './outbox.ts';
 import { redactSecrets } from './redact.ts';
 import { WalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer.ts';
 import { WriteBatch } from './write-batch.ts';
@@ -47,6 +48,8 @@ export interface AuditCallStart {
   reason?: string;
   /** The org policy version in force, e.g. "org acme v6" (absent without org policy). */
   policyVersion?: string;
+  /** The session's MCP protocol version (forwarded records only; not a column). */
+  protocolVersion?: string;
 }
 
 /** How a recorded call ended. */
@@ -153,6 +156,10 @@ interface UpdateParams {
  * names, the arguments HMAC, the sensitive_data_detected / pii_detected flags; issue 13 item 3);
  * the record* methods redact by key name only (tools and tests; the daemon uses queue*).
  *
+ * With audit destinations in force (Outbox.setDestinations), a row that is complete (its
+ * outcome, or a refusal) gets its outbox records (outbox.ts) in the same transaction as the
+ * write, a savepoint inside the batch's: a record exists exactly when its row is committed.
+ *
  * Errors are WardenErrors with code AUDIT_FAILED naming the file (disk full, file removed,
  * log closed, ...): the caller fails closed and does not forward a call it could not record.
  */
@@ -170,6 +177,8 @@ export class AuditLog {
   readonly #chainCheckpoints: ChainCheckpoints | undefined;
   /** Runs a final write: in a transaction when `atomic` (several statements), with the chain's rollback. */
   readonly #final: (write: () => number, atomic: boolean) => number;
+  /** Records for the forwarding destinations, written in each row's transaction (outbox.ts). */
+  readonly outbox: Outbox;
   /** Called with the row id after each committed insert or outcome (live views); must not throw. */
   onRecord: ((id: number) => void) | undefined;
 
@@ -179,6 +188,7 @@ export class AuditLog {
     this.#insert = db.prepare<[InsertParams]>(INSERT_SQL);
     this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
     this.#redaction = options.redaction ?? new AuditRedaction();
+    this.outbox = new Outbox(db);
     this.#updateChained = db.prepare<[UpdateParams & { seq: number; hash: Buffer }]>(UPDATE_CHAINED_SQL);
     if (options.hashChain !== false) {
       this.#chain = AuditChain.open(db);
@@ -368,16 +378,22 @@ export class AuditLog {
     if (chain && next) {
       const changes = this.#updateChained.run({ ...params, seq: next.seq, hash: next.leaf }).changes;
       if (changes > 0) chain.appended(id, next.leaf);
+      if (changes > 0 && this.outbox.active) this.outbox.enqueueCall(id);
       return changes;
     }
     const changes = this.#update.run(params).changes;
     if (changes > 0) chain?.append(id);
+    if (changes > 0 && this.outbox.active) this.outbox.enqueueCall(id);
     return changes;
   }
 
-  /** Whether #finish(id) runs several statements (the chain is on and the row not remembered). */
+  /**
+   * Whether #finish(id) runs several statements that must commit together: the chain is on and
+   * the row not remembered (UPDATE, then the append), or audit destinations are in force (the
+   * row's outbox records).
+   */
   #finishIsAtomic(id: number): boolean {
-    return this.#chain !== undefined && !this.#chain.remembers(id);
+    return (this.#chain !== undefined && !this.#chain.remembers(id)) || this.outbox.active;
   }
 
   /**
@@ -443,18 +459,8 @@ export class AuditLog {
     } catch (cause) {
       return Promise.reject(this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause));
     }
-    // A refusal is final when written: it joins the chain in the same transaction.
-    const final = outcome !== null;
     return this.#batch
-      .enqueue(
-        () => {
-          const id = Number(this.#insert.run(params).lastInsertRowid);
-          if (final) this.#chain?.append(id);
-          else this.#chain?.remember(id, storedRow(id, params));
-          return id;
-        },
-        final && this.#chain !== undefined,
-      )
+      .enqueue(() => this.#insertWrite(params, start.protocolVersion), this.#insertIsAtomic(params))
       .then(
         (id) => {
           this.onRecord?.(id);
@@ -509,13 +515,8 @@ export class AuditLog {
     try {
       const params = insertParams(start, outcome, error, durationMs);
       const id = this.#final(
-        () => {
-          const inserted = Number(this.#insert.run(params).lastInsertRowid);
-          if (outcome === null) this.#chain?.remember(inserted, storedRow(inserted, params));
-          else this.#chain?.append(inserted);
-          return inserted;
-        },
-        outcome !== null && this.#chain !== undefined,
+        () => this.#insertWrite(params, start.protocolVersion),
+        this.#insertIsAtomic(params),
       );
       this.#checkpointer.wrote();
       this.onRecord?.(id);
@@ -523,6 +524,28 @@ export class AuditLog {
     } catch (cause) {
       throw this.#failed(`cannot record a call to ${start.server}/${start.tool}`, cause);
     }
+  }
+
+  /**
+   * Inserts a row. One in flight is remembered by the chain (it joins with its outcome) and by the
+   * outbox (its protocol version); a complete one (a refusal) joins the chain and gets its outbox
+   * records in the same transaction (see {@link #insertIsAtomic}). Returns its id.
+   */
+  #insertWrite(params: InsertParams, protocolVersion: string | undefined): number {
+    const id = Number(this.#insert.run(params).lastInsertRowid);
+    if (params.outcome === null) {
+      this.#chain?.remember(id, storedRow(id, params));
+      this.outbox.noteCall(id, protocolVersion);
+    } else {
+      this.#chain?.append(id);
+      if (this.outbox.active) this.outbox.enqueueCall(id, protocolVersion);
+    }
+    return id;
+  }
+
+  /** Whether #insertWrite(params) runs several statements that must commit together. */
+  #insertIsAtomic(params: InsertParams): boolean {
+    return params.outcome !== null && (this.#chain !== undefined || this.outbox.active);
   }
 
   #failed(what: string, cause: unknown): WardenError {

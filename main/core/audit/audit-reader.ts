@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describeError, WardenError } from '../errors.ts';
 import type { AuditDecision, AuditOutcome } from './audit-log.ts';
 import { schemaVersion } from '../db/migrations.ts';
+import { outboxStatus, type OutboxDestinationStatus } from './outbox.ts';
 
 /**
  * One recorded `tools/call`, as read back from the audit log. Absent values are `null`, so
@@ -219,6 +220,18 @@ export class AuditReader {
   }
 
   /** Closes the connection. Idempotent. */
+  /**
+   * The forwarding outbox per destination: records waiting, delivered, last success and error
+   * (empty for a log older than the outbox, schema version 6).
+   * @param inForce destination names to list even without records.
+   */
+  outbox(inForce: readonly string[] = []): OutboxDestinationStatus[] {
+    const hasOutbox = this.#db
+      .prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'outbox_status'`)
+      .get();
+    return hasOutbox ? outboxStatus(this.#db, inForce) : [];
+  }
+
   close(): void {
     if (this.#db.open) this.#db.close();
   }

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { applyMigrations as applyOwnMigrations, type Migration } from '../db/migrations.ts';
+import { OUTBOX_MIGRATION_SQL } from './outbox.ts';
 
 /** Every migration of the audit database, oldest first. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -105,6 +106,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE audit_chain (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     `,
   },
+  { version: 6, name: 'forwarding outbox', sql: OUTBOX_MIGRATION_SQL },
 ];
 
 /** The schema version this build writes: the last migration's number. */

@@ -22,6 +22,8 @@ export interface ToolCallHost {
   client(request: JSONRPCRequest): { name?: string; version?: string };
   /** True when the session is no session (2026-07-28 over HTTP): "this session" counts once. */
   sessionless(): boolean;
+  /** The MCP protocol version the session speaks, once initialized. */
+  protocolVersion(): string | undefined;
   closed(): boolean;
   /** Delivers the one answer of the exchange (once `recorded` has settled, when given). */
   answer(exchange: Exchange, message: JSONRPCMessage, recorded?: Promise<void>): void;
@@ -90,6 +92,7 @@ export async function handleToolCall(
     sessionId: call.sessionId,
     ...(client.name ? { clientName: client.name } : {}),
     ...(client.version ? { clientVersion: client.version } : {}),
+    ...(host.protocolVersion() ? { protocolVersion: host.protocolVersion() } : {}),
     server: host.server,
     tool,
     requestId: request.id,

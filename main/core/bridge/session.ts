@@ -10,6 +10,7 @@ import type { ServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import {
   MODERN_ERROR,
+  MODERN_PROTOCOL_VERSION,
   modernClientInfo,
   opensModernEra,
   requestMeta,
@@ -118,6 +119,8 @@ export class BridgeSession {
   #era: 'undecided' | 'legacy' | 'modern' = 'undecided';
   /** Set by the first request that opens the modern era: resolves once #era is known. */
   #eraDecision: Promise<void> | undefined;
+  /** The protocol version the upstream answered initialize with (what the session speaks). */
+  #protocolVersion: string | undefined;
   #closed = false;
   /**
    * Set while a message to the client waits for its audit row to be committed: later messages
@@ -181,6 +184,7 @@ export class BridgeSession {
       sessionId: options.sessionId,
       client: (request) => (this.#era === 'modern' ? modernClientInfo(request.params) : this.#client),
       sessionless: () => options.sessionless === true,
+      protocolVersion: () => (this.#era === 'modern' ? MODERN_PROTOCOL_VERSION : this.#protocolVersion),
       closed: () => this.#closed,
       answer: (exchange, message, recorded) => this.#answer(exchange, message, recorded),
       forward: (exchange, request) => this.#forward(exchange, request),
@@ -523,6 +527,7 @@ export class BridgeSession {
       if (isCheckedResult(message)) {
         if (exchange.method === 'initialize' && this.#initializeParams) {
           const version = (message.result as { protocolVersion?: string }).protocolVersion;
+          this.#protocolVersion = typeof version === 'string' ? version : undefined;
           this.#upstream.noteInitialized(this.#initializeParams, version);
         }
         if (exchange.auditId !== undefined)

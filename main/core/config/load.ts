@@ -110,6 +110,7 @@ export function parseConfig(text: string, file: string): WardenConfig {
     port: parsed.data.daemon?.port ?? DEFAULT_PORT,
     auditSynchronous: parsed.data.audit?.synchronous ?? 'normal',
     auditRetentionDays: parsed.data.audit?.retentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS,
+    auditDestinations: parsed.data.audit?.destinations ?? {},
     warmUpstreams: parsed.data.daemon?.warmUpstreams ?? true,
     ...(parsed.data.metrics?.port !== undefined ? { metricsPort: parsed.data.metrics.port } : {}),
     servers,

@@ -156,6 +156,103 @@ export const orgPolicySourceSchema = z.strictObject({
     ),
 });
 
+// Audit destinations (forwarding, docs/forwarding.md): the config's `audit.destinations` and the
+// managed policy's `auditDestinations`.
+
+/** `${secret:NAME}`: a header value that is read from the keychain when the sender starts. */
+const headerValueSchema = z
+  .string()
+  .describe('a header value; `${secret:NAME}` is replaced by the secret from the keychain');
+
+/** How a sender batches and retries (both kinds). */
+const deliveryShape = {
+  disabled: z
+    .boolean()
+    .optional()
+    .describe('true: forward nothing here (a locked managed destination cannot be disabled)'),
+  batchSize: z
+    .int()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe('records sent in one request or one write (default 100)'),
+  timeoutSeconds: z
+    .number()
+    .min(1)
+    .max(300)
+    .optional()
+    .describe('how long one send may take before it counts as failed (default 10)'),
+  maxBackoffSeconds: z
+    .number()
+    .min(1)
+    .max(3600)
+    .optional()
+    .describe('the longest wait between two attempts after failures (default 300)'),
+};
+
+/** An OpenTelemetry collector (or any OTLP/HTTP logs receiver). */
+export const otlpDestinationSchema = z.strictObject({
+  type: z.literal('otlp'),
+  endpoint: z
+    .url({ protocol: /^https?$/ })
+    .describe('the OTLP/HTTP logs URL, e.g. http://127.0.0.1:4318/v1/logs'),
+  headers: z
+    .record(z.string().min(1), headerValueSchema)
+    .optional()
+    .describe('extra request headers, e.g. {"Authorization": "Bearer ${secret:OTLP_TOKEN}"}'),
+  ...deliveryShape,
+});
+
+/** A syslog receiver that speaks RFC 5424 over TCP (RFC 6587 octet counting), optionally TLS (RFC 5425). */
+export const syslogDestinationSchema = z.strictObject({
+  type: z.literal('syslog'),
+  host: z.string().min(1).describe('host name or address of the receiver'),
+  port: z.int().min(1).max(65535).describe('TCP port (514 plain, 6514 TLS by convention)'),
+  tls: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        ca: z.string().min(1).optional().describe('PEM file of the CA that signs the receiver'),
+        servername: z.string().min(1).optional().describe('the name to verify (default: host)'),
+      }),
+    ])
+    .optional()
+    .describe('true or {ca, servername}: TLS (RFC 5425); the receiver certificate is always verified'),
+  facility: z.int().min(0).max(23).optional().describe('syslog facility number (default 13, log audit)'),
+  appName: z.string().min(1).max(48).optional().describe('APP-NAME of the messages (default mcp-warden)'),
+  ...deliveryShape,
+});
+
+/** One `audit.destinations` entry. */
+export const auditDestinationSchema = z.discriminatedUnion('type', [
+  otlpDestinationSchema,
+  syslogDestinationSchema,
+]);
+
+/** What a destination name may be: what `audit status` shows and outbox records are filed under. */
+export const DESTINATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * `audit.destinations` in the config and `auditDestinations` in the managed policy:
+ * destinations by name. An issue names a name that is not valid and says what a name is.
+ */
+export const auditDestinationsSchema = z
+  .record(z.string(), auditDestinationSchema)
+  .superRefine((destinations, ctx) => {
+    for (const name of Object.keys(destinations))
+      if (!DESTINATION_NAME.test(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `the destination name "${name}" is not valid: a destination name is letters, digits, ".", "_" and "-" (at most 64), starting with a letter or digit`,
+        });
+  });
+
+export type AuditDestination = z.output<typeof auditDestinationSchema>;
+export type OtlpDestination = z.output<typeof otlpDestinationSchema>;
+export type SyslogDestination = z.output<typeof syslogDestinationSchema>;
+export type AuditDestinations = z.output<typeof auditDestinationsSchema>;
+
 /**
  * Settings a managed policy can lock so that no user can loosen them:
  * - `serverApprovals`: only managed and org policy (and the org catalog) admit servers; server
@@ -164,15 +261,27 @@ export const orgPolicySourceSchema = z.strictObject({
  *   and ask rules still apply: they only tighten).
  * - `alwaysAllow`: nobody can answer "always allow"; remembered "always" approvals are not
  *   applied (approvals last at most for the client's session).
+ * - `auditDestinations`: the managed policy's audit destinations cannot be replaced or disabled
+ *   by an entry of the same name in the user's `audit.destinations` (forward/destinations.ts).
  */
-export const lockableSettingSchema = z.enum(['serverApprovals', 'userAllowRules', 'alwaysAllow']);
+export const lockableSettingSchema = z.enum([
+  'serverApprovals',
+  'userAllowRules',
+  'alwaysAllow',
+  'auditDestinations',
+]);
 
 export const policyDocumentSchema = z.strictObject({
   lock: z
     .array(lockableSettingSchema)
     .optional()
     .describe(
-      'managed policy only: settings no user can loosen (serverApprovals, userAllowRules, alwaysAllow)',
+      'managed policy only: settings no user can loosen (serverApprovals, userAllowRules, alwaysAllow, auditDestinations)',
+    ),
+  auditDestinations: auditDestinationsSchema
+    .optional()
+    .describe(
+      "managed policy only: where audit records are forwarded, by name, besides the user's audit.destinations",
     ),
   orgPolicy: orgPolicySourceSchema.optional().describe('managed policy only: the org policy to sync'),
   catalogOnly: z

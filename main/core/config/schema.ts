@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import {
+  auditDestinationsSchema,
   policyDocumentSchema,
   resultSecretsActionSchema,
+  type AuditDestinations,
   type PolicyDocument,
   type ResultSecretsAction,
 } from './policy-schema.ts';
@@ -169,6 +171,9 @@ const configShape = {
         .describe(
           'SQLite synchronous mode for the audit log: "normal" survives a crash of Warden, "full" also a power loss (slower).',
         ),
+      destinations: auditDestinationsSchema
+        .optional()
+        .describe('where audit records are forwarded (otlp, syslog), by name; see docs/forwarding.md'),
     })
     .optional(),
   metrics: metricsConfigSchema.optional(),
@@ -227,6 +232,8 @@ export interface WardenConfig {
   auditSynchronous: 'normal' | 'full';
   /** `audit.retentionDays` (default DEFAULT_AUDIT_RETENTION_DAYS). */
   auditRetentionDays: number;
+  /** `audit.destinations` as written (empty when absent); see forward/destinations.ts for what is in force. */
+  auditDestinations: AuditDestinations;
   /** Whether warm upstreams are kept for stdio servers (`daemon.warmUpstreams`, default true). */
   warmUpstreams: boolean;
   /** The tokenless loopback metrics port (`metrics.port`); absent when off (the default). */

@@ -31,7 +31,9 @@ import type { SecretAccess } from '../bridge/upstream-link.ts';
 import { OAuthCoordinator } from '../oauth/oauth.ts';
 import type { OrgPolicySync } from '../policy/org-sync.ts';
 import { admitServer, approveServerIdentity, catalogEntryFor, type ServerAdmission } from './admission.ts';
-import { StateInForce, type ServerChanges } from './state-in-force.ts';
+import { StateInForce, type InForce, type ServerChanges } from './state-in-force.ts';
+import { destinationsInForce } from '../forward/destinations.ts';
+import { Forwarding } from '../forward/forwarding.ts';
 
 export type { ServerAdmission } from './admission.ts';
 export { policySources } from './policy-sources.ts';
@@ -72,6 +74,9 @@ export class WardenCore {
   readonly #unfollow: () => void;
   /** Audit retention (audit.retentionDays), pruning off the event loop. */
   readonly #retention: AuditRetention;
+  /** Forwarding of audit records to the destinations in force (audit.destinations, managed policy). */
+  readonly forwarding: Forwarding;
+  readonly #unfollowForwarding: () => void;
   #paused: boolean;
   readonly #listeners = new Set<(event: CoreEvent) => void>();
   readonly #secretListeners = new Set<(name: string) => void>();
@@ -116,6 +121,16 @@ export class WardenCore {
       () => this.inForce.current.config.auditRetentionDays,
       logger,
     );
+    this.forwarding = new Forwarding(audit.outbox, secrets, logger);
+    this.#forward(inForce.current);
+    this.#unfollowForwarding = inForce.subscribe((change) => this.#forward(change.now));
+  }
+
+  /** Puts the audit destinations of `state` in force; a user entry a lock overrides is logged. */
+  #forward(state: InForce): void {
+    const { destinations, overrides } = destinationsInForce(state.config, state.engine.sources);
+    for (const override of overrides) this.#logger.warn({ destination: override.name }, override.note);
+    this.forwarding.apply(destinations);
   }
 
   /** The daemon's logger (parts of the runtime log through children of it). */
@@ -303,6 +318,8 @@ export class WardenCore {
   close(): void {
     this.#unfollow();
     this.#retention.stop();
+    this.#unfollowForwarding();
+    this.forwarding.close();
     this.inForce.close();
     this.broker.withdrawAll('MCP Warden is shutting down');
     this.metrics.close();
