@@ -11,7 +11,7 @@ const CORE_TIERS = [
   ['control'],
   ['runtime'],
   ['clients', 'bridge'],
-  ['guard'],
+  ['guard', 'sandbox'],
   ['approvals', 'oauth', 'change'],
   ['secrets', 'store'],
   ['policy', 'pins', 'audit', 'process'],
@@ -25,6 +25,7 @@ const CORE_TIERS = [
 const CONTRACT = [
   '^main/core/control/(contract|operations|operation-spec|warden-api|control-client)\\.ts$',
   '^main/core/config/policy-schema\\.ts$',
+  '^main/core/config/sandbox-schema\\.ts$',
   '^main/core/pins/review-hash\\.ts$',
   '^main/core/errors\\.ts$',
   '^main/app/channels\\.ts$',

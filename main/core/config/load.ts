@@ -90,6 +90,7 @@ export function parseConfig(text: string, file: string): WardenConfig {
         env: entry.env ?? {},
         ...(entry.cwd ? { cwd: entry.cwd } : {}),
         ...(entry.warm === false ? { warm: false as const } : {}),
+        ...(entry.sandbox ? { sandbox: entry.sandbox } : {}),
         tools,
       });
     } else if (entry.url !== undefined) {

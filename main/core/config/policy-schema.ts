@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policySandboxSchema } from './sandbox-schema.ts';
 
 /**
  * The policy document: the same shape in every source (machine-managed file, org policy, the
@@ -150,15 +151,18 @@ export const orgPolicySourceSchema = z.strictObject({
  *   and ask rules still apply: they only tighten).
  * - `alwaysAllow`: nobody can answer "always allow"; remembered "always" approvals are not
  *   applied (approvals last at most for the client's session).
+ * - `sandbox`: the user's config cannot loosen the OS sandbox: its `mode: "off"` and the allow
+ *   entries of its sandbox blocks (allowRead, allowWrite, allowedDomains, allowLocalBinding,
+ *   allowUnixSockets) have no effect; its denies still apply.
  */
-export const lockableSettingSchema = z.enum(['serverApprovals', 'userAllowRules', 'alwaysAllow']);
+export const lockableSettingSchema = z.enum(['serverApprovals', 'userAllowRules', 'alwaysAllow', 'sandbox']);
 
 export const policyDocumentSchema = z.strictObject({
   lock: z
     .array(lockableSettingSchema)
     .optional()
     .describe(
-      'managed policy only: settings no user can loosen (serverApprovals, userAllowRules, alwaysAllow)',
+      'managed policy only: settings no user can loosen (serverApprovals, userAllowRules, alwaysAllow, sandbox)',
     ),
   orgPolicy: orgPolicySourceSchema.optional().describe('managed policy only: the org policy to sync'),
   catalogOnly: z
@@ -176,6 +180,9 @@ export const policyDocumentSchema = z.strictObject({
     .max(3600)
     .optional()
     .describe('how long a call waits for a person (default 120)'),
+  sandbox: policySandboxSchema
+    .optional()
+    .describe('the OS sandbox of stdio servers: requireSandbox and rules by server (docs/sandbox.md)'),
 });
 
 export type ArgumentCondition = z.output<typeof argumentConditionSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { policyDocumentSchema, type PolicyDocument } from './policy-schema.ts';
 import { quoteName, SERVER_NAME_RULES, serverNameProblem } from './server-name.ts';
+import { serverSandboxSchema, type ServerSandbox } from './sandbox-schema.ts';
 
 /** The default loopback port of the daemon; `daemon.port`, `--port` or `$MCP_WARDEN_PORT` change it. */
 export const DEFAULT_PORT = 47113;
@@ -41,6 +42,9 @@ export const serverConfigSchema = z
         'Keep one started, initialized process of this stdio server ready for the next session (default true; see `daemon.warmUpstreams`). `false` turns it off for this server.',
       ),
     tools: toolListsSchema.optional(),
+    sandbox: serverSandboxSchema
+      .optional()
+      .describe('stdio servers: the OS sandbox it runs in (docs/sandbox.md); on by default'),
   })
   .superRefine((server, ctx) => {
     const hasCommand = server.command !== undefined;
@@ -72,6 +76,14 @@ export const serverConfigSchema = z
     }
     if (hasUrl && (server.args !== undefined || server.env !== undefined || server.cwd !== undefined)) {
       ctx.addIssue({ code: 'custom', message: '"args", "env" and "cwd" apply to "command" servers only' });
+    }
+    if (hasUrl && server.sandbox !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sandbox'],
+        message:
+          '"sandbox" applies to "command" servers only (a url server runs elsewhere, out of reach of the OS sandbox)',
+      });
     }
     if (hasUrl && server.warm !== undefined) {
       ctx.addIssue({
@@ -161,6 +173,8 @@ export interface StdioServerConfig {
   /** `false` when `mcpServers.<name>.warm` turns the warm upstream off; absent otherwise. */
   warm?: false;
   tools: ToolLists;
+  /** `mcpServers.<name>.sandbox` as written (absent: the defaults, docs/sandbox.md). */
+  sandbox?: ServerSandbox;
 }
 
 /** A remote Streamable HTTP upstream. */

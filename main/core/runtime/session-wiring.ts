@@ -142,7 +142,9 @@ export class SessionWiring {
 
   #link(server: ServerConfig, logger: Logger): ReturnType<UpstreamPort['createLink']> {
     const core = this.#core;
-    return createUpstreamLink(server, logger, core.secrets, core.oauth, core.upstreams);
+    return createUpstreamLink(server, logger, core.secrets, core.oauth, core.upstreams, (srv, env, log) =>
+      core.sandbox.wrap(srv, env, log),
+    );
   }
 
   /** Why no warm upstream may be kept for `server` now, or undefined. */

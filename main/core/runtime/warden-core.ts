@@ -21,6 +21,8 @@ import { UpstreamProcesses } from '../process/upstream-processes.ts';
 import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.ts';
 import type { SecretAccess } from '../bridge/upstream-link.ts';
 import { OAuthCoordinator } from '../oauth/oauth.ts';
+import { HostGrantStore } from '../sandbox/host-grants.ts';
+import { SandboxService } from '../sandbox/sandbox-service.ts';
 import type { OrgPolicySync } from '../policy/org-sync.ts';
 import { admitServer, approveServerIdentity, catalogEntryFor, type ServerAdmission } from './admission.ts';
 import { StateInForce, type ServerChanges } from './state-in-force.ts';
@@ -55,6 +57,8 @@ export class WardenCore {
   readonly upstreams: UpstreamProcesses;
   /** The stdio servers that have run on this machine, with their last initialize (warm upstreams). */
   readonly upstreamRuns: UpstreamRunStore;
+  /** The OS sandbox of stdio servers: wraps their spawn, asks about hosts, audits violations. */
+  readonly sandbox: SandboxService;
   readonly #state: Database.Database;
   readonly #settings: DaemonSettingsStore;
   readonly #unfollow: () => void;
@@ -69,6 +73,7 @@ export class WardenCore {
     secrets: SecretStore,
     logger: Logger,
     dataDir: string,
+    paths?: WardenPaths,
   ) {
     this.inForce = inForce;
     this.#logger = logger;
@@ -92,6 +97,18 @@ export class WardenCore {
       new ProcessGroupStore(state),
       logger.child({ component: 'processes' }),
     );
+    this.sandbox = new SandboxService({
+      broker: this.broker,
+      grants: new HostGrantStore(state),
+      recordViolation: (start, error) => this.audit.queueRefusal(start, error),
+      sources: () => this.engine.sources,
+      locked: (setting) => this.engine.locked(setting),
+      approvalTimeoutMs: () => this.inForce.current.approvalTimeoutMs,
+      wardenDirs: paths ? [...new Set([paths.configDir, paths.dataDir, paths.stateDir])] : [dataDir],
+      ...(paths ? { wardenSandboxDir: paths.sandboxDir } : {}),
+      logger: logger.child({ component: 'sandbox' }),
+      changed: () => this.emit({ type: 'status.changed' }),
+    });
     this.audit.onRecord = (id) => this.emit({ type: 'audit.recorded', id });
     // Live views refresh on every change put in force (policy status, servers, catalog).
     this.#unfollow = inForce.subscribe(() => this.emit({ type: 'status.changed' }));
@@ -212,6 +229,7 @@ export class WardenCore {
         options.secrets ?? new KeychainSecretStore(),
         logger,
         paths.dataDir,
+        paths,
       );
     } catch (error) {
       audit.close();
@@ -284,6 +302,7 @@ export class WardenCore {
     this.#unfollow();
     this.inForce.close();
     this.broker.withdrawAll('MCP Warden is shutting down');
+    this.sandbox.close();
     this.audit.close();
     this.#state.close();
   }
