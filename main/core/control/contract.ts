@@ -55,6 +55,16 @@ export const serverEntrySchema = z.object({
     })
     .optional()
     .describe("the server's warm upstream (one initialized process kept for the next session), and why"),
+  sandbox: z
+    .object({
+      state: z.enum(['enforced', 'off', 'unsandboxed', 'refused', 'not started', 'out of scope']),
+      reason: z.string().optional(),
+      violations: z.number(),
+    })
+    .optional()
+    .describe(
+      'the OS sandbox: enforced, off ("mode": "off"), unsandboxed (the OS cannot; not required), refused (required and the OS cannot), not started yet, or out of scope (a url server)',
+    ),
 });
 
 /**

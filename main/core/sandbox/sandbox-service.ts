@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { choicesFor, type ApprovalBroker } from '../approvals/broker.ts';
 import type { AuditCallStart } from '../audit/audit-log.ts';
 import type { LockableSetting, PolicySource } from '../config/policy-schema.ts';
-import type { StdioServerConfig } from '../config/schema.ts';
+import type { ServerConfig, StdioServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { HostGrantStore } from './host-grants.ts';
@@ -25,6 +25,8 @@ import {
 export const NETWORK_APPROVAL_TOOL = 'sandbox:connect';
 
 /** How a server last started, for `servers list` and the dashboard's Servers page. */
+export type SandboxState = SandboxStatus['state'] | 'not started' | 'out of scope';
+
 export interface SandboxStatus {
   /** enforced: in the OS sandbox; off: "mode": "off"; unsandboxed: the OS cannot, not required; refused: required and the OS cannot. */
   state: 'enforced' | 'off' | 'unsandboxed' | 'refused';
@@ -108,6 +110,30 @@ export class SandboxService {
   /** How `name` last started (undefined: not started since the daemon did). */
   status(name: string): SandboxStatus | undefined {
     return this.#status.get(name);
+  }
+
+  /**
+   * The sandbox of a configured server for `servers list` and the dashboard: how it last
+   * started, else "not started" with the mode in force; a url server is out of scope.
+   */
+  describe(server: ServerConfig): { state: SandboxState; reason?: string; violations: number } {
+    if (server.kind !== 'stdio')
+      return {
+        state: 'out of scope',
+        reason: 'a remote (url) server runs elsewhere; the OS sandbox applies to local stdio servers',
+        violations: 0,
+      };
+    const status = this.#status.get(server.name);
+    if (status) return status;
+    const sandbox = this.effective(server);
+    return {
+      state: 'not started',
+      reason:
+        sandbox.mode === 'off'
+          ? `will run without the sandbox ("mode": "off" in ${sandbox.modeSource})`
+          : `will run in the OS sandbox${sandbox.requiredBy ? ` (required by ${sandbox.requiredBy})` : ''}`,
+      violations: 0,
+    };
   }
 
   /**
