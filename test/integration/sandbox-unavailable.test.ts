@@ -75,6 +75,17 @@ describe(
         /remote \(http\)[\s\S]*sandbox out of scope: a remote \(url\) server runs elsewhere/,
       );
     });
+
+    test('policy explain <server> shows the sandbox in force and where each entry comes from', async () => {
+      const explained = await cli(fx.w, 'policy', 'explain', 'hostile');
+      assert.match(explained, /^sandbox: enforced \(managed policy .*\); required by managed policy /m);
+      assert.ok(explained.includes(`filesystem.denyRead ${fx.w.home}/.ssh  (built-in defaults)`), explained);
+      assert.match(explained, /network\.allowLocalBinding false {2}\(built-in defaults\)/);
+      assert.match(
+        explained,
+        /not in force: mode off from user config .*: managed policy .* requires the sandbox/,
+      );
+    });
   },
 );
 

@@ -151,20 +151,35 @@ export const serverApproveBodySchema = z.strictObject({ identityHash: z.string()
 /** GET /policy/explain query */
 export const explainQuerySchema = z.object({
   server: z.string().min(1),
-  tool: z.string().min(1),
+  tool: z.string().min(1).optional(),
   args: z.string().optional(),
   annotations: z.string().optional(),
 });
 
+const sandboxEntrySchema = z.object({ list: z.string(), value: z.string(), source: z.string() });
+
+/** The OS sandbox in force for a stdio server, each entry with its source (`policy explain`). */
+export const sandboxExplainSchema = z.object({
+  mode: z.enum(['enforce', 'off']),
+  modeSource: z.string(),
+  requiredBy: z.string().optional(),
+  entries: z.array(sandboxEntrySchema),
+  dropped: z.array(sandboxEntrySchema.extend({ why: z.string() })),
+});
+
 export const explainSchema = z.object({
   server: z.object({ allowed: z.boolean(), trusted: z.boolean(), reason: z.string() }),
-  tool: z.object({
-    action: z.enum(['allow', 'ask', 'deny']),
-    source: z.string(),
-    rule: z.string(),
-    reason: z.string().optional(),
-    remember: z.string().optional(),
-  }),
+  tool: z
+    .object({
+      action: z.enum(['allow', 'ask', 'deny']),
+      source: z.string(),
+      rule: z.string(),
+      reason: z.string().optional(),
+      remember: z.string().optional(),
+    })
+    .optional()
+    .describe('absent when no tool was asked about'),
+  sandbox: sandboxExplainSchema.optional().describe('stdio servers: the OS sandbox in force'),
 });
 
 export const orgSyncStatusSchema = z.object({
@@ -370,6 +385,7 @@ export type ServerEntry = z.infer<typeof serverEntrySchema>;
 export type ApprovalAnswerBody = z.infer<typeof approvalAnswerBodySchema>;
 export type PinApproveBody = z.infer<typeof pinApproveBodySchema>;
 export type ExplainResponse = z.infer<typeof explainSchema>;
+export type SandboxExplain = z.infer<typeof sandboxExplainSchema>;
 export type PinsResponse = z.infer<typeof pinsSchema>;
 export type ControlEvent = z.infer<typeof controlEventSchema>;
 export type ApprovalRequest = z.infer<typeof approvalRequestSchema>;

@@ -266,3 +266,40 @@ export function directoryArguments(server: StdioServerConfig, cwd: string): stri
   }
   return out;
 }
+
+/** One entry of a sandbox report: which list, the value, the source. */
+export interface SandboxReportEntry {
+  list: string;
+  value: string;
+  source: string;
+}
+
+/**
+ * The sandbox in force as a flat report (`policy explain`): every entry of every list with its
+ * source, then what was dropped and why. Lists: filesystem.allowRead, filesystem.denyRead, …
+ */
+export function sandboxReport(sandbox: EffectiveSandbox): {
+  mode: 'enforce' | 'off';
+  modeSource: string;
+  requiredBy?: string;
+  entries: SandboxReportEntry[];
+  dropped: (SandboxReportEntry & { why: string })[];
+} {
+  const entries: SandboxReportEntry[] = [];
+  for (const [list, items] of Object.entries(sandbox.filesystem))
+    for (const e of items) entries.push({ list: `filesystem.${list}`, ...e });
+  for (const list of ['allowedDomains', 'deniedDomains', 'allowUnixSockets'] as const)
+    for (const e of sandbox.network[list]) entries.push({ list: `network.${list}`, ...e });
+  entries.push({
+    list: 'network.allowLocalBinding',
+    value: String(sandbox.network.allowLocalBinding.value),
+    source: sandbox.network.allowLocalBinding.source,
+  });
+  return {
+    mode: sandbox.mode,
+    modeSource: sandbox.modeSource,
+    ...(sandbox.requiredBy ? { requiredBy: sandbox.requiredBy } : {}),
+    entries,
+    dropped: sandbox.dropped.map(({ list, value, source, why }) => ({ list, value, source, why })),
+  };
+}
