@@ -11,6 +11,7 @@ import type { ServerConfig, StdioServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { HostGrantStore } from './host-grants.ts';
+import { installForSandbox, npxLaunch } from './npx-install.ts';
 import { effectiveSandbox, type EffectiveSandbox } from './sandbox-policy.ts';
 import { runtimeConfig, sandboxReadiness } from './sandbox-readiness.ts';
 import {
@@ -76,6 +77,7 @@ const HOST_SCRIPT = fileURLToPath(
  * Runs stdio servers in the OS sandbox (`@anthropic-ai/sandbox-runtime`, one sandbox host
  * process per server: sandbox-host.ts). For each spawn it works out the sandbox in force
  * (sandbox-policy.ts), refuses or warns where the OS cannot sandbox (sandbox-readiness.ts),
+ * runs the install step of an `npx` launcher outside the sandbox (npx-install.ts),
  * and serves the hosts over one Unix socket (mode 0600, in a 0700 directory): a connection to a
  * host no rule decides goes to the approval broker ("<server> wants to connect to host:port";
  * timeout, withdrawal and a lost daemon deny), every violation becomes an audit row linked to the
@@ -178,6 +180,20 @@ export class SandboxService {
       logger.warn({ sandbox: 'unavailable' }, `${server.name} ${reason}`);
       return undefined;
     }
+    let line = { command: server.command, args: server.args };
+    const npx = npxLaunch(server.command, server.args);
+    if (npx) {
+      try {
+        line = await installForSandbox(server.command, npx, env, server.cwd);
+      } catch (error) {
+        fs.rmSync(tmpDir, { recursive: true, force: true });
+        throw error;
+      }
+      logger.info(
+        { spec: npx.spec, command: line.command },
+        `installed ${npx.spec} outside the sandbox; the server runs its executable without the registry`,
+      );
+    }
     const socket = await this.#listen();
     const token = randomBytes(16).toString('base64url');
     const bindings = logger.bindings() as { session?: unknown };
@@ -190,8 +206,8 @@ export class SandboxService {
     const spec: SandboxHostSpec = {
       socket,
       token,
-      command: server.command,
-      args: server.args,
+      command: line.command,
+      args: line.args,
       tmpDir,
       config: runtimeConfig(sandbox, tools),
     };
