@@ -10,12 +10,14 @@ import http from 'node:http';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { AuditReader } from '../../main/core/audit/audit-reader.ts';
 import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { callTool, httpClient, resultText } from '../helpers/sdk-client.ts';
 import { cli, pending } from '../helpers/approvals-cli.ts';
 import { sandboxToolsMissing } from '../helpers/requirements.ts';
 import { filesystemServer, NODE, ROOT, waitFor } from '../helpers/warden-env.ts';
+import { describeProcesses, killMarked, MARK_VAR, markedProcesses, newMark } from '../helpers/processes.ts';
 
 const HOSTILE = path.join(ROOT, 'test/fixtures/hostile-server.ts');
 const skip = sandboxToolsMissing();
@@ -44,6 +46,7 @@ describe('OS sandbox: files and network of stdio servers', { skip }, () => {
   let connections = 0;
   let target: http.Server;
   let targetUrl: string;
+  const mark = newMark();
 
   const fx = useDaemonFixture({
     prepare: async (w, defer) => {
@@ -64,12 +67,13 @@ describe('OS sandbox: files and network of stdio servers', { skip }, () => {
       await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
       targetUrl = `http://127.0.0.1:${(target.address() as { port: number }).port}/exfil`;
       defer(() => new Promise((resolve) => target.close(resolve)));
+      defer(() => killMarked(mark));
     },
     config: () => ({
       daemon: { warmUpstreams: false },
       mcpServers: {
         filesystem: filesystemServer(root),
-        hostile: { command: NODE, args: [HOSTILE, root] },
+        hostile: { command: NODE, args: [HOSTILE, root], env: { [MARK_VAR]: mark } },
       },
       policy: {
         approvalTimeoutSeconds: 30,
@@ -166,5 +170,18 @@ describe('OS sandbox: files and network of stdio servers', { skip }, () => {
     await cli(fx.w, 'approvals', 'approve', again.id);
     assert.equal(resultText(await allowed), 'status 200: got it');
     assert.deepEqual(seen, ['POST /exfil fine-2']);
+  });
+
+  test('when the session ends (HTTP DELETE), the sandbox host and every process in the sandbox end with it', async () => {
+    const running = markedProcesses(mark);
+    assert.ok(
+      running.some((p) => p.args.includes('bwrap')),
+      describeProcesses(running),
+    );
+    assert.ok(running.some((p) => p.args.includes('hostile-server.ts') && !p.args.includes('bwrap')));
+    await (hostile.transport as StreamableHTTPClientTransport).terminateSession();
+    await waitFor(() => markedProcesses(mark).length === 0, 15_000, 'no process of the hostile server').catch(
+      (error: Error) => assert.fail(`${error.message}:\n${describeProcesses(markedProcesses(mark))}`),
+    );
   });
 });

@@ -263,7 +263,9 @@ export class SandboxService {
         const message = parseWireLine<HostMessage>(line);
         if (!message) continue;
         if (!spawned) {
+          // A token is good for one connection: the host that was spawned with it.
           spawned = message.type === 'hello' ? this.#spawned.get(message.token) : undefined;
+          if (message.type === 'hello') this.#spawned.delete(message.token);
           if (!spawned) connection.destroy();
           continue;
         }
