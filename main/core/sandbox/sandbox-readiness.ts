@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EffectiveSandbox } from './sandbox-policy.ts';
@@ -65,8 +66,8 @@ export async function sandboxReadiness(
       };
     }
   }
-  const { SandboxManager } = await import('@anthropic-ai/sandbox-runtime');
-  if (!SandboxManager.isSupportedPlatform()) {
+  const check = await dependencyCheck(tools.rg);
+  if (check.unsupported) {
     return {
       tools,
       unavailable: {
@@ -75,7 +76,6 @@ export async function sandboxReadiness(
       },
     };
   }
-  const check = SandboxManager.checkDependencies(tools.rg ? { command: tools.rg } : undefined);
   if (check.errors.length) {
     return {
       tools,
@@ -86,6 +86,56 @@ export async function sandboxReadiness(
     };
   }
   return { tools };
+}
+
+/** What sandbox-runtime's own check found: an unsupported platform, or errors (user namespaces, AppArmor, …). */
+interface DependencyCheck {
+  unsupported: boolean;
+  errors: string[];
+}
+
+const checks = new Map<string, Promise<DependencyCheck>>();
+
+/**
+ * sandbox-runtime's isSupportedPlatform() and checkDependencies(), asked in a child Node process
+ * (once per ripgrep path while the daemon runs): loading sandbox-runtime into the daemon would
+ * keep its proxy and undici resident for nothing. A check that cannot run is an error.
+ */
+function dependencyCheck(rg: string | undefined): Promise<DependencyCheck> {
+  const key = rg ?? '';
+  let check = checks.get(key);
+  if (!check) {
+    const entry = import.meta.resolve('@anthropic-ai/sandbox-runtime');
+    const script = `const { SandboxManager: m } = await import(${JSON.stringify(entry)});
+const rg = ${JSON.stringify(rg ?? null)};
+const unsupported = !m.isSupportedPlatform();
+const errors = unsupported ? [] : m.checkDependencies(rg ? { command: rg } : undefined).errors;
+process.stdout.write(JSON.stringify({ unsupported, errors }));`;
+    check = new Promise<DependencyCheck>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--input-type=module', '-e', script],
+        { timeout: 30_000, maxBuffer: 1 << 20 },
+        (error, stdout, stderr) => {
+          if (error) {
+            checks.delete(key);
+            resolve({
+              unsupported: false,
+              errors: [`the sandbox check failed: ${stderr.trim() || error.message}`],
+            });
+            return;
+          }
+          try {
+            resolve(JSON.parse(stdout) as DependencyCheck);
+          } catch {
+            resolve({ unsupported: false, errors: ['the sandbox check printed no answer'] });
+          }
+        },
+      );
+    });
+    checks.set(key, check);
+  }
+  return check;
 }
 
 /** sandbox-runtime's configuration for one server's sandbox host (its SandboxRuntimeConfig). */
