@@ -13,7 +13,8 @@ import type { Logger } from '../log.ts';
 import type { HostGrantStore } from './host-grants.ts';
 import { installForSandbox, npxLaunch } from './npx-install.ts';
 import { effectiveSandbox, type EffectiveSandbox } from './sandbox-policy.ts';
-import { runtimeConfig, sandboxReadiness } from './sandbox-readiness.ts';
+import { runtimeConfig, sandboxReadiness, which } from './sandbox-readiness.ts';
+import { formatCommandLine } from '../command-line.ts';
 import {
   parseWireLine,
   SANDBOX_SPEC_ENV,
@@ -179,6 +180,13 @@ export class SandboxService {
       this.#setStatus(server.name, { state: 'unsandboxed', reason, violations: previous });
       logger.warn({ sandbox: 'unavailable' }, `${server.name} ${reason}`);
       return undefined;
+    }
+    if (!commandExists(server.command, env.PATH, server.cwd)) {
+      fs.rmSync(tmpDir, { recursive: true, force: true });
+      throw new WardenError(
+        'UPSTREAM_UNAVAILABLE',
+        `cannot start "${formatCommandLine(server)}": ${server.command} does not exist (command not found on PATH)`,
+      );
     }
     let line = { command: server.command, args: server.args };
     const npx = npxLaunch(server.command, server.args);
@@ -350,5 +358,16 @@ export class SandboxService {
     } catch (error) {
       from.log.error({ err: describeError(error) }, 'could not audit a sandbox violation');
     }
+  }
+}
+
+/** Whether `command` names an executable: a path (against `cwd`), or a name on `pathVar`. */
+function commandExists(command: string, pathVar: string | undefined, cwd: string | undefined): boolean {
+  if (!command.includes('/')) return which(command, pathVar) !== undefined;
+  try {
+    fs.accessSync(path.resolve(cwd ?? process.cwd(), command), fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
