@@ -12,7 +12,7 @@ const CORE_TIERS = [
   ['runtime'],
   ['metrics'],
   ['clients', 'bridge'],
-  ['guard', 'era'],
+  ['guard', 'era', 'sandbox'],
   ['approvals', 'oauth', 'change', 'forward'],
   ['secrets', 'store'],
   ['policy', 'pins', 'audit', 'process'],
@@ -26,6 +26,7 @@ const CORE_TIERS = [
 const CONTRACT = [
   '^main/core/control/(contract|operations|operation-spec|warden-api|control-client)\\.ts$',
   '^main/core/config/policy-schema\\.ts$',
+  '^main/core/config/sandbox-schema\\.ts$',
   '^main/core/pins/review-hash\\.ts$',
   '^main/core/errors\\.ts$',
   '^main/app/channels\\.ts$',

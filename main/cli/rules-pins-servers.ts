@@ -76,13 +76,13 @@ export function registerPolicyCommands(program: Command): void {
   policy
     .command('explain')
     .description(
-      'the decision for a call and the rule of which source makes it: asks the running daemon (managed, org and user policy, remembered approvals); without a daemon, reads the config and the managed policy',
+      'the OS sandbox in force for a server and the decision for a call of a tool, each with the rule of which source makes it: asks the running daemon (managed, org and user policy, remembered approvals); without a daemon, reads the config and the managed policy',
     )
     .argument('<server>')
-    .argument('<tool>')
+    .argument('[tool]')
     .option('--args <json>', "the call's arguments", '{}')
     .option('--annotations <json>', 'the tool\'s annotations, e.g. {"readOnlyHint":true}')
-    .action(async (server: string, tool: string, options: ExplainOptions) =>
+    .action(async (server: string, tool: string | undefined, options: ExplainOptions) =>
       (await actions()).explain(pathsOf(program), server, tool, options),
     );
 }

@@ -53,6 +53,8 @@ const CODES = {
   SESSION_CLOSED: { status: 404, rpc: 'ConnectionClosed' },
   /** The upstream server cannot be reached or started (incl. its OAuth sign-in). */
   UPSTREAM_UNAVAILABLE: { status: 500, rpc: 'ConnectionClosed' },
+  /** A policy requires the OS sandbox for a stdio server and this machine cannot provide it. */
+  SANDBOX_UNAVAILABLE: { status: 500, rpc: 'ConnectionClosed' },
   /** The upstream server ended or restarted before answering. */
   UPSTREAM_CRASHED: { status: 500, rpc: 'ConnectionClosed' },
   /** The upstream's circuit breaker is open after repeated failures. */

@@ -16,7 +16,9 @@ import { NODE, ROOT, waitFor } from '../helpers/warden-env.ts';
 let calls: string;
 const fx = useDaemonFixture({
   prepare: (w) => {
-    calls = path.join(w.home, 'calls.txt');
+    // The server writes this file from inside the OS sandbox: its directory is allowed.
+    fs.mkdirSync(path.join(w.home, 'out'));
+    calls = path.join(w.home, 'out', 'calls.txt');
   },
   config: () => ({
     policy: { rules: [{ tool: 'echo', action: 'allow' }] },
@@ -25,6 +27,7 @@ const fx = useDaemonFixture({
         command: NODE,
         args: [path.join(ROOT, 'test/fixtures/crashy-server.ts')],
         env: { CRASHY_CALLS_FILE: calls },
+        sandbox: { filesystem: { allowWrite: [path.dirname(calls)] } },
       },
     },
   }),

@@ -57,8 +57,8 @@ describe('control API', () => {
     assert.equal(status.status, 200);
     assert.equal(statusSchema.parse(status.body).servers[0]?.name, 'fs');
     const explain = await call('GET', '/policy/explain?server=fs&tool=delete_file');
-    assert.deepEqual(explainSchema.parse(explain.body).tool.action, 'deny');
-    assert.equal(explainSchema.parse(explain.body).tool.reason, 'no deletes');
+    assert.deepEqual(explainSchema.parse(explain.body).tool?.action, 'deny');
+    assert.equal(explainSchema.parse(explain.body).tool?.reason, 'no deletes');
   });
 
   test('answers: the first valid one wins; a wrong arguments hash or an unoffered choice is 409; unknown ids 404', async () => {

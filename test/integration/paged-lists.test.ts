@@ -96,12 +96,19 @@ describe('complete lists across pages', () => {
   const fx = useDaemonFixture({
     prepare: (w) => {
       specFile = path.join(w.home, 'paged.json');
-      serverLog = path.join(w.home, 'paged.log');
+      // The server writes this file from inside the OS sandbox: its directory is allowed.
+      fs.mkdirSync(path.join(w.home, 'out'));
+      serverLog = path.join(w.home, 'out', 'paged.log');
       write(baseSpec());
     },
     config: () => ({
       mcpServers: {
-        paged: { command: NODE, args: [PAGED], env: { PAGED_FILE: specFile, PAGED_LOG: serverLog } },
+        paged: {
+          command: NODE,
+          args: [PAGED],
+          env: { PAGED_FILE: specFile, PAGED_LOG: serverLog },
+          sandbox: { filesystem: { allowWrite: [path.dirname(serverLog)] } },
+        },
       },
     }),
   });

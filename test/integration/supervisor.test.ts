@@ -18,13 +18,20 @@ describe('supervisor', () => {
 
   const fx = useDaemonFixture({
     prepare: (w) => {
-      starts = path.join(w.home, 'starts.txt');
+      // The server writes this file from inside the OS sandbox: its directory is allowed.
+      fs.mkdirSync(path.join(w.home, 'out'));
+      starts = path.join(w.home, 'out', 'starts.txt');
     },
     config: (w) => ({
       // The fixture's tools carry no annotations: allow them, this test is about failures.
       policy: { rules: [{ tool: '*', action: 'allow' }] },
       mcpServers: {
-        crashy: { command: NODE, args: [CRASHY], env: { CRASHY_STARTS_FILE: starts } },
+        crashy: {
+          command: NODE,
+          args: [CRASHY],
+          env: { CRASHY_STARTS_FILE: starts },
+          sandbox: { filesystem: { allowWrite: [path.dirname(starts)] } },
+        },
         broken: { command: NODE, args: [CRASHY], env: { CRASHY_FAIL_AT_START: '1' } },
         missing: { command: path.join(w.home, 'no-such-binary') },
       },

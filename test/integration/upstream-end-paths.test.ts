@@ -33,6 +33,13 @@ const CRASHY = path.join(ROOT, 'test/fixtures/crashy-server.ts');
 /** Sessions spawn their own upstream (no warm one next to it): see the module doc. */
 const NO_WARM = { warmUpstreams: false };
 
+/**
+ * These servers run outside the OS sandbox: this file follows the process groups of a plain
+ * spawn. A sandboxed server's processes are in a pid namespace of their own that ends with its
+ * sandbox host (bubblewrap starts it in a new session): sandbox.test.ts follows those.
+ */
+const UNSANDBOXED = { mode: 'off' } as const;
+
 /** `sh -c` that starts a background sleep, then becomes the server. */
 function wrapped(
   mark: string,
@@ -43,6 +50,7 @@ function wrapped(
     command: 'sh',
     args: ['-c', 'sleep 600 & exec "$0" "$1" stdio', NODE, script],
     env: { [MARK_VAR]: mark, ...extraEnv },
+    sandbox: UNSANDBOXED,
   };
 }
 

@@ -39,11 +39,23 @@ const SESSIONS = 30;
 /** Sessions spawn their own upstream (no warm one next to it): see the module doc. */
 const NO_WARM = { warmUpstreams: false };
 
+/**
+ * These servers run outside the OS sandbox: this file follows the process groups of a plain
+ * spawn. A sandboxed server's processes are in a pid namespace of their own that ends with its
+ * sandbox host (bubblewrap starts it in a new session): sandbox.test.ts follows those.
+ */
+const UNSANDBOXED = { mode: 'off' } as const;
+
 /** Calls that keep server-everything running after its stdin closes are allowed here. */
 const POLICY = { rules: [{ tool: 'toggle-simulated-logging', action: 'allow' }] };
 
 function npxServer(mark: string): Record<string, unknown> {
-  return { command: 'npx', args: ['-y', EVERYTHING_PACKAGE, 'stdio'], env: { [MARK_VAR]: mark } };
+  return {
+    command: 'npx',
+    args: ['-y', EVERYTHING_PACKAGE, 'stdio'],
+    env: { [MARK_VAR]: mark },
+    sandbox: UNSANDBOXED,
+  };
 }
 
 /** A shell wrapper that stays the parent of the server (it has more to do after it). */
@@ -52,6 +64,7 @@ function shServer(mark: string): Record<string, unknown> {
     command: 'sh',
     args: ['-c', '"$0" "$1" stdio; echo "the server exited" >&2', NODE, EVERYTHING_JS],
     env: { [MARK_VAR]: mark },
+    sandbox: UNSANDBOXED,
   };
 }
 
@@ -205,6 +218,7 @@ describe('upstream process trees end with their sessions and with the daemon', (
           command: 'sh',
           args: ['-c', '"$0" "$1" stdio; exec sleep 600', NODE, EVERYTHING_JS],
           env: { [MARK_VAR]: mark },
+          sandbox: UNSANDBOXED,
         },
       },
     });

@@ -1,4 +1,11 @@
 /**
+ * These servers run outside the OS sandbox: this file follows the process groups of a plain
+ * spawn. A sandboxed server's processes are in a pid namespace of their own that ends with its
+ * sandbox host (bubblewrap starts it in a new session): sandbox.test.ts follows those.
+ */
+const UNSANDBOXED = { mode: 'off' } as const;
+
+/**
  * One warm upstream per stdio server: a real daemon process, real server-everything processes,
  * real SDK clients through the `connect` shim and over HTTP. Processes are found by a mark in
  * their environment (test/helpers/processes.ts); each server process leads its own process
@@ -41,7 +48,13 @@ import {
 const HANDED_OVER = /initialize answered by the warm upstream/g;
 
 function server(mark: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { command: NODE, args: [EVERYTHING_JS, 'stdio'], env: { [MARK_VAR]: mark }, ...extra };
+  return {
+    command: NODE,
+    args: [EVERYTHING_JS, 'stdio'],
+    env: { [MARK_VAR]: mark },
+    sandbox: UNSANDBOXED,
+    ...extra,
+  };
 }
 
 /** The warm upstream of a server as status tells it; undefined while the server is not configured. */
@@ -335,6 +348,7 @@ describe('a warm upstream per stdio server', () => {
             command: 'sh',
             args: ['-c', '"$0" "$1" stdio; exec sleep 600', NODE, EVERYTHING_JS],
             env: { [MARK_VAR]: m },
+            sandbox: UNSANDBOXED,
           },
         },
       });
@@ -408,6 +422,7 @@ describe('a warm upstream per stdio server', () => {
             command: 'sh',
             args: ['-c', 'if [ -e "$2" ]; then exit 3; fi; exec "$0" "$1" stdio', NODE, EVERYTHING_JS, flag],
             env: { [MARK_VAR]: m },
+            sandbox: UNSANDBOXED,
           },
         },
       });

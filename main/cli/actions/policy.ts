@@ -5,6 +5,10 @@ import type { WardenPaths } from '../../core/paths.ts';
 import { PolicyEngine, ruleText } from '../../core/policy/engine.ts';
 import { describeIdentity, serverIdentity } from '../../core/policy/identity.ts';
 import { policySources } from '../../core/runtime/warden-core.ts';
+import { effectiveSandbox, sandboxReport } from '../../core/sandbox/sandbox-policy.ts';
+import type { SandboxExplain } from '../../core/control/contract.ts';
+import os from 'node:os';
+import path from 'node:path';
 
 const out = (text: string) => void process.stdout.write(text + '\n');
 
@@ -31,23 +35,33 @@ export async function policyStatus(paths: WardenPaths, options: { sync?: boolean
   if (org.lastError) out(`  last error: ${org.lastError}`);
 }
 
+/** The sandbox in force, one line per entry with its source (`policy explain`). */
+function printSandbox(sandbox: SandboxExplain): void {
+  out(
+    `sandbox: ${sandbox.mode === 'enforce' ? 'enforced' : 'off'} (${sandbox.modeSource})${sandbox.requiredBy ? `; required by ${sandbox.requiredBy}` : ''}`,
+  );
+  for (const e of sandbox.entries) out(`  ${e.list} ${e.value}  (${e.source})`);
+  for (const d of sandbox.dropped) out(`  not in force: ${d.list} ${d.value} from ${d.source}: ${d.why}`);
+}
+
 /**
- * `policy explain <server> <tool>`: the decision for a call and the rule that makes it, from the
- * running daemon; without one, from the config and the managed policy read here.
+ * `policy explain <server> [tool]`: the OS sandbox in force for the server with each entry's
+ * source, and the decision for a call of `tool` and the rule that makes it, from the running
+ * daemon; without one, from the config and the managed policy read here.
  * @throws WardenError NOT_FOUND for a server not in the config; USAGE when --args or
  *   --annotations is not JSON.
  */
 export async function explain(
   paths: WardenPaths,
   server: string,
-  tool: string,
+  tool: string | undefined,
   options: ExplainOptions,
 ): Promise<void> {
   const control = await connectControlClient(paths).catch(() => undefined);
   if (control) {
     const answer = await control.explain({
       server,
-      tool,
+      ...(tool === undefined ? {} : { tool }),
       args: options.args,
       ...(options.annotations ? { annotations: options.annotations } : {}),
     });
@@ -55,13 +69,16 @@ export async function explain(
       `server "${server}": ${answer.server.allowed ? `allowed${answer.server.trusted ? ' and trusted' : ''}` : 'refused'}`,
     );
     out(`  ${answer.server.reason}`);
-    out(`tool "${tool}": ${answer.tool.action}`);
-    out(`  by ${answer.tool.rule}`);
-    if (answer.tool.reason) out(`  reason: ${answer.tool.reason}`);
-    if (answer.tool.remember)
-      out(
-        `  a person may answer: deny, allow once${answer.tool.remember !== 'never' ? ', allow for this session' : ''}${answer.tool.remember === 'always' ? ', always allow' : ''}`,
-      );
+    if (answer.tool) {
+      out(`tool "${tool}": ${answer.tool.action}`);
+      out(`  by ${answer.tool.rule}`);
+      if (answer.tool.reason) out(`  reason: ${answer.tool.reason}`);
+      if (answer.tool.remember)
+        out(
+          `  a person may answer: deny, allow once${answer.tool.remember !== 'never' ? ', allow for this session' : ''}${answer.tool.remember === 'always' ? ', always allow' : ''}`,
+        );
+    }
+    if (answer.sandbox) printSandbox(answer.sandbox);
     out('(from the running daemon: managed, org and user policy, locks and remembered approvals)');
     return;
   }
@@ -87,6 +104,20 @@ export async function explain(
         ? `  denied: ${serverVerdict.reason}`
         : '  not allowed by any rule: it runs only once a person approves it (`mcp-warden servers approve`)',
   );
+  if (entry.kind === 'stdio') {
+    const sandbox = effectiveSandbox(entry, engine.sources, {
+      home: entry.env.HOME ?? os.homedir(),
+      tmpDir: path.join(os.tmpdir(), 'mcp-warden-server-XXXXXX'),
+      wardenDirs: [...new Set([paths.configDir, paths.dataDir, paths.stateDir])],
+      wardenSandboxDir: paths.sandboxDir,
+      locked: engine.locked('sandbox'),
+    });
+    printSandbox(sandboxReport(sandbox));
+  }
+  if (tool === undefined) {
+    out('(the daemon is not running: the org policy is not considered here)');
+    return;
+  }
   const verdict = engine.decideTool({
     server,
     tool,

@@ -13,6 +13,12 @@ export async function listServers(paths: WardenPaths): Promise<void> {
     );
     out(`  ${s.target}`);
     if (s.reason) out(`  ${s.reason}`);
+    if (s.sandbox) {
+      const count = s.sandbox.violations
+        ? `, ${s.sandbox.violations} violation${s.sandbox.violations > 1 ? 's' : ''}`
+        : '';
+      out(`  sandbox ${s.sandbox.state}${count}${s.sandbox.reason ? `: ${s.sandbox.reason}` : ''}`);
+    }
   }
 }
 

@@ -20,6 +20,17 @@ import { resolved, type SecretAccess } from './upstream-secrets.ts';
 
 export type { SecretAccess } from './upstream-secrets.ts';
 
+/**
+ * Wraps a stdio server's command line before it is spawned (the OS sandbox, sandbox/): the
+ * command, arguments and environment to run instead, or undefined to run it as configured.
+ * @throws WardenError when the server must not start (the link's start() rejects with it).
+ */
+export type SpawnWrapper = (
+  server: StdioServerConfig,
+  env: Record<string, string>,
+  logger: Logger,
+) => Promise<{ command: string; args: string[]; env: Record<string, string> } | undefined>;
+
 /** Largest message Warden accepts from an upstream server, bytes (16 MiB). */
 export const MAX_UPSTREAM_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -53,8 +64,9 @@ export function createUpstreamLink(
   oauth?: OAuthCoordinator,
   processes?: UpstreamProcesses,
   era: 'legacy' | 'modern' = 'legacy',
+  wrap?: SpawnWrapper,
 ): UpstreamLink {
-  if (server.kind === 'stdio') return new StdioLink(server, logger, secrets, processes);
+  if (server.kind === 'stdio') return new StdioLink(server, logger, secrets, processes, wrap);
   return era === 'modern'
     ? new ModernHttpLink(server, logger, secrets)
     : new HttpLink(server, logger, secrets, oauth);
@@ -87,6 +99,7 @@ class StdioLink implements UpstreamLink {
   readonly #buffer = new UpstreamLineReader(MAX_UPSTREAM_MESSAGE_BYTES, (line) => this.#onLine(line));
   readonly #secrets: SecretAccess | undefined;
   readonly #processes: UpstreamProcesses | undefined;
+  readonly #wrap: SpawnWrapper | undefined;
   #child: ChildProcess | undefined;
   #tree: ProcessTree | undefined;
   #writer: QueuedWriter | undefined;
@@ -99,11 +112,13 @@ class StdioLink implements UpstreamLink {
     logger: Logger,
     secrets?: SecretAccess,
     processes?: UpstreamProcesses,
+    wrap?: SpawnWrapper,
   ) {
     this.#server = server;
     this.#log = logger;
     this.#secrets = secrets;
     this.#processes = processes;
+    this.#wrap = wrap;
   }
 
   get pid(): number | undefined {
@@ -115,19 +130,30 @@ class StdioLink implements UpstreamLink {
     if (this.#closing)
       throw new WardenError('UPSTREAM_UNAVAILABLE', 'the connection was closed before the server started');
     this.#secretValues = values;
-    this.#spawning = this.#spawn(target);
+    const env = upstreamEnvironment(target);
+    const line = (await this.#wrap?.(target, env, this.#log)) ?? {
+      command: target.command,
+      args: target.args,
+      env,
+    };
+    if (this.#closing)
+      throw new WardenError('UPSTREAM_UNAVAILABLE', 'the connection was closed before the server started');
+    this.#spawning = this.#spawn(target, line);
     return this.#spawning;
   }
 
-  #spawn(target: StdioServerConfig): Promise<void> {
+  #spawn(
+    target: StdioServerConfig,
+    line: { command: string; args: string[]; env: Record<string, string> },
+  ): Promise<void> {
     const server = this.#server;
     this.#log.info(
       { command: server.command, args: server.args, cwd: server.cwd, envKeys: Object.keys(server.env) },
       `spawning upstream: ${formatCommandLine(server)}`,
     );
     return new Promise((resolve, reject) => {
-      const child = spawn(target.command, target.args, {
-        env: upstreamEnvironment(target),
+      const child = spawn(line.command, line.args, {
+        env: line.env,
         cwd: target.cwd,
         stdio: ['pipe', 'pipe', 'pipe'],
         shell: false,

@@ -91,6 +91,7 @@ export function parseConfig(text: string, file: string): WardenConfig {
         env: entry.env ?? {},
         ...(entry.cwd ? { cwd: entry.cwd } : {}),
         ...(entry.warm === false ? { warm: false as const } : {}),
+        ...(entry.sandbox ? { sandbox: entry.sandbox } : {}),
         tools,
         ...(entry.resultSecrets ? { resultSecrets: entry.resultSecrets } : {}),
       });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policySandboxSchema } from './sandbox-schema.ts';
 
 /**
  * The policy document: the same shape in every source (machine-managed file, org policy, the
@@ -263,12 +264,16 @@ export type AuditDestinations = z.output<typeof auditDestinationsSchema>;
  *   applied (approvals last at most for the client's session).
  * - `auditDestinations`: the managed policy's audit destinations cannot be replaced or disabled
  *   by an entry of the same name in the user's `audit.destinations` (forward/destinations.ts).
+ * - `sandbox`: the user's config cannot loosen the OS sandbox: its `mode: "off"` and the allow
+ *   entries of its sandbox blocks (allowRead, allowWrite, allowedDomains, allowLocalBinding,
+ *   allowUnixSockets) have no effect; its denies still apply.
  */
 export const lockableSettingSchema = z.enum([
   'serverApprovals',
   'userAllowRules',
   'alwaysAllow',
   'auditDestinations',
+  'sandbox',
 ]);
 
 export const policyDocumentSchema = z.strictObject({
@@ -276,7 +281,7 @@ export const policyDocumentSchema = z.strictObject({
     .array(lockableSettingSchema)
     .optional()
     .describe(
-      'managed policy only: settings no user can loosen (serverApprovals, userAllowRules, alwaysAllow, auditDestinations)',
+      'managed policy only: settings no user can loosen (serverApprovals, userAllowRules, alwaysAllow, auditDestinations, sandbox)',
     ),
   auditDestinations: auditDestinationsSchema
     .optional()
@@ -305,6 +310,9 @@ export const policyDocumentSchema = z.strictObject({
     .max(3600)
     .optional()
     .describe('how long a call waits for a person (default 120)'),
+  sandbox: policySandboxSchema
+    .optional()
+    .describe('the OS sandbox of stdio servers: requireSandbox and rules by server (docs/sandbox.md)'),
 });
 
 export type ArgumentCondition = z.output<typeof argumentConditionSchema>;

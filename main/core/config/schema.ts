@@ -8,6 +8,7 @@ import {
   type ResultSecretsAction,
 } from './policy-schema.ts';
 import { quoteName, SERVER_NAME_RULES, serverNameProblem } from './server-name.ts';
+import { serverSandboxSchema, type ServerSandbox } from './sandbox-schema.ts';
 
 /** The default loopback port of the daemon; `daemon.port`, `--port` or `$MCP_WARDEN_PORT` change it. */
 export const DEFAULT_PORT = 47113;
@@ -53,6 +54,9 @@ export const serverConfigSchema = z
       .describe(
         'A secret in what this server sends the client (results, resources, prompts, elicitations): "mask" (default) replaces it, "block" answers an error naming the rule, "allow" lets it through. Policy may make it stricter, never looser.',
       ),
+    sandbox: serverSandboxSchema
+      .optional()
+      .describe('stdio servers: the OS sandbox it runs in (docs/sandbox.md); on by default'),
   })
   .superRefine((server, ctx) => {
     const hasCommand = server.command !== undefined;
@@ -84,6 +88,14 @@ export const serverConfigSchema = z
     }
     if (hasUrl && (server.args !== undefined || server.env !== undefined || server.cwd !== undefined)) {
       ctx.addIssue({ code: 'custom', message: '"args", "env" and "cwd" apply to "command" servers only' });
+    }
+    if (hasUrl && server.sandbox !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sandbox'],
+        message:
+          '"sandbox" applies to "command" servers only (a url server runs elsewhere, out of reach of the OS sandbox)',
+      });
     }
     if (hasUrl && server.warm !== undefined) {
       ctx.addIssue({
@@ -204,6 +216,8 @@ export interface StdioServerConfig {
   tools: ToolLists;
   /** `mcpServers.<name>.resultSecrets`, when set. */
   resultSecrets?: ResultSecretsAction;
+  /** `mcpServers.<name>.sandbox` as written (absent: the defaults, docs/sandbox.md). */
+  sandbox?: ServerSandbox;
 }
 
 /** A remote Streamable HTTP upstream. */

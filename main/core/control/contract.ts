@@ -55,6 +55,16 @@ export const serverEntrySchema = z.object({
     })
     .optional()
     .describe("the server's warm upstream (one initialized process kept for the next session), and why"),
+  sandbox: z
+    .object({
+      state: z.enum(['enforced', 'off', 'unsandboxed', 'refused', 'not started', 'out of scope']),
+      reason: z.string().optional(),
+      violations: z.number(),
+    })
+    .optional()
+    .describe(
+      'the OS sandbox: enforced, off ("mode": "off"), unsandboxed (the OS cannot; not required), refused (required and the OS cannot), not started yet, or out of scope (a url server)',
+    ),
 });
 
 /**
@@ -173,20 +183,35 @@ export const serverApproveBodySchema = z.strictObject({ identityHash: z.string()
 /** GET /policy/explain query */
 export const explainQuerySchema = z.object({
   server: z.string().min(1),
-  tool: z.string().min(1),
+  tool: z.string().min(1).optional(),
   args: z.string().optional(),
   annotations: z.string().optional(),
 });
 
+const sandboxEntrySchema = z.object({ list: z.string(), value: z.string(), source: z.string() });
+
+/** The OS sandbox in force for a stdio server, each entry with its source (`policy explain`). */
+export const sandboxExplainSchema = z.object({
+  mode: z.enum(['enforce', 'off']),
+  modeSource: z.string(),
+  requiredBy: z.string().optional(),
+  entries: z.array(sandboxEntrySchema),
+  dropped: z.array(sandboxEntrySchema.extend({ why: z.string() })),
+});
+
 export const explainSchema = z.object({
   server: z.object({ allowed: z.boolean(), trusted: z.boolean(), reason: z.string() }),
-  tool: z.object({
-    action: z.enum(['allow', 'ask', 'deny']),
-    source: z.string(),
-    rule: z.string(),
-    reason: z.string().optional(),
-    remember: z.string().optional(),
-  }),
+  tool: z
+    .object({
+      action: z.enum(['allow', 'ask', 'deny']),
+      source: z.string(),
+      rule: z.string(),
+      reason: z.string().optional(),
+      remember: z.string().optional(),
+    })
+    .optional()
+    .describe('absent when no tool was asked about'),
+  sandbox: sandboxExplainSchema.optional().describe('stdio servers: the OS sandbox in force'),
 });
 
 export const orgSyncStatusSchema = z.object({
@@ -394,6 +419,7 @@ export type ServerEntry = z.infer<typeof serverEntrySchema>;
 export type ApprovalAnswerBody = z.infer<typeof approvalAnswerBodySchema>;
 export type PinApproveBody = z.infer<typeof pinApproveBodySchema>;
 export type ExplainResponse = z.infer<typeof explainSchema>;
+export type SandboxExplain = z.infer<typeof sandboxExplainSchema>;
 export type PinsResponse = z.infer<typeof pinsSchema>;
 export type ControlEvent = z.infer<typeof controlEventSchema>;
 export type ApprovalRequest = z.infer<typeof approvalRequestSchema>;

@@ -169,7 +169,9 @@ export class SessionWiring {
     era: 'legacy' | 'modern' = 'legacy',
   ): ReturnType<UpstreamPort['createLink']> {
     const core = this.#core;
-    return createUpstreamLink(server, logger, core.secrets, core.oauth, core.upstreams, era);
+    return createUpstreamLink(server, logger, core.secrets, core.oauth, core.upstreams, era, (srv, env, log) =>
+      core.sandbox.wrap(srv, env, log),
+    );
   }
 
   /** Results masking for a session of `server`: the action in force, the values injected into it. */

@@ -29,6 +29,8 @@ import { UpstreamProcesses } from '../process/upstream-processes.ts';
 import { KeychainSecretStore, type SecretStore } from '../secrets/secret-store.ts';
 import type { SecretAccess } from '../bridge/upstream-link.ts';
 import { OAuthCoordinator } from '../oauth/oauth.ts';
+import { HostGrantStore } from '../sandbox/host-grants.ts';
+import { SandboxService } from '../sandbox/sandbox-service.ts';
 import type { OrgPolicySync } from '../policy/org-sync.ts';
 import { admitServer, approveServerIdentity, catalogEntryFor, type ServerAdmission } from './admission.ts';
 import { StateInForce, type InForce, type ServerChanges } from './state-in-force.ts';
@@ -69,6 +71,8 @@ export class WardenCore {
   readonly upstreamRuns: UpstreamRunStore;
   /** The protocol era each configured server was found to speak (era/upstream-era.ts). */
   readonly upstreamEras: UpstreamEraStore;
+  /** The OS sandbox of stdio servers: wraps their spawn, asks about hosts, audits violations. */
+  readonly sandbox: SandboxService;
   readonly #state: Database.Database;
   readonly #settings: DaemonSettingsStore;
   readonly #unfollow: () => void;
@@ -88,6 +92,7 @@ export class WardenCore {
     secrets: SecretStore,
     logger: Logger,
     dataDir: string,
+    paths?: WardenPaths,
   ) {
     this.inForce = inForce;
     this.#logger = logger;
@@ -112,6 +117,18 @@ export class WardenCore {
       new ProcessGroupStore(state),
       logger.child({ component: 'processes' }),
     );
+    this.sandbox = new SandboxService({
+      broker: this.broker,
+      grants: new HostGrantStore(state),
+      recordViolation: (start, error) => this.audit.queueRefusal(start, error),
+      sources: () => this.engine.sources,
+      locked: (setting) => this.engine.locked(setting),
+      approvalTimeoutMs: () => this.inForce.current.approvalTimeoutMs,
+      wardenDirs: paths ? [...new Set([paths.configDir, paths.dataDir, paths.stateDir])] : [dataDir],
+      ...(paths ? { wardenSandboxDir: paths.sandboxDir } : {}),
+      logger: logger.child({ component: 'sandbox' }),
+      changed: () => this.emit({ type: 'status.changed' }),
+    });
     this.audit.onRecord = (id) => this.emit({ type: 'audit.recorded', id });
     this.metrics.followApprovals(this.broker);
     // Live views refresh on every change put in force (policy status, servers, catalog).
@@ -247,7 +264,7 @@ export class WardenCore {
     });
     void startCheckpointSigning(audit, logger, new KeychainCheckpointKeyStore());
     try {
-      return new WardenCore(inForce, audit, openStateDb(paths.stateDb), secrets, logger, paths.dataDir);
+      return new WardenCore(inForce, audit, openStateDb(paths.stateDb), secrets, logger, paths.dataDir, paths);
     } catch (error) {
       audit.close();
       throw error;
@@ -323,6 +340,7 @@ export class WardenCore {
     this.inForce.close();
     this.broker.withdrawAll('MCP Warden is shutting down');
     this.metrics.close();
+    this.sandbox.close();
     this.audit.close();
     this.#state.close();
   }

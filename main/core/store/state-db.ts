@@ -124,6 +124,20 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    name: 'hosts a sandboxed server may always connect to',
+    sql: `
+      CREATE TABLE sandbox_hosts (
+        server     TEXT NOT NULL,
+        host       TEXT NOT NULL,   -- lower case, as sandbox-runtime asked about it
+        port       INTEGER NOT NULL,
+        granted_at TEXT NOT NULL,   -- ISO 8601 UTC
+        granted_by TEXT NOT NULL,   -- the approval channel: "cli", "popup", …
+        PRIMARY KEY (server, host, port)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /**

@@ -98,6 +98,18 @@ function ServerCard({
         {server.envKeys.length > 0 && <span className="muted"> with {server.envKeys.join(', ')} set</span>}
       </p>
       {server.reason && <p className="warn">{server.reason}</p>}
+      {server.sandbox && (
+        <p
+          className={
+            server.sandbox.state === 'unsandboxed' || server.sandbox.state === 'refused' ? 'warn' : ''
+          }
+          aria-label={`sandbox of ${server.name}`}
+        >
+          <span className="muted">OS sandbox</span> {server.sandbox.state}
+          {server.sandbox.violations > 0 && <strong> · {server.sandbox.violations} violation(s)</strong>}
+          {server.sandbox.reason && <span className="muted"> · {server.sandbox.reason}</span>}
+        </p>
+      )}
       {reviews.length > 0 && (
         <>
           <h3>Changed definitions to review</h3>

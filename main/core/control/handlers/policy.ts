@@ -1,3 +1,4 @@
+import { sandboxReport } from '../../sandbox/sandbox-policy.ts';
 import { WardenError } from '../../errors.ts';
 import { describeServerRule, describeToolRule, label, ruleText } from '../../policy/engine.ts';
 import { serverIdentity } from '../../policy/identity.ts';
@@ -100,25 +101,33 @@ function explain(core: DaemonContext['core'], { query }: OperationInput<'explain
     query.annotations === undefined
       ? undefined
       : (parseJsonParam(query.annotations, 'annotations') as Record<string, boolean>);
-  const verdict = core.engine.decideTool({
-    server: query.server,
-    tool: query.tool,
-    arguments: args,
-    annotations,
-    trusted: admission.allowed && admission.trusted,
-    remembered: core.remembered.grants(),
-  });
+  const verdict =
+    query.tool === undefined
+      ? undefined
+      : core.engine.decideTool({
+          server: query.server,
+          tool: query.tool,
+          arguments: args,
+          annotations,
+          trusted: admission.allowed && admission.trusted,
+          remembered: core.remembered.grants(),
+        });
   return {
     server: admission.allowed
       ? { allowed: true, trusted: admission.trusted, reason: admission.by }
       : { allowed: false, trusted: false, reason: admission.reason },
-    tool: {
-      action: verdict.action,
-      source: verdict.by.source,
-      rule: ruleText(verdict.by),
-      ...(verdict.action === 'deny' ? { reason: verdict.reason } : {}),
-      ...(verdict.action === 'ask' ? { remember: verdict.remember } : {}),
-    },
+    ...(verdict
+      ? {
+          tool: {
+            action: verdict.action,
+            source: verdict.by.source,
+            rule: ruleText(verdict.by),
+            ...(verdict.action === 'deny' ? { reason: verdict.reason } : {}),
+            ...(verdict.action === 'ask' ? { remember: verdict.remember } : {}),
+          },
+        }
+      : {}),
+    ...(server.kind === 'stdio' ? { sandbox: sandboxReport(core.sandbox.effective(server)) } : {}),
   };
 }
 

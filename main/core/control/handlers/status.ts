@@ -43,6 +43,7 @@ export function statusHandlers(
         sessions: runtime.sessionsFor(server.name),
         breaker: runtime.breakerState(server.name),
         ...(runtime.warmStatus ? { warm: runtime.warmStatus(server.name) } : {}),
+        sandbox: core.sandbox.describe(server),
       };
     });
   return {
