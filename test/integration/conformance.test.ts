@@ -70,70 +70,27 @@ const NOT_PASSING_DIRECTLY: Record<ConformanceEra, Record<string, string>> = {
 };
 
 /**
- * Warden's endpoint speaks 2025-11-25 only: a 2026-07-28 request (no `initialize`, the
- * per-request `_meta` envelope, no Mcp-Session-Id) is answered `400 Bad Request` asking for an
- * Mcp-Session-Id, with JSON-RPC id null. Build item 3 of issue 12 (both protocol eras) closes this.
+ * Warden refuses a call of a tool the server's complete tools list lacks as a guard decision: a
+ * CallToolResult with isError (the reason, audited), where the server answers with a JSON-RPC
+ * error (-32602 "Tool ... not found"). The tasks scenarios call tools this server does not have
+ * (greet, slow_compute, failing_job); checks that accept any tool result pass through Warden on
+ * its refusal and fail directly. The scenario fails both ways (TASKS_EXTENSION).
  */
-const LEGACY_ONLY =
-  "Warden's HTTP endpoint serves 2025-11-25 only and refuses a 2026-07-28 request (no initialize, no Mcp-Session-Id) with 400";
+const REFUSED_UNKNOWN_TOOL = (checks: string): string =>
+  `fails directly too (${TASKS_EXTENSION}); ${checks} pass through Warden only because Warden answers a call of a tool the server does not offer with its refusal as a tool result (isError), which those checks take for a result, where the server answers -32602`;
 
 /**
  * Scenarios whose outcome through Warden (either upstream) is not the direct one, by era, and why.
  */
 const DIFFERS_THROUGH_WARDEN: Record<ConformanceEra, Record<string, string>> = {
   '2025-11-25': {},
-  '2026-07-28': Object.fromEntries(
-    [
-      'caching',
-      'completion-complete',
-      'dns-rebinding-protection',
-      'http-custom-header-server-validation',
-      'http-header-validation',
-      'input-required-result-basic-elicitation',
-      'input-required-result-basic-list-roots',
-      'input-required-result-basic-sampling',
-      'input-required-result-capability-check',
-      'input-required-result-ignore-extra-params',
-      'input-required-result-missing-input-response',
-      'input-required-result-multi-round',
-      'input-required-result-multiple-input-requests',
-      'input-required-result-non-tool-request',
-      'input-required-result-request-state',
-      'input-required-result-result-type',
-      'input-required-result-tampered-state',
-      'input-required-result-unsupported-methods',
-      'json-schema-2020-12',
-      'prompts-get-embedded-resource',
-      'prompts-get-simple',
-      'prompts-get-with-args',
-      'prompts-get-with-image',
-      'prompts-list',
-      'resources-list',
-      'resources-read-binary',
-      'resources-read-text',
-      'resources-templates-read',
-      'sep-2164-resource-not-found',
-      'server-sse-multiple-streams',
-      'server-stateless',
-      'tools-call-audio',
-      'tools-call-embedded-resource',
-      'tools-call-error',
-      'tools-call-image',
-      'tools-call-mixed-content',
-      'tools-call-simple-text',
-      'tools-call-with-progress',
-      'tools-list',
-    ]
-      .map((name) => [name, LEGACY_ONLY])
-      .concat(
-        Object.keys(NOT_PASSING_DIRECTLY['2026-07-28'])
-          .filter((name) => name !== 'tasks-status-notifications')
-          .map((name) => [
-            name,
-            `fails directly too (${TASKS_EXTENSION}); through Warden more checks fail (wire-schema-valid among them; tasks-capability-negotiation breaks off before writing any) because ${LEGACY_ONLY}`,
-          ]),
-      ),
-  ),
+  '2026-07-28': {
+    'tasks-capability-negotiation': REFUSED_UNKNOWN_TOOL('sep-2663-server-rejects-undeclared-client'),
+    'tasks-dispatch-and-envelope': REFUSED_UNKNOWN_TOOL(
+      'sep-2663-legacy-task-param-ignored, tasks-immediate-result-shortcut and tasks-result-type-complete-on-non-task-responses',
+    ),
+    'tasks-lifecycle': REFUSED_UNKNOWN_TOOL('tasks-sync-tool-call'),
+  },
 };
 
 /**
@@ -143,10 +100,9 @@ const DIFFERS_THROUGH_WARDEN: Record<ConformanceEra, Record<string, string>> = {
  */
 const PASSING_BY_REFUSAL: Record<ConformanceEra, Record<string, string>> = {
   '2025-11-25': {},
-  '2026-07-28': {
-    'input-required-result-validate-input':
-      "expects an error (or a new input_required result) for malformed inputResponses; Warden's 400 is an error",
-  },
+  // input-required-result-validate-input passed on Warden's 400 before Warden spoke 2026-07-28;
+  // it now passes on the server's input_required result, as directly.
+  '2026-07-28': {},
 };
 
 /**

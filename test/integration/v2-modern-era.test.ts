@@ -284,25 +284,46 @@ describe('2026-07-28 clients through Warden to a 2026-07-28 server', { timeout: 
 });
 
 describe('2026-07-28 requests through the HTTP endpoint are judged on the body', { timeout: TIMEOUT }, () => {
+  let urlPort = 0;
   const fx = useDaemonFixture({
-    config: { mcpServers: { v2: { command: NODE, args: [V2_SERVER, 'stdio'] } } },
+    prepare: async (_w, defer) => {
+      const { server, port } = await startHttpFixture(V2_SERVER);
+      defer(() => server.kill());
+      urlPort = port;
+    },
+    config: () => ({
+      mcpServers: {
+        v2: { command: NODE, args: [V2_SERVER, 'stdio'] },
+        'v2-url': { url: `http://127.0.0.1:${urlPort}/mcp` },
+      },
+    }),
   });
 
-  /** POSTs one 2026-07-28 request with these Mcp-* headers; resolves with the status and body. */
+  interface Answer {
+    status: number;
+    body: { id?: unknown; error?: { code: number; message: string; data?: unknown }; result?: unknown };
+  }
+
+  /**
+   * POSTs one 2026-07-28 request with these headers (MCP-Protocol-Version set to `version`
+   * unless `headers` names it undefined) to server `server`; resolves with the status and body.
+   */
   async function post(
     method: string,
     params: Record<string, unknown>,
-    headers: Record<string, string>,
-  ): Promise<{ status: number; body: { error?: { code: number; message: string }; result?: unknown } }> {
-    const response = await fetch(new URL(mcpEndpointPath('v2'), fx.url), {
+    headers: Record<string, string | undefined>,
+    { server = 'v2', version = MODERN }: { server?: string; version?: string } = {},
+  ): Promise<Answer> {
+    const sent: Record<string, string> = {
+      authorization: `Bearer ${fx.token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    for (const [name, value] of Object.entries({ 'mcp-protocol-version': version, ...headers }))
+      if (value !== undefined) sent[name] = value;
+    const response = await fetch(new URL(mcpEndpointPath(server), fx.url), {
       method: 'POST',
-      headers: {
-        authorization: `Bearer ${fx.token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': MODERN,
-        ...headers,
-      },
+      headers: sent,
       body: JSON.stringify({
         jsonrpc: '2.0',
         id: 7,
@@ -310,7 +331,7 @@ describe('2026-07-28 requests through the HTTP endpoint are judged on the body',
         params: {
           ...params,
           _meta: {
-            'io.modelcontextprotocol/protocolVersion': MODERN,
+            'io.modelcontextprotocol/protocolVersion': version,
             'io.modelcontextprotocol/clientCapabilities': {},
             'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
           },
@@ -318,6 +339,59 @@ describe('2026-07-28 requests through the HTTP endpoint are judged on the body',
       }),
     });
     return { status: response.status, body: (await response.json()) as never };
+  }
+
+  for (const server of ['v2', 'v2-url']) {
+    const upstream = server === 'v2' ? 'stdio' : 'url';
+    test(`errors carry the HTTP status of their code, to a ${upstream} server`, async () => {
+      for (const method of ['unknown/method', 'ping', 'logging/setLevel', 'initialize']) {
+        const answer = await post(method, {}, { 'mcp-method': method }, { server });
+        assert.equal(answer.status, 404, `${method}: ${JSON.stringify(answer.body)}`);
+        assert.equal(answer.body.error?.code, -32601, `${method}: ${JSON.stringify(answer.body)}`);
+        assert.equal(answer.body.id, 7);
+      }
+      const unsupported = await post(
+        'server/discover',
+        {},
+        { 'mcp-method': 'server/discover' },
+        { server, version: 'v999.0.0' },
+      );
+      assert.equal(unsupported.status, 400, JSON.stringify(unsupported.body));
+      assert.equal(unsupported.body.error?.code, -32022);
+      assert.deepEqual(unsupported.body.error?.data, {
+        supported: [MODERN],
+        requested: 'v999.0.0',
+        source: 'mcp-warden',
+      });
+      // A result stays 200, and Warden's own (a refusal) carries resultType as the schema requires.
+      const refused = await post(
+        'tools/call',
+        { name: 'no-such-tool', arguments: {} },
+        { 'mcp-method': 'tools/call', 'mcp-name': 'no-such-tool' },
+        { server },
+      );
+      assert.equal(refused.status, 200);
+      const result = refused.body.result as { isError?: boolean; resultType?: string };
+      assert.equal(result.isError, true, JSON.stringify(refused.body));
+      assert.equal(result.resultType, 'complete');
+    });
+
+    test(`a request without MCP-Protocol-Version or Mcp-Method gets 400 and -32020, to a ${upstream} server`, async () => {
+      const noMethod = await post('tools/list', {}, {}, { server });
+      assert.equal(noMethod.status, 400, JSON.stringify(noMethod.body));
+      assert.equal(noMethod.body.error?.code, -32020);
+      assert.match(noMethod.body.error?.message ?? '', /Mcp-Method header is absent/);
+      const noVersion = await post(
+        'tools/list',
+        {},
+        { 'mcp-method': 'tools/list', 'mcp-protocol-version': undefined },
+        { server },
+      );
+      assert.equal(noVersion.status, 400, JSON.stringify(noVersion.body));
+      assert.equal(noVersion.body.error?.code, -32020);
+      const served = await post('tools/list', {}, { 'mcp-method': 'tools/list' }, { server });
+      assert.equal(served.status, 200, JSON.stringify(served.body));
+    });
   }
 
   test('headers that agree with the body are served; Mcp-Method or Mcp-Name that disagree get 400 and -32020', async () => {

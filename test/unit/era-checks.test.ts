@@ -2,15 +2,27 @@
  * The 2026-07-28 checks Warden runs on what it forwards (main/core/era): `Mcp-Param-*` headers
  * against the body (spec basic/transports/streamable-http#server-validation, #value-encoding),
  * and the input requests of an `input_required` result against the request's declared client
- * capabilities (spec basic/patterns/mrtr, item 7).
+ * capabilities (spec basic/patterns/mrtr, item 7); the required standard headers, the HTTP
+ * status of an error, the unsupported-version answer and `resultType` of what Warden answers.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { SdkHttpError, SdkErrorCode } from '@modelcontextprotocol/client';
+import { errorAnswerIn } from '../../main/core/bridge/upstream-modern-http.ts';
+import { missingCapabilityAnswer, unservedVersionAnswer } from '../../main/core/bridge/session-modern.ts';
 import { undeclaredInputCapabilities } from '../../main/core/era/input-requests.ts';
+import {
+  MODERN_ERROR,
+  MODERN_VERSIONS,
+  modernErrorHttpStatus,
+  PROTOCOL_VERSION_META_KEY,
+  withResultType,
+} from '../../main/core/era/modern.ts';
 import {
   decodeParamHeader,
   encodeParamHeader,
+  missingStandardHeader,
   nameHeaderMismatch,
   paramHeaderDeclarations,
   paramHeaderMismatch,
@@ -141,4 +153,76 @@ test('Mcp-Name mirrors params.name or params.uri; Warden mirrors Mcp-Param-* as 
     }),
   );
   assert.equal(nameHeaderMismatch('tools/list', {}, undefined), undefined);
+});
+
+test('MCP-Protocol-Version and Mcp-Method are required on a 2026-07-28 request', () => {
+  const both = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' };
+  assert.equal(missingStandardHeader('tools/list', headersOf(both)), undefined);
+  assert.match(
+    missingStandardHeader('tools/list', headersOf({ 'mcp-protocol-version': '2026-07-28' })) ?? '',
+    /Mcp-Method header is absent/,
+  );
+  assert.match(
+    missingStandardHeader('tools/list', headersOf({ 'mcp-method': 'tools/list' })) ?? '',
+    /MCP-Protocol-Version header is absent/,
+  );
+});
+
+test('a 2026-07-28 error carries the HTTP status its code calls for; others are 200', () => {
+  assert.equal(modernErrorHttpStatus(-32601), 404);
+  for (const code of [-32700, -32600, ...Object.values(MODERN_ERROR)])
+    assert.equal(modernErrorHttpStatus(code), 400);
+  fc.assert(
+    fc.property(
+      fc.integer().filter((code) => ![-32700, -32600, -32601, ...Object.values(MODERN_ERROR)].includes(code)),
+      (code) => modernErrorHttpStatus(code) === 200,
+    ),
+  );
+});
+
+test('a claimed version Warden does not serve is answered -32022 with the versions it serves', () => {
+  const meta = (version: unknown) => ({ _meta: { [PROTOCOL_VERSION_META_KEY]: version } });
+  for (const served of MODERN_VERSIONS) assert.equal(unservedVersionAnswer(1, meta(served)), undefined);
+  assert.equal(unservedVersionAnswer(1, {}), undefined, 'no claim: the server judges it');
+  for (const claimed of ['v999.0.0', '2025-11-25', 20260728]) {
+    const answer = unservedVersionAnswer(7, meta(claimed)) as {
+      id: unknown;
+      error: { code: number; data: unknown };
+    };
+    assert.equal(answer.id, 7);
+    assert.equal(answer.error.code, MODERN_ERROR.UnsupportedProtocolVersion);
+    assert.deepEqual(answer.error.data, {
+      supported: [...MODERN_VERSIONS],
+      requested: String(claimed),
+      source: 'mcp-warden',
+    });
+  }
+});
+
+test("-32021's requiredCapabilities is a ClientCapabilities object; Warden's results get resultType", () => {
+  const answer = missingCapabilityAnswer(3, ['sampling', 'elicitation']).message as {
+    error: { data: { requiredCapabilities: unknown } };
+  };
+  assert.deepEqual(answer.error.data.requiredCapabilities, { sampling: {}, elicitation: {} });
+  assert.deepEqual(withResultType({ content: [] }), { content: [], resultType: 'complete' });
+  assert.deepEqual(withResultType({ resultType: 'input_required', inputRequests: {} }), {
+    resultType: 'input_required',
+    inputRequests: {},
+  });
+});
+
+test("a server's JSON-RPC error inside an HTTP error is its answer; anything else is not", () => {
+  const httpError = (status: number, text: unknown) =>
+    new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, 'Error POSTing to endpoint', { status, text });
+  const notFound = { jsonrpc: '2.0', id: 5, error: { code: -32601, message: 'Method not found' } };
+  assert.deepEqual(errorAnswerIn(httpError(404, JSON.stringify(notFound)), 5), notFound);
+  assert.equal(errorAnswerIn(httpError(404, JSON.stringify(notFound)), 6), undefined, 'another request');
+  assert.equal(errorAnswerIn(httpError(502, '<html>bad gateway</html>'), 5), undefined);
+  assert.equal(errorAnswerIn(httpError(404, JSON.stringify({ ...notFound, extra: 1 })), 5), undefined);
+  assert.equal(
+    errorAnswerIn(httpError(404, JSON.stringify({ jsonrpc: '2.0', id: 5, result: {} })), 5),
+    undefined,
+    'a result is no error answer',
+  );
+  assert.equal(errorAnswerIn(new Error(JSON.stringify(notFound)), 5), undefined);
 });

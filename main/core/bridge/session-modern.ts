@@ -5,8 +5,10 @@ import {
   declaredCapabilities,
   MODERN_ERROR,
   MODERN_VERSIONS,
+  PROTOCOL_VERSION_META_KEY,
   requestMeta,
   SUBSCRIPTION_ID_META_KEY,
+  unsupportedVersionError,
 } from '../era/modern.ts';
 import type { Exchange, Exchanges } from './exchanges.ts';
 import { errorResponseWith } from './jsonrpc.ts';
@@ -37,6 +39,22 @@ export function discoverAnswer(id: RequestId, result: Record<string, unknown>): 
 }
 
 /**
+ * The -32022 answer to a request of a 2026-07-28 session whose `_meta` claims a protocol version
+ * Warden does not serve (spec basic/versioning: the server answers with the versions it
+ * supports; Warden's `server/discover` names the same); undefined when the claim is served or
+ * absent (the server judges a request without one).
+ */
+export function unservedVersionAnswer(id: RequestId, params: unknown): JSONRPCMessage | undefined {
+  const claimed = requestMeta(params)?.[PROTOCOL_VERSION_META_KEY];
+  if (claimed === undefined || (typeof claimed === 'string' && MODERN_VERSIONS.includes(claimed)))
+    return undefined;
+  return errorResponseWith(
+    id,
+    unsupportedVersionError(typeof claimed === 'string' ? claimed : JSON.stringify(claimed)),
+  );
+}
+
+/**
  * For an `input_required` result (MCP 2026-07-28 basic/patterns/mrtr): the capabilities its input
  * requests need that the request `exchange` did not declare (empty when covered); undefined for
  * any other result.
@@ -57,7 +75,12 @@ export function missingCapabilityAnswer(
     message: errorResponseWith(id, {
       code: MODERN_ERROR.MissingRequiredClientCapability,
       message: `MCP Warden: ${error}`,
-      data: { source: 'mcp-warden', reason: 'MISSING_CLIENT_CAPABILITY', requiredCapabilities: missing },
+      // A ClientCapabilities object keyed by the missing capabilities (spec basic/index#errors).
+      data: {
+        source: 'mcp-warden',
+        reason: 'MISSING_CLIENT_CAPABILITY',
+        requiredCapabilities: Object.fromEntries(missing.map((name) => [name, {}])),
+      },
     }),
   };
 }

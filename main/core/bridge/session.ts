@@ -6,6 +6,7 @@ import type {
   JSONRPCRequest,
   RequestId,
 } from '@modelcontextprotocol/server';
+import { METHOD_NOT_FOUND } from '@modelcontextprotocol/server';
 import type { ServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import {
@@ -15,6 +16,7 @@ import {
   opensModernEra,
   requestMeta,
   wardenEnvelope,
+  withResultType,
 } from '../era/modern.ts';
 import { WARDEN_VERSION } from '../version.ts';
 import type { Logger } from '../log.ts';
@@ -24,7 +26,7 @@ import { ToolListsStep } from '../guard/tool-lists.ts';
 import type { PinKind } from '../pins/definition-hash.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { Exchanges, type Exchange, type Reservation } from './exchanges.ts';
-import { errorResponseFor } from './jsonrpc.ts';
+import { errorResponseFor, errorResponseWith } from './jsonrpc.ts';
 import {
   isCheckedError,
   isCheckedNotification,
@@ -44,6 +46,7 @@ import {
   inputCapabilityGap,
   listenNotification,
   missingCapabilityAnswer,
+  unservedVersionAnswer,
   unsupportedVersion,
 } from './session-modern.ts';
 import { duplicateIdError, StreamRoutes } from './session-routing.ts';
@@ -344,17 +347,22 @@ export class BridgeSession {
 
   /** One request of a 2026-07-28 session (the guard and lists as in the legacy era). */
   #modernRequest(exchange: Exchange, request: JSONRPCRequest): Promise<void> | void {
+    const unserved = unservedVersionAnswer(request.id, request.params);
+    if (unserved) {
+      this.#answer(exchange, unserved);
+      return;
+    }
     switch (request.method) {
       case 'initialize':
+        // 2026-07-28 has no initialize: a method it does not define (basic/lifecycle).
         this.#answer(
           exchange,
-          errorResponseFor(
-            request.id,
-            new WardenError(
-              'INVALID_REQUEST',
-              'Bad Request: this connection speaks MCP 2026-07-28 (it began without initialize); open a new one to initialize',
-            ),
-          ),
+          errorResponseWith(request.id, {
+            code: METHOD_NOT_FOUND,
+            message:
+              'Method not found: initialize (this connection speaks MCP 2026-07-28: it began without initialize; open a new one to initialize)',
+            data: { source: 'mcp-warden', reason: 'METHOD_NOT_FOUND' },
+          }),
         );
         return;
       case 'tools/call':
@@ -636,7 +644,12 @@ export class BridgeSession {
   #answer(exchange: Exchange, message: JSONRPCMessage, recorded?: Promise<void>): void {
     if (!this.#exchanges.close(exchange)) return;
     this.#routes.ended(exchange);
-    this.#deliver(message, undefined, recorded);
+    // 2026-07-28 results carry resultType; Warden's own (refusals, lists it built) get "complete".
+    const shown =
+      this.#era === 'modern' && isCheckedResult(message)
+        ? { ...message, result: withResultType(message.result) }
+        : message;
+    this.#deliver(shown, undefined, recorded);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
@@ -10,10 +10,12 @@ import {
 import { MODERN_PROTOCOL_VERSION } from '../era/modern.ts';
 import type { Logger } from '../log.ts';
 import {
+  isCheckedError,
   isCheckedNotification,
   isCheckedRequest,
   isCheckedResponse,
   isCheckedResult,
+  jsonRpcKindOf,
 } from './jsonrpc-check.ts';
 import { resolved, type SecretAccess } from './upstream-secrets.ts';
 
@@ -93,6 +95,11 @@ export class ModernHttpLink {
     } catch (error) {
       this.#inFlight.delete(message.id);
       if (abort.signal.aborted) return;
+      const answer = errorAnswerIn(error, message.id);
+      if (answer) {
+        this.onmessage?.(answer);
+        return;
+      }
       throw error;
     }
   }
@@ -126,4 +133,25 @@ export class ModernHttpLink {
 
   /** The version travels in each request's `_meta` (and its header); nothing to set. */
   setProtocolVersion(): void {}
+}
+
+/**
+ * The server's JSON-RPC error answer to request `id` inside an HTTP error the transport threw
+ * (spec basic/transports/streamable-http: a 2026-07-28 server answers e.g. method not found
+ * with 404 and the error in the body; the SDK client hands over only a 400's body), or
+ * undefined when the body is not one (then the HTTP failure stands).
+ */
+export function errorAnswerIn(error: unknown, id: string | number): JSONRPCMessage | undefined {
+  if (!(error instanceof SdkHttpError)) return undefined;
+  const text = (error.data as { text?: unknown } | undefined)?.text;
+  if (typeof text !== 'string') return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (jsonRpcKindOf(body) !== 'response') return undefined;
+  const message = body as JSONRPCMessage;
+  return isCheckedError(message) && message.id === id ? message : undefined;
 }

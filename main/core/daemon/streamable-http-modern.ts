@@ -5,8 +5,13 @@ import { errorResponseWith } from '../bridge/jsonrpc.ts';
 import { isCheckedNotification, isCheckedResponse } from '../bridge/jsonrpc-check.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
-import { MODERN_ERROR, requestMeta, SUBSCRIPTION_ID_META_KEY } from '../era/modern.ts';
-import { nameHeaderMismatch, paramHeaderDeclarations, paramHeaderMismatch } from '../era/param-headers.ts';
+import { MODERN_ERROR, modernErrorHttpStatus, requestMeta, SUBSCRIPTION_ID_META_KEY } from '../era/modern.ts';
+import {
+  missingStandardHeader,
+  nameHeaderMismatch,
+  paramHeaderDeclarations,
+  paramHeaderMismatch,
+} from '../era/param-headers.ts';
 import type { Logger } from '../log.ts';
 import { sendJson } from './http-answers.ts';
 import type { EndpointSession, SessionHost, SessionRegistry, TrackedSession } from './session-opening.ts';
@@ -76,14 +81,9 @@ export class StatelessRoute {
     }
     const request = message;
     const bridge = this.#bridgeFor(admitted.server, admitted.trusted);
-    const nameHeader = req.headers['mcp-name'];
-    const named = nameHeaderMismatch(
-      request.method,
-      request.params,
-      Array.isArray(nameHeader) ? nameHeader.join(', ') : nameHeader,
-    );
     const mismatch =
-      named ??
+      missingStandardHeader(request.method, (name) => headerText(req, name)) ??
+      nameHeaderMismatch(request.method, request.params, headerText(req, 'mcp-name')) ??
       (request.method === 'tools/call' ? await this.#paramMismatch(bridge.session, req, request) : undefined);
     if (mismatch) {
       sendJson(
@@ -151,10 +151,7 @@ export class StatelessRoute {
     }
     const declarations = paramHeaderDeclarations(definition?.inputSchema);
     if (declarations.length === 0) return undefined;
-    return paramHeaderMismatch(declarations, request.params?.arguments, (header) => {
-      const value = req.headers[header];
-      return Array.isArray(value) ? value.join(', ') : value;
-    });
+    return paramHeaderMismatch(declarations, request.params?.arguments, (header) => headerText(req, header));
   }
 
   #bridgeFor(server: ServerConfig, trusted: boolean): StatelessBridge {
@@ -213,7 +210,8 @@ export class StatelessRoute {
         flight.stream.write(answer);
         flight.stream.end();
       } else if (!flight.res.destroyed) {
-        sendJson(flight.res, 200, answer);
+        // The HTTP status follows the error's code (spec basic/transports/streamable-http).
+        sendJson(flight.res, 'error' in answer ? modernErrorHttpStatus(answer.error.code) : 200, answer);
       }
       return;
     }
@@ -241,4 +239,10 @@ export class StatelessRoute {
       params._meta = { ...meta, [SUBSCRIPTION_ID_META_KEY]: flight.id };
     return { ...message, params };
   }
+}
+
+/** One request header by lower-case name, repeated values joined as HTTP does. */
+function headerText(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }

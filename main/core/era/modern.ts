@@ -27,6 +27,52 @@ export const MODERN_ERROR = {
   UnsupportedProtocolVersion: -32022,
 } as const;
 
+/**
+ * The HTTP status of a JSON-RPC error response that answers a 2026-07-28 request on Streamable
+ * HTTP (spec basic/transports/streamable-http, basic/index#statelessness; the SDK v2 server's
+ * table): 404 for method not found (-32601), 400 for a parse error, an invalid request, a header
+ * mismatch (-32020), a missing client capability (-32021) and an unsupported protocol version
+ * (-32022); 200 for every other code (the error is the payload, not an HTTP failure).
+ */
+export function modernErrorHttpStatus(code: number): number {
+  return MODERN_ERROR_HTTP_STATUS.get(code) ?? 200;
+}
+
+const MODERN_ERROR_HTTP_STATUS: ReadonlyMap<number, number> = new Map([
+  [-32700, 400],
+  [-32600, 400],
+  [-32601, 404],
+  [MODERN_ERROR.HeaderMismatch, 400],
+  [MODERN_ERROR.MissingRequiredClientCapability, 400],
+  [MODERN_ERROR.UnsupportedProtocolVersion, 400],
+]);
+
+/**
+ * The -32022 error of a 2026-07-28 request whose claimed protocol version Warden does not serve
+ * (spec basic/versioning): `data.supported` lists MODERN_VERSIONS, `data.requested` echoes the
+ * claim.
+ */
+export function unsupportedVersionError(requested: string): {
+  code: number;
+  message: string;
+  data: Record<string, unknown>;
+} {
+  return {
+    code: MODERN_ERROR.UnsupportedProtocolVersion,
+    message: `Unsupported protocol version: ${requested} (MCP Warden serves ${MODERN_VERSIONS.join(', ')})`,
+    data: { supported: [...MODERN_VERSIONS], requested, source: 'mcp-warden' },
+  };
+}
+
+/**
+ * A result as the 2026-07-28 schema requires it: with `resultType` (spec basic/index#result-type;
+ * `"complete"` when the result does not say otherwise). Warden's own results (refusals, lists)
+ * get it here; a server's own `resultType` is kept.
+ */
+export function withResultType(result: Record<string, unknown>): Record<string, unknown> {
+  return 'resultType' in result ? result : { ...result, resultType: 'complete' };
+}
+
 export {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,

@@ -120,7 +120,8 @@ const NAMED_BY: Readonly<Record<string, 'name' | 'uri'>> = {
  * The disagreement between a request's `Mcp-Name` header and its body (`params.name` of
  * `tools/call` and `prompts/get`, `params.uri` of `resources/read`), as a sentence; undefined
  * when they agree or the method names nothing. The header is required for those methods.
- * (`MCP-Protocol-Version` and `Mcp-Method` are checked by the SDK's classifyInboundRequest.)
+ * (`MCP-Protocol-Version` and `Mcp-Method` are required by missingStandardHeader and
+ * compared with the body by the SDK's classifyInboundRequest.)
  */
 export function nameHeaderMismatch(
   method: string,
@@ -138,4 +139,23 @@ export function nameHeaderMismatch(
   return decoded === value
     ? undefined
     : `the body names ${field} ${JSON.stringify(value)} but the Mcp-Name header names ${JSON.stringify(decoded)}`;
+}
+
+/**
+ * The standard header a 2026-07-28 request over Streamable HTTP lacks, as a sentence; undefined
+ * when both are there. `MCP-Protocol-Version` and `Mcp-Method` are required on every request
+ * (spec basic/transports/streamable-http#standard-request-headers; the server MUST reject a
+ * request without them with 400 and -32020). The SDK's classifyInboundRequest compares them with
+ * the body only when they are present.
+ * @param header reads one request header by lower-case name.
+ */
+export function missingStandardHeader(
+  method: string,
+  header: (name: string) => string | undefined,
+): string | undefined {
+  if (header('mcp-protocol-version') === undefined)
+    return `the body carries a 2026-07-28 request (${method}) but the required MCP-Protocol-Version header is absent`;
+  if (header('mcp-method') === undefined)
+    return `the body names method ${method} but the required Mcp-Method header is absent`;
+  return undefined;
 }
