@@ -169,8 +169,14 @@ export class SessionWiring {
     era: 'legacy' | 'modern' = 'legacy',
   ): ReturnType<UpstreamPort['createLink']> {
     const core = this.#core;
-    return createUpstreamLink(server, logger, core.secrets, core.oauth, core.upstreams, era, (srv, env, log) =>
-      core.sandbox.wrap(srv, env, log),
+    return createUpstreamLink(
+      server,
+      logger,
+      core.secrets,
+      core.oauth,
+      core.upstreams,
+      era,
+      (srv, env, log) => core.sandbox.wrap(srv, env, log),
     );
   }
 

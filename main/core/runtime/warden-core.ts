@@ -264,7 +264,15 @@ export class WardenCore {
     });
     void startCheckpointSigning(audit, logger, new KeychainCheckpointKeyStore());
     try {
-      return new WardenCore(inForce, audit, openStateDb(paths.stateDb), secrets, logger, paths.dataDir, paths);
+      return new WardenCore(
+        inForce,
+        audit,
+        openStateDb(paths.stateDb),
+        secrets,
+        logger,
+        paths.dataDir,
+        paths,
+      );
     } catch (error) {
       audit.close();
       throw error;
