@@ -1,5 +1,5 @@
 import { loadCheckpointKey } from '../../core/audit/checkpoint-key.ts';
-import { KeychainCheckpointKeyStore } from '../../core/secrets/checkpoint-key-store.ts';
+import { KeychainAuditKeyStore } from '../../core/secrets/audit-key-store.ts';
 import { parseVerifierKey, signerFromSeed } from '../../core/audit/signed-note.ts';
 import { readDeviceId, verifyAuditLog, type VerifyKey, type VerifyReport } from '../../core/audit/verify.ts';
 import { describeError, WardenError } from '../../core/errors.ts';
@@ -34,7 +34,7 @@ async function verifyKey(dbFile: string, text: string | undefined): Promise<Veri
   }
   const deviceId = readDeviceId(dbFile);
   if (deviceId === undefined) return { missing: 'the audit log has no device id yet' };
-  const key = await loadCheckpointKey(new KeychainCheckpointKeyStore(), deviceId, { create: false });
+  const key = await loadCheckpointKey(new KeychainAuditKeyStore(), deviceId, { create: false });
   return 'seed' in key ? { publicKey: signerFromSeed('key', key.seed).publicKey } : key;
 }
 

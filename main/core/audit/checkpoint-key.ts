@@ -14,7 +14,7 @@ export function checkpointKeyAccount(deviceId: string): string {
 
 /**
  * Where the device's Ed25519 seed comes from; the real one is the OS keychain
- * (secrets/checkpoint-key-store.ts).
+ * (secrets/audit-key-store.ts).
  */
 export interface CheckpointKeyStore {
   /** @returns the base64 seed, or undefined when none is stored. */

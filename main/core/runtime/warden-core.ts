@@ -4,7 +4,7 @@ import { AuditLog } from '../audit/audit-log.ts';
 import { AuditRedaction } from '../audit/audit-redaction.ts';
 import { auditHmacKey } from '../secrets/audit-hmac-key.ts';
 import { startCheckpointSigning } from '../audit/checkpoint-signing.ts';
-import { KeychainCheckpointKeyStore } from '../secrets/checkpoint-key-store.ts';
+import { KeychainAuditKeyStore } from '../secrets/audit-key-store.ts';
 import { startRetention } from '../audit/retention-start.ts';
 import type { AuditRetention } from '../audit/retention.ts';
 import type { ServerConfig, WardenConfig } from '../config/schema.ts';
@@ -259,10 +259,12 @@ export class WardenCore {
     const secrets = options.secrets ?? new KeychainSecretStore();
     const audit = AuditLog.open(paths.auditDb, {
       synchronous: config.auditSynchronous,
-      redaction: new AuditRedaction({ hmacKey: auditHmacKey(secrets, logger.child({ component: 'audit' })) }),
+      redaction: new AuditRedaction({
+        hmacKey: auditHmacKey(new KeychainAuditKeyStore(), logger.child({ component: 'audit' })),
+      }),
       chain: { org: () => /^org (\S+)/.exec(inForce.policyVersion() ?? '')?.[1] },
     });
-    void startCheckpointSigning(audit, logger, new KeychainCheckpointKeyStore());
+    void startCheckpointSigning(audit, logger, new KeychainAuditKeyStore());
     try {
       return new WardenCore(
         inForce,

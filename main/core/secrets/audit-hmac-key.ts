@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { describeError, isWardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { SecretStore } from './secret-store.ts';
+import type { CheckpointKeyStore } from '../audit/checkpoint-key.ts';
 
-/** The keychain entry (under the service "mcp-warden") that holds the audit arguments HMAC key. */
-export const AUDIT_HMAC_KEY_NAME = 'mcp-warden.audit-hmac-key';
+/**
+ * The keychain account of the audit arguments HMAC key, under the audit's own service
+ * (CHECKPOINT_KEY_SERVICE, secrets/audit-key-store.ts), never among the user's secrets.
+ */
+export const AUDIT_HMAC_KEY_ACCOUNT = 'arguments-hmac-key';
 
 /** Bytes of a generated key (HMAC-SHA-256's block is 64; 32 random bytes are its full strength). */
 const KEY_BYTES = 32;
@@ -16,17 +19,17 @@ const KEY_BYTES = 32;
  * @returns a function for AuditRedaction's `hmacKey`: resolves with the key, or undefined when
  *   the keychain is unavailable or refused the key (logged as a warning); never rejects.
  */
-export function auditHmacKey(store: SecretStore, logger: Logger): () => Promise<Buffer | undefined> {
+export function auditHmacKey(store: CheckpointKeyStore, logger: Logger): () => Promise<Buffer | undefined> {
   return async () => {
     try {
-      const stored = await store.get(AUDIT_HMAC_KEY_NAME);
+      const stored = await store.get(AUDIT_HMAC_KEY_ACCOUNT);
       if (stored) {
         const key = Buffer.from(stored, 'base64');
         if (key.length >= KEY_BYTES) return key;
         logger.warn('the audit HMAC key in the keychain is too short; a new one replaces it');
       }
       const key = randomBytes(KEY_BYTES);
-      await store.set(AUDIT_HMAC_KEY_NAME, key.toString('base64'));
+      await store.set(AUDIT_HMAC_KEY_ACCOUNT, key.toString('base64'));
       logger.info('generated the audit HMAC key and stored it in the OS keychain');
       return key;
     } catch (error) {

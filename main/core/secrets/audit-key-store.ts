@@ -9,10 +9,12 @@ interface Keytar {
 }
 
 /**
- * The audit checkpoint key's store: the OS keychain through keytar, under CHECKPOINT_KEY_SERVICE
- * (apart from the user's secrets). Errors are WardenError KEYCHAIN_UNAVAILABLE saying how to fix it.
+ * The store of the audit log's own keys (the checkpoint signing key, the arguments HMAC key): the
+ * OS keychain through keytar, under CHECKPOINT_KEY_SERVICE, apart from the user's secrets, so no
+ * `${secret:…}` reference can hand one to a server and `secrets list`/`delete` never see them.
+ * Errors are WardenError KEYCHAIN_UNAVAILABLE saying how to fix it.
  */
-export class KeychainCheckpointKeyStore implements CheckpointKeyStore {
+export class KeychainAuditKeyStore implements CheckpointKeyStore {
   async get(account: string): Promise<string | undefined> {
     const keytar = loadKeytar();
     try {
@@ -38,7 +40,7 @@ function loadKeytar(): Keytar {
   } catch (error) {
     throw new WardenError(
       'KEYCHAIN_UNAVAILABLE',
-      `the OS keychain module (keytar) is not installed or could not load (${String(error).split('\n')[0]}); checkpoints are not signed`,
+      `the OS keychain module (keytar) is not installed or could not load (${String(error).split('\n')[0]})`,
       { cause: error },
     );
   }
