@@ -151,11 +151,14 @@ test('rows a killed daemon left without an outcome are queued once, at the next 
   third.outbox.setDestinations(['siem']);
   third.close();
 
-  const records = outboxRows(file).map((r) => [
-    r.destination,
-    (JSON.parse(r.body) as ForwardedCall).rowId,
-    (JSON.parse(r.body) as ForwardedCall).outcome,
-  ]);
+  // The calls' records (each close also forwards the checkpoint it writes: see the test below).
+  const records = outboxRows(file)
+    .filter((r) => r.kind === 'call')
+    .map((r) => [
+      r.destination,
+      (JSON.parse(r.body) as ForwardedCall).rowId,
+      (JSON.parse(r.body) as ForwardedCall).outcome,
+    ]);
   assert.deepEqual(records, [
     ['siem', done, 'ok'],
     ['siem', inFlight, null],
@@ -209,4 +212,30 @@ test('senders take the oldest first, delete what was delivered, and the status c
   assert.equal(status?.lastError, 'connection refused');
   assert.equal(status?.failures, 0, 'a success resets the failures in a row');
   assert.equal(log.outbox.take('siem', 10).length, 2);
+});
+
+test('each signed-tree-head checkpoint the log writes goes to every destination, in its transaction', async (t) => {
+  const file = tempFile(t);
+  const log = AuditLog.open(file, { chain: { everyRows: 2 } });
+  log.outbox.setDestinations(['siem']);
+  for (let i = 0; i < 4; i++) {
+    const id = await log.queueCall(call({ requestId: i }));
+    await log.queueOutcome(id, { outcome: 'ok', durationMs: 1 });
+  }
+  log.useCheckpointKey({ missing: 'no keychain in this test' });
+  log.close();
+  const db = new Database(file, { readonly: true });
+  t.after(() => db.close());
+  const written = db.prepare('SELECT tree_size, note FROM audit_checkpoints ORDER BY tree_size').all() as {
+    tree_size: number;
+    note: string;
+  }[];
+  assert.ok(written.length >= 1, 'the log wrote checkpoints');
+  const forwarded = outboxRows(file)
+    .filter((row) => row.kind === 'checkpoint')
+    .map((row) => JSON.parse(row.body) as { recordId: string; treeSize: number; note: string });
+  assert.deepEqual(
+    forwarded.map((c) => [c.recordId, c.treeSize, c.note]),
+    written.map((w) => [checkpointRecordId(log.outbox.logId, w.tree_size), w.tree_size, w.note]),
+  );
 });

@@ -116,6 +116,7 @@ test('the status operation carries the figures; measureEventLoop opens a window 
     broker: { list: () => [] },
     paused: false,
     policyVersion: () => undefined,
+    audit: { chainState: () => ({ size: 0, deviceId: '', signing: { state: 'pending' } }) },
   };
   const handlers = statusHandlers({ core: core as never, runtime: undefined as never }, monitor);
   try {

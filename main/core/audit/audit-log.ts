@@ -9,6 +9,7 @@ import type { CheckpointKey } from './checkpoint-key.ts';
 import { ChainCheckpoints, type CheckpointOptions, type SigningState } from './checkpoints.ts';
 import { applyMigrations } from './migrations.ts';
 import { Outbox } from './outbox.ts';
+import { checkpointRecordId } from './outbox-records.ts';
 import { redactSecrets } from './redact.ts';
 import { WalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer.ts';
 import { WriteBatch } from './write-batch.ts';
@@ -193,6 +194,16 @@ export class AuditLog {
     if (options.hashChain !== false) {
       this.#chain = AuditChain.open(db);
       this.#chainCheckpoints = new ChainCheckpoints(db, this.#chain, options.chain);
+      // The org holds the device's signed tree heads: each checkpoint goes out with the calls.
+      this.#chainCheckpoints.onWritten = (checkpoint) =>
+        this.outbox.enqueue('checkpoint', {
+          recordId: checkpointRecordId(this.outbox.logId, checkpoint.treeSize),
+          origin: checkpoint.origin,
+          treeSize: checkpoint.treeSize,
+          rootHash: checkpoint.rootHash.toString('base64'),
+          note: checkpoint.note,
+          ts: new Date(checkpoint.createdMs).toISOString(),
+        });
     }
     const inTransaction = db.transaction((writes: () => unknown[]) => writes());
     this.#batch = new WriteBatch((writes, count, atomic) => {

@@ -42,6 +42,15 @@ export function checkpointOrigin(org: string | undefined, deviceId: string): str
  * the log there. Until the key is known (useKey), checkpoints wait; without a key they are
  * written unsigned (the bare checkpoint text), which `audit verify` reports as such.
  */
+/** A checkpoint as written: its origin line, rows covered, RFC 6962 root, the (signed) note, when (ms). */
+export interface WrittenCheckpoint {
+  origin: string;
+  treeSize: number;
+  rootHash: Buffer;
+  note: string;
+  createdMs: number;
+}
+
 export class ChainCheckpoints {
   readonly #chain: AuditChain;
   readonly #insert: Database.Statement<[number, Buffer, Buffer | null, Buffer, string, number]>;
@@ -49,12 +58,21 @@ export class ChainCheckpoints {
   readonly #now: () => number;
   readonly #org: () => string | undefined;
   readonly #timer: NodeJS.Timeout;
+  readonly #write: (write: () => void) => void;
+  /**
+   * Called inside the transaction that writes each checkpoint (the audit log forwards it through
+   * its outbox, issue 13 item 5: the org holds the device's signed tree heads); a throw rolls the
+   * checkpoint back, to be written at the next commit or tick.
+   */
+  onWritten: ((checkpoint: WrittenCheckpoint) => void) | undefined;
   #signed: NoteSigner | { missing: string } | undefined;
   #lastSize: number;
   #lastError: unknown;
 
   constructor(db: Database.Database, chain: AuditChain, options: CheckpointOptions = {}) {
     this.#chain = chain;
+    const inTransaction = db.transaction((write: () => void) => write());
+    this.#write = (write) => inTransaction.immediate(write);
     this.#insert = db.prepare(
       'INSERT INTO audit_checkpoints (tree_size, root_hash, last_leaf, frontier, note, created_ms) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -126,14 +144,13 @@ export class ChainCheckpoints {
     const root = this.#chain.root();
     const text = formatCheckpoint({ origin, treeSize: size, rootHash: root });
     const note = signer ? signNote(text, [signer]) : text;
-    this.#insert.run(
-      size,
-      root,
-      this.#chain.last,
-      this.#chain.frontierBytes(),
-      note,
-      Math.trunc(this.#now()),
-    );
+    const createdMs = Math.trunc(this.#now());
+    const written: WrittenCheckpoint = { origin, treeSize: size, rootHash: root, note, createdMs };
+    // The row and what describes it elsewhere (the outbox's records) commit together.
+    this.#write(() => {
+      this.#insert.run(size, root, this.#chain.last, this.#chain.frontierBytes(), note, createdMs);
+      this.onWritten?.(written);
+    });
     this.#lastSize = size;
   }
 
