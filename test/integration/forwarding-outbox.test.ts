@@ -57,7 +57,14 @@ describe('forwarding with a durable outbox', { skip: rsyslogMissing() }, () => {
         db.prepare(`SELECT value FROM outbox_meta WHERE key = 'log_id'`).get() as { value: string }
       ).value;
       const ids = db.prepare('SELECT id FROM tool_calls ORDER BY id').all() as { id: number }[];
-      return ids.map(({ id }) => `${logId}-${id}`);
+      // The signed checkpoints go out too (checkpointRecordId: `<log id>-checkpoint-<tree size>`).
+      const checkpoints = db.prepare('SELECT tree_size FROM audit_checkpoints ORDER BY tree_size').all() as {
+        tree_size: number;
+      }[];
+      return [
+        ...ids.map(({ id }) => `${logId}-${id}`),
+        ...checkpoints.map(({ tree_size }) => `${logId}-checkpoint-${tree_size}`),
+      ];
     } finally {
       db.close();
     }
@@ -152,7 +159,7 @@ describe('forwarding with a durable outbox', { skip: rsyslogMissing() }, () => {
       assert.deepEqual(
         [...new Set(ids)].sort(),
         [...expected].sort(),
-        `${name}: the set of record ids is the set of rows`,
+        `${name}: the set of record ids is the set of rows and checkpoints`,
       );
     }
     t.diagnostic(
