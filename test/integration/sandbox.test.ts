@@ -127,6 +127,15 @@ describe('OS sandbox: files and network of stdio servers', { skip }, () => {
       'the write violations in the audit log',
     );
     for (const row of rows) assert.notEqual(row.sessionId, 'warm', 'linked to the session that made it');
+
+    // And counted in the metrics.
+    const scrape = await fetch(new URL('/metrics', fx.url), {
+      headers: { authorization: `Bearer ${fx.token}` },
+    });
+    const counted = /^mcp_warden_sandbox_violations_total\{server="hostile",kind="write"\} (\d+)$/m.exec(
+      await scrape.text(),
+    );
+    assert.ok(Number(counted?.[1]) >= 2, `write violations counted in /metrics: ${counted?.[0]}`);
   });
 
   test('a hostile server cannot read ~/.ssh/id_ed25519, at start-up or in a tool', async () => {

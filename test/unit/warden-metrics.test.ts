@@ -223,3 +223,14 @@ test(
     metrics.close();
   },
 );
+
+test('sandbox violations are counted by server and kind', async () => {
+  const metrics = new WardenMetrics({ defaultMetrics: false });
+  metrics.sandboxViolation('files', 'write');
+  metrics.sandboxViolation('files', 'write');
+  metrics.sandboxViolation('files', 'network');
+  const text = await metrics.registry.metrics();
+  assert.match(text, /^mcp_warden_sandbox_violations_total\{server="files",kind="write"\} 2$/m);
+  assert.match(text, /^mcp_warden_sandbox_violations_total\{server="files",kind="network"\} 1$/m);
+  assert.doesNotMatch(text, /kind="read"/);
+});

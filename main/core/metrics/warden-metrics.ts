@@ -67,6 +67,8 @@ export class WardenMetrics {
   readonly registry = new Registry();
   readonly #calls = new CallSeriesStore(CALL_DURATION_BUCKETS);
   readonly #refusals = new Map<string, Float64Array>();
+  /** Sandbox violations by server, then by kind (read|write|network). */
+  readonly #violations = new Map<string, Map<string, number>>();
   readonly #auditWrite: Record<AuditWriteKind, FixedHistogram> = {
     call: new FixedHistogram(AUDIT_WRITE_BUCKETS),
     outcome: new FixedHistogram(AUDIT_WRITE_BUCKETS),
@@ -108,6 +110,15 @@ export class WardenMetrics {
       values: () =>
         [...this.#refusals].flatMap(([server, counts]) =>
           REFUSAL_REASONS.map((reason, i) => ({ labels: { server, reason }, value: counts[i] ?? 0 })),
+        ),
+    });
+    this.#collected({
+      name: 'mcp_warden_sandbox_violations_total',
+      help: "reads, writes and connections a server's OS sandbox denied, by server and kind (read|write|network)",
+      type: 'counter',
+      values: () =>
+        [...this.#violations].flatMap(([server, kinds]) =>
+          [...kinds].map(([kind, value]) => ({ labels: { server, kind }, value })),
         ),
     });
     this.#collected({
@@ -207,6 +218,13 @@ export class WardenMetrics {
     let counts = this.#refusals.get(server);
     if (!counts) this.#refusals.set(server, (counts = new Float64Array(REFUSAL_REASONS.length)));
     counts[REASON_INDEX[refusalReason(reason)]]!++;
+  }
+
+  /** The OS sandbox of `server` denied a read, a write or a connection (sandbox-service.ts). */
+  sandboxViolation(server: string, kind: 'read' | 'write' | 'network'): void {
+    let kinds = this.#violations.get(server);
+    if (!kinds) this.#violations.set(server, (kinds = new Map()));
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
 
   /** An audit write of `kind` took `ms` ms from queueing to commit. */

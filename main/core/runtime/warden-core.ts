@@ -120,7 +120,10 @@ export class WardenCore {
     this.sandbox = new SandboxService({
       broker: this.broker,
       grants: new HostGrantStore(state),
-      recordViolation: (start, error) => this.audit.queueRefusal(start, error),
+      recordViolation: (start, error, kind) => {
+        this.metrics.sandboxViolation(start.server, kind);
+        return this.audit.queueRefusal(start, error);
+      },
       sources: () => this.engine.sources,
       locked: (setting) => this.engine.locked(setting),
       approvalTimeoutMs: () => this.inForce.current.approvalTimeoutMs,
@@ -139,6 +142,13 @@ export class WardenCore {
       logger,
     );
     this.forwarding = new Forwarding(audit.outbox, secrets, logger);
+    this.metrics.gauge({
+      name: 'mcp_warden_audit_outbox_depth',
+      help: 'audit records waiting in the outbox for each forwarding destination',
+      labelNames: ['destination'],
+      read: () =>
+        audit.outbox.status().map((d) => ({ labels: { destination: d.destination }, value: d.depth })),
+    });
     this.#forward(inForce.current);
     this.#unfollowForwarding = inForce.subscribe((change) => this.#forward(change.now));
   }

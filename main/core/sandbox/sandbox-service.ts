@@ -47,8 +47,12 @@ export interface SpawnLine {
 export interface SandboxServiceOptions {
   broker: ApprovalBroker;
   grants: HostGrantStore;
-  /** Records one violation as a refused row of the audit log (AuditLog.queueRefusal). */
-  recordViolation: (start: AuditCallStart, error: string) => Promise<unknown>;
+  /** Records one violation (of `kind`) as a refused row of the audit log (AuditLog.queueRefusal) and counts it. */
+  recordViolation: (
+    start: AuditCallStart,
+    error: string,
+    kind: 'read' | 'write' | 'network',
+  ) => Promise<unknown>;
   sources: () => readonly PolicySource[];
   locked: (setting: LockableSetting) => boolean;
   approvalTimeoutMs: () => number;
@@ -354,6 +358,7 @@ export class SandboxService {
           reason: `OS sandbox: ${line}`,
         },
         line,
+        kind,
       );
     } catch (error) {
       from.log.error({ err: describeError(error) }, 'could not audit a sandbox violation');
