@@ -223,7 +223,7 @@ export class WardenMetrics {
   /** The OS sandbox of `server` denied a read, a write or a connection (sandbox-service.ts). */
   sandboxViolation(server: string, kind: 'read' | 'write' | 'network'): void {
     let kinds = this.#violations.get(server);
-    if (!kinds) this.#violations.set(server, (kinds = new Map()));
+    if (!kinds) this.#violations.set(server, (kinds = new Map<string, number>()));
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
 
