@@ -15,6 +15,7 @@ import { startKeyring } from '../helpers/keyring.ts';
 import { callTool, httpClient, resultText, shimClient } from '../helpers/sdk-client.ts';
 import { keyringMissing } from '../helpers/requirements.ts';
 import { filesContaining } from '../helpers/secret-files.ts';
+import { startOtlpReceiver, type OtlpReceiver } from '../fixtures/otlp-receiver.ts';
 import { runProcess } from '../helpers/run.ts';
 import { CLI, everythingServer, freePort, makeWardenEnv, waitFor } from '../helpers/warden-env.ts';
 
@@ -41,10 +42,15 @@ function auditRows(file: string): Row[] {
 }
 
 describe('redaction at audit write time and results masking', { skip: keyringMissing() }, () => {
+  /** An OTLP collector the audit records are forwarded to (audit.destinations). */
+  let otlp: OtlpReceiver;
   const fx = useDaemonFixture({
     keyring: true,
-    prepare: async (w) => {
+    prepare: async (w, defer) => {
+      otlp = await startOtlpReceiver();
+      defer(() => otlp.close());
       w.writeConfig({
+        audit: { destinations: { collector: { type: 'otlp', endpoint: otlp.url, maxBackoffSeconds: 2 } } },
         mcpServers: {
           everything: everythingServer({ env: { UPSTREAM_PAT: '${secret:upstream-pat}' } }),
           strict: everythingServer({
@@ -176,6 +182,21 @@ describe('redaction at audit write time and results masking', { skip: keyringMis
       ],
     );
     for (const row of rows) assert.match(String(row.error), /MCP Warden blocked/);
+  });
+
+  test('no secret reaches the OCSF export or the OTLP collector the records are forwarded to', async () => {
+    const secrets = [GITHUB_TOKEN, SLACK_TOKEN, KEY_BODY, INJECTED];
+    const finished = auditRows(fx.w.paths.auditDb).filter((r) => r.outcome !== null).length;
+    await waitFor(() => otlp.records.length >= finished, 30_000, 'the forwarded records at the collector');
+    const received = Buffer.concat(otlp.bodies).toString('utf8');
+    assert.match(received, /\[REDACTED:github\]/, 'the collector got the call with the token redacted');
+    const exported = await runProcess(CLI, ['audit', 'export', '--format', 'ocsf'], { env: fx.w.env });
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stdout, /\[REDACTED:github\]/);
+    for (const secret of secrets) {
+      assert.ok(!received.includes(secret), 'a secret reached the OTLP collector');
+      assert.ok(!exported.stdout.includes(secret), 'a secret is in the OCSF export');
+    }
   });
 
   test('no secret is in audit.db, its -wal file or the daemon log, while the daemon runs and after it stops', async () => {
