@@ -78,6 +78,7 @@ export class WardenMetrics {
   /** Calls recorded before forwarding, by audit row id, until their outcome: their series. */
   readonly #inFlight = new Map<number, CallSeries>();
   #sources: MetricSources | undefined;
+  #outbox: { status(): readonly { destination: string; depth: number }[] } | undefined;
   #broker: ApprovalBroker | undefined;
   #unfollowBroker: (() => void) | undefined;
 
@@ -150,12 +151,27 @@ export class WardenMetrics {
       read: () => upstreamSamples(this.#sources?.upstreams() ?? []),
     });
     this.gauge({
+      name: 'mcp_warden_audit_outbox_depth',
+      help: 'audit records waiting in the outbox for each forwarding destination',
+      labelNames: ['destination'],
+      read: () =>
+        (this.#outbox?.status() ?? []).map((d) => ({
+          labels: { destination: d.destination },
+          value: d.depth,
+        })),
+    });
+    this.gauge({
       name: 'mcp_warden_active_sessions',
       help: 'open downstream sessions, by client (clientInfo.name)',
       labelNames: ['client'],
       read: () => clientSamples(this.#sources?.sessionClients() ?? []),
     });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The audit outbox whose depth per destination is read at each scrape (audit/outbox.ts). */
+  followOutbox(outbox: { status(): readonly { destination: string; depth: number }[] }): void {
+    this.#outbox = outbox;
   }
 
   /** The gateway's view of servers and sessions, read at each scrape. */

@@ -142,13 +142,7 @@ export class WardenCore {
       logger,
     );
     this.forwarding = new Forwarding(audit.outbox, secrets, logger);
-    this.metrics.gauge({
-      name: 'mcp_warden_audit_outbox_depth',
-      help: 'audit records waiting in the outbox for each forwarding destination',
-      labelNames: ['destination'],
-      read: () =>
-        audit.outbox.status().map((d) => ({ labels: { destination: d.destination }, value: d.depth })),
-    });
+    this.metrics.followOutbox(audit.outbox);
     this.#forward(inForce.current);
     this.#unfollowForwarding = inForce.subscribe((change) => this.#forward(change.now));
   }
