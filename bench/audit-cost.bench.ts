@@ -20,9 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { AuditLog, type AuditCallStart } from '../main/core/audit/audit-log.ts';
 import { AuditRedaction } from '../main/core/audit/audit-redaction.ts';
-import type { ScanResult } from '../main/core/audit/content-scanner.ts';
-import { redactSecrets } from '../main/core/audit/redact.ts';
 import { interleaved, type Setup } from './lib/interleave.ts';
+import { keyNamesOnly } from './lib/key-names-only.ts';
 import { benchOptions } from './lib/options.ts';
 import { figure, figureCheck, formatReport, makeReport, type Row } from './lib/report.ts';
 
@@ -30,16 +29,6 @@ const options = benchOptions({ calls: 2000, warmup: 100, rounds: 5 });
 const startedAt = new Date();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-audit-cost-bench-'));
 const TEXT = 'The quick brown fox jumps over the lazy dog. '.repeat(5);
-
-/** Redaction as before issue 13: key names only, no HMAC, nothing found in content. */
-const keyNamesOnly = (value: unknown): Promise<ScanResult> =>
-  Promise.resolve({
-    value: redactSecrets(value),
-    rules: [],
-    sensitiveDataDetected: false,
-    pii: [],
-    piiDetected: false,
-  });
 
 type Level = 'none' | 'chain' | '+redact' | '+outbox';
 

@@ -22,11 +22,10 @@ import path from 'node:path';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { AuditLog, type AuditCallStart } from '../main/core/audit/audit-log.ts';
 import { AuditRedaction } from '../main/core/audit/audit-redaction.ts';
-import type { ScanResult } from '../main/core/audit/content-scanner.ts';
-import { redactSecrets } from '../main/core/audit/redact.ts';
 import { ResultMasking } from '../main/core/bridge/result-masking.ts';
 import { silentLogger } from '../main/core/log.ts';
 import { interleaved, type Setup } from './lib/interleave.ts';
+import { keyNamesOnly } from './lib/key-names-only.ts';
 import { benchOptions } from './lib/options.ts';
 import { figure, figureCheck, formatReport, makeReport, type Row } from './lib/report.ts';
 
@@ -35,16 +34,6 @@ const startedAt = new Date();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-redact-bench-'));
 const TOKEN = ['ghp', '_', 'Bn3Kd7Lq1Mw5Rx9Tz2Vc6Yh0Jf4Gs8Pa1Ue5'].join('');
 const TEXT = 'The quick brown fox jumps over the lazy dog. '.repeat(23);
-
-/** The scanner as before this change: key names only, never throws, finds no content. */
-const keyNamesOnly = (value: unknown): Promise<ScanResult> =>
-  Promise.resolve({
-    value: redactSecrets(value),
-    rules: [],
-    sensitiveDataDetected: false,
-    pii: [],
-    piiDetected: false,
-  });
 
 function setup(id: string, audit: 'off' | 'on', masking: boolean, secret: boolean): Setup {
   return {
