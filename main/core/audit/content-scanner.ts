@@ -19,12 +19,20 @@ import { lazyImport } from '../lazy-module.ts';
 import { findPii, type PiiKind } from './pii.ts';
 import { CIRCULAR, isSecretKey, MAX_REDACT_DEPTH, REDACTED, TRUNCATED } from './redact.ts';
 
-/** secretlint and its recommended rules, loaded by the first scan. */
+/**
+ * secretlint and its recommended rules, loaded by the first scan. Its profiler is turned off:
+ * on by default, it puts a performance mark per rule and scan into Node's global performance
+ * timeline and a PerformanceObserver entry into its own arrays, none of them ever cleared, which
+ * in a daemon scanning every call grows memory without bound and costs milliseconds a call
+ * (secretlint/secretlint#1633 is where `setEnabled(false)` comes from).
+ */
 const secretlint = lazyImport('@secretlint/core', 'the secret scanner', async () => {
-  const [core, preset] = await Promise.all([
+  const [core, preset, profiler] = await Promise.all([
     import('@secretlint/core'),
     import('@secretlint/secretlint-rule-preset-recommend'),
+    import('@secretlint/profiler'),
   ]);
+  profiler.secretLintProfiler.setEnabled(false);
   return { lintSource: core.lintSource, recommendedRules: preset.creator };
 });
 

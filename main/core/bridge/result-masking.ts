@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { scanJson, type ScanOptions, type ScanResult } from '../audit/content-scanner.ts';
 import type { ResultSecretsAction } from '../config/policy-schema.ts';
 import { describeError, WardenError } from '../errors.ts';

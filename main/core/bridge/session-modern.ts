@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 import { WardenError } from '../errors.ts';
 import { isInputRequired, undeclaredInputCapabilities } from '../era/input-requests.ts';
 import {

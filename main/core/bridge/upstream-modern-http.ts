@@ -1,5 +1,5 @@
 import { SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { HttpServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
 import {

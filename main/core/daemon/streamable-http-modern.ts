@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/server';
 import { errorResponseWith } from '../bridge/jsonrpc.ts';
 import { isCheckedNotification, isCheckedResponse } from '../bridge/jsonrpc-check.ts';
 import type { ServerConfig } from '../config/schema.ts';
