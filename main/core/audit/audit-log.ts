@@ -13,17 +13,9 @@ import { checkpointRecordId } from './outbox-records.ts';
 import { redactSecrets } from './redact.ts';
 import { WalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer.ts';
 import { WriteBatch } from './write-batch.ts';
+import type { AuditDecision, AuditOutcome } from './tool-call-row.ts';
 
-/** Whether the guard chain let a call through. */
-export type AuditDecision = 'allow' | 'deny';
-
-/**
- * How a call ended: `ok` a result; `tool_error` a result with `isError: true`; `error` a
- * JSON-RPC error or a lost upstream; `refused` denied by Warden, never forwarded;
- * `cancelled` the client cancelled it.
- */
-/** `input_required`: the server asked for input first (MCP 2026-07-28 mrtr); the retry is a call of its own. */
-export type AuditOutcome = 'ok' | 'tool_error' | 'error' | 'refused' | 'cancelled' | 'input_required';
+export type { AuditDecision, AuditOutcome } from './tool-call-row.ts';
 
 /** A `tools/call` as Warden decided on it, before it is forwarded. */
 export interface AuditCallStart {

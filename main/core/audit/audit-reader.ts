@@ -5,6 +5,7 @@ import { describeError, WardenError } from '../errors.ts';
 import type { AuditDecision, AuditOutcome } from './audit-log.ts';
 import { schemaVersion } from '../db/migrations.ts';
 import { outboxStatus, type OutboxDestinationStatus } from './outbox.ts';
+import type { ToolCallRow } from './tool-call-row.ts';
 
 /**
  * One recorded `tools/call`, as read back from the audit log. Absent values are `null`, so
@@ -53,24 +54,8 @@ export interface AuditFilter {
   beforeId?: number;
 }
 
-/** A row of `tool_calls` as SQLite returns it. */
-interface AuditRow {
-  id: number;
-  ts: string;
-  session_id: string;
-  client_name: string | null;
-  client_version: string | null;
-  server: string;
-  tool: string;
-  request_id: string | null;
-  arguments: string | null;
-  decision: AuditDecision;
-  reason: string | null;
-  outcome: AuditOutcome | null;
-  error: string | null;
-  duration_ms: number | null;
-  policy_version: string | null;
-}
+/** A row of `tool_calls` as SQLite returns it (the columns of COLUMNS). */
+type AuditRow = ToolCallRow;
 
 const COLUMNS =
   'id, ts, session_id, client_name, client_version, server, tool, request_id, arguments, decision, reason, outcome, error, duration_ms, policy_version';

@@ -3,6 +3,7 @@
  * checkpoints. Records are built from the row as it was committed (arguments already redacted),
  * in the transaction that committed it, and never change afterwards.
  */
+import type { AuditOutcome } from './tool-call-row.ts';
 
 /** The kinds of outbox records. */
 export type OutboxKind = 'call' | 'checkpoint';
@@ -37,7 +38,7 @@ export interface ForwardedCall {
    * How the call ended; `null` when Warden stopped (crash, kill -9) before it ended: such a row
    * is forwarded once at the next start (see Outbox.setDestinations).
    */
-  outcome: 'ok' | 'tool_error' | 'error' | 'refused' | 'cancelled' | null;
+  outcome: AuditOutcome | null;
   error: string | null;
   durationMs: number | null;
   policyVersion: string | null;

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { ToolCallRow } from './tool-call-row.ts';
 import {
   callRecordId,
   type ForwardedCall,
@@ -59,24 +60,8 @@ export interface OutboxDestinationStatus {
   failures: number;
 }
 
-interface CallRow {
-  id: number;
-  ts: string;
-  ts_ms: number;
-  session_id: string;
-  client_name: string | null;
-  client_version: string | null;
-  server: string;
-  tool: string;
-  request_id: string | null;
-  arguments: string | null;
-  decision: ForwardedCall['decision'];
-  reason: string | null;
-  outcome: ForwardedCall['outcome'];
-  error: string | null;
-  duration_ms: number | null;
-  policy_version: string | null;
-}
+/** A `tool_calls` row as `SELECT *` returns it, with the columns a forwarded record takes. */
+type CallRow = ToolCallRow & { ts_ms: number };
 
 /** In-flight calls whose protocol version is kept until their outcome, at most (a bound, not a limit). */
 const MAX_NOTED = 100_000;

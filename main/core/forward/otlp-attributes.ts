@@ -26,7 +26,7 @@ export interface OtlpLogFields {
  *   `mcp.method.name` = `tools/call`; `gen_ai.operation.name` = `execute_tool`;
  *   `gen_ai.tool.name`; `mcp.protocol.version` when known; `mcp.session.id` only for sessions
  *   of protocol version 2025-11-25; `jsonrpc.request.id`; `error.type` when the call did not
- *   end `ok` (`tool_error`, `refused`, `cancelled`, `interrupted` for a call Warden stopped
+ *   end `ok` or `input_required` (`tool_error`, `refused`, `cancelled`, `interrupted` for a call Warden stopped
  *   before it ended, `_OTHER` for a JSON-RPC error or a lost upstream).
  * - a checkpoint: event `mcp_warden.checkpoint` with the signed note as the body.
  */
@@ -92,6 +92,7 @@ export function otlpLogFields(item: OutboxItem): OtlpLogFields {
 function callErrorType(call: ForwardedCall): string | undefined {
   switch (call.outcome) {
     case 'ok':
+    case 'input_required': // the call asks the client for input: not an error
       return undefined;
     case 'error':
       return '_OTHER';
