@@ -18,6 +18,7 @@
 import { lazyImport } from '../lazy-module.ts';
 import { findPii, type PiiKind } from './pii.ts';
 import { CIRCULAR, isSecretKey, MAX_REDACT_DEPTH, REDACTED, TRUNCATED } from './redact.ts';
+import { mayHoldSecret } from './secret-prefilter.ts';
 
 /**
  * secretlint and its recommended rules, loaded by the first scan. Its profiler is turned off:
@@ -174,7 +175,8 @@ async function findSecrets(
     scanned.push({ index, offset: content.length, length: text.length });
     content += text;
   });
-  if (!content) return found;
+  // Most texts cannot hold anything the rules look for, and a secretlint run costs far more.
+  if (!content || !mayHoldSecret(content)) return found;
   const { lintSource, recommendedRules } = await secretlint();
   const result = await lintSource({
     source: { filePath: '/content.txt', content, ext: '.txt', contentType: 'text' },
