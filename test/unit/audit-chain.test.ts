@@ -4,14 +4,24 @@
  * AuditLog for arbitrary call contents verifying (what the writer hashes is what SQLite returns).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { AuditLog } from '../../main/core/audit/audit-log.ts';
-import { EMPTY_ROOT, leafHash, MerkleFrontier, nodeHash } from '../../main/core/audit/chain-hash.ts';
+import {
+  CHAINED_COLUMNS,
+  EMPTY_ROOT,
+  leafContent,
+  leafHash,
+  LEAF_VERSION,
+  MerkleFrontier,
+  nodeHash,
+  type ChainedRow,
+} from '../../main/core/audit/chain-hash.ts';
 import {
   checkNote,
   formatCheckpoint,
@@ -152,4 +162,39 @@ test('an outcome is recorded once: the row is then final, in the chain', async (
   );
   assert.throws(() => log.recordOutcome(id, { outcome: 'error', durationMs: 2 }), /in flight/);
   assert.equal(log.chainState().size, 1);
+});
+
+test('a leaf content is the JCS text canonicalize writes, for any row', () => {
+  const cell = fc.oneof(
+    fc.constant(null),
+    fc.string({ unit: 'grapheme' }),
+    fc.string({ unit: 'binary' }).filter((s) => (s as string & { isWellFormed(): boolean }).isWellFormed()),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.integer(),
+  );
+  const row = fc.record(
+    Object.fromEntries(CHAINED_COLUMNS.map((column) => [column, cell])) as {
+      [K in (typeof CHAINED_COLUMNS)[number]]: typeof cell;
+    },
+  );
+  const prev = fc.option(fc.uint8Array({ minLength: 32, maxLength: 32 }), { nil: null });
+  fc.assert(
+    fc.property(row, fc.integer({ min: 1, max: 2 ** 40 }), prev, (values, seq, bytes) => {
+      const before = bytes === null ? null : Buffer.from(bytes);
+      const expected = canonicalize({
+        v: LEAF_VERSION,
+        seq,
+        prev: before === null ? null : before.toString('base64'),
+        row: values,
+      });
+      assert.equal(leafContent(values, seq, before), expected);
+      const reference = createHash('sha256').update(Buffer.of(0)).update(expected!).digest();
+      assert.deepEqual(leafHash(expected!), reference);
+    }),
+    { numRuns: 500 },
+  );
+  const rowWith = (value: number | string) =>
+    ({ ...Object.fromEntries(CHAINED_COLUMNS.map((c) => [c, null])), error: value }) as ChainedRow;
+  assert.throws(() => leafContent(rowWith(Number.NaN), 1, null), /JCS/);
+  assert.throws(() => leafContent(rowWith('\ud800'), 1, null), /lone surrogate/);
 });
