@@ -158,12 +158,9 @@ module.exports = {
     {
       name: 'sdk-v2-only',
       comment:
-        'main/ speaks MCP through the SDK v2 packages (@modelcontextprotocol/server, core, client); the v1 SDK is what tests run as a 2025-11-25 client. Two files wait to move together (docs/protocol-eras.md, "Moving main/").',
+        'main/ speaks MCP through the SDK v2 packages (@modelcontextprotocol/server, core, client); the v1 SDK is what tests run as a 2025-11-25 client (a devDependency).',
       severity: 'error',
-      from: {
-        path: '^main/',
-        pathNot: ['^main/core/bridge/upstream-link\\.ts$', '^main/core/oauth/oauth\\.ts$'],
-      },
+      from: { path: '^main/' },
       to: { path: '^node_modules/@modelcontextprotocol/sdk/' },
     },
     {

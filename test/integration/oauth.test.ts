@@ -59,7 +59,12 @@ describe('OAuth for a remote upstream', { skip }, () => {
       );
       Object.assign(w.env, { MCP_WARDEN_BROWSER: browser, OAUTH_BROWSER_LOG: browserLog });
     },
-    config: () => ({ mcpServers: { remote: { url: mcpUrl } } }),
+    config: () => ({
+      mcpServers: {
+        remote: { url: mcpUrl },
+        keyed: { url: mcpUrl, headers: { Authorization: 'Bearer configured-not-a-jwt' } },
+      },
+    }),
   });
 
   test('the first connection starts the flow; two clients connecting at once cause one flow; tokens land in the keychain', async () => {
@@ -125,5 +130,15 @@ describe('OAuth for a remote upstream', { skip }, () => {
     assert.deepEqual(secretsAtRest(fx.w.home, values), []);
     for (const value of values)
       assert.ok(!fx.daemon.output().includes(value), 'a token is in the daemon log');
+  });
+
+  test('a server with a configured Authorization header is sent that header: its 401 stands, no sign-in starts', async () => {
+    const flows = () => fs.readFileSync(browserLog, 'utf8').trim().split('\n').length;
+    const before = flows();
+    await assert.rejects(httpClient(fx.daemon.url, fx.daemon.token, 'keyed', 'd'), (error: Error) => {
+      assert.match(error.message, /401/);
+      return true;
+    });
+    assert.equal(flows(), before, 'no authorization flow for a server with its own Authorization header');
   });
 });

@@ -36,10 +36,14 @@ const ON_FIRST_USE = [
   'csv-stringify',
   'pino-roll',
   '@opentelemetry/exporter-logs-otlp-http',
+  '@modelcontextprotocol/client',
 ];
 
+/** What the daemon never loads: the SDK v1 line, which only tests run (as a 2025-11-25 client). */
+const NEVER = ['@modelcontextprotocol/sdk'];
+
 /** What a daemon that ran a session must have loaded (so the census is of the right process). */
-const RUNS_ON = ['better-sqlite3', '@modelcontextprotocol/sdk', 'zod'];
+const RUNS_ON = ['better-sqlite3', '@modelcontextprotocol/server', 'zod'];
 
 let scratch: string;
 before(() => {
@@ -78,6 +82,7 @@ test('a daemon that served a session loads no package it needs only on first use
     );
     for (const pkg of RUNS_ON) assert.ok(packages.has(pkg), `the daemon did not load ${pkg}`);
     for (const pkg of ON_FIRST_USE) assert.ok(!packages.has(pkg), `an idle daemon loaded ${pkg}`);
+    for (const pkg of NEVER) assert.ok(!packages.has(pkg), `the daemon loaded ${pkg}`);
     const builtins = loadedBuiltins(file);
     assert.ok(builtins.includes('http'), 'the census has no builtins');
     assert.ok(!builtins.includes('internal/deps/undici/undici'), 'an idle daemon loaded undici');

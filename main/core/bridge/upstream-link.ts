@@ -1,9 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import spawn from 'cross-spawn';
-import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { OAuthCoordinator } from '../oauth/oauth.ts';
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/schema.ts';
 import { formatCommandLine } from '../command-line.ts';
@@ -15,6 +13,7 @@ import type { UpstreamProcesses } from '../process/upstream-processes.ts';
 import { isCheckedRequest } from './jsonrpc-check.ts';
 import { QueuedWriter } from './queued-writer.ts';
 import { parseUpstreamLine, UpstreamLineReader } from './upstream-lines.ts';
+import { sdkClient, withHttpStatus } from './sdk-client.ts';
 import { ModernHttpLink } from './upstream-modern-http.ts';
 import { resolved, type SecretAccess } from './upstream-secrets.ts';
 
@@ -73,12 +72,52 @@ export function createUpstreamLink(
 }
 
 /**
- * The environment of a stdio child: the MCP SDK's safe defaults (HOME, LOGNAME, PATH, SHELL,
- * TERM, USER on POSIX; the Windows equivalents) plus the server's own `env`. Nothing else of
- * Warden's environment is inherited.
+ * The variables a stdio child inherits from Warden's environment: the MCP SDK's
+ * `getDefaultEnvironment()` list (`@modelcontextprotocol/client/stdio`, which
+ * test/unit/upstream-environment.test.ts holds this equal to), named here so that a daemon of
+ * stdio servers does not load the SDK's client package for a list of names.
  */
-export function upstreamEnvironment(server: StdioServerConfig): Record<string, string> {
-  return { ...getDefaultEnvironment(), ...server.env };
+const INHERITED_ENV_VARS =
+  process.platform === 'win32'
+    ? [
+        'APPDATA',
+        'COMSPEC',
+        'HOMEDRIVE',
+        'HOMEPATH',
+        'LOCALAPPDATA',
+        'PATH',
+        'PATHEXT',
+        'PROCESSOR_ARCHITECTURE',
+        'PROGRAMDATA',
+        'PROGRAMFILES',
+        'PROGRAMFILES(X86)',
+        'PROGRAMW6432',
+        'SYSTEMDRIVE',
+        'SYSTEMROOT',
+        'TEMP',
+        'USERNAME',
+        'USERPROFILE',
+        'WINDIR',
+      ]
+    : ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER'];
+
+/**
+ * The environment of a stdio child: the MCP SDK's safe defaults (HOME, LOGNAME, PATH, SHELL,
+ * TERM, USER on POSIX; the Windows equivalents; a value that starts with `()`, a shell
+ * function, is left out as the SDK leaves it out) plus the server's own `env`. Nothing else of
+ * Warden's environment is inherited.
+ * @param inherited the environment to inherit from (Warden's own by default).
+ */
+export function upstreamEnvironment(
+  server: StdioServerConfig,
+  inherited: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of INHERITED_ENV_VARS) {
+    const value = inherited[key];
+    if (value !== undefined && !value.startsWith('()')) env[key] = value;
+  }
+  return { ...env, ...server.env };
 }
 
 /**
@@ -278,7 +317,13 @@ function isInitialize(message: JSONRPCMessage): boolean {
   return isCheckedRequest(message) && message.method === 'initialize' && isInitializeRequest(message);
 }
 
-/** A remote Streamable HTTP server (MCP 2025-11-25, transports), headers from config. */
+/**
+ * A remote Streamable HTTP server of the 2025-11-25 era (spec basic/transports), through the SDK
+ * v2 client transport (loaded on the first connect, sdk-client.ts); headers from config,
+ * secrets resolved at start. OAuth (spec basic/authorization) is offered to a server whose
+ * configured headers carry no `Authorization`: a configured token is what the server gets, and
+ * a 401 to it stands as the server's answer.
+ */
 class HttpLink implements UpstreamLink {
   onmessage?: (message: JSONRPCMessage) => void;
   onclose?: (reason: string) => void;
@@ -288,6 +333,7 @@ class HttpLink implements UpstreamLink {
   readonly #oauth: OAuthCoordinator | undefined;
   #transport: StreamableHTTPClientTransport | undefined;
   #protocolVersion: string | undefined;
+  #signsIn = false;
   #closing = false;
 
   constructor(server: HttpServerConfig, logger: Logger, secrets?: SecretAccess, oauth?: OAuthCoordinator) {
@@ -303,9 +349,13 @@ class HttpLink implements UpstreamLink {
       { url: this.#server.url, headerKeys: Object.keys(server.headers) },
       'connecting to upstream over HTTP',
     );
-    const transport = new StreamableHTTPClientTransport(new URL(server.url), {
+    const configuredAuthorization = Object.keys(server.headers).some(
+      (name) => name.toLowerCase() === 'authorization',
+    );
+    this.#signsIn = this.#oauth !== undefined && !configuredAuthorization;
+    const transport = new (sdkClient().StreamableHTTPClientTransport)(new URL(server.url), {
       requestInit: { headers: server.headers },
-      ...(this.#oauth ? { authProvider: this.#oauth.provider(this.#server.name) } : {}),
+      ...(this.#oauth && this.#signsIn ? { authProvider: this.#oauth.provider(this.#server.name) } : {}),
     });
     transport.onmessage = (message) => this.onmessage?.(message);
     transport.onerror = (error) => this.#log.warn({ err: describeError(error) }, 'upstream HTTP error');
@@ -323,7 +373,7 @@ class HttpLink implements UpstreamLink {
    */
   send(message: JSONRPCMessage): Promise<void> {
     const oauth = this.#oauth;
-    if (!oauth || !isInitialize(message)) return this.#sendAuthorized(message);
+    if (!oauth || !this.#signsIn || !isInitialize(message)) return this.#sendAuthorized(message);
     return oauth.exclusive(this.#server.name, () => this.#sendAuthorized(message));
   }
 
@@ -333,11 +383,15 @@ class HttpLink implements UpstreamLink {
     try {
       await transport.send(message);
     } catch (error) {
-      if (!(error instanceof UnauthorizedError) || !this.#oauth) throw error;
+      if (!(error instanceof sdkClient().UnauthorizedError) || !this.#oauth || !this.#signsIn)
+        throw withHttpStatus(error);
       this.#log.info('the server requires authorization; waiting for the person to sign in');
-      const code = await this.#oauth.waitForCode(this.#server.name);
-      await transport.finishAuth(code);
-      await transport.send(message);
+      // The callback's query as it came (code, and iss that the SDK checks, RFC 9207).
+      const callback = await this.#oauth.waitForCallback(this.#server.name);
+      await transport.finishAuth(callback);
+      await transport.send(message).catch((retry: unknown) => {
+        throw withHttpStatus(retry);
+      });
     }
   }
 

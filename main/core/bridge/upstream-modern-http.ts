@@ -1,4 +1,4 @@
-import { SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { HttpServerConfig } from '../config/schema.ts';
 import { describeError, WardenError } from '../errors.ts';
@@ -17,6 +17,7 @@ import {
   isCheckedResult,
   jsonRpcKindOf,
 } from './jsonrpc-check.ts';
+import { sdkClient, withHttpStatus } from './sdk-client.ts';
 import { resolved, type SecretAccess } from './upstream-secrets.ts';
 
 /**
@@ -53,7 +54,7 @@ export class ModernHttpLink {
       { url: this.#server.url, headerKeys: Object.keys(server.headers) },
       `connecting to upstream over HTTP (MCP ${MODERN_PROTOCOL_VERSION})`,
     );
-    const transport = new StreamableHTTPClientTransport(new URL(server.url), {
+    const transport = new (sdkClient().StreamableHTTPClientTransport)(new URL(server.url), {
       requestInit: { headers: server.headers },
     });
     transport.onmessage = (message) => this.#received(message);
@@ -100,7 +101,7 @@ export class ModernHttpLink {
         this.onmessage?.(answer);
         return;
       }
-      throw error;
+      throw withHttpStatus(error);
     }
   }
 
@@ -142,7 +143,7 @@ export class ModernHttpLink {
  * undefined when the body is not one (then the HTTP failure stands).
  */
 export function errorAnswerIn(error: unknown, id: string | number): JSONRPCMessage | undefined {
-  if (!(error instanceof SdkHttpError)) return undefined;
+  if (!(error instanceof sdkClient().SdkHttpError)) return undefined;
   const text = (error.data as { text?: unknown } | undefined)?.text;
   if (typeof text !== 'string') return undefined;
   let body: unknown;

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type {
-  OAuthClientInformationMixed,
   OAuthClientMetadata,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js';
+  OAuthClientProvider,
+  StoredOAuthClientInformation,
+  StoredOAuthTokens,
+} from '@modelcontextprotocol/client';
 import { isWardenError, WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { secretSafeServerName } from '../config/server-name.ts';
@@ -45,9 +45,9 @@ export function openInBrowser(url: URL, env: NodeJS.ProcessEnv = process.env): v
 
 interface Pending {
   server: string;
-  resolve: (code: string) => void;
+  resolve: (callback: URLSearchParams) => void;
   reject: (error: Error) => void;
-  promise: Promise<string>;
+  promise: Promise<URLSearchParams>;
 }
 
 /**
@@ -88,8 +88,14 @@ export class OAuthCoordinator {
     }
   }
 
-  /** The authorization code of the flow just started for `server`, once the browser comes back. */
-  waitForCode(server: string): Promise<string> {
+  /**
+   * The query of the redirect that ends the flow just started for `server` (its `code`, and the
+   * `iss` of RFC 9207 when the authorization server sends one), once the browser comes back:
+   * what the SDK transport's `finishAuth` takes.
+   * @throws (the promise) WardenError UPSTREAM_UNAVAILABLE when no flow was started, when the
+   *   authorization server answered with an error, or after {@link AUTHORIZATION_TIMEOUT_MS}.
+   */
+  waitForCallback(server: string): Promise<URLSearchParams> {
     const pending = this.#latest.get(server);
     if (!pending)
       return Promise.reject(
@@ -134,7 +140,7 @@ export class OAuthCoordinator {
       );
       return { status: 400, text: `Authorization failed: ${error}` };
     }
-    pending.resolve(code);
+    pending.resolve(url.searchParams);
     return {
       status: 200,
       text: `MCP Warden is now authorized for "${pending.server}". You can close this window.`,
@@ -177,13 +183,13 @@ export class OAuthCoordinator {
           response_types: ['code'],
           token_endpoint_auth_method: 'none',
           application_type: 'native',
-        } as OAuthClientMetadata;
+        };
       },
       state: () => {
         const state = randomBytes(24).toString('base64url');
-        let resolve!: (code: string) => void;
+        let resolve!: (callback: URLSearchParams) => void;
         let reject!: (error: Error) => void;
-        const promise = new Promise<string>((res, rej) => {
+        const promise = new Promise<URLSearchParams>((res, rej) => {
           resolve = res;
           reject = rej;
         });
@@ -193,9 +199,9 @@ export class OAuthCoordinator {
         this.#latest.set(server, pending);
         return state;
       },
-      clientInformation: () => load<OAuthClientInformationMixed>('client'),
+      clientInformation: () => load<StoredOAuthClientInformation>('client'),
       saveClientInformation: (info) => save('client', info),
-      tokens: () => load<OAuthTokens>('tokens'),
+      tokens: () => load<StoredOAuthTokens>('tokens'),
       saveTokens: async (tokens) => {
         await save('tokens', tokens);
         this.#log.info({ server }, 'OAuth tokens stored in the OS keychain');
