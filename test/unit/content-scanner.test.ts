@@ -158,6 +158,24 @@ test('values of secret-looking keys become "[redacted]" with keyNames, and are k
   assert.equal(without.sensitiveDataDetected, false);
 });
 
+test('property: plain JSON is read where it is, and scans exactly as its copy does; it is copied only when a secret is found', async () => {
+  await fc.assert(
+    fc.asyncProperty(planted.node, fc.boolean(), fc.boolean(), async (node, keyNames, pii) => {
+      const input = materialize(node);
+      const options = { keyNames, pii, exactValues: [['TOKEN', 'before after'] as const] };
+      const read = await scanJson(input, options);
+      // A toJSON makes the scanner copy: what it gives is what the copy says.
+      const copied = await scanJson({ toJSON: () => input }, options);
+      assert.deepEqual(read, { ...copied, value: read.value });
+      assert.deepEqual(read.value, copied.value);
+      if (read.value === input)
+        assert.ok(!read.sensitiveDataDetected, 'the input itself is given back only when nothing was found');
+      if (read.sensitiveDataDetected) assert.notEqual(read.value, input, 'what is replaced is a copy');
+    }),
+    { numRuns: 150 },
+  );
+});
+
 test('the input is never mutated; cycles, depth and toJSON are handled as redact.ts does', async () => {
   const input: Record<string, unknown> = { when: new Date('2026-01-01T00:00:00Z'), text: 'x' };
   input.self = input;

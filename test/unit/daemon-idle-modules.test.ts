@@ -20,7 +20,7 @@ const CENSUS = pathToFileURL(path.join(ROOT, 'test/helpers/module-census.ts')).h
 
 /**
  * Packages the daemon loads on first use only (secret scanning, org policy, macOS, diffs, exports,
- * OTLP forwarding). Not keytar: the daemon reads the audit checkpoints' signing key from the OS
+ * OTLP forwarding, the Streamable HTTP client of url servers, confirming personal data). Not keytar: the daemon reads the audit checkpoints' signing key from the OS
  * keychain when it starts (audit/checkpoint-signing.ts), so `status` says at once whether they
  * are signed.
  */
@@ -37,6 +37,7 @@ const ON_FIRST_USE = [
   'pino-roll',
   '@opentelemetry/exporter-logs-otlp-http',
   '@modelcontextprotocol/client',
+  'validator',
 ];
 
 /** What the daemon never loads: the SDK v1 line, which only tests run (as a 2025-11-25 client). */

@@ -70,7 +70,11 @@ export interface ScanOptions {
 
 /** What {@link scanJson} found and the value with every secret replaced. */
 export interface ScanResult {
-  /** A copy of the input with each secret replaced. */
+  /**
+   * A copy of the input with each secret replaced; when nothing was found in a plain JSON value
+   * (no `toJSON`, no cycle, within the depth cap, and with `keyNames` no secret-looking key),
+   * the input itself, not copied: the caller must not change it.
+   */
   value: unknown;
   /** The rules that matched, unique, sorted ("github", "injected:GH_TOKEN", "key-name"). */
   rules: string[];
@@ -93,34 +97,58 @@ interface Slot {
  *
  * The value is copied as redact.ts copies it (`toJSON` applied, depth capped at
  * {@link MAX_REDACT_DEPTH} with "[truncated]", cycles become "[circular]"); object keys,
- * numbers, booleans and null are kept; only strings change. All strings are scanned in one
+ * numbers, booleans and null are kept; only strings change. Plain JSON in which nothing is
+ * found is not copied at all (read once, {@link ScanResult.value} is the input). All strings are scanned in one
  * secretlint run; a match that spans two strings redacts its part of each.
  * @throws WardenError INTERNAL when secretlint cannot be loaded; whatever secretlint throws.
  *   The caller fails closed (the audit log refuses the call; the bridge blocks the result).
  */
 export async function scanJson(input: unknown, options: ScanOptions = {}): Promise<ScanResult> {
+  const keyNames = options.keyNames === true;
+  // Plain JSON (what arrives on the wire) is only read: its strings are scanned where they
+  // are, and it is copied only when a secret is found in it.
+  const texts: string[] = [];
+  if (!collectTexts(input, 0, texts, keyNames)) return copiedAndReplaced(input, keyNames, options);
+  const pii = options.pii === false ? [] : findPii(texts);
+  const found = await findSecrets(texts, options.exactValues);
+  if (found.size === 0) return scanned(input, new Set(), pii);
+  return copiedAndReplaced(input, keyNames, options, { texts, pii, found });
+}
+
+/**
+ * The copy of `input` (copyInto) with the secrets replaced: those `read.found` in
+ * `read.texts` (what collectTexts read from the same value, in the same order), or, without
+ * them, those found in the copy's own strings (and its personal data, unless `options.pii` is
+ * false).
+ */
+async function copiedAndReplaced(
+  input: unknown,
+  keyNames: boolean,
+  options: ScanOptions,
+  read?: { texts: string[]; pii: PiiKind[]; found: Map<number, FoundRange[]> },
+): Promise<ScanResult> {
   const slots: Slot[] = [];
   const rules = new Set<string>();
   const root = { value: undefined as unknown };
-  copyInto(input, 0, new Set<object>(), slots, rules, options.keyNames === true, (v) => (root.value = v));
-  const pii = options.pii === false ? [] : findPii(slots.map((slot) => slot.text));
-  const found = await findSecrets(
-    slots.map((slot) => slot.text),
-    options.exactValues,
-  );
-  for (const [index, ranges] of found) {
+  copyInto(input, 0, new Set<object>(), slots, rules, keyNames, (v) => (root.value = v));
+  const slotTexts = slots.map((slot) => slot.text);
+  const same =
+    read !== undefined &&
+    read.texts.length === slotTexts.length &&
+    slotTexts.every((text, i) => text === read.texts[i]);
+  const kinds = same ? read.pii : options.pii === false ? [] : findPii(slotTexts);
+  const ranges = same ? read.found : await findSecrets(slotTexts, options.exactValues);
+  for (const [index, list] of ranges) {
     const slot = slots[index]!;
-    slot.set(replaceRanges(slot.text, ranges));
-    for (const range of ranges) rules.add(range.rule);
+    slot.set(replaceRanges(slot.text, list));
+    for (const range of list) rules.add(range.rule);
   }
+  return scanned(root.value, rules, kinds);
+}
+
+function scanned(value: unknown, rules: Set<string>, pii: PiiKind[]): ScanResult {
   const sorted = [...rules].sort();
-  return {
-    value: root.value,
-    rules: sorted,
-    sensitiveDataDetected: sorted.length > 0,
-    pii,
-    piiDetected: pii.length > 0,
-  };
+  return { value, rules: sorted, sensitiveDataDetected: sorted.length > 0, pii, piiDetected: pii.length > 0 };
 }
 
 /** {@link scanJson} of one text: the text with every secret replaced, and what was found. */
@@ -153,20 +181,23 @@ async function findSecrets(
     else found.set(index, [range]);
   };
   const needles = exactValues ? exactNeedles(exactValues) : [];
-  if (needles.length) {
-    texts.forEach((text, index) => {
-      for (const { needle, rule } of needles) {
-        for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) {
-          add(index, { start: at, end: at + needle.length, rule });
-        }
+  // Most texts cannot hold anything the rules look for, and a secretlint run costs far more:
+  // the prefilter is asked of each text (none of its patterns spans the separator).
+  let candidates = false;
+  for (let index = 0; index < texts.length; index++) {
+    const text = texts[index]!;
+    for (const { needle, rule } of needles) {
+      for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) {
+        add(index, { start: at, end: at + needle.length, rule });
       }
-    });
+    }
+    if (text.includes('PRIVATE KEY')) {
+      for (const match of text.matchAll(PEM_PRIVATE_KEY))
+        add(index, { start: match.index, end: match.index + match[0].length, rule: 'privatekey' });
+    }
+    if (!candidates && text.length >= MIN_SCANNED_LENGTH && mayHoldSecret(text)) candidates = true;
   }
-  texts.forEach((text, index) => {
-    if (!text.includes('PRIVATE KEY')) return;
-    for (const match of text.matchAll(PEM_PRIVATE_KEY))
-      add(index, { start: match.index, end: match.index + match[0].length, rule: 'privatekey' });
-  });
+  if (!candidates) return found;
   const scanned: { index: number; offset: number; length: number }[] = [];
   let content = '';
   texts.forEach((text, index) => {
@@ -175,8 +206,6 @@ async function findSecrets(
     scanned.push({ index, offset: content.length, length: text.length });
     content += text;
   });
-  // Most texts cannot hold anything the rules look for, and a secretlint run costs far more.
-  if (!content || !mayHoldSecret(content)) return found;
   const { lintSource, recommendedRules } = await secretlint();
   const result = await lintSource({
     source: { filePath: '/content.txt', content, ext: '.txt', contentType: 'text' },
@@ -235,6 +264,34 @@ function replaceRanges(text: string, ranges: FoundRange[]): string {
     i = j;
   }
   return out + text.slice(at);
+}
+
+/**
+ * Reads the strings of `input` into `texts`, in the order copyInto records them, without
+ * copying anything.
+ * @returns false when only a copy can say what `input` is as JSON (a `toJSON`, a cycle, the
+ *   depth cap, or, with `keyNames`, a secret-looking key): `texts` is then incomplete.
+ */
+function collectTexts(input: unknown, depth: number, texts: string[], keyNames: boolean): boolean {
+  if (typeof input === 'string') {
+    texts.push(input);
+    return true;
+  }
+  if (input === null || typeof input !== 'object') return true;
+  // A cycle is deeper than the cap, so the depth check stops it too.
+  if (depth > MAX_REDACT_DEPTH || typeof (input as { toJSON?: unknown }).toJSON === 'function') return false;
+  if (Array.isArray(input)) {
+    for (let i = 0; i < input.length; i++) {
+      if (!collectTexts(input[i], depth + 1, texts, keyNames)) return false;
+    }
+    return true;
+  }
+  const record = input as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (keyNames && isSecretKey(key)) return false;
+    if (!collectTexts(record[key], depth + 1, texts, keyNames)) return false;
+  }
+  return true;
 }
 
 /** Copies `input` (as redact.ts does), recording each string's place in `slots`. */
