@@ -80,25 +80,65 @@ export interface AuditLogOptions {
   hashChain?: false;
 }
 
+// Positional parameters, each list in its statement's order: better-sqlite3 binds an array of
+// values about twice as fast as an object of named ones (one property lookup by name each).
 const INSERT_SQL = `
   INSERT INTO tool_calls (
     ts, ts_ms, session_id, client_name, client_version, server, tool, request_id, arguments,
     decision, reason, outcome, error, duration_ms, policy_version,
     sensitive_data_detected, pii_detected, arguments_hmac
-  ) VALUES (
-    @ts, @tsMs, @sessionId, @clientName, @clientVersion, @server, @tool, @requestId, @arguments,
-    @decision, @reason, @outcome, @error, @durationMs, @policyVersion,
-    @sensitive, @pii, @argumentsHmac
-  )`;
+  ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-// Only a row not yet in the chain: a row in the chain is final (chain.ts).
+/** The INSERT's values, in INSERT_SQL's order. */
+function insertValues(p: InsertParams): InsertValues {
+  return [
+    p.ts,
+    p.tsMs,
+    p.sessionId,
+    p.clientName,
+    p.clientVersion,
+    p.server,
+    p.tool,
+    p.requestId,
+    p.arguments,
+    p.decision,
+    p.reason,
+    p.outcome,
+    p.error,
+    p.durationMs,
+    p.policyVersion,
+    p.sensitive,
+    p.pii,
+    p.argumentsHmac,
+  ];
+}
+type InsertValues = (string | number | null)[];
+
+// Only a row not yet in the chain: a row in the chain is final (chain.ts). The flags only go up.
 const UPDATE_SET = `
-    outcome = @outcome, error = @error, duration_ms = @durationMs,
-    sensitive_data_detected = max(sensitive_data_detected, @sensitive),
-    pii_detected = max(pii_detected, @pii),
-    result_secret_rules = @resultRules, result_secret_action = @resultAction`;
-const UPDATE_SQL = `UPDATE tool_calls SET ${UPDATE_SET} WHERE id = @id AND chain_seq IS NULL`;
-const UPDATE_CHAINED_SQL = `UPDATE tool_calls SET ${UPDATE_SET}, chain_seq = @seq, chain_hash = @hash WHERE id = @id AND chain_seq IS NULL`;
+    outcome = ?, error = ?, duration_ms = ?,
+    sensitive_data_detected = max(sensitive_data_detected, ?),
+    pii_detected = max(pii_detected, ?),
+    result_secret_rules = ?, result_secret_action = ?`;
+const UPDATE_SQL = `UPDATE tool_calls SET ${UPDATE_SET} WHERE id = ? AND chain_seq IS NULL`;
+const UPDATE_CHAINED_SQL = `UPDATE tool_calls SET ${UPDATE_SET}, chain_seq = ?, chain_hash = ? WHERE id = ? AND chain_seq IS NULL`;
+
+/** UPDATE_SQL's values; with `leaf`, UPDATE_CHAINED_SQL's (its chain position and hash too). */
+function updateValues(p: UpdateParams, leaf?: { seq: number; leaf: Buffer }): UpdateValues {
+  const set: UpdateValues = [
+    p.outcome,
+    p.error,
+    p.durationMs,
+    p.sensitive,
+    p.pii,
+    p.resultRules,
+    p.resultAction,
+  ];
+  if (leaf) set.push(leaf.seq, leaf.leaf);
+  set.push(p.id);
+  return set;
+}
+type UpdateValues = (string | number | Buffer | null)[];
 
 interface InsertParams {
   ts: string;
@@ -160,9 +200,9 @@ export class AuditLog {
   /** The database file. */
   readonly file: string;
   readonly #db: Database.Database;
-  readonly #insert: Database.Statement<[InsertParams]>;
-  readonly #update: Database.Statement<[UpdateParams]>;
-  readonly #updateChained: Database.Statement<[UpdateParams & { seq: number; hash: Buffer }]>;
+  readonly #insert: Database.Statement<InsertValues>;
+  readonly #update: Database.Statement<UpdateValues>;
+  readonly #updateChained: Database.Statement<UpdateValues>;
   readonly #batch: WriteBatch;
   readonly #checkpointer: WalCheckpointer;
   readonly #redaction: AuditRedaction;
@@ -178,11 +218,11 @@ export class AuditLog {
   private constructor(file: string, db: Database.Database, options: AuditLogOptions) {
     this.file = file;
     this.#db = db;
-    this.#insert = db.prepare<[InsertParams]>(INSERT_SQL);
-    this.#update = db.prepare<[UpdateParams]>(UPDATE_SQL);
+    this.#insert = db.prepare<InsertValues>(INSERT_SQL);
+    this.#update = db.prepare<UpdateValues>(UPDATE_SQL);
     this.#redaction = options.redaction ?? new AuditRedaction();
     this.outbox = new Outbox(db);
-    this.#updateChained = db.prepare<[UpdateParams & { seq: number; hash: Buffer }]>(UPDATE_CHAINED_SQL);
+    this.#updateChained = db.prepare<UpdateValues>(UPDATE_CHAINED_SQL);
     if (options.hashChain !== false) {
       this.#chain = AuditChain.open(db);
       this.#chainCheckpoints = new ChainCheckpoints(db, this.#chain, options.chain);
@@ -379,12 +419,12 @@ export class AuditLog {
     const chain = this.#chain;
     const next = chain?.leafAtOutcome(id, params);
     if (chain && next) {
-      const changes = this.#updateChained.run({ ...params, seq: next.seq, hash: next.leaf }).changes;
+      const changes = this.#updateChained.run(...updateValues(params, next)).changes;
       if (changes > 0) chain.appended(id, next.leaf);
       if (changes > 0 && this.outbox.active) this.outbox.enqueueCall(id);
       return changes;
     }
-    const changes = this.#update.run(params).changes;
+    const changes = this.#update.run(...updateValues(params)).changes;
     if (changes > 0) chain?.append(id);
     if (changes > 0 && this.outbox.active) this.outbox.enqueueCall(id);
     return changes;
@@ -535,7 +575,7 @@ export class AuditLog {
    * records in the same transaction (see {@link #insertIsAtomic}). Returns its id.
    */
   #insertWrite(params: InsertParams, protocolVersion: string | undefined): number {
-    const id = Number(this.#insert.run(params).lastInsertRowid);
+    const id = Number(this.#insert.run(...insertValues(params)).lastInsertRowid);
     if (params.outcome === null) {
       this.#chain?.remember(id, storedRow(id, params));
       this.outbox.noteCall(id, protocolVersion);
