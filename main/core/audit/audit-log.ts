@@ -81,7 +81,8 @@ export interface AuditLogOptions {
 }
 
 // Positional parameters, each list in its statement's order: better-sqlite3 binds an array of
-// values about twice as fast as an object of named ones (one property lookup by name each).
+// values faster than an object of named ones, which it looks up by name one by one (this
+// INSERT: 11-19 µs positional, 21-28 µs named, measured in one run).
 const INSERT_SQL = `
   INSERT INTO tool_calls (
     ts, ts_ms, session_id, client_name, client_version, server, tool, request_id, arguments,
