@@ -14,6 +14,7 @@ import {
 } from '../core/daemon/local-socket-lines.ts';
 import { answeredIdOf } from './answered-id.ts';
 import { ensureDaemon } from './daemon-launcher.ts';
+import { oldSpaceSweeper } from './old-space-sweep.ts';
 
 export { BATCH_REFUSED, parseLine, readLines } from '../core/daemon/local-socket-lines.ts';
 
@@ -90,6 +91,7 @@ function forward(
 ): Promise<number> {
   /** Requests in progress by idKey: the id and how many times it was sent. */
   const pending = new Map<string, { id: RequestId; count: number }>();
+  const sweep = oldSpaceSweeper();
   /** When stdout says it is full, stops reading the daemon until stdout drains. */
   const holdDaemon = (more: boolean): void => {
     if (!more && !socket.isPaused()) {
@@ -107,6 +109,7 @@ function forward(
 
   const fromDaemon = new LineSplitter(Number.POSITIVE_INFINITY, (line: Line) => {
     if (!Buffer.isBuffer(line)) return;
+    void sweep();
     settle(pending, line);
     holdDaemon(writeLine(output, line));
   });
@@ -136,6 +139,7 @@ function forward(
       input,
       MAX_LINE_BYTES,
       lineHandler(write, say, (message, line) => {
+        void sweep();
         if ('method' in message && 'id' in message) {
           const key = idKey(message.id);
           const open = pending.get(key);
