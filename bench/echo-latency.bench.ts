@@ -8,8 +8,9 @@
  *   memory  the daemon's idle RSS after start and one closed session;
  *   cold    spawn -> first tools/list: `mcp-warden connect everything` (daemon running, after one
  *           session) vs spawning server-everything, interleaved, median of --runs each;
- *   stdio   sequential tools/call echo with the SDK v1 Client over stdio: direct, through the
- *           connect shim (with the shim's RSS), through mcp-remote -> supergateway;
+ *   stdio   sequential tools/call echo with the SDK v1 Client over stdio: direct, through two
+ *           Node processes that only forward bytes (the floor of a shim-and-daemon design),
+ *           through the connect shim (with the shim's RSS), through mcp-remote -> supergateway;
  *   loop    the daemon's event-loop delay during the sequential Warden rows;
  *   http    the HTTP endpoints with a raw node:http client, sequential and --clients concurrent
  *           clients: Warden vs supergateway (each pair side by side in rounds).
@@ -20,6 +21,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { EventLoopFigures } from '../main/core/control/contract.ts';
 import { EVERYTHING_JS, NODE } from '../test/helpers/warden-env.ts';
 import { interleaved, type Setup } from './lib/interleave.ts';
+import { startByteRelays, type ByteRelays } from './lib/byte-relay.ts';
 import { benchOptions, selected } from './lib/options.ts';
 import {
   MCP_REMOTE,
@@ -205,11 +207,23 @@ async function stdioRows(warden: BenchWarden | undefined, gateway: () => Promise
         ? SUPERGATEWAY.missing
         : undefined;
   let remoteCleanup: (() => void) | undefined;
+  let relays: ByteRelays | undefined;
   await sequentialGroup([
     {
       id: 'stdio.direct',
       measures: 'SDK Client over stdio -> server-everything it spawns (the baseline)',
       setup: { open: () => stdioSession(directTransport()) },
+    },
+    {
+      id: 'stdio.byte-relays',
+      measures:
+        'SDK Client over stdio -> a Node process piping bytes to a Unix socket -> a Node process piping them to the server it spawns: the floor of any shim-and-daemon design (no parsing, guard or audit)',
+      setup: {
+        async open() {
+          relays ??= await startByteRelays(NODE, [EVERYTHING_JS, 'stdio']);
+          return stdioSession(relays.transport());
+        },
+      },
     },
     {
       id: 'stdio.shim',
@@ -252,6 +266,7 @@ async function stdioRows(warden: BenchWarden | undefined, gateway: () => Promise
     },
   ]);
   remoteCleanup?.();
+  await relays?.stop();
   if (shimLoop) await loopRow('loop.stdio-shim', 'stdio.shim', shimLoop.blocks);
 }
 
