@@ -1,16 +1,20 @@
 /**
  * The bench's own arithmetic and parsing (bench/lib): nearest-rank quantiles and the median
  * (property-based), rows taking turns in rounds, the raw HTTP client's reading of a JSON or SSE
- * answer, `--only` selection, and the must-show checks (a ratio of two rows, n/a with the reason when a row is missing).
+ * answer, `--only` selection, and the must-show checks (a ratio of two rows, n/a with the reason when a row is missing);
+ * and the byte relays of the stdio.byte-relays row carry a real session to server-everything and back.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { startByteRelays } from '../../bench/lib/byte-relay.ts';
 import { interleaved, type Setup } from '../../bench/lib/interleave.ts';
 import { benchOptions, selected } from '../../bench/lib/options.ts';
 import { responseOf, sseData } from '../../bench/lib/raw-http-client.ts';
 import { figureCheck, ratioCheck, verdict, type Row } from '../../bench/lib/report.ts';
 import { latency, median, quantile } from '../../bench/lib/stats.ts';
+import { EVERYTHING_JS, NODE } from '../helpers/warden-env.ts';
 
 const samples = fc.array(fc.double({ min: 0, max: 1e4, noNaN: true }), { minLength: 1, maxLength: 200 });
 
@@ -154,4 +158,19 @@ test('interleaved: setups take turns in rounds, every call counted once; a faili
   assert.ok(a && 'latency' in a);
   assert.equal(a.latency.calls, 5);
   assert.deepEqual(results.get('b'), { error: 'b broke at 4' });
+});
+
+test('the byte relays carry a session to server-everything and back, a new server per session', async () => {
+  const relays = await startByteRelays(NODE, [EVERYTHING_JS, 'stdio']);
+  try {
+    for (const message of ['one', 'two']) {
+      const client = new Client({ name: 'bench-lib-test', version: '1' });
+      await client.connect(relays.transport());
+      const result = await client.callTool({ name: 'echo', arguments: { message } });
+      assert.deepEqual(result.content, [{ type: 'text', text: `Echo: ${message}` }]);
+      await client.close();
+    }
+  } finally {
+    await relays.stop();
+  }
 });
