@@ -5,7 +5,8 @@
  * are compared take turns in rounds (interleave.ts), so their ratios hold when the load changes.
  *
  * Groups (each row says what it measures; `--only` takes row ids or group names):
- *   memory  the daemon's idle RSS after start and one closed session;
+ *   memory  the daemon's idle RSS after start and one closed session, beside a bare Node process
+ *           and one that only imports the daemon's packages, run the same way;
  *   cold    spawn -> first tools/list: `mcp-warden connect everything` (daemon running, after one
  *           session) vs spawning server-everything, interleaved, median of --runs each;
  *   stdio   sequential tools/call echo with the SDK v1 Client over stdio: direct, through two
@@ -22,6 +23,7 @@ import type { EventLoopFigures } from '../main/core/control/contract.ts';
 import { EVERYTHING_JS, NODE } from '../test/helpers/warden-env.ts';
 import { interleaved, type Setup } from './lib/interleave.ts';
 import { startByteRelays, type ByteRelays } from './lib/byte-relay.ts';
+import { DAEMON_PACKAGES, nodeRss } from './lib/node-floor.ts';
 import { benchOptions, selected } from './lib/options.ts';
 import {
   MCP_REMOTE,
@@ -147,6 +149,23 @@ async function oneShimSession(warden: BenchWarden): Promise<void> {
 }
 
 async function memoryAndColdRows(warden: BenchWarden): Promise<void> {
+  const parts = (mib: { rss: number; anon: number; file: number }) => ({
+    figures: [
+      { label: 'RSS', value: mib.rss, unit: 'MiB' as const },
+      { label: 'private (RssAnon)', value: mib.anon, unit: 'MiB' as const },
+      { label: 'mapped files (RssFile)', value: mib.file, unit: 'MiB' as const },
+    ],
+  });
+  await row(
+    'memory.node-bare',
+    'a Node process that loads nothing, run as the daemon is (same executable and flags): the runtime alone',
+    async () => parts(await nodeRss([])),
+  );
+  await row(
+    'memory.node-deps',
+    `the same process importing the packages an idle daemon has loaded, and nothing else (${DAEMON_PACKAGES.join(', ')})`,
+    async () => parts(await nodeRss(DAEMON_PACKAGES)),
+  );
   await row(
     'memory.daemon-idle',
     "the daemon's RSS (VmRSS) once started and one shim session (1 call) has closed",

@@ -2,7 +2,8 @@
  * The bench's own arithmetic and parsing (bench/lib): nearest-rank quantiles and the median
  * (property-based), rows taking turns in rounds, the raw HTTP client's reading of a JSON or SSE
  * answer, `--only` selection, and the must-show checks (a ratio of two rows, n/a with the reason when a row is missing);
- * and the byte relays of the stdio.byte-relays row carry a real session to server-everything and back.
+ * the byte relays of the stdio.byte-relays row carry a real session to server-everything and back, and the
+ * memory rows' Node process reports its RSS in parts, or names the package it could not import.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,6 +11,7 @@ import fc from 'fast-check';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startByteRelays } from '../../bench/lib/byte-relay.ts';
 import { interleaved, type Setup } from '../../bench/lib/interleave.ts';
+import { nodeRss } from '../../bench/lib/node-floor.ts';
 import { benchOptions, selected } from '../../bench/lib/options.ts';
 import { responseOf, sseData } from '../../bench/lib/raw-http-client.ts';
 import { figureCheck, ratioCheck, verdict, type Row } from '../../bench/lib/report.ts';
@@ -173,4 +175,16 @@ test('the byte relays carry a session to server-everything and back, a new serve
   } finally {
     await relays.stop();
   }
+});
+
+test("the memory rows' Node process reports its RSS in parts, and names a package it cannot import", async () => {
+  const bare = await nodeRss([]);
+  assert.ok(bare.rss > 10 && bare.rss < 500, `${bare.rss} MiB`);
+  assert.ok(Math.abs(bare.rss - (bare.anon + bare.file)) < 2, JSON.stringify(bare));
+  const withZod = await nodeRss(['zod']);
+  assert.ok(withZod.rss > bare.rss, `zod: ${withZod.rss} MiB, nothing: ${bare.rss} MiB`);
+  await assert.rejects(
+    nodeRss(['no-such-package-for-the-bench']),
+    /Cannot find .*no-such-package-for-the-bench/,
+  );
 });
