@@ -178,6 +178,32 @@ describe('a warm upstream per stdio server', () => {
   );
 
   test(
+    'a session opened while the replacement is still to come waits for it instead of spawning a second server',
+    { timeout: 120_000 },
+    async () => {
+      const m = mark();
+      w.writeConfig({ mcpServers: { everything: server(m) } });
+      daemon = await startDaemonProcess(w);
+      await (await shimClient(w.env, 'everything')).client.close();
+      const warm = await readyWarmGroup(daemon, 'everything', m);
+      const second = await shimClient(w.env, 'everything');
+      assert.equal(handovers(daemon), 1);
+      // The replacement waits out its delay after the handover: this session makes it start now.
+      assert.equal((await warmOf(daemon, 'everything'))?.state, 'waiting');
+      const third = await shimClient(w.env, 'everything');
+      assert.equal(handovers(daemon), 2, 'the third session was handed the replacement');
+      assert.equal(resultText(await callTool(third.client, 'echo', { message: 'three' })), 'Echo: three');
+      assert.equal(resultText(await callTool(second.client, 'echo', { message: 'two' })), 'Echo: two');
+      const groups = groupsOf(markedProcesses(m));
+      assert.ok(groups.has(warm), 'the second session keeps the first warm upstream');
+      // The second and third sessions' servers, and at most the next replacement: no own spawn.
+      assert.ok(groups.size <= 3, describeProcesses(markedProcesses(m)));
+      await third.client.close();
+      await second.client.close();
+    },
+  );
+
+  test(
     'a session with other capabilities spawns its own; the warm one is re-made for the new handshake',
     { timeout: 120_000 },
     async () => {

@@ -49,6 +49,11 @@ export interface SupervisorOptions {
 export interface WarmPort {
   /** The ready warm upstream, when it was initialized with the same handshake as `params`. */
   take(params: InitializeRequest['params']): WarmHandover | undefined;
+  /**
+   * When none is ready: the one on its way for this handshake (WarmUpstreams.coming), a promise
+   * of its handover (undefined if it does not come); undefined when none is on its way.
+   */
+  coming?(params: InitializeRequest['params']): Promise<WarmHandover | undefined> | undefined;
   /** The session's initialize succeeded with `params`. */
   initialized(params: InitializeRequest['params']): void;
 }
@@ -105,19 +110,40 @@ export class UpstreamSupervisor {
     switch (this.#state) {
       case 'ready':
         return this.#link!.send(message);
-      case 'idle':
+      case 'idle': {
         this.#assertBreakerAllows();
-        if (
+        const initialize =
           !this.#startPromise &&
           isCheckedRequest(message) &&
           message.method === 'initialize' &&
-          isInitializeRequest(message) &&
-          this.#adoptWarm(message.id, message.params)
-        )
+          isInitializeRequest(message)
+            ? message
+            : undefined;
+        if (initialize && this.#adoptWarm(initialize.id, this.#opts.warm?.take(initialize.params))) return;
+        const coming = initialize && this.#opts.warm?.coming?.(initialize.params);
+        if (coming) {
+          let adopted = false;
+          this.#state = 'starting';
+          this.#startPromise = coming.then((handover) => {
+            if (this.#state === 'closed') {
+              void handover?.link.close();
+              throw new WardenError(
+                'UPSTREAM_UNAVAILABLE',
+                `the session with server "${this.#opts.server.name}" is closed`,
+              );
+            }
+            this.#state = 'idle';
+            adopted = this.#adoptWarm(initialize.id, handover);
+            return adopted ? undefined : this.#firstStart();
+          });
+          await this.#startPromise;
+          if (!adopted) await this.#link!.send(message);
           return;
+        }
         this.#startPromise ??= this.#firstStart();
         await this.#startPromise;
         return this.#link!.send(message);
+      }
       case 'starting':
         await this.#startPromise;
         return this.#link!.send(message);
@@ -228,12 +254,11 @@ export class UpstreamSupervisor {
   }
 
   /**
-   * Takes over the warm upstream for this initialize, if there is one with the same handshake.
+   * Takes over a warm upstream handed to this session's initialize (`id`), if one was.
    * The answer is delivered in a later microtask, after the session has mapped the request.
    * @returns whether the initialize was answered from it.
    */
-  #adoptWarm(id: RequestId, params: InitializeRequest['params']): boolean {
-    const handover = this.#opts.warm?.take(params);
+  #adoptWarm(id: RequestId, handover: WarmHandover | undefined): boolean {
     if (!handover) return false;
     const { link, result, pending } = handover;
     link.onmessage = (m) => this.#onLinkMessage(m);

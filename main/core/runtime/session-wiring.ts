@@ -144,6 +144,7 @@ export class SessionWiring {
           ? {
               warm: {
                 take: (params) => this.#warm.take(server, params),
+                coming: (params) => this.#warm.coming(server, params),
                 initialized: (params) => this.#warm.initialized(server, params),
               },
             }
