@@ -21,23 +21,27 @@ export type MajorGc = (options: { type: 'major'; execution: 'async' }) => Promis
  * 'async'`), after the message at hand is handled: under 4 us a call, and one call in 5 000
  * waits for it. Every 20 000 messages the soak's RSS drifted +5.4 % (60.0 -> 63.2 MiB).
  * @param every messages between two GCs (default SWEEP_EVERY_MESSAGES).
- * @param gc the GC function (default: V8's, see majorGc); with null the counter does nothing.
+ * @param gc the GC function; by default V8's (majorGc), got when the first GC is due, so a short
+ *   session makes no V8 context for it; with null the counter does nothing.
  * @returns the function to call once per message; it answers the promise of the GC it asked
  *   for (settled once the GC ran; never rejected), else undefined.
  */
 export function oldSpaceSweeper(
   every = SWEEP_EVERY_MESSAGES,
-  gc: MajorGc | null = majorGc(),
+  gc?: MajorGc | null,
 ): () => Promise<void> | undefined {
-  if (!gc) return () => undefined;
+  let collect = gc;
   let count = 0;
   let running = false;
   return () => {
-    if (++count < every || running) return undefined;
+    if (collect === null || ++count < every || running) return undefined;
+    collect ??= majorGc();
+    if (collect === null) return undefined;
+    const run = collect;
     count = 0;
     running = true;
     return Promise.resolve()
-      .then(() => gc({ type: 'major', execution: 'async' }))
+      .then(() => run({ type: 'major', execution: 'async' }))
       .catch(() => undefined)
       .finally(() => {
         running = false;
