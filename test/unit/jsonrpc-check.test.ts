@@ -113,6 +113,8 @@ const mutated = fc
             ['params', '_meta', 'progressToken'],
             ['params', '_meta', 'io.modelcontextprotocol/related-task'],
             ['result', '_meta'],
+            ['result', '_meta', 'progressToken'],
+            ['result', '_meta', 'io.modelcontextprotocol/related-task'],
             ['error', 'code'],
             ['error', 'message'],
           ),
@@ -154,6 +156,19 @@ test('the fixed cases: each kind, and what the schema refuses', () => {
     [{ jsonrpc: '2.0', id: '', method: 'x', params: { _meta: { progressToken: 'p' } } }, 'request'],
     [{ jsonrpc: '2.0', method: 'notifications/initialized' }, 'notification'],
     [{ jsonrpc: '2.0', id: 1, result: {} }, 'response'],
+    // A result's _meta is checked for being an object only: request keys are not result keys.
+    [{ jsonrpc: '2.0', id: 0, result: { _meta: { 'io.modelcontextprotocol/related-task': 0 } } }, 'response'],
+    [{ jsonrpc: '2.0', id: 0, result: { _meta: { progressToken: {} } } }, 'response'],
+    [{ jsonrpc: '2.0', id: 0, result: { _meta: [] } }, undefined],
+    [
+      {
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'x',
+        params: { _meta: { 'io.modelcontextprotocol/related-task': 0 } },
+      },
+      undefined,
+    ],
     [{ jsonrpc: '2.0', error: { code: -32600, message: 'x', data: null } }, 'response'],
     [{ jsonrpc: '2.0', id: null, method: 'ping' }, undefined],
     [{ jsonrpc: '2.0', id: 1.5, method: 'ping' }, undefined],

@@ -35,7 +35,17 @@ function keyCount(value: JsonObject): number {
   return count;
 }
 
-/** `params` or `result`: an object whose `_meta`, when present, is an object with well-typed known keys. */
+/**
+ * A `result`: an object whose `_meta`, when present, is an object. The SDK's ResultSchema types
+ * only `io.modelcontextprotocol/serverInfo` in it, and takes any value there (`.catch`), so no key
+ * of a result's `_meta` is checked; the request keys (progressToken, related task) are not
+ * result keys.
+ */
+function isResult(value: unknown): boolean {
+  return isObject(value) && (!has(value, '_meta') || isObject(value._meta));
+}
+
+/** `params`: an object whose `_meta`, when present, is an object with well-typed known keys. */
 function isParams(value: unknown): boolean {
   if (!isObject(value)) return false;
   if (!has(value, '_meta')) return true;
@@ -58,8 +68,9 @@ export type JsonRpcMessageKind = 'request' | 'notification' | 'response';
  * (jsonrpc, method, params?), `response` (jsonrpc, id, result, or jsonrpc, id?, error {code,
  * message, data?}), or undefined when it is none of them. It accepts exactly what the MCP SDK's
  * JSONRPCMessageSchema (zod) accepts: no member beyond those, `jsonrpc` "2.0", ids strings or safe
- * integers, `params` and `result` objects whose `_meta` (if any) is an object with a string or
- * integer `progressToken` and a related task `{ taskId: string }`; an error's code a safe integer.
+ * integers, `params` objects whose `_meta` (if any) is an object with a string or integer
+ * `progressToken` and a related task `{ taskId: string }`, `result` objects whose `_meta` (if any)
+ * is an object; an error's code a safe integer.
  * (test/unit/jsonrpc-check.test.ts checks the two agree on arbitrary input.)
  */
 export function jsonRpcKindOf(value: unknown): JsonRpcMessageKind | undefined {
@@ -75,7 +86,7 @@ export function jsonRpcKindOf(value: unknown): JsonRpcMessageKind | undefined {
     return hasId ? 'request' : 'notification';
   }
   if (has(value, 'result')) {
-    return hasId && keys === 3 && isParams(value.result) ? 'response' : undefined;
+    return hasId && keys === 3 && isResult(value.result) ? 'response' : undefined;
   }
   if (has(value, 'error')) {
     if (keys !== 2 + (hasId ? 1 : 0)) return undefined;
