@@ -1,14 +1,16 @@
 /**
  * The line layer both ends of the local socket share (main/core/daemon/local-socket-lines.ts):
  * the hand-written JSON-RPC check agrees with the SDK's JSONRPCMessageSchema on arbitrary
- * values, the line limit is the HTTP endpoint's, and the splitter honours a limit changed
+ * values (the v2 schema main/ runs on, `@modelcontextprotocol/core`: v1's ResultSchema reuses its
+ * request `_meta` schema, so it also types progressToken and the related task in a result's
+ * `_meta`, which v2 leaves untyped), the line limit is the HTTP endpoint's, and the splitter honours a limit changed
  * between lines (the daemon's hello limit, then the message limit).
  */
 import { jsonRpcKindOf } from '../../main/core/bridge/jsonrpc-check.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
 import { LineSplitter, type Line } from '../../main/core/daemon/local-socket-lines.ts';
 
 const idArb = fc.oneof(
