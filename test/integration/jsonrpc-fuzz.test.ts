@@ -12,7 +12,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+// The v2 schema main/ runs on (as test/unit/jsonrpc-check.test.ts): what Warden takes as JSON-RPC.
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { useDaemonFixture } from '../helpers/daemon-fixture.ts';
 import { idKey, rawHttpSession, rawShim, type RawMessage } from '../helpers/raw-jsonrpc.ts';
 import { NODE, ROOT, waitFor } from '../helpers/warden-env.ts';
