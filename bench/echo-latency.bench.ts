@@ -12,7 +12,8 @@
  *   stdio   sequential tools/call echo with the SDK v1 Client over stdio: direct, through two
  *           Node processes that only forward bytes (the floor of a shim-and-daemon design),
  *           through the connect shim (with the shim's RSS), through mcp-remote -> supergateway;
- *   loop    the daemon's event-loop delay during the sequential Warden rows;
+ *   loop    the daemon's event-loop delay during the sequential Warden rows, beside the back byte
+ *           relay's during its row (the stalls the machine gives a process that does no work);
  *   http    the HTTP endpoints with a raw node:http client, sequential and --clients concurrent
  *           clients: Warden vs supergateway (each pair side by side in rounds).
  * Options: --calls N (2000) --warmup N (200) --rounds N (5) --runs N (10) --clients N (16)
@@ -103,16 +104,17 @@ async function sequentialGroup(group: SequentialRow[]): Promise<void> {
 }
 
 /**
- * The daemon's event-loop windows, one per measured block of a row (opened before the block,
- * read after it), so the loop is measured while that row's calls run and not the others'.
+ * A process's event-loop windows (the daemon's, or the back byte relay's), one per measured block
+ * of a row (opened before the block, read after it), so the loop is measured while that row's
+ * calls run and not the others'.
  */
-function loopWindows(warden: BenchWarden) {
+function loopWindows(source: Pick<BenchWarden, 'measureEventLoop' | 'eventLoop'>) {
   const blocks: EventLoopFigures[] = [];
   return {
     blocks,
     aroundBlock: {
-      before: () => warden.measureEventLoop(),
-      after: async () => void blocks.push(await warden.eventLoop()),
+      before: () => source.measureEventLoop(),
+      after: async () => void blocks.push(await source.eventLoop()),
     },
   };
 }
@@ -132,11 +134,16 @@ function loopFigures(blocks: EventLoopFigures[]): Figure[] {
   ];
 }
 
-async function loopRow(id: string, source: string, blocks: EventLoopFigures[]): Promise<void> {
+async function loopRow(
+  id: string,
+  source: string,
+  blocks: EventLoopFigures[],
+  whose = "the daemon's",
+): Promise<void> {
   if (!rows.some((r) => r.id === source && !r.skipped)) return;
   await row(
     id,
-    `the daemon's event-loop delay (1 ms samples) during ${source}'s measured calls; worst of its ${rounds} blocks`,
+    `${whose} event-loop delay (1 ms samples) during ${source}'s measured calls; worst of its ${rounds} blocks`,
     () => ({ figures: loopFigures(blocks) }),
   );
 }
@@ -227,6 +234,10 @@ async function stdioRows(warden: BenchWarden | undefined, gateway: () => Promise
         : undefined;
   let remoteCleanup: (() => void) | undefined;
   let relays: ByteRelays | undefined;
+  const relayLoop = loopWindows({
+    measureEventLoop: () => relays!.measureEventLoop(),
+    eventLoop: () => relays!.eventLoop(),
+  });
   await sequentialGroup([
     {
       id: 'stdio.direct',
@@ -242,7 +253,9 @@ async function stdioRows(warden: BenchWarden | undefined, gateway: () => Promise
           relays ??= await startByteRelays(NODE, [EVERYTHING_JS, 'stdio']);
           return stdioSession(relays.transport());
         },
+        aroundBlock: relayLoop.aroundBlock,
       },
+      feeds: ['loop.byte-relays'],
     },
     {
       id: 'stdio.shim',
@@ -286,6 +299,7 @@ async function stdioRows(warden: BenchWarden | undefined, gateway: () => Promise
   ]);
   remoteCleanup?.();
   await relays?.stop();
+  await loopRow('loop.byte-relays', 'stdio.byte-relays', relayLoop.blocks, "the back relay's");
   if (shimLoop) await loopRow('loop.stdio-shim', 'stdio.shim', shimLoop.blocks);
 }
 

@@ -3,12 +3,19 @@
  * stdin to the Unix socket and the socket to stdout. `node byte-relay-process.ts back <socket>
  * <command> [args...]` listens on the socket and, per connection, spawns the command and pipes
  * the connection to its stdin and its stdout back (stderr ignored); it prints "ready" once
- * listening, and on SIGTERM ends its children and exits.
- * Nothing but node: builtins is loaded, so the relays do no more than forward bytes.
+ * listening, and on SIGTERM ends its children and exits. The back relay also measures its own
+ * event-loop delay, as the daemon does (the same EventLoopDelay, 1 ms samples): a line `start` on
+ * its stdin opens a window, a line `read` closes it; each is answered with one line of JSON on its
+ * stdout, the EventLoopFigures of the window it closed. That is the floor of the daemon's loop
+ * rows: the stalls this machine gives a process that does almost nothing per call.
+ * Nothing but node: builtins (and that class, which loads only node:perf_hooks) is loaded, so the
+ * relays do no more than forward bytes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { EventLoopDelay } from '../../main/core/control/event-loop-delay.ts';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 
@@ -36,6 +43,13 @@ function back(socketPath: string, command: string, args: string[]): void {
     child.once('exit', end);
   });
   server.listen(socketPath, () => process.stdout.write('ready\n'));
+  const loop = new EventLoopDelay();
+  readline.createInterface({ input: process.stdin }).on('line', (line) => {
+    const figures = line === 'start' ? loop.start() : line === 'read' ? loop.stop() : undefined;
+    process.stdout.write(
+      `${JSON.stringify(figures ?? { error: `unknown command ${JSON.stringify(line)}` })}\n`,
+    );
+  });
   process.once('SIGTERM', () => {
     for (const child of children) child.kill();
     server.close(() => process.exit(0));

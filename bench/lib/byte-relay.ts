@@ -9,8 +9,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { EventLoopFigures } from '../../main/core/control/contract.ts';
 
 const SCRIPT = fileURLToPath(new URL('./byte-relay-process.ts', import.meta.url));
 
@@ -18,6 +20,10 @@ const SCRIPT = fileURLToPath(new URL('./byte-relay-process.ts', import.meta.url)
 export interface ByteRelays {
   /** A stdio transport that spawns a front relay connected to the back relay. */
   transport(): StdioClientTransport;
+  /** Opens a window of the back relay's event-loop delay (1 ms samples, as the daemon's). */
+  measureEventLoop(): Promise<void>;
+  /** Closes the window and answers its figures (ms). */
+  eventLoop(): Promise<EventLoopFigures>;
   stop(): Promise<void>;
 }
 
@@ -30,16 +36,32 @@ export async function startByteRelays(command: string, args: string[]): Promise<
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-bench-relay-'));
   const socket = path.join(dir, 'relay.sock');
   const back = spawn(process.execPath, [SCRIPT, 'back', socket, command, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the back relay did not start within 10 s')), 10_000);
-    back.once('exit', (code) => reject(new Error(`the back relay exited (${code})`)));
-    back.stdout.once('data', () => {
-      clearTimeout(timer);
-      resolve();
+  const lines = readline.createInterface({ input: back.stdout });
+  const waiting: ((line: string) => void)[] = [];
+  lines.on('line', (line) => waiting.shift()?.(line));
+  const nextLine = (what: string) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the back relay did not answer ${what} within 10 s`)),
+        10_000,
+      );
+      const exited = (code: number | null) =>
+        reject(new Error(`the back relay exited (${code}) before ${what}`));
+      back.once('exit', exited);
+      waiting.push((line) => {
+        clearTimeout(timer);
+        back.off('exit', exited);
+        resolve(line);
+      });
     });
-  });
+  await nextLine('ready');
+  const ask = async (name: 'start' | 'read'): Promise<EventLoopFigures> => {
+    const answer = nextLine(name);
+    back.stdin.write(`${name}\n`);
+    return JSON.parse(await answer) as EventLoopFigures;
+  };
   return {
     transport: () =>
       new StdioClientTransport({
@@ -47,6 +69,10 @@ export async function startByteRelays(command: string, args: string[]): Promise<
         args: [SCRIPT, 'front', socket],
         stderr: 'ignore',
       }),
+    async measureEventLoop() {
+      await ask('start');
+    },
+    eventLoop: () => ask('read'),
     async stop() {
       await stopChild(back);
       fs.rmSync(dir, { recursive: true, force: true });

@@ -51,7 +51,8 @@ export function nodeRss(packages: readonly string[]): Promise<{ rss: number; ano
       ],
       { env: { ...process.env, MALLOC_ARENA_MAX: '1' }, timeout: 30_000 },
       (error, stdout, stderr) => {
-        if (error) reject(new Error(stderr.split('\n').find((line) => /^\w*Error\b/.test(line)) ?? error.message));
+        if (error)
+          reject(new Error(stderr.split('\n').find((line) => /^\w*Error\b/.test(line)) ?? error.message));
         else resolve(JSON.parse(stdout) as { rss: number; anon: number; file: number });
       },
     );

@@ -162,9 +162,10 @@ test('interleaved: setups take turns in rounds, every call counted once; a faili
   assert.deepEqual(results.get('b'), { error: 'b broke at 4' });
 });
 
-test('the byte relays carry a session to server-everything and back, a new server per session', async () => {
+test('the byte relays carry a session to server-everything and back, a new server per session, and the back relay measures its event loop', async () => {
   const relays = await startByteRelays(NODE, [EVERYTHING_JS, 'stdio']);
   try {
+    await relays.measureEventLoop();
     for (const message of ['one', 'two']) {
       const client = new Client({ name: 'bench-lib-test', version: '1' });
       await client.connect(relays.transport());
@@ -172,6 +173,11 @@ test('the byte relays carry a session to server-everything and back, a new serve
       assert.deepEqual(result.content, [{ type: 'text', text: `Echo: ${message}` }]);
       await client.close();
     }
+    const loop = await relays.eventLoop();
+    assert.equal(loop.measuring, false, 'read closes the window');
+    assert.equal(loop.resolutionMs, 1);
+    assert.ok(loop.samples > 10 && loop.windowMs > 10, JSON.stringify(loop));
+    assert.ok(loop.p999Ms !== null && loop.p999Ms >= 0 && loop.maxMs! >= loop.p999Ms, JSON.stringify(loop));
   } finally {
     await relays.stop();
   }
