@@ -15,7 +15,8 @@
  *   loop    the daemon's event-loop delay during the sequential Warden rows, beside the back byte
  *           relay's during its row (the stalls the machine gives a process that does no work);
  *   http    the HTTP endpoints with a raw node:http client, sequential and --clients concurrent
- *           clients: Warden vs supergateway (each pair side by side in rounds).
+ *           clients: Warden vs supergateway, beside a node:http server that only relays bodies to
+ *           the stdio server (the floor of any node:http bridge), side by side in rounds.
  * Options: --calls N (2000) --warmup N (200) --rounds N (5) --runs N (10) --clients N (16)
  * --only a,b --json.
  */
@@ -24,6 +25,7 @@ import type { EventLoopFigures } from '../main/core/control/contract.ts';
 import { EVERYTHING_JS, NODE } from '../test/helpers/warden-env.ts';
 import { interleaved, type Setup } from './lib/interleave.ts';
 import { startByteRelays, type ByteRelays } from './lib/byte-relay.ts';
+import { startHttpRelay, type HttpRelay } from './lib/http-relay.ts';
 import { DAEMON_PACKAGES, nodeRss } from './lib/node-floor.ts';
 import { benchOptions, selected } from './lib/options.ts';
 import {
@@ -304,6 +306,23 @@ async function stdioRows(warden: BenchWarden | undefined, gateway: () => Promise
 }
 
 async function httpRows(warden: BenchWarden | undefined, gateway: () => Promise<Supergateway>) {
+  let relay: HttpRelay | undefined;
+  const httpRelay = async () => (relay ??= await startHttpRelay(NODE, [EVERYTHING_JS, 'stdio']));
+  try {
+    await httpRowsWith(warden, gateway, httpRelay);
+  } finally {
+    await relay?.stop();
+  }
+}
+
+const RELAY_MEASURES =
+  "a node:http server that only writes each body to its session's server and answers with the line of the same id (the floor of a node:http bridge: no validation, guard, audit or SSE)";
+
+async function httpRowsWith(
+  warden: BenchWarden | undefined,
+  gateway: () => Promise<Supergateway>,
+  httpRelay: () => Promise<HttpRelay>,
+) {
   const httpLoop = warden ? loopWindows(warden) : undefined;
   const sgMissing = 'missing' in SUPERGATEWAY ? { missing: SUPERGATEWAY.missing } : undefined;
   const measures = (who: string) =>
@@ -313,6 +332,11 @@ async function httpRows(warden: BenchWarden | undefined, gateway: () => Promise<
       id: 'http.supergateway',
       measures: measures('supergateway --stateful'),
       ...(sgMissing ?? { setup: { open: async () => httpSession({ url: (await gateway()).url }) } }),
+    },
+    {
+      id: 'http.relay',
+      measures: measures(RELAY_MEASURES),
+      setup: { open: async () => httpSession({ url: (await httpRelay()).url }) },
     },
     {
       id: 'http.warden',
@@ -338,6 +362,13 @@ async function httpRows(warden: BenchWarden | undefined, gateway: () => Promise<
         value: rssMiB((await gateway()).pid),
         unit: 'MiB' as const,
       }),
+    },
+    {
+      id: 'http.concurrent-relay',
+      measures: concurrentMeasures(RELAY_MEASURES),
+      missing: undefined,
+      target: async () => ({ url: (await httpRelay()).url }),
+      rss: async () => ({ label: 'relay RSS', value: rssMiB((await httpRelay()).pid), unit: 'MiB' as const }),
     },
     {
       id: 'http.concurrent-warden',

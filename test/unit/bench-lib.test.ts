@@ -10,10 +10,11 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startByteRelays } from '../../bench/lib/byte-relay.ts';
+import { startHttpRelay } from '../../bench/lib/http-relay.ts';
 import { interleaved, type Setup } from '../../bench/lib/interleave.ts';
 import { nodeRss } from '../../bench/lib/node-floor.ts';
 import { benchOptions, selected } from '../../bench/lib/options.ts';
-import { responseOf, sseData } from '../../bench/lib/raw-http-client.ts';
+import { RawMcpHttpClient, responseOf, sseData } from '../../bench/lib/raw-http-client.ts';
 import { figureCheck, ratioCheck, verdict, type Row } from '../../bench/lib/report.ts';
 import { latency, median, quantile } from '../../bench/lib/stats.ts';
 import { EVERYTHING_JS, NODE } from '../helpers/warden-env.ts';
@@ -180,6 +181,28 @@ test('the byte relays carry a session to server-everything and back, a new serve
     assert.ok(loop.p999Ms !== null && loop.p999Ms >= 0 && loop.maxMs! >= loop.p999Ms, JSON.stringify(loop));
   } finally {
     await relays.stop();
+  }
+});
+
+test('the HTTP relay carries raw-client sessions to server-everything and back, a server of their own each', async () => {
+  const relay = await startHttpRelay(NODE, [EVERYTHING_JS, 'stdio']);
+  try {
+    const clients = [new RawMcpHttpClient(relay.url), new RawMcpHttpClient(relay.url)];
+    for (const client of clients) await client.open();
+    for (const [index, client] of clients.entries()) {
+      const result = (await client.request('tools/call', {
+        name: 'echo',
+        arguments: { message: `m${index}` },
+      })) as {
+        content: unknown;
+      };
+      assert.deepEqual(result.content, [{ type: 'text', text: `Echo: m${index}` }]);
+    }
+    const tools = (await clients[0]!.request('tools/list', {})) as { tools: { name: string }[] };
+    assert.ok(tools.tools.some((tool) => tool.name === 'echo'));
+    for (const client of clients) await client.close();
+  } finally {
+    await relay.stop();
   }
 });
 
