@@ -7,8 +7,9 @@
  * Groups (each row says what it measures; `--only` takes row ids or group names):
  *   memory  the daemon's idle RSS after start and one closed session, beside a bare Node process
  *           and one that only imports the daemon's packages, run the same way;
- *   cold    spawn -> first tools/list: `mcp-warden connect everything` (daemon running, after one
- *           session) vs spawning server-everything, interleaved, median of --runs each;
+ *   cold    spawn -> first tools/list: `mcp-warden connect everything` (daemon running, its warm
+ *           upstream ready, after one session) vs spawning server-everything, interleaved,
+ *           median of --runs each;
  *   stdio   sequential tools/call echo with the SDK v1 Client over stdio: direct, through two
  *           Node processes that only forward bytes (the floor of a shim-and-daemon design),
  *           through the connect shim (with the shim's RSS), through mcp-remote -> supergateway;
@@ -197,6 +198,7 @@ async function memoryAndColdRows(warden: BenchWarden): Promise<void> {
     await oneShimSession(warden); // the daemon has run the server before (a warm upstream, once kept)
     for (let i = 0; i < runs; i++) {
       cold.direct.push(await spawnToFirstList(directTransport()));
+      await warden.warmReady();
       cold.shim.push(await spawnToFirstList(warden.shimTransport()));
       await warden.idle();
     }
@@ -220,7 +222,7 @@ async function memoryAndColdRows(warden: BenchWarden): Promise<void> {
   );
   await row(
     'cold.shim',
-    'spawn `mcp-warden connect everything` -> first tools/list answered; daemon running, after one session',
+    'spawn `mcp-warden connect everything` -> first tools/list answered; daemon running, its warm upstream ready (status), after one session',
     coldRow(cold.shim),
   );
 }

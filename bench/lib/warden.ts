@@ -25,6 +25,12 @@ export interface BenchWarden {
   shimTransport(): StdioClientTransport;
   /** Resolves once the daemon has no open session of the server (within 20 s). */
   idle(): Promise<void>;
+  /**
+   * Resolves once the server's warm upstream is ready (status `warm.state`), so the next session
+   * is handed an initialized process (within 20 s).
+   * @throws Error when it is not ready by then, naming the state and reason it had.
+   */
+  warmReady(): Promise<void>;
   /** Opens a new event-loop window in the daemon (measureEventLoop). */
   measureEventLoop(): Promise<void>;
   /** The daemon's event-loop figures of the open window (status). */
@@ -63,6 +69,20 @@ export async function startWarden(): Promise<BenchWarden> {
         20_000,
         'the daemon to close its sessions',
       );
+    },
+    async warmReady() {
+      let last: unknown;
+      await waitFor(
+        async () => {
+          const server = (await control.status()).servers.find((s) => s.name === SERVER);
+          last = server?.warm;
+          return server?.warm?.state === 'ready';
+        },
+        20_000,
+        `the warm upstream of ${SERVER} to be ready`,
+      ).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message} (last: ${JSON.stringify(last)})`);
+      });
     },
     async measureEventLoop() {
       await control.request('measureEventLoop', {});
