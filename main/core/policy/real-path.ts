@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import {
   joinParts,
   normalizeParts,
-  normalizeSegments,
   parseAbsolute,
   pathApi,
   pathFlavor,
@@ -106,13 +105,22 @@ export class PathResolver {
   #walk(start: PathParts): Walked {
     const api = pathApi(this.flavor);
     let real = start.root;
+    // Directories under `real` that do not exist yet, on the way (see below).
+    const missing: string[] = [];
     const queue = [...start.segments];
     let hops = 0;
     while (queue.length > 0) {
       const segment = queue.shift()!;
       if (segment === '' || segment === '.') continue;
       if (segment === '..') {
-        real = api.dirname(real);
+        if (missing.length > 0) missing.pop();
+        else real = api.dirname(real);
+        continue;
+      }
+      if (missing.length > 0) {
+        // Inside a directory that does not exist, nothing does.
+        if (!queue.includes('..')) return this.#canonical(real, [...missing, segment, ...queue]);
+        missing.push(segment);
         continue;
       }
       const next = api.join(real, segment);
@@ -126,8 +134,12 @@ export class PathResolver {
         const twin = this.#unicodeTwin(real, segment);
         if (twin) return { ok: false, reason: twin };
         if (!queue.includes('..')) return this.#canonical(real, [segment, ...queue]);
-        // The OS stops here; a server that normalizes first goes on by name.
-        queue.splice(0, queue.length, ...normalizeSegments([segment, ...queue], true));
+        // A `..` comes later. A server that makes the missing directories first (mkdir -p) gets
+        // a real directory here, whose `..` is `real` again, and the kernel goes on from there,
+        // following the links it meets; without them the OS refuses the path (ENOENT). Reading
+        // the rest by name instead skipped those links (a loop or a link out after the `..`);
+        // the reading by name of the whole path is the other reading, walked apart.
+        missing.push(segment);
         continue;
       }
       if (kind === 'link') {
@@ -154,7 +166,7 @@ export class PathResolver {
       }
       real = next;
     }
-    return this.#canonical(real, []);
+    return this.#canonical(real, missing);
   }
 
   /**
