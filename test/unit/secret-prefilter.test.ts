@@ -98,6 +98,8 @@ const SAMPLES: [rule: string, text: string][] = [
   ['1password', opsToken()],
   ['basicauth', `https://${body(20)}:x-oauth-basic@github.com/`],
   ['database-connection-string', 'mongodb://admin:s3cr3tpw@db.example.com/app'],
+  ['database-connection-string', 'jdbc:mysql://admin:s3cr3tpw@db.example.com:3306/app'],
+  ['basicauth', 'ftp://alice:wonder1and@files.example.com'],
 ];
 
 test('a secret of every shape is found by secretlint and kept by the prefilter', async () => {
@@ -125,11 +127,16 @@ test('the prefilter rejects ordinary short text, and keeps what it must', () => 
     pick(HEX, 64, 1),
     `${body(120)}==`,
     'aws_access_key_id = AKIAIOSFODNN7EXAMPLE',
+    // URLs without user info.
+    'https://example.com/a/b?c=d',
+    'postgres://db.example.com:5432/app',
+    'see https://github.com/x/y@main',
   ]) {
     assert.equal(mayHoldSecret(text), false, text);
   }
   for (const text of [
-    'see http://x',
+    'see http://a:b@x',
+    'mongodb://u@x',
     'xapp-1',
     'sg.x',
     'GHS_',
@@ -214,6 +221,11 @@ const piece = fc.oneof(
     ':/',
     'PRIVATE KE',
     '_authToke',
+    'x-oauth-basic',
+    'hooks.slack.com/services',
+    'mysql://',
+    'postgres://',
+    'ftp://',
   ),
   fc.string({ unit: fc.constantFrom(...ALNUM, '-', '_', '.', '/', '+', '='), maxLength: 26 }),
   fc.string({ unit: fc.constantFrom(...ALNUM, '-', '_'), minLength: 20, maxLength: 140 }),

@@ -4,7 +4,7 @@
  * promises: 60-75 µs for a 30-character path or a URL, against 2 µs skipped), where this is one
  * regular expression. content-scanner.ts skips secretlint when it says no; when it says maybe,
  * secretlint decides as before. It may say maybe for text without a secret (a URL, a word that
- * holds `sk-`); it must never say no for a text a rule matches.
+ * holds `sk-`, a URL with user info); it must never say no for a text a rule matches.
  *
  * Why it holds, rule by rule (@secretlint/secretlint-rule-preset-recommend 13.0.7, whose rule ids
  * {@link PREFILTERED_RULES} lists; a test fails when the preset's list changes). Every match of
@@ -20,8 +20,12 @@
  * - aws: its secret access key is reported only after a `secret_access_key` name (underscores
  *   optional, in any of its cases); its access key id and account id checks are off unless
  *   `enableIDScanRule`, which Warden does not set;
- * - `://`: basicauth, npm's x-oauth-basic URL, slack's incoming webhook, database-connection-string
- *   (mongodb, mysql, postgres URIs);
+ * - a URL's user info, `://` then `@` with neither `/` nor white space between: basicauth
+ *   (`user:password@`, both of `[-a-zA-Z0-9_]`) and database-connection-string (mongodb, mysql,
+ *   postgres URIs, reported only with a user name and a password, neither holding `/` or white
+ *   space);
+ * - npm's x-oauth-basic URL holds `x-oauth-basic@`, slack's incoming webhook
+ *   `hooks.slack.com/services/` (a URL without user info is not a secret to any rule);
  * - `PRIVATE KEY`: privatekey, gcp (a service-account JSON holds a PEM private key; its p12 check
  *   reads a .p12 file, never text);
  * - npm's `_authToken=`, though its rule reports it only in .npmrc files.
@@ -34,7 +38,8 @@ const TRIGGER = new RegExp(
   [
     String.raw`npm_|sk-|sk_|rk_|gsk_|hf_|lin_api_|ntn_|shp(?:pa|ca|at|ss)_|gh[pousr]_|github_pat_`,
     String.raw`glpat-|glc_|glsa_|ops_|hv[sbr]\.|vc[piark]_|dapi|dckr_pat_|figd_|cf(?:k|ut|at)_|tskey-`,
-    String.raw`xox|xapp|sg\.|secret_?access_?key|:\/\/|private key|_authtoken`,
+    String.raw`xox|xapp|sg\.|secret_?access_?key|private key|_authtoken`,
+    String.raw`:\/\/[^\s@\/]*@|x-oauth-basic@|hooks\.slack\.com\/services\/`,
   ].join('|'),
   'i',
 );
